@@ -1,0 +1,214 @@
+//! The one error type every paybridge operation returns.
+
+use std::fmt;
+
+use crate::callback::CallbackRejection;
+use crate::money::OrderId;
+use crate::status::OrderKind;
+
+/// A boxed error kept as the `source()` of transport failures.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with paybridge's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, split by what the merchant should do about it.
+///
+/// No variant ever carries a secret: provider messages are kept verbatim, but
+/// credentials are never put into an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request was refused before anything was sent.
+    #[error("invalid request: `{field}` {reason}")]
+    InvalidRequest {
+        /// The offending field, as the request struct names it.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Configuration is missing or malformed.
+    #[error("configuration: `{key}` {reason}")]
+    Config {
+        /// The key, e.g. `vpay88.api_key`.
+        key: String,
+        /// What is wrong, and where it was read from.
+        reason: String,
+    },
+
+    /// The provider does not have this operation; nothing was sent.
+    #[error("{provider} does not support {operation}")]
+    Unsupported {
+        /// Provider name.
+        provider: &'static str,
+        /// Operation name.
+        operation: &'static str,
+    },
+
+    /// The request could not be completed on the network.
+    #[error("transport failure during {operation}{}: {source}", delivered_note(*.may_have_been_delivered))]
+    Transport {
+        /// Operation name.
+        operation: &'static str,
+        /// `true` when the provider may have received and acted on the request
+        /// (timeout after sending, reset, 5xx). A write in this state must be
+        /// resolved by a status query, never by sending it again.
+        may_have_been_delivered: bool,
+        /// The underlying failure.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The provider answered and refused.
+    #[error("{provider} refused {operation}: {message:?} ({kind})")]
+    Provider {
+        /// Provider name.
+        provider: &'static str,
+        /// Operation name.
+        operation: &'static str,
+        /// What the refusal means.
+        kind: RefusalKind,
+        /// The provider's message, verbatim.
+        message: String,
+    },
+
+    /// The provider answered something that could not be understood.
+    #[error("could not decode the {operation} response: {reason}; it began {snippet:?}")]
+    Decode {
+        /// Operation name.
+        operation: &'static str,
+        /// What did not parse.
+        reason: String,
+        /// A bounded prefix of what came back.
+        snippet: String,
+    },
+
+    /// A callback failed verification or confirmation; it must not be acted on.
+    #[error("callback rejected: {0}")]
+    CallbackRejected(CallbackRejection),
+
+    /// An order was sent, its outcome could not be established, and sending it
+    /// again could pay twice. Reconcile this order id with the provider.
+    #[error("{kind} {order_id} has an unknown outcome ({reason}); it was not resent: reconcile it by status before doing anything else")]
+    Ambiguous {
+        /// Deposit or withdrawal.
+        kind: OrderKind,
+        /// The merchant order id to reconcile.
+        order_id: OrderId,
+        /// Why it could not be resolved.
+        reason: String,
+    },
+}
+
+fn delivered_note(may_have_been_delivered: bool) -> &'static str {
+    if may_have_been_delivered {
+        " (the request may have been delivered)"
+    } else {
+        " (the request was not delivered)"
+    }
+}
+
+impl Error {
+    /// An [`Error::InvalidRequest`] naming `field`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidRequest {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::InvalidRequest`] for a field the provider needs and the request lacks.
+    pub fn missing(field: impl Into<String>, provider: &str, context: &str) -> Self {
+        Error::InvalidRequest {
+            field: field.into(),
+            reason: format!("is required by {provider}{context}"),
+        }
+    }
+
+    /// An [`Error::Decode`] with a bounded, lossy snippet of `body`.
+    pub fn decode(operation: &'static str, reason: impl Into<String>, body: &[u8]) -> Self {
+        Error::Decode {
+            operation,
+            reason: reason.into(),
+            snippet: crate::wire::snippet(body),
+        }
+    }
+
+    /// An [`Error::Unsupported`].
+    pub fn unsupported(provider: &'static str, operation: &'static str) -> Self {
+        Error::Unsupported {
+            provider,
+            operation,
+        }
+    }
+
+    /// Whether a write that failed with this error may nonetheless have taken effect.
+    pub fn may_have_been_delivered(&self) -> bool {
+        match self {
+            Error::Transport {
+                may_have_been_delivered,
+                ..
+            } => *may_have_been_delivered,
+            Error::Decode { .. } | Error::Ambiguous { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The refusal kind, for a provider refusal.
+    pub fn refusal_kind(&self) -> Option<RefusalKind> {
+        match self {
+            Error::Provider { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+/// What a provider's refusal means. Unknown messages are [`RefusalKind::Other`],
+/// with the text kept in [`Error::Provider::message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RefusalKind {
+    /// Bad or expired credentials or auth token (`Params incorrect`).
+    Unauthorized,
+    /// A required parameter is missing (`Params missing.`).
+    MissingParameter,
+    /// The customer e-mail was refused (`email incorrect.`).
+    InvalidEmail,
+    /// The currency is not enabled (`Currency invalid.`).
+    InvalidCurrency,
+    /// The amount is out of limits or malformed (`Invalid Amount.`, `Amount Invalid!`).
+    InvalidAmount,
+    /// The order id was used before (`Order ID Exist.`, `Order id exist!`).
+    DuplicateOrder,
+    /// The bank id is unknown (`bank_id invalid.`).
+    InvalidBank,
+    /// The payout balance is too low (`Balance not enough!`).
+    InsufficientBalance,
+    /// The provider rejected a signature.
+    InvalidSignature,
+    /// The order is not known to the provider.
+    OrderNotFound,
+    /// Anything else; the message is kept verbatim.
+    Other,
+}
+
+impl fmt::Display for RefusalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            RefusalKind::Unauthorized => "unauthorized",
+            RefusalKind::MissingParameter => "missing parameter",
+            RefusalKind::InvalidEmail => "invalid e-mail",
+            RefusalKind::InvalidCurrency => "invalid currency",
+            RefusalKind::InvalidAmount => "invalid amount",
+            RefusalKind::DuplicateOrder => "duplicate order id",
+            RefusalKind::InvalidBank => "invalid bank",
+            RefusalKind::InsufficientBalance => "insufficient balance",
+            RefusalKind::InvalidSignature => "invalid signature",
+            RefusalKind::OrderNotFound => "order not found",
+            RefusalKind::Other => "other",
+        };
+        f.write_str(name)
+    }
+}

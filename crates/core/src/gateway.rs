@@ -1,0 +1,199 @@
+//! The provider-agnostic trait.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::callback::{CallbackEvent, CallbackRequest};
+use crate::error::{Error, Result};
+use crate::model::{
+    Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest, PaymentMethod, StatusQuery,
+    StatusReport, WithdrawalReceipt, WithdrawalRequest,
+};
+use crate::money::Currency;
+
+/// One operation of the [`PaymentGateway`] trait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// [`PaymentGateway::currencies`].
+    Currencies,
+    /// [`PaymentGateway::deposit_banks`].
+    DepositBanks,
+    /// [`PaymentGateway::withdrawal_banks`].
+    WithdrawalBanks,
+    /// [`PaymentGateway::payment_methods`].
+    PaymentMethods,
+    /// [`PaymentGateway::create_deposit`].
+    CreateDeposit,
+    /// [`PaymentGateway::create_withdrawal`].
+    CreateWithdrawal,
+    /// [`PaymentGateway::deposit_status`].
+    DepositStatus,
+    /// [`PaymentGateway::withdrawal_status`].
+    WithdrawalStatus,
+    /// [`PaymentGateway::balance`].
+    Balance,
+    /// [`PaymentGateway::verify_callback`].
+    VerifyCallback,
+}
+
+impl Operation {
+    /// Every operation.
+    pub const ALL: [Operation; 10] = [
+        Operation::Currencies,
+        Operation::DepositBanks,
+        Operation::WithdrawalBanks,
+        Operation::PaymentMethods,
+        Operation::CreateDeposit,
+        Operation::CreateWithdrawal,
+        Operation::DepositStatus,
+        Operation::WithdrawalStatus,
+        Operation::Balance,
+        Operation::VerifyCallback,
+    ];
+
+    /// Snake-case name, as used in errors and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Currencies => "currencies",
+            Operation::DepositBanks => "deposit_banks",
+            Operation::WithdrawalBanks => "withdrawal_banks",
+            Operation::PaymentMethods => "payment_methods",
+            Operation::CreateDeposit => "create_deposit",
+            Operation::CreateWithdrawal => "create_withdrawal",
+            Operation::DepositStatus => "deposit_status",
+            Operation::WithdrawalStatus => "withdrawal_status",
+            Operation::Balance => "balance",
+            Operation::VerifyCallback => "verify_callback",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The set of operations a provider has.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities(u16);
+
+impl Capabilities {
+    /// A set of operations.
+    pub fn of(operations: &[Operation]) -> Self {
+        Self(operations.iter().fold(0, |bits, op| bits | op.bit()))
+    }
+
+    /// Whether `operation` is in the set.
+    pub fn supports(self, operation: Operation) -> bool {
+        self.0 & operation.bit() != 0
+    }
+
+    /// The operations in the set.
+    pub fn iter(self) -> impl Iterator<Item = Operation> {
+        Operation::ALL
+            .into_iter()
+            .filter(move |op| self.supports(*op))
+    }
+}
+
+impl fmt::Debug for Capabilities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(Operation::name))
+            .finish()
+    }
+}
+
+/// One payment provider behind one interface. Object safe: `Box<dyn PaymentGateway>`
+/// and `Arc<dyn PaymentGateway>` work, which is how the facade switches providers
+/// by configuration.
+///
+/// Every operation a provider lacks returns [`Error::Unsupported`] before any I/O;
+/// [`capabilities`](Self::capabilities) says which those are.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync + fmt::Debug {
+    /// The provider's name: `vpay88`, `one1pay`, `onepunch`.
+    fn provider(&self) -> &'static str;
+
+    /// Which operations this provider has.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Currencies with their amount limits.
+    async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {
+        Err(self.unsupported(Operation::Currencies))
+    }
+
+    /// Banks a customer can pay in from.
+    async fn deposit_banks(&self, _currency: Option<&Currency>) -> Result<Vec<Bank>> {
+        Err(self.unsupported(Operation::DepositBanks))
+    }
+
+    /// Banks a payout can go to.
+    async fn withdrawal_banks(&self, _currency: Option<&Currency>) -> Result<Vec<Bank>> {
+        Err(self.unsupported(Operation::WithdrawalBanks))
+    }
+
+    /// Payment methods on offer.
+    async fn payment_methods(&self) -> Result<Vec<PaymentMethod>> {
+        Err(self.unsupported(Operation::PaymentMethods))
+    }
+
+    /// Creates a deposit and returns where to send the payer.
+    async fn create_deposit(&self, _request: &DepositRequest) -> Result<DepositOrder> {
+        Err(self.unsupported(Operation::CreateDeposit))
+    }
+
+    /// Sends a payout, at most once. An unknown outcome is resolved by status,
+    /// never by resending; what cannot be resolved is [`Error::Ambiguous`].
+    async fn create_withdrawal(&self, _request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
+        Err(self.unsupported(Operation::CreateWithdrawal))
+    }
+
+    /// A deposit's status.
+    async fn deposit_status(&self, _query: &StatusQuery) -> Result<StatusReport> {
+        Err(self.unsupported(Operation::DepositStatus))
+    }
+
+    /// A payout's status.
+    async fn withdrawal_status(&self, _query: &StatusQuery) -> Result<StatusReport> {
+        Err(self.unsupported(Operation::WithdrawalStatus))
+    }
+
+    /// The payout balance in one currency.
+    async fn balance(&self, _currency: &Currency) -> Result<Balance> {
+        Err(self.unsupported(Operation::Balance))
+    }
+
+    /// Verifies a callback's token or signature in constant time and parses it.
+    /// No network I/O. The event is authentic but, for providers whose token does
+    /// not cover amount and status, not yet trustworthy: see [`crate::confirm`].
+    fn verify_callback(&self, _request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
+        Err(self.unsupported(Operation::VerifyCallback))
+    }
+
+    /// An [`Error::Unsupported`] for this provider.
+    fn unsupported(&self, operation: Operation) -> Error {
+        Error::unsupported(self.provider(), operation.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_are_a_set() {
+        let caps = Capabilities::of(&[Operation::Balance, Operation::CreateDeposit]);
+        assert!(caps.supports(Operation::Balance));
+        assert!(!caps.supports(Operation::CreateWithdrawal));
+        assert_eq!(caps.iter().count(), 2);
+        assert_eq!(format!("{caps:?}"), r#"{"create_deposit", "balance"}"#);
+    }
+}

@@ -1,0 +1,40 @@
+//! The provider-agnostic heart of paybridge: exact money, merchant order ids,
+//! normalized statuses, the [`PaymentGateway`] trait every adapter implements,
+//! the [`Error`] enum, and the wire helpers the adapters share (tolerant number
+//! and body parsing, the HTTP transport with its timeout and retry policy).
+//!
+//! ```
+//! use paybridge_core::{Money, DepositRequest};
+//! use rust_decimal::Decimal;
+//!
+//! let amount = Money::parse("100.50", "MYR").unwrap();
+//! let request = DepositRequest::builder("ORDER-1", amount)
+//!     .customer_name("john")
+//!     .email("john@example.com")
+//!     .build()
+//!     .unwrap();
+//! assert_eq!(request.amount.amount(), Decimal::new(10050, 2));
+//! ```
+#![deny(missing_docs)]
+
+mod callback;
+mod error;
+mod gateway;
+mod model;
+mod money;
+mod status;
+pub mod transport;
+pub mod wire;
+
+pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest};
+pub use error::{BoxError, Error, RefusalKind, Result};
+pub use gateway::{Capabilities, Operation, PaymentGateway};
+pub use model::{
+    Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest, DepositRequestBuilder,
+    PaymentMethod, StatusQuery, StatusReport, WithdrawalReceipt, WithdrawalRequest,
+    WithdrawalRequestBuilder,
+};
+pub use money::{Currency, Money, OrderId};
+pub use rust_decimal::Decimal;
+pub use secrecy::{ExposeSecret, SecretString};
+pub use status::{OrderKind, OrderStatus};

@@ -1,0 +1,599 @@
+//! Provider-neutral requests and results.
+
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::money::{Currency, Money, OrderId};
+use crate::status::{OrderKind, OrderStatus};
+
+/// The most decimal places an amount may carry; the providers answer with four.
+pub(crate) const MAX_AMOUNT_SCALE: u32 = 4;
+
+fn check_amount(amount: &Money) -> Result<()> {
+    if amount.amount() <= Decimal::ZERO {
+        return Err(Error::invalid(
+            "amount",
+            format!("must be positive, got {}", amount.amount()),
+        ));
+    }
+    if amount.amount().normalize().scale() > MAX_AMOUNT_SCALE {
+        return Err(Error::invalid(
+            "amount",
+            format!(
+                "{} has more than {MAX_AMOUNT_SCALE} decimal places",
+                amount.amount()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_text(field: &str, value: &Option<String>, max: usize) -> Result<()> {
+    if let Some(value) = value {
+        if value.trim().is_empty() {
+            return Err(Error::invalid(field, "must not be empty when given"));
+        }
+        if value.chars().count() > max {
+            return Err(Error::invalid(
+                field,
+                format!("is longer than {max} characters"),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Error::invalid(field, "contains control characters"));
+        }
+    }
+    Ok(())
+}
+
+fn check_url(field: &str, value: &Option<String>) -> Result<()> {
+    check_text(field, value, 200)?;
+    if let Some(url) = value {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::invalid(
+                field,
+                format!("{url:?} is not an http(s) URL"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A deposit (pay-in) to create. Build it with [`DepositRequest::builder`]; each
+/// adapter then checks the fields its provider and currency need, and names the
+/// missing one before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DepositRequest {
+    /// The merchant's order id.
+    pub order_id: OrderId,
+    /// What the customer pays.
+    pub amount: Money,
+    /// The customer's user name on the merchant's site (Vpay88/One1Pay `username`).
+    pub customer_name: Option<String>,
+    /// Customer e-mail.
+    pub email: Option<String>,
+    /// Customer phone number.
+    pub phone: Option<String>,
+    /// Bank id from the deposit bank list (Vpay88 THB/IDR, One1Pay).
+    pub bank_id: Option<String>,
+    /// Payment method: One1Pay `pay_method` (`thaiqr`, `truemoney`), ONE-PUNCH `payment_method`.
+    pub payment_method: Option<String>,
+    /// Vpay88 MYR prepaid-card mode: `DIGI`, `MAXIS` or `CELCOM`.
+    pub mode: Option<String>,
+    /// Where the payer returns afterwards (Vpay88/One1Pay `redirect_url`, ONE-PUNCH `return_url`).
+    pub redirect_url: Option<String>,
+    /// Per-order callback (One1Pay `callback_url`, ONE-PUNCH `notify_url`).
+    pub callback_url: Option<String>,
+    /// One1Pay: the customer's bank account holder name.
+    pub customer_bank_holder_name: Option<String>,
+    /// One1Pay: the customer's bank account number.
+    pub customer_bank_account: Option<String>,
+    /// ONE-PUNCH: the payer's IP address.
+    pub ip_addr: Option<String>,
+    /// ONE-PUNCH: the payer's MAC address.
+    pub mac_addr: Option<String>,
+}
+
+impl DepositRequest {
+    /// Starts a deposit for `order_id` and `amount`.
+    pub fn builder(order_id: impl AsRef<str>, amount: Money) -> DepositRequestBuilder {
+        DepositRequestBuilder {
+            order_id: order_id.as_ref().to_owned(),
+            amount,
+            fields: DepositFields::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct DepositFields {
+    customer_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    bank_id: Option<String>,
+    payment_method: Option<String>,
+    mode: Option<String>,
+    redirect_url: Option<String>,
+    callback_url: Option<String>,
+    customer_bank_holder_name: Option<String>,
+    customer_bank_account: Option<String>,
+    ip_addr: Option<String>,
+    mac_addr: Option<String>,
+}
+
+macro_rules! setters {
+    ($builder:ident { $($field:ident : $doc:literal),* $(,)? }) => {
+        impl $builder {
+            $(
+                #[doc = $doc]
+                pub fn $field(mut self, value: impl Into<String>) -> Self {
+                    self.fields.$field = Some(value.into());
+                    self
+                }
+            )*
+        }
+    };
+}
+
+/// Builds a [`DepositRequest`]; [`build`](Self::build) validates everything up front.
+#[derive(Debug, Clone)]
+pub struct DepositRequestBuilder {
+    order_id: String,
+    amount: Money,
+    fields: DepositFields,
+}
+
+setters!(DepositRequestBuilder {
+    customer_name: "Sets the customer's user name.",
+    email: "Sets the customer's e-mail.",
+    phone: "Sets the customer's phone number.",
+    bank_id: "Sets the bank id from the deposit bank list.",
+    payment_method: "Sets the payment method.",
+    mode: "Sets the Vpay88 MYR prepaid-card mode.",
+    redirect_url: "Sets the URL the payer returns to.",
+    callback_url: "Sets the per-order callback URL.",
+    customer_bank_holder_name: "Sets the customer's bank account holder name.",
+    customer_bank_account: "Sets the customer's bank account number.",
+    ip_addr: "Sets the payer's IP address.",
+    mac_addr: "Sets the payer's MAC address.",
+});
+
+impl DepositRequestBuilder {
+    /// Validates and builds the request.
+    pub fn build(self) -> Result<DepositRequest> {
+        let order_id = OrderId::new(&self.order_id)?;
+        check_amount(&self.amount)?;
+        let f = self.fields;
+        check_text("customer_name", &f.customer_name, 64)?;
+        check_text("email", &f.email, 128)?;
+        if let Some(email) = &f.email {
+            if !email.contains('@') {
+                return Err(Error::invalid(
+                    "email",
+                    format!("{email:?} is not an e-mail address"),
+                ));
+            }
+        }
+        check_text("phone", &f.phone, 32)?;
+        check_text("bank_id", &f.bank_id, 32)?;
+        check_text("payment_method", &f.payment_method, 32)?;
+        check_text("mode", &f.mode, 16)?;
+        check_url("redirect_url", &f.redirect_url)?;
+        check_url("callback_url", &f.callback_url)?;
+        check_text(
+            "customer_bank_holder_name",
+            &f.customer_bank_holder_name,
+            128,
+        )?;
+        check_text("customer_bank_account", &f.customer_bank_account, 64)?;
+        check_text("ip_addr", &f.ip_addr, 65)?;
+        check_text("mac_addr", &f.mac_addr, 65)?;
+        Ok(DepositRequest {
+            order_id,
+            amount: self.amount,
+            customer_name: f.customer_name,
+            email: f.email,
+            phone: f.phone,
+            bank_id: f.bank_id,
+            payment_method: f.payment_method,
+            mode: f.mode,
+            redirect_url: f.redirect_url,
+            callback_url: f.callback_url,
+            customer_bank_holder_name: f.customer_bank_holder_name,
+            customer_bank_account: f.customer_bank_account,
+            ip_addr: f.ip_addr,
+            mac_addr: f.mac_addr,
+        })
+    }
+}
+
+/// A payout to create. Build it with [`WithdrawalRequest::builder`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct WithdrawalRequest {
+    /// The merchant's withdrawal id.
+    pub order_id: OrderId,
+    /// What is paid out.
+    pub amount: Money,
+    /// Bank id from the withdrawal bank list.
+    pub bank_id: String,
+    /// Account holder name; must match the bank's record.
+    pub holder_name: String,
+    /// Account number.
+    pub account_no: String,
+    /// Optional bank branch.
+    pub bank_branch: Option<String>,
+    /// One1Pay: per-order callback URL.
+    pub callback_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct WithdrawalFields {
+    bank_branch: Option<String>,
+    callback_url: Option<String>,
+}
+
+/// Builds a [`WithdrawalRequest`].
+#[derive(Debug, Clone)]
+pub struct WithdrawalRequestBuilder {
+    order_id: String,
+    amount: Money,
+    bank_id: String,
+    holder_name: String,
+    account_no: String,
+    fields: WithdrawalFields,
+}
+
+setters!(WithdrawalRequestBuilder {
+    bank_branch: "Sets the bank branch.",
+    callback_url: "Sets the per-order callback URL (One1Pay).",
+});
+
+impl WithdrawalRequest {
+    /// Starts a payout of `amount` to an account.
+    pub fn builder(
+        order_id: impl AsRef<str>,
+        amount: Money,
+        bank_id: impl Into<String>,
+        holder_name: impl Into<String>,
+        account_no: impl Into<String>,
+    ) -> WithdrawalRequestBuilder {
+        WithdrawalRequestBuilder {
+            order_id: order_id.as_ref().to_owned(),
+            amount,
+            bank_id: bank_id.into(),
+            holder_name: holder_name.into(),
+            account_no: account_no.into(),
+            fields: WithdrawalFields::default(),
+        }
+    }
+}
+
+impl WithdrawalRequestBuilder {
+    /// Validates and builds the request.
+    pub fn build(self) -> Result<WithdrawalRequest> {
+        let order_id = OrderId::new(&self.order_id)?;
+        check_amount(&self.amount)?;
+        check_text("bank_id", &Some(self.bank_id.clone()), 32)?;
+        check_text("holder_name", &Some(self.holder_name.clone()), 128)?;
+        check_text("account_no", &Some(self.account_no.clone()), 64)?;
+        check_text("bank_branch", &self.fields.bank_branch, 128)?;
+        check_url("callback_url", &self.fields.callback_url)?;
+        Ok(WithdrawalRequest {
+            order_id,
+            amount: self.amount,
+            bank_id: self.bank_id,
+            holder_name: self.holder_name,
+            account_no: self.account_no,
+            bank_branch: self.fields.bank_branch,
+            callback_url: self.fields.callback_url,
+        })
+    }
+}
+
+/// Which order to look up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusQuery {
+    /// The merchant's order id.
+    pub order_id: OrderId,
+    /// The provider's reference, where its status API needs one (ONE-PUNCH payment token).
+    pub provider_ref: Option<String>,
+    /// Overrides the `username` sent to Vpay88/One1Pay status calls (documents' ambiguity 1).
+    pub username: Option<String>,
+}
+
+impl StatusQuery {
+    /// A query by merchant order id.
+    pub fn new(order_id: OrderId) -> Self {
+        Self {
+            order_id,
+            provider_ref: None,
+            username: None,
+        }
+    }
+
+    /// Adds the provider's reference.
+    pub fn with_provider_ref(mut self, provider_ref: impl Into<String>) -> Self {
+        self.provider_ref = Some(provider_ref.into());
+        self
+    }
+
+    /// Overrides the user name sent with the query.
+    pub fn with_username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+}
+
+/// A created deposit: where to send the payer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DepositOrder {
+    /// The merchant's order id.
+    pub order_id: OrderId,
+    /// The payment page (`p_url`, `payment_url`).
+    pub payment_url: String,
+    /// The provider's reference (`payment_id`, `payment_token`), when it gives one.
+    pub provider_ref: Option<String>,
+}
+
+impl DepositOrder {
+    /// A created deposit.
+    pub fn new(order_id: OrderId, payment_url: String, provider_ref: Option<String>) -> Self {
+        Self {
+            order_id,
+            payment_url,
+            provider_ref,
+        }
+    }
+}
+
+/// An accepted payout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct WithdrawalReceipt {
+    /// The merchant's withdrawal id.
+    pub order_id: OrderId,
+    /// The provider's reference (`payment_id`, `withdraw_order_id`), when it gives one.
+    pub provider_ref: Option<String>,
+    /// `true` when the payout was found already submitted while resolving an
+    /// unknown outcome, rather than acknowledged directly.
+    pub resolved_by_status: bool,
+}
+
+impl WithdrawalReceipt {
+    /// An accepted payout.
+    pub fn new(order_id: OrderId, provider_ref: Option<String>, resolved_by_status: bool) -> Self {
+        Self {
+            order_id,
+            provider_ref,
+            resolved_by_status,
+        }
+    }
+}
+
+/// The provider's view of one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StatusReport {
+    /// Deposit or withdrawal.
+    pub kind: OrderKind,
+    /// The merchant's order id.
+    pub order_id: OrderId,
+    /// Normalized status.
+    pub status: OrderStatus,
+    /// The provider's own word (`proccess`, `fail`...) or flags.
+    pub provider_status: String,
+    /// The amount the provider holds for the order.
+    pub amount: Option<Money>,
+    /// `order_datetime`, provider local time.
+    pub order_datetime: Option<NaiveDateTime>,
+    /// The provider's reference, when known.
+    pub provider_ref: Option<String>,
+}
+
+impl StatusReport {
+    /// A status report.
+    pub fn new(
+        kind: OrderKind,
+        order_id: OrderId,
+        status: OrderStatus,
+        provider_status: String,
+    ) -> Self {
+        Self {
+            kind,
+            order_id,
+            status,
+            provider_status,
+            amount: None,
+            order_datetime: None,
+            provider_ref: None,
+        }
+    }
+
+    /// Sets the amount.
+    pub fn with_amount(mut self, amount: Money) -> Self {
+        self.amount = Some(amount);
+        self
+    }
+
+    /// Sets the order time.
+    pub fn with_order_datetime(mut self, at: NaiveDateTime) -> Self {
+        self.order_datetime = Some(at);
+        self
+    }
+
+    /// Sets the provider reference.
+    pub fn with_provider_ref(mut self, provider_ref: Option<String>) -> Self {
+        self.provider_ref = provider_ref;
+        self
+    }
+}
+
+/// A bank from a deposit or withdrawal bank list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Bank {
+    /// The id to send as `bank_id`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Currency the bank is listed for.
+    pub currency: Currency,
+}
+
+impl Bank {
+    /// A bank.
+    pub fn new(id: String, name: String, currency: Currency) -> Self {
+        Self { id, name, currency }
+    }
+}
+
+/// The amounts a provider accepts in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CurrencyLimit {
+    /// Currency.
+    pub currency: Currency,
+    /// Smallest amount.
+    pub min: Decimal,
+    /// Largest amount.
+    pub max: Decimal,
+    /// Where only fixed amounts are accepted (ONE-PUNCH prices), the list of them.
+    pub allowed_amounts: Option<Vec<Decimal>>,
+}
+
+impl CurrencyLimit {
+    /// A min/max range.
+    pub fn range(currency: Currency, min: Decimal, max: Decimal) -> Self {
+        Self {
+            currency,
+            min,
+            max,
+            allowed_amounts: None,
+        }
+    }
+
+    /// A fixed list of amounts; `None` when the list is empty.
+    pub fn fixed(currency: Currency, mut amounts: Vec<Decimal>) -> Option<Self> {
+        amounts.sort();
+        let min = *amounts.first()?;
+        let max = *amounts.last()?;
+        Some(Self {
+            currency,
+            min,
+            max,
+            allowed_amounts: Some(amounts),
+        })
+    }
+
+    /// Whether `amount` is accepted.
+    pub fn accepts(&self, amount: Decimal) -> bool {
+        match &self.allowed_amounts {
+            Some(list) => list.contains(&amount),
+            None => amount >= self.min && amount <= self.max,
+        }
+    }
+}
+
+/// The merchant's payout balance in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Balance {
+    /// What is available.
+    pub available: Money,
+}
+
+impl Balance {
+    /// A balance.
+    pub fn new(available: Money) -> Self {
+        Self { available }
+    }
+}
+
+/// A payment method a provider offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PaymentMethod {
+    /// The code to send (`ali-person`, `thaiqr`).
+    pub code: String,
+    /// Display name, when given.
+    pub name: Option<String>,
+    /// The provider's entry as it came.
+    pub raw: serde_json::Value,
+}
+
+impl PaymentMethod {
+    /// A payment method.
+    pub fn new(code: String, name: Option<String>, raw: serde_json::Value) -> Self {
+        Self { code, name, raw }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn myr(a: &str) -> Money {
+        Money::parse(a, "MYR").unwrap()
+    }
+
+    #[test]
+    fn deposit_builder_validates_up_front() {
+        let err = DepositRequest::builder("A1", myr("0"))
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("amount"), "{err}");
+        let err = DepositRequest::builder("A1", myr("1.00001"))
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("decimal places"), "{err}");
+        let err = DepositRequest::builder("A1", myr("10"))
+            .email("nope")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("email"), "{err}");
+        let err = DepositRequest::builder("A1", myr("10"))
+            .redirect_url("javascript:alert(1)")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("redirect_url"), "{err}");
+        let ok = DepositRequest::builder("A1", myr("10.50"))
+            .email("a@b.c")
+            .build()
+            .unwrap();
+        assert_eq!(ok.amount.amount(), Decimal::new(1050, 2));
+    }
+
+    #[test]
+    fn withdrawal_builder_validates_up_front() {
+        let err = WithdrawalRequest::builder("W1", myr("10"), "", "John", "123")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bank_id"), "{err}");
+        let ok = WithdrawalRequest::builder("W1", myr("10"), "12", "John", "123")
+            .bank_branch("KL")
+            .build()
+            .unwrap();
+        assert_eq!(ok.bank_branch.as_deref(), Some("KL"));
+    }
+
+    #[test]
+    fn fixed_limits_accept_only_listed_amounts() {
+        let cny = Currency::new("CNY").unwrap();
+        let limit =
+            CurrencyLimit::fixed(cny, vec![Decimal::new(100, 0), Decimal::new(1, 0)]).unwrap();
+        assert_eq!(limit.min, Decimal::new(1, 0));
+        assert!(limit.accepts(Decimal::new(100, 0)));
+        assert!(!limit.accepts(Decimal::new(50, 0)));
+    }
+}

@@ -1,0 +1,231 @@
+//! Exact money, currency codes and merchant order ids.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A currency code as the providers write it: `MYR`, `THB`, and also `USDT-TRC20`.
+///
+/// Two to sixteen characters of ASCII letters, digits and `-`; stored upper case.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(String);
+
+impl Currency {
+    /// Parses and normalizes a currency code.
+    pub fn new(code: &str) -> Result<Self> {
+        let code = code.trim();
+        let valid_chars = code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !(2..=16).contains(&code.len()) || !valid_chars || code.starts_with('-') {
+            return Err(Error::invalid(
+                "currency",
+                format!("{code:?} is not a currency code (2-16 letters, digits or '-')"),
+            ));
+        }
+        Ok(Self(code.to_ascii_uppercase()))
+    }
+
+    /// The code, upper case.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Currency {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self> {
+        Self::new(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(value: Currency) -> Self {
+        value.0
+    }
+}
+
+/// An exact amount of one currency. Never a float.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl Money {
+    /// An amount of `currency`.
+    pub fn new(amount: Decimal, currency: Currency) -> Self {
+        Self { amount, currency }
+    }
+
+    /// Parses a decimal string such as `"100.50"` and a currency code.
+    pub fn parse(amount: &str, currency: &str) -> Result<Self> {
+        let parsed = crate::wire::parse_decimal_str(amount)
+            .map_err(|reason| Error::invalid("amount", reason))?;
+        Ok(Self::new(parsed, Currency::new(currency)?))
+    }
+
+    /// The amount.
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> &Currency {
+        &self.currency
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount.normalize(), self.currency)
+    }
+}
+
+/// The merchant's own order id, as sent to the provider (`orderid`, `order_num`).
+///
+/// One to 64 characters of ASCII letters, digits, `-`, `_` and `.`: what every
+/// provider accepts, and nothing that needs escaping in a URL path or form field.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// The longest order id accepted.
+    pub const MAX_LEN: usize = 64;
+
+    /// Validates an order id.
+    pub fn new(id: &str) -> Result<Self> {
+        if id.is_empty() {
+            return Err(Error::invalid("order_id", "must not be empty"));
+        }
+        if id.len() > Self::MAX_LEN {
+            return Err(Error::invalid(
+                "order_id",
+                format!(
+                    "is {} characters long; at most {} are allowed",
+                    id.len(),
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        if let Some(bad) = id
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(Error::invalid(
+                "order_id",
+                format!(
+                    "contains {bad:?}; only ASCII letters, digits, '-', '_' and '.' are allowed"
+                ),
+            ));
+        }
+        Ok(Self(id.to_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for OrderId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for OrderId {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self> {
+        Self::new(&value)
+    }
+}
+
+impl From<OrderId> for String {
+    fn from(value: OrderId) -> Self {
+        value.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_accepts_codes_the_providers_use() {
+        for code in ["MYR", "thb", "USDT-TRC20", "CNY"] {
+            assert_eq!(
+                Currency::new(code).unwrap().as_str(),
+                code.to_ascii_uppercase()
+            );
+        }
+        for bad in ["", "M", "MY R", "-ABC", "ABCDEFGHIJKLMNOPQ", "€UR"] {
+            assert!(Currency::new(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn order_id_names_the_field_and_the_limit() {
+        assert!(OrderId::new("Example_123").is_ok());
+        assert!(OrderId::new("_some_order_num_123_").is_ok());
+        let long = "a".repeat(65);
+        let err = OrderId::new(&long).unwrap_err().to_string();
+        assert!(err.contains("order_id") && err.contains("64"), "{err}");
+        let err = OrderId::new("a b").unwrap_err().to_string();
+        assert!(err.contains("' '"), "{err}");
+        assert!(OrderId::new("").is_err());
+    }
+
+    #[test]
+    fn money_is_exact() {
+        let a = Money::parse("0.1", "MYR").unwrap().amount();
+        let b = Money::parse("0.2", "MYR").unwrap().amount();
+        assert_eq!(a + b, Money::parse("0.3", "MYR").unwrap().amount());
+        assert_eq!(
+            Money::parse("300.0000", "MYR").unwrap().to_string(),
+            "300 MYR"
+        );
+    }
+}

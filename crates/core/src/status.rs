@@ -1,0 +1,117 @@
+//! Order kinds and normalized statuses.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Whether an order takes money in or sends it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OrderKind {
+    /// Money paid in by a customer.
+    Deposit,
+    /// A payout from the merchant's balance.
+    Withdrawal,
+}
+
+impl OrderKind {
+    /// `deposit` or `withdrawal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::Deposit => "deposit",
+            OrderKind::Withdrawal => "withdrawal",
+        }
+    }
+}
+
+impl fmt::Display for OrderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A provider's order status, normalized. The provider's own word is always kept
+/// beside it (`provider_status`), since the words differ and are misspelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OrderStatus {
+    /// Created, nothing paid yet.
+    Pending,
+    /// Being worked on by the provider (a payout in flight: `proccess`).
+    Processing,
+    /// Money moved.
+    Completed,
+    /// Did not go through.
+    Failed,
+    /// Refused by the provider or the bank (payouts).
+    Rejected,
+}
+
+impl OrderStatus {
+    /// Maps a provider's status word; `None` for a word nobody has documented,
+    /// which callers must surface rather than guess about.
+    pub fn from_provider_word(word: &str) -> Option<Self> {
+        let word = word.trim().to_ascii_lowercase();
+        Some(match word.as_str() {
+            "pending" => OrderStatus::Pending,
+            // `proccess` is the documents' own spelling for a pending payout.
+            "proccess" | "process" | "processing" => OrderStatus::Processing,
+            "completed" | "complete" | "success" => OrderStatus::Completed,
+            "fail" | "failed" => OrderStatus::Failed,
+            "rejected" | "reject" => OrderStatus::Rejected,
+            _ => return None,
+        })
+    }
+
+    /// Whether the status can still change.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Completed | OrderStatus::Failed | OrderStatus::Rejected
+        )
+    }
+
+    /// The normalized name: `pending`, `processing`, `completed`, `failed`, `rejected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Processing => "processing",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_words_map() {
+        let cases = [
+            ("pending", OrderStatus::Pending),
+            ("proccess", OrderStatus::Processing),
+            ("completed", OrderStatus::Completed),
+            ("fail", OrderStatus::Failed),
+            ("rejected", OrderStatus::Rejected),
+            (" Completed ", OrderStatus::Completed),
+        ];
+        for (word, status) in cases {
+            assert_eq!(
+                OrderStatus::from_provider_word(word),
+                Some(status),
+                "{word}"
+            );
+        }
+        assert_eq!(OrderStatus::from_provider_word("refunded"), None);
+    }
+}

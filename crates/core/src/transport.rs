@@ -1,0 +1,258 @@
+//! The HTTP transport every adapter shares: one pooled client, explicit connect
+//! and total timeouts, and retries with capped, fully jittered exponential
+//! backoff for reads only. Writes are sent once: a payout must never be resent
+//! because a response was lost.
+
+use std::time::Duration;
+
+use rand::Rng;
+use tracing::{debug, warn};
+
+use crate::error::{BoxError, Error, Result};
+
+/// When and how often reads are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 disables retries).
+    pub max_attempts: u32,
+    /// Backoff before the first retry, doubled each time.
+    pub base_delay: Duration,
+    /// The backoff never exceeds this.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The delay before retry number `retry` (0-based): uniformly random in
+    /// `[0, min(max_delay, base_delay * 2^retry)]` ("full jitter").
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(retry.min(16)))
+            .min(self.max_delay);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::thread_rng().gen_range(0..=millis))
+    }
+}
+
+/// Timeouts and retries for one gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransportConfig {
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for one whole attempt, from sending to the last byte read.
+    pub request_timeout: Duration,
+    /// Retry policy for reads.
+    pub retry: RetryPolicy,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl TransportConfig {
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the per-attempt timeout.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the read retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Builds a pooled client with these timeouts.
+    pub fn build_client(&self) -> Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(concat!("paybridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config {
+                key: "http_client".into(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    /// HTTP status code.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Whether a request may change state at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// A read: safe to retry.
+    Read,
+    /// A write: sent once, whatever happens.
+    Write,
+}
+
+/// One shared, cloneable HTTP client with the retry policy applied per call.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+impl HttpTransport {
+    /// A transport with its own pooled client.
+    pub fn new(config: &TransportConfig) -> Result<Self> {
+        Ok(Self {
+            client: config.build_client()?,
+            retry: config.retry,
+        })
+    }
+
+    /// A transport over the merchant's own client (its timeouts apply).
+    pub fn with_client(client: reqwest::Client, retry: RetryPolicy) -> Self {
+        Self { client, retry }
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends a request built by `build` (called once per attempt). Reads retry
+    /// on network failures and on 5xx/429; writes never retry. A 5xx on a write
+    /// is reported as a transport failure that may have been delivered.
+    pub async fn send<F>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency,
+        build: F,
+    ) -> Result<HttpReply>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let attempts = match idempotency {
+            Idempotency::Read => self.retry.max_attempts.max(1),
+            Idempotency::Write => 1,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.attempt(operation, &build).await;
+            let retryable = match &outcome {
+                Ok(reply) => reply.status >= 500 || reply.status == 429,
+                Err(_) => true,
+            };
+            if !retryable || attempt >= attempts {
+                return self.finish(operation, outcome);
+            }
+            let delay = self.retry.backoff(attempt - 1);
+            warn!(
+                operation,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "retrying read"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt<F>(
+        &self,
+        operation: &'static str,
+        build: &F,
+    ) -> std::result::Result<HttpReply, reqwest::Error>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let response = build(&self.client).send().await?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await?.to_vec();
+        debug!(operation, status, bytes = body.len(), "response");
+        Ok(HttpReply {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    fn finish(
+        &self,
+        operation: &'static str,
+        outcome: std::result::Result<HttpReply, reqwest::Error>,
+    ) -> Result<HttpReply> {
+        match outcome {
+            Ok(reply) if reply.status >= 500 => Err(Error::Transport {
+                operation,
+                may_have_been_delivered: true,
+                source: format!("HTTP {} from the provider", reply.status).into(),
+            }),
+            Ok(reply) => Ok(reply),
+            Err(err) => {
+                // Only a failure to connect proves nothing was delivered.
+                Err(Error::Transport {
+                    operation,
+                    may_have_been_delivered: !err.is_connect() && !err.is_builder(),
+                    source: Box::new(err.without_url()) as BoxError,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
+        for retry in 0..10 {
+            assert!(policy.backoff(retry) <= Duration::from_millis(300));
+        }
+        assert!(policy.backoff(0) <= Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,316 @@
+//! Wire helpers every adapter shares: tolerant number parsing, tolerant bodies,
+//! the providers' date format, and bounded snippets for error messages.
+//!
+//! The providers' documents show amounts as `300.0000`, `1`, `"9.0000"`, `"0"` and
+//! `"0.00"`, and JSON with trailing commas. All of it parses here, exactly: JSON
+//! numbers are read from their text (serde_json's `arbitrary_precision`), never
+//! through a float.
+
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+/// The longest snippet of a body quoted in an error.
+pub const SNIPPET_LEN: usize = 160;
+
+/// `order_datetime` format: `YYYY-MM-DD HH:MM:SS`, provider local time, no zone.
+pub const ORDER_DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Parses a decimal written as text: `300.0000`, `1`, `9.0000`, `0.00`, `-5`, `1e3`.
+///
+/// Surrounding white space is allowed; anything else (thousands separators,
+/// currency signs, `NaN`) is refused.
+pub fn parse_decimal_str(text: &str) -> Result<Decimal, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("an empty string is not an amount".into());
+    }
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'));
+    let parsed = if plain {
+        Decimal::from_str_exact(text)
+    } else if text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
+        Decimal::from_scientific(text)
+    } else {
+        return Err(format!("{text:?} is not a decimal number"));
+    };
+    parsed.map_err(|e| format!("{text:?} is not a decimal number ({e})"))
+}
+
+/// Reads a decimal from a JSON value: a number (read from its exact text) or a string.
+pub fn decimal_from_value(value: &Value) -> Result<Decimal, String> {
+    match value {
+        Value::Number(n) => parse_decimal_str(&n.to_string()),
+        Value::String(s) => parse_decimal_str(s),
+        other => Err(format!(
+            "expected a number or a numeric string, found {}",
+            kind_of(other)
+        )),
+    }
+}
+
+/// Reads a non-negative integer from a JSON number or a string of digits.
+pub fn u64_from_value(value: &Value) -> Result<u64, String> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        other => return Err(format!("expected an integer, found {}", kind_of(other))),
+    };
+    u64::from_str(&text).map_err(|_| format!("{text:?} is not a whole non-negative number"))
+}
+
+/// Reads a boolean from `true`/`false`, `"true"`/`"false"`, `1`/`0` or `"1"`/`"0"`.
+pub fn bool_from_value(value: &Value) -> Result<bool, String> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(_) | Value::Number(_) => {
+            let text = text_of(value).unwrap_or_default();
+            match text.trim() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                other => Err(format!("{other:?} is not a boolean")),
+            }
+        }
+        other => Err(format!("expected a boolean, found {}", kind_of(other))),
+    }
+}
+
+/// A scalar field as text: strings as they are, numbers and booleans as written.
+pub fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The JSON type of a value, for error messages.
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses `order_datetime`.
+pub fn parse_order_datetime(text: &str) -> Result<NaiveDateTime, String> {
+    NaiveDateTime::parse_from_str(text.trim(), ORDER_DATETIME_FORMAT)
+        .map_err(|e| format!("{text:?} is not YYYY-MM-DD HH:MM:SS ({e})"))
+}
+
+/// Formats an amount for the wire: no exponent, no trailing zeros (`100`, `100.5`).
+pub fn format_amount(amount: Decimal) -> String {
+    amount.normalize().to_string()
+}
+
+/// A bounded, lossy prefix of a body for error messages.
+pub fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text.chars().take(SNIPPET_LEN).collect();
+    if text.chars().count() > SNIPPET_LEN {
+        out.push('…');
+    }
+    out
+}
+
+/// Removes a leading UTF-8 byte-order mark.
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// Removes commas that directly precede `}` or `]` (white space between allowed),
+/// outside strings. The providers' documents show such JSON, and a parser that
+/// rejected it could drop a real payment.
+pub fn strip_trailing_commas(json: &str) -> String {
+    let bytes = json.as_bytes();
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut last_copied = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b',' => {
+                let next = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+                if matches!(next, Some(b'}') | Some(b']')) {
+                    out.push_str(&json[last_copied..i]);
+                    last_copied = i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&json[last_copied..]);
+    out
+}
+
+/// Parses a JSON body tolerantly: a leading BOM and trailing commas are accepted.
+pub fn parse_json_tolerant(body: &[u8]) -> Result<Value, String> {
+    let body = strip_bom(body);
+    let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8 ({e})"))?;
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(strict_error) => {
+            let relaxed = strip_trailing_commas(text);
+            serde_json::from_str(&relaxed).map_err(|_| format!("body is not JSON ({strict_error})"))
+        }
+    }
+}
+
+/// Parses a JSON object tolerantly.
+pub fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    match parse_json_tolerant(body)? {
+        Value::Object(map) => Ok(map),
+        other => Err(format!("expected a JSON object, found {}", kind_of(&other))),
+    }
+}
+
+/// Parses a callback body, JSON or `application/x-www-form-urlencoded`, into one
+/// map of fields. The content type decides when it says form; otherwise a body
+/// that starts with `{` is JSON and anything else is tried as a form.
+pub fn parse_callback_fields(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<Map<String, Value>, String> {
+    let body = strip_bom(body);
+    let says_form = content_type
+        .map(|ct| {
+            ct.to_ascii_lowercase()
+                .contains("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    match (says_form, looks_json) {
+        (true, true) => parse_form(body).or_else(|_| parse_json_object(body)),
+        (_, false) => parse_form(body),
+        (false, true) => parse_json_object(body),
+    }
+}
+
+/// Parses a urlencoded form into string fields. A repeated key is refused: which
+/// copy a provider meant cannot be known.
+pub fn parse_form(body: &[u8]) -> Result<Map<String, Value>, String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|e| format!("body is neither JSON nor a form ({e})"))?;
+    if pairs.is_empty() {
+        return Err("body is empty".into());
+    }
+    let mut map = Map::new();
+    for (key, value) in pairs {
+        if map.insert(key.clone(), Value::String(value)).is_some() {
+            return Err(format!("field {key:?} appears twice"));
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+
+    #[test]
+    fn every_documented_number_format_parses_exactly() {
+        let body = br#"{"a":300.0000,"b":1,"c":"9.0000","d":"0","e":"0.00","f":0.1}"#;
+        let map = parse_json_object(body).unwrap();
+        let get = |k: &str| decimal_from_value(&map[k]).unwrap();
+        assert_eq!(get("a"), dec("300"));
+        assert_eq!(get("a").to_string(), "300.0000", "scale kept from the text");
+        assert_eq!(get("b"), dec("1"));
+        assert_eq!(get("c"), dec("9"));
+        assert_eq!(get("d"), Decimal::ZERO);
+        assert_eq!(get("e").to_string(), "0.00");
+        assert_eq!(get("f") + dec("0.2"), dec("0.3"), "no float drift");
+    }
+
+    #[test]
+    fn bad_numbers_are_refused_with_the_text() {
+        for bad in ["", "abc", "1,000", "NaN", "$5"] {
+            let err = parse_decimal_str(bad).unwrap_err();
+            assert!(!err.is_empty());
+        }
+        assert!(decimal_from_value(&Value::Bool(true)).is_err());
+        assert_eq!(parse_decimal_str("1e3").unwrap(), dec("1000"));
+    }
+
+    #[test]
+    fn trailing_commas_and_bom_are_tolerated() {
+        let body = "\u{feff}{\n \"order_id\": \"20073\",\n \"list\": [1, 2,],\n \"type\":\"deposit\",\n   \n}";
+        let map = parse_json_object(body.as_bytes()).unwrap();
+        assert_eq!(map["type"], "deposit");
+        assert_eq!(map["list"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn commas_inside_strings_are_kept() {
+        let body = br#"{"remarks":"a, }","x":1,}"#;
+        let map = parse_json_object(body).unwrap();
+        assert_eq!(map["remarks"], "a, }");
+    }
+
+    #[test]
+    fn form_callbacks_parse() {
+        let map = parse_callback_fields(
+            b"order_id=A1&amount=300.0000&token=abc",
+            Some("application/x-www-form-urlencoded"),
+        )
+        .unwrap();
+        assert_eq!(map["order_id"], "A1");
+        assert_eq!(decimal_from_value(&map["amount"]).unwrap(), dec("300"));
+        assert!(parse_callback_fields(b"a=1&a=2", None).is_err());
+        assert!(parse_callback_fields(b"", None).is_err());
+        assert!(parse_callback_fields(b"{\"a\":", Some("application/json")).is_err());
+    }
+
+    #[test]
+    fn order_datetime_parses() {
+        let t = parse_order_datetime("2021-11-18 15:00:00").unwrap();
+        assert_eq!(t.to_string(), "2021-11-18 15:00:00");
+        assert!(parse_order_datetime("2021-11-18T15:00:00Z").is_err());
+    }
+
+    #[test]
+    fn snippets_are_bounded() {
+        let long = "x".repeat(1000);
+        assert!(snippet(long.as_bytes()).chars().count() <= SNIPPET_LEN + 1);
+        assert_eq!(format_amount(dec("100.5000")), "100.5");
+        assert_eq!(format_amount(dec("100")), "100");
+    }
+
+    #[test]
+    fn booleans_in_every_spelling() {
+        for (v, want) in [
+            (serde_json::json!(true), true),
+            (serde_json::json!("false"), false),
+            (serde_json::json!(1), true),
+            (serde_json::json!("0"), false),
+        ] {
+            assert_eq!(bool_from_value(&v).unwrap(), want);
+        }
+        assert!(bool_from_value(&serde_json::json!("yes")).is_err());
+    }
+}
