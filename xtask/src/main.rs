@@ -23,7 +23,9 @@ fn main() -> ExitCode {
 }
 
 fn run(command: &mut Command) -> Result<(), String> {
-    let status = command.status().map_err(|e| format!("could not start {command:?}: {e}"))?;
+    let status = command
+        .status()
+        .map_err(|e| format!("could not start {command:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -36,6 +38,8 @@ fn cargo() -> Command {
 }
 
 fn test(extra: &[String]) -> Result<(), String> {
-    run(cargo().args(["test", "--workspace", "--all-targets"]).args(extra))?;
+    run(cargo()
+        .args(["test", "--workspace", "--all-targets"])
+        .args(extra))?;
     run(cargo().args(["test", "--workspace", "--doc"]))
 }

@@ -62,6 +62,8 @@ pub struct TransportConfig {
     pub request_timeout: Duration,
     /// Retry policy for reads.
     pub retry: RetryPolicy,
+    /// How writes with an unknown outcome are resolved.
+    pub resolve: ResolvePolicy,
 }
 
 impl Default for TransportConfig {
@@ -70,6 +72,7 @@ impl Default for TransportConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            resolve: ResolvePolicy::default(),
         }
     }
 }
@@ -90,6 +93,12 @@ impl TransportConfig {
     /// Sets the read retry policy.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Sets how unknown outcomes are resolved.
+    pub fn resolve(mut self, resolve: ResolvePolicy) -> Self {
+        self.resolve = resolve;
         self
     }
 
@@ -254,5 +263,24 @@ mod tests {
             assert!(policy.backoff(retry) <= Duration::from_millis(300));
         }
         assert!(policy.backoff(0) <= Duration::from_millis(100));
+    }
+}
+
+/// How an order with an unknown outcome is resolved: by asking its status, a
+/// bounded number of times, and never by sending the order again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvePolicy {
+    /// Status queries in all (each of which retries as a read).
+    pub attempts: u32,
+    /// Pause between queries, giving a slow provider time to record the order.
+    pub delay: Duration,
+}
+
+impl Default for ResolvePolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            delay: Duration::from_millis(500),
+        }
     }
 }
