@@ -1,0 +1,278 @@
+//! Pure mappings between ONE-PUNCH's bodies and paybridge's types. No I/O.
+
+use paybridge_core::wire::{
+    bool_from_value, parse_callback_fields, parse_json_object, text_of, u64_from_value,
+};
+use paybridge_core::{
+    CallbackRejection, Currency, CurrencyLimit, Decimal, Error, Money, OrderId, OrderKind,
+    OrderStatus, PaymentMethod, RefusalKind, Result, StatusReport,
+};
+use serde_json::{Map, Value};
+
+use crate::PROVIDER;
+
+/// The only currency ONE-PUNCH takes; its amounts are in fen (1/100 CNY).
+pub const CURRENCY: &str = "CNY";
+
+/// An amount in CNY as whole fen. Sub-fen amounts and other currencies are refused.
+pub fn to_fen(amount: &Money) -> Result<u64> {
+    if amount.currency().as_str() != CURRENCY {
+        return Err(Error::invalid(
+            "currency",
+            format!(
+                "{} is not offered by ONE-PUNCH; it takes CNY only",
+                amount.currency()
+            ),
+        ));
+    }
+    let fen = amount.amount() * Decimal::ONE_HUNDRED;
+    if fen.fract() != Decimal::ZERO {
+        return Err(Error::invalid(
+            "amount",
+            format!(
+                "{} CNY is not a whole number of fen (0.01 CNY)",
+                amount.amount()
+            ),
+        ));
+    }
+    u64::try_from(fen)
+        .map_err(|_| Error::invalid("amount", format!("{} CNY is out of range", amount.amount())))
+}
+
+/// Whole fen as CNY, exactly.
+pub fn from_fen(fen: u64) -> Money {
+    let cny = Currency::new(CURRENCY).expect("CNY is a valid currency code");
+    Money::new(Decimal::from(fen) / Decimal::ONE_HUNDRED, cny)
+}
+
+/// What a refusal message means; ONE-PUNCH documents none, so this is cautious.
+pub fn refusal_kind(message: &str) -> RefusalKind {
+    let upper = message.to_ascii_uppercase();
+    if upper.contains("SIGNATURE") {
+        RefusalKind::InvalidSignature
+    } else if upper.contains("NOT FOUND") || upper.contains("NOT EXIST") {
+        RefusalKind::OrderNotFound
+    } else {
+        RefusalKind::Other
+    }
+}
+
+/// Parses `{"status", "message", "user_info", "payload"}`; returns the payload.
+pub fn envelope(operation: &'static str, http_status: u16, body: &[u8]) -> Result<Value> {
+    let mut map = parse_json_object(body).map_err(|reason| {
+        Error::decode(operation, format!("HTTP {http_status}: {reason}"), body)
+    })?;
+    let ok = map
+        .get("status")
+        .ok_or_else(|| Error::decode(operation, "no `status` field", body))
+        .and_then(|v| {
+            bool_from_value(v).map_err(|r| Error::decode(operation, format!("`status`: {r}"), body))
+        })?;
+    if !ok {
+        let message = map.get("message").and_then(text_of).unwrap_or_default();
+        return Err(Error::Provider {
+            provider: PROVIDER,
+            operation,
+            kind: refusal_kind(&message),
+            message,
+        });
+    }
+    if !(200..300).contains(&http_status) {
+        return Err(Error::decode(
+            operation,
+            format!("HTTP {http_status} with a success body"),
+            body,
+        ));
+    }
+    Ok(map.remove("payload").unwrap_or(Value::Null))
+}
+
+fn list_in(payload: &Value) -> Option<&Vec<Value>> {
+    match payload {
+        Value::Array(list) => Some(list),
+        // An object wrapping the list: take its first list-valued field.
+        Value::Object(map) => map.values().find_map(Value::as_array),
+        _ => None,
+    }
+}
+
+/// The methods payload: a list of codes, or of objects naming one.
+pub fn payment_methods(payload: &Value, body: &[u8]) -> Result<Vec<PaymentMethod>> {
+    let list = list_in(payload)
+        .ok_or_else(|| Error::decode("payment_methods", "the payload holds no list", body))?;
+    list.iter()
+        .map(|entry| match entry {
+            Value::String(code) => Ok(PaymentMethod::new(code.clone(), None, entry.clone())),
+            Value::Object(map) => {
+                let code = ["payment_method", "code", "method", "key"]
+                    .iter()
+                    .find_map(|k| map.get(*k).and_then(text_of))
+                    .ok_or_else(|| {
+                        Error::decode("payment_methods", "an entry names no method code", body)
+                    })?;
+                let name = map.get("name").and_then(text_of);
+                Ok(PaymentMethod::new(code, name, entry.clone()))
+            }
+            _ => Err(Error::decode(
+                "payment_methods",
+                "an entry is neither text nor an object",
+                body,
+            )),
+        })
+        .collect()
+}
+
+/// The prices payload: allowed amounts in fen, as numbers, strings or objects.
+pub fn prices(payload: &Value, body: &[u8]) -> Result<Vec<CurrencyLimit>> {
+    let list = list_in(payload)
+        .ok_or_else(|| Error::decode("currencies", "the payload holds no list", body))?;
+    let amounts = list
+        .iter()
+        .map(|entry| {
+            let value = match entry {
+                Value::Object(map) => ["amount", "price", "value"]
+                    .iter()
+                    .find_map(|k| map.get(*k))
+                    .ok_or_else(|| {
+                        Error::decode("currencies", "a price entry has no amount", body)
+                    })?,
+                other => other,
+            };
+            u64_from_value(value)
+                .map(|fen| from_fen(fen).amount())
+                .map_err(|r| Error::decode("currencies", r, body))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cny = Currency::new(CURRENCY).expect("CNY is a valid currency code");
+    Ok(CurrencyLimit::fixed(cny, amounts).into_iter().collect())
+}
+
+/// The create-payment payload: `(payment_url, payment_token)`.
+pub fn created_payment(payload: &Value, body: &[u8]) -> Result<(String, String)> {
+    let field = |name: &str| {
+        payload
+            .get(name)
+            .and_then(text_of)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Error::decode(
+                    "create_deposit",
+                    format!("the payload has no `{name}`"),
+                    body,
+                )
+            })
+    };
+    Ok((field("payment_url")?, field("payment_token")?))
+}
+
+/// The status payload. `completed` means paid; `processed` without `completed`
+/// means the provider finished with the payment unpaid.
+pub fn status_report(order_id: OrderId, payload: &Value, body: &[u8]) -> Result<StatusReport> {
+    const OP: &str = "deposit_status";
+    let flag = |name: &str| -> Result<bool> {
+        match payload.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(v) => {
+                bool_from_value(v).map_err(|r| Error::decode(OP, format!("`{name}`: {r}"), body))
+            }
+        }
+    };
+    let (processed, completed) = (flag("processed")?, flag("completed")?);
+    let status = match (processed, completed) {
+        (_, true) => OrderStatus::Completed,
+        (true, false) => OrderStatus::Failed,
+        (false, false) => OrderStatus::Pending,
+    };
+    let fen = payload
+        .get("amount")
+        .ok_or_else(|| Error::decode(OP, "the payload has no `amount`", body))
+        .and_then(|v| {
+            u64_from_value(v).map_err(|r| Error::decode(OP, format!("`amount`: {r}"), body))
+        })?;
+    Ok(StatusReport::new(
+        OrderKind::Deposit,
+        order_id,
+        status,
+        format!("processed={processed} completed={completed}"),
+    )
+    .with_amount(from_fen(fen))
+    .with_provider_ref(payload.get("payment_token").and_then(text_of)))
+}
+
+/// A notification before its signature is checked.
+#[derive(Debug)]
+pub struct UnverifiedNotification {
+    /// `monster_token`.
+    pub monster_token: String,
+    /// `transaction_status`.
+    pub transaction_status: bool,
+    /// `message`.
+    pub message: String,
+    /// `amount` in fen.
+    pub amount_fen: u64,
+    /// `order_num`, when given.
+    pub order_num: Option<String>,
+    /// `payment_token`, from the body or the merchant's record.
+    pub payment_token: String,
+    /// `signature`.
+    pub signature: String,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    CallbackRejection::InvalidField {
+        field,
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// Parses a notification (JSON, or a form when its content type says so).
+pub fn unverified_notification(
+    body: &[u8],
+    content_type: Option<&str>,
+    stored_payment_token: Option<&str>,
+) -> Result<UnverifiedNotification> {
+    let fields: Map<String, Value> =
+        parse_callback_fields(body, content_type).map_err(CallbackRejection::Malformed)?;
+    let get = |name: &'static str| {
+        fields
+            .get(name)
+            .filter(|v| !v.is_null())
+            .ok_or(CallbackRejection::MissingField(name))
+    };
+    let text = |name: &'static str| -> Result<String> {
+        Ok(text_of(get(name)?).ok_or(CallbackRejection::MissingField(name))?)
+    };
+    let payment_token = match fields
+        .get("payment_token")
+        .and_then(text_of)
+        .filter(|t| !t.is_empty())
+    {
+        Some(token) => token,
+        None => stored_payment_token
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .ok_or(CallbackRejection::MissingField("payment_token"))?,
+    };
+    Ok(UnverifiedNotification {
+        monster_token: text("monster_token")?,
+        transaction_status: bool_from_value(get("transaction_status")?)
+            .map_err(|r| invalid("transaction_status", r))?,
+        message: text("message")?,
+        amount_fen: u64_from_value(get("amount")?).map_err(|r| invalid("amount", r))?,
+        order_num: fields
+            .get("order_num")
+            .and_then(text_of)
+            .filter(|t| !t.is_empty()),
+        payment_token,
+        signature: text("signature")?,
+    })
+}
+
+/// Validates the order number a verified notification carries.
+pub fn notification_order_id(order_num: &Option<String>) -> Result<Option<OrderId>> {
+    order_num
+        .as_deref()
+        .map(|n| OrderId::new(n).map_err(|e| invalid("order_num", e.to_string())))
+        .transpose()
+}
