@@ -26,7 +26,7 @@ mod status;
 pub mod transport;
 pub mod wire;
 
-pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest};
+pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest, MAX_CALLBACK_BODY};
 pub use error::{BoxError, Error, RefusalKind, Result};
 pub use gateway::{Capabilities, Operation, PaymentGateway};
 pub use model::{

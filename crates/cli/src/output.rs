@@ -1,0 +1,135 @@
+//! Table and JSON output. JSON keys are snake_case; amounts are decimal strings.
+
+use clap::ValueEnum;
+use paybridge::{Error, Money, StatusReport};
+use serde_json::{json, Value};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned text for people.
+    Table,
+    /// One JSON document for scripts.
+    Json,
+}
+
+impl Output {
+    pub fn print(self, value: &Value) {
+        match self {
+            Output::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            ),
+            Output::Table => print!("{}", table(value)),
+        }
+    }
+
+    pub fn print_error(self, err: &Error) {
+        eprintln!("error: {err}");
+        if self == Output::Json {
+            let kind = match err {
+                Error::InvalidRequest { .. } => "invalid_request",
+                Error::Config { .. } => "config",
+                Error::Unsupported { .. } => "unsupported",
+                Error::Transport { .. } => "transport",
+                Error::Provider { .. } => "provider_refused",
+                Error::Decode { .. } => "decode",
+                Error::CallbackRejected(_) => "callback_rejected",
+                Error::Ambiguous { .. } => "ambiguous",
+                _ => "error",
+            };
+            let mut value = json!({ "error": kind, "message": err.to_string() });
+            if let Error::Ambiguous { order_id, .. } = err {
+                value["order_id"] = json!(order_id);
+            }
+            if let Error::Provider { message, kind, .. } = err {
+                value["provider_message"] = json!(message);
+                value["refusal"] = json!(kind);
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Adds `amount_key` and `currency` fields for `money`.
+pub fn money_fields(mut value: Value, amount_key: &str, money: &Money) -> Value {
+    value[amount_key] = json!(money.amount().to_string());
+    value["currency"] = json!(money.currency());
+    value
+}
+
+/// A status report as the command prints it.
+pub fn report_json(report: &StatusReport) -> Value {
+    let value = json!({
+        "kind": report.kind,
+        "order_id": report.order_id,
+        "status": report.status,
+        "provider_status": report.provider_status,
+        "order_datetime": report.order_datetime.map(|t| t.to_string()),
+        "provider_ref": report.provider_ref,
+    });
+    match &report.amount {
+        Some(money) => money_fields(value, "amount", money),
+        None => value,
+    }
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+fn table(value: &Value) -> String {
+    match value {
+        Value::Array(rows) if rows.is_empty() => "(none)\n".into(),
+        Value::Array(rows) => {
+            let columns: Vec<String> = match &rows[0] {
+                Value::Object(map) => map.keys().cloned().collect(),
+                _ => return rows.iter().map(|r| format!("{}\n", cell(r))).collect(),
+            };
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| columns.iter().map(|c| cell(&r[c.as_str()])).collect())
+                .collect();
+            let widths: Vec<usize> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    cells
+                        .iter()
+                        .map(|r| r[i].len())
+                        .chain([c.len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |items: &[String]| {
+                let padded: Vec<String> = items
+                    .iter()
+                    .zip(&widths)
+                    .map(|(s, w)| format!("{s:<w$}"))
+                    .collect();
+                format!("{}\n", padded.join("  ").trim_end())
+            };
+            let mut out = line(&columns);
+            for row in &cells {
+                out.push_str(&line(row));
+            }
+            out
+        }
+        Value::Object(map) => {
+            let width = map.keys().map(String::len).max().unwrap_or(0);
+            map.iter()
+                .map(|(k, v)| format!("{k:<width$}  {}\n", cell(v)))
+                .collect()
+        }
+        other => format!("{}\n", cell(other)),
+    }
+}

@@ -1,0 +1,584 @@
+//! Drives the `paybridge` binary against mock providers: every command, every
+//! provider, output and exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use httpmock::prelude::*;
+use paybridge_testkit::fixture;
+use serde_json::Value;
+
+const SECRET: &str = "cli-secret-key";
+const MONSTER_KEY: &str = "cli-monster-key";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+fn temp_dir() -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "paybridge-cli-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn config(base_url: &str, provider: &str) -> PathBuf {
+    let path = temp_dir().join("paybridge.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"provider = "{provider}"
+[vpay88]
+base_url = "{base_url}"
+username = "vpay88-test"
+api_key = "EPSOWM0eewwrwer0OfUo"
+secret_key = "{SECRET}"
+[one1pay]
+base_url = "{base_url}"
+username = "Payment-test"
+api_key = "EPSOWM0eewwrwer0OfUo"
+secret_keys = ["other-channel-secret", "{SECRET}"]
+[onepunch]
+base_url = "{base_url}"
+monster_token = "MON-demo"
+monster_key = "{MONSTER_KEY}"
+notify_url = "http://merchant.example/notify"
+return_url = "http://merchant.example/return"
+[http]
+read_attempts = 1
+resolve_attempts = 1
+resolve_delay_ms = 10
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn paybridge(config: &PathBuf, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paybridge"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("PAYBRIDGE_PROVIDER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(body) = stdin {
+        pipe.write_all(body).unwrap();
+    }
+    drop(pipe);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(config: &PathBuf, args: &[&str]) -> Run {
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    paybridge(config, &all, None)
+}
+
+/// Answers every form-API path with the provider's documented success body.
+fn mock_form_api(server: &MockServer, provider: &str) {
+    let routes = [
+        ("/merchant/auth", "auth/ok.json"),
+        ("/merchant/currency", "currencies/ok.json"),
+        ("/merchant/generate_orders", "create_deposit/ok.json"),
+        ("/merchant/withdraw_orders", "create_withdrawal/ok.json"),
+        ("/merchant/check_status", "deposit_status/completed.json"),
+        ("/wallet/withdraw_bank_list", "withdrawal_banks/ok.json"),
+    ];
+    for (path, file) in routes {
+        let body = fixture(&format!("{provider}/{file}"));
+        server.mock(|when, then| {
+            when.method(POST).path(path);
+            then.status(200).body(body);
+        });
+    }
+    if provider == "one1pay" {
+        for (path, file) in [
+            ("/wallet/bank_list", "deposit_banks/ok.json"),
+            ("/wallet/get_balance", "balance/ok.json"),
+            (
+                "/merchant/check_withdraw_status",
+                "withdrawal_status/proccess.json",
+            ),
+        ] {
+            let body = fixture(&format!("one1pay/{file}"));
+            server.mock(|when, then| {
+                when.method(POST).path(path);
+                then.status(200).body(body);
+            });
+        }
+    }
+}
+
+fn mock_onepunch(server: &MockServer) {
+    for (prefix, file) in [
+        ("/api/v0/payment/all/methods/", "payment_methods/ok.json"),
+        ("/api/v0/payment/all/prices/", "currencies/ok.json"),
+        ("/api/v0/payment/status/", "deposit_status/completed.json"),
+    ] {
+        let body = fixture(&format!("onepunch/{file}"));
+        server.mock(|when, then| {
+            when.method(GET).path_prefix(prefix);
+            then.status(200).body(body);
+        });
+    }
+    let body = fixture("onepunch/create_deposit/ok.json");
+    server.mock(|when, then| {
+        when.method(POST)
+            .path("/api/v0/payment/")
+            .header("content-type", "application/json");
+        then.status(200).body(body);
+    });
+}
+
+#[test]
+fn switching_provider_in_the_file_switches_the_wire_protocol() {
+    let server = MockServer::start();
+    mock_form_api(&server, "vpay88");
+    mock_onepunch(&server);
+    let vpay = json(&config(&server.base_url(), "vpay88"), &["currencies"]);
+    assert_eq!(vpay.code, 0, "{}", vpay.stderr);
+    assert_eq!(vpay.json()[0]["currency"], "MYR");
+    assert_eq!(vpay.json()[0]["min"], "420.0000");
+    let punch = json(&config(&server.base_url(), "onepunch"), &["currencies"]);
+    assert_eq!(punch.code, 0, "{}", punch.stderr);
+    assert_eq!(punch.json()[0]["currency"], "CNY");
+    assert_eq!(punch.json()[0]["allowed_amounts"][0], "1");
+    // --provider overrides the file too.
+    let over = json(
+        &config(&server.base_url(), "onepunch"),
+        &["--provider", "vpay88", "currencies"],
+    );
+    assert_eq!(over.json()[0]["currency"], "MYR");
+}
+
+#[test]
+fn form_api_commands_for_both_providers() {
+    for provider in ["vpay88", "one1pay"] {
+        let server = MockServer::start();
+        mock_form_api(&server, provider);
+        let cfg = config(&server.base_url(), provider);
+        let currency = if provider == "vpay88" { "MYR" } else { "THB" };
+
+        let banks = json(&cfg, &["banks", "withdrawal", "--currency", currency]);
+        assert_eq!(banks.code, 0, "{provider}: {}", banks.stderr);
+        assert_eq!(banks.json()[0]["currency"], currency);
+
+        let mut deposit = vec![
+            "deposit",
+            "create",
+            "--order-id",
+            "Example_123",
+            "--amount",
+            "100",
+            "--currency",
+            currency,
+            "--customer",
+            "john",
+            "--email",
+            "john@example.com",
+            "--phone",
+            "601012456789",
+        ];
+        if provider == "one1pay" {
+            deposit.extend([
+                "--bank-id",
+                "105",
+                "--pay-method",
+                "thaiqr",
+                "--redirect-url",
+                "https://www.google.com",
+                "--holder-name",
+                "tang",
+                "--account-no",
+                "1234",
+            ]);
+        }
+        let created = json(&cfg, &deposit);
+        assert_eq!(created.code, 0, "{provider}: {}", created.stderr);
+        assert!(created.json()["payment_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://xxxxx.com/"));
+        assert!(created.json().get("provider_ref").is_some());
+
+        let status = json(&cfg, &["deposit", "status", "--order-id", "Example_123"]);
+        assert_eq!(status.code, 0, "{provider}: {}", status.stderr);
+        let s = status.json();
+        assert_eq!(s["status"], "completed");
+        assert_eq!(s["amount"], "300.0000");
+        assert_eq!(s["currency"], currency);
+        assert_eq!(s["provider_status"], "completed");
+
+        let payout = json(
+            &cfg,
+            &[
+                "withdrawal",
+                "create",
+                "--order-id",
+                "Example_123",
+                "--amount",
+                "100",
+                "--currency",
+                currency,
+                "--bank-id",
+                "12",
+                "--holder-name",
+                "John Doe",
+                "--account-no",
+                "12332343432",
+            ],
+        );
+        assert_eq!(payout.code, 0, "{provider}: {}", payout.stderr);
+        assert_eq!(payout.json()["order_id"], "Example_123");
+
+        let table = paybridge(
+            &cfg,
+            &["deposit", "status", "--order-id", "Example_123"],
+            None,
+        );
+        assert_eq!(table.code, 0);
+        assert!(
+            table.stdout.contains("status") && table.stdout.contains("completed"),
+            "{}",
+            table.stdout
+        );
+    }
+}
+
+#[test]
+fn one1pay_only_commands() {
+    let server = MockServer::start();
+    mock_form_api(&server, "one1pay");
+    let cfg = config(&server.base_url(), "one1pay");
+    let balance = json(&cfg, &["balance", "--currency", "THB"]);
+    assert_eq!(balance.code, 0, "{}", balance.stderr);
+    assert_eq!(balance.json()["available"], "0.00");
+    let banks = json(&cfg, &["banks", "deposit", "--currency", "THB"]);
+    assert_eq!(banks.json()[0]["name"], "Siam Commercial Bank");
+    let status = json(&cfg, &["withdrawal", "status", "--order-id", "Example_123"]);
+    assert_eq!(status.json()["status"], "processing");
+    assert_eq!(status.json()["provider_status"], "proccess");
+    // Vpay88 has no balance: refused with exit 2 before any request.
+    let vpay = json(
+        &config(&server.base_url(), "vpay88"),
+        &["balance", "--currency", "MYR"],
+    );
+    assert_eq!(vpay.code, 2, "{}", vpay.stderr);
+    assert_eq!(vpay.json()["error"], "unsupported");
+}
+
+#[test]
+fn onepunch_commands() {
+    let server = MockServer::start();
+    mock_onepunch(&server);
+    let cfg = config(&server.base_url(), "onepunch");
+    let methods = json(&cfg, &["methods"]);
+    assert_eq!(methods.code, 0, "{}", methods.stderr);
+    assert_eq!(methods.json()[0]["code"], "ali-person");
+    let created = json(
+        &cfg,
+        &[
+            "deposit",
+            "create",
+            "--order-id",
+            "A1",
+            "--amount",
+            "100.00",
+            "--currency",
+            "CNY",
+            "--pay-method",
+            "ali-person",
+        ],
+    );
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert_eq!(
+        created.json()["provider_ref"],
+        "OP9f2dca32af10cd12ab5f6d0123456789"
+    );
+    let missing_ref = json(&cfg, &["deposit", "status", "--order-id", "A1"]);
+    assert_eq!(missing_ref.code, 2);
+    let status = json(
+        &cfg,
+        &[
+            "deposit",
+            "status",
+            "--order-id",
+            "A1",
+            "--provider-ref",
+            "OP9cdb705b61b144529c9690123456789",
+        ],
+    );
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert_eq!(status.json()["status"], "completed");
+    assert_eq!(status.json()["amount"], "1");
+    for args in [
+        vec!["balance", "--currency", "CNY"],
+        vec!["banks", "withdrawal"],
+        vec!["withdrawal", "status", "--order-id", "A1"],
+        vec![
+            "withdrawal",
+            "create",
+            "--order-id",
+            "W1",
+            "--amount",
+            "1",
+            "--currency",
+            "CNY",
+            "--bank-id",
+            "1",
+            "--holder-name",
+            "J",
+            "--account-no",
+            "1",
+        ],
+    ] {
+        let run = json(&cfg, &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.json()["error"], "unsupported");
+    }
+    // Sub-fen amounts never leave the machine.
+    let sub_fen = json(
+        &cfg,
+        &[
+            "deposit",
+            "create",
+            "--order-id",
+            "A2",
+            "--amount",
+            "1.001",
+            "--currency",
+            "CNY",
+            "--pay-method",
+            "ali-person",
+        ],
+    );
+    assert_eq!(sub_fen.code, 2);
+}
+
+#[test]
+fn refusals_exit_3_and_keep_the_message() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path("/merchant/auth");
+        then.status(200).body(fixture("vpay88/auth/ok.json"));
+    });
+    server.mock(|when, then| {
+        when.method(POST).path("/merchant/withdraw_orders");
+        then.status(200)
+            .body(fixture("vpay88/create_withdrawal/balance_not_enough.json"));
+    });
+    let run = json(
+        &config(&server.base_url(), "vpay88"),
+        &[
+            "withdrawal",
+            "create",
+            "--order-id",
+            "W1",
+            "--amount",
+            "5",
+            "--currency",
+            "MYR",
+            "--bank-id",
+            "1",
+            "--holder-name",
+            "J",
+            "--account-no",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.json()["provider_message"], "Balance not enough!");
+    assert_eq!(run.json()["refusal"], "insufficient_balance");
+}
+
+#[test]
+fn transport_failures_exit_4_and_unresolved_payouts_are_ambiguous() {
+    // Nothing listens on port 9 of loopback.
+    let cfg = config("http://127.0.0.1:9", "vpay88");
+    let run = json(&cfg, &["currencies"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+
+    // The payout request reaches a server that fails with 502; status cannot confirm it.
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path("/merchant/auth");
+        then.status(200).body(fixture("vpay88/auth/ok.json"));
+    });
+    let payout = server.mock(|when, then| {
+        when.method(POST).path("/merchant/withdraw_orders");
+        then.status(502).body("Bad Gateway");
+    });
+    let run = json(
+        &config(&server.base_url(), "vpay88"),
+        &[
+            "withdrawal",
+            "create",
+            "--order-id",
+            "W9",
+            "--amount",
+            "5",
+            "--currency",
+            "MYR",
+            "--bank-id",
+            "1",
+            "--holder-name",
+            "J",
+            "--account-no",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(run.json()["error"], "ambiguous");
+    assert_eq!(run.json()["order_id"], "W9");
+    payout.assert_calls(1);
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_the_file() {
+    let path = temp_dir().join("paybridge.toml");
+    std::fs::write(
+        &path,
+        "provider = \"vpay88\"\n[vpay88]\nbase_url = \"http://x.example\"\nusername = \"m\"\n",
+    )
+    .unwrap();
+    let run = paybridge(&path, &["currencies"], None);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("vpay88.api_key") && run.stderr.contains(path.to_str().unwrap()),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(&path, "provider = \"paypal\"\n").unwrap();
+    let run = paybridge(&path, &["currencies"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("provider"), "{}", run.stderr);
+    let run = paybridge(&path, &["no-such-command"], None);
+    assert_eq!(run.code, 2);
+}
+
+fn vpay88_callback(order_id: &str, amount: &str, status: &str) -> String {
+    let token = paybridge_signing::form_callback_token(SECRET, order_id);
+    format!(
+        "{{\n \"order_id\": \"{order_id}\",\n \"amount\": {amount},\n \"currency\": \"MYR\",\n \"order_status\":\"{status}\",\n \"status\": true,\n \"charge\": \"9.0000\",\n \"token\":\"{token}\",\n \"type\":\"deposit\",\n}}"
+    )
+}
+
+#[test]
+fn callback_verify_accepts_valid_and_rejects_forged() {
+    let cfg = config("http://127.0.0.1:9", "vpay88");
+    // Trailing commas and a string amount are fine.
+    let body = vpay88_callback("Example_123", "\"300.0000\"", "completed");
+    let run = paybridge(
+        &cfg,
+        &["--output", "json", "callback", "verify"],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(
+        (
+            v["kind"].as_str(),
+            v["order_id"].as_str(),
+            v["status"].as_str()
+        ),
+        (Some("deposit"), Some("Example_123"), Some("completed"))
+    );
+    assert_eq!(v["amount"], "300.0000");
+
+    let forged = body.replace(
+        &paybridge_signing::form_callback_token(SECRET, "Example_123"),
+        &"0".repeat(32),
+    );
+    let other_order =
+        vpay88_callback("Other_1", "300", "completed").replace("Other_1", "Example_123");
+    let truncated = &body[..body.len() / 2];
+    let oversized = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    for (name, bad) in [
+        ("forged", forged.as_str()),
+        ("token of another order", other_order.as_str()),
+        ("truncated", truncated),
+        ("oversized", oversized.as_str()),
+    ] {
+        let run = paybridge(&cfg, &["callback", "verify"], Some(bad.as_bytes()));
+        assert_eq!(run.code, 5, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("callback rejected"),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    // The second of several configured secrets verifies (One1Pay section).
+    let one1 = config("http://127.0.0.1:9", "one1pay");
+    let run = paybridge(
+        &one1,
+        &["callback", "verify"],
+        Some(body.replace("MYR", "THB").as_bytes()),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // --file reads the body from a file.
+    let file = temp_dir().join("body.json");
+    std::fs::write(&file, &body).unwrap();
+    let run = paybridge(
+        &cfg,
+        &["callback", "verify", "--file", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn callback_confirm_refuses_an_amount_the_provider_does_not_hold() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path("/merchant/check_status");
+        then.status(200)
+            .body(fixture("vpay88/deposit_status/completed.json"));
+    });
+    let cfg = config(&server.base_url(), "vpay88");
+    // The provider holds 300.0000 MYR, completed.
+    let honest = vpay88_callback("Example_123", "300", "completed");
+    let run = paybridge(
+        &cfg,
+        &["callback", "verify", "--confirm"],
+        Some(honest.as_bytes()),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let altered = vpay88_callback("Example_123", "30000", "completed");
+    let run = paybridge(
+        &cfg,
+        &["callback", "verify", "--confirm"],
+        Some(altered.as_bytes()),
+    );
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("amount"), "{}", run.stderr);
+    // Without --confirm the token alone verifies it: which is why --confirm exists.
+    let run = paybridge(&cfg, &["callback", "verify"], Some(altered.as_bytes()));
+    assert_eq!(run.code, 0);
+}

@@ -1,0 +1,219 @@
+//! A ready callback route for axum (feature `axum`).
+//!
+//! The route verifies the callback, confirms it with the provider's status API
+//! (unless turned off), hands it to the merchant's async handler, and only then
+//! answers 200. A handler error or a crash answers 500, so the provider retries
+//! rather than the event being lost.
+//!
+//! ```
+//! use paybridge::axum::{CallbackRoute, Delivery};
+//! use paybridge::{Config, Gateway};
+//!
+//! # fn build() -> paybridge::transport::TransportConfig { Default::default() }
+//! let config = Config::from_toml(r#"
+//!     provider = "vpay88"
+//!     [vpay88]
+//!     base_url = "https://pay.example"
+//!     username = "merchant"
+//!     api_key = "key"
+//!     secret_key = "secret"
+//! "#, "inline").unwrap();
+//! let gateway = Gateway::from_config(&config).unwrap();
+//! let app: axum::Router = axum::Router::new().nest(
+//!     "/callbacks/vpay88",
+//!     CallbackRoute::new(gateway, |delivery: Delivery| async move {
+//!         // Credit the order exactly once, keyed by delivery.event.order_id.
+//!         Ok::<(), std::convert::Infallible>(())
+//!     })
+//!     .into_router(),
+//! );
+//! ```
+
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use paybridge_core::MAX_CALLBACK_BODY;
+
+use crate::{CallbackEvent, CallbackRequest, Error, Gateway, StatusReport};
+
+/// A verified (and, by default, confirmed) callback handed to the merchant.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// The verified event, raw body included.
+    pub event: CallbackEvent,
+    /// The provider's confirming status, when confirmation is on.
+    pub confirmed: Option<StatusReport>,
+    /// `true` when the merchant's seen-before check recognised this event.
+    pub duplicate: bool,
+}
+
+type SeenBefore = Arc<dyn Fn(&CallbackEvent) -> bool + Send + Sync>;
+type RefLookup = Arc<dyn Fn(Option<&str>) -> Option<String> + Send + Sync>;
+
+/// Builds the callback route.
+pub struct CallbackRoute<H> {
+    gateway: Gateway,
+    handler: H,
+    confirm: bool,
+    max_body: usize,
+    seen_before: Option<SeenBefore>,
+    provider_ref_lookup: Option<RefLookup>,
+}
+
+impl<H> std::fmt::Debug for CallbackRoute<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackRoute")
+            .field("gateway", &self.gateway)
+            .field("confirm", &self.confirm)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H, Fut, E> CallbackRoute<H>
+where
+    H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Display + Send + 'static,
+{
+    /// A route that verifies, confirms, then calls `handler`.
+    pub fn new(gateway: Gateway, handler: H) -> Self {
+        Self {
+            gateway,
+            handler,
+            confirm: true,
+            max_body: MAX_CALLBACK_BODY,
+            seen_before: None,
+            provider_ref_lookup: None,
+        }
+    }
+
+    /// Turns confirmation against the status API off (not advised: the
+    /// Vpay88/One1Pay token covers neither amount nor status).
+    pub fn confirm(mut self, confirm: bool) -> Self {
+        self.confirm = confirm;
+        self
+    }
+
+    /// Refuses bodies larger than `bytes` (64 KiB by default).
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Marks deliveries the merchant has seen before, so handlers can skip them.
+    pub fn seen_before(
+        mut self,
+        check: impl Fn(&CallbackEvent) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.seen_before = Some(Arc::new(check));
+        self
+    }
+
+    /// Looks up the provider reference the merchant stored for an order number
+    /// (ONE-PUNCH's notification may omit the payment token its signature covers).
+    pub fn provider_ref_lookup(
+        mut self,
+        lookup: impl Fn(Option<&str>) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.provider_ref_lookup = Some(Arc::new(lookup));
+        self
+    }
+
+    /// The router, serving `POST /`; nest it where the provider posts.
+    pub fn into_router(self) -> Router {
+        let max_body = self.max_body;
+        Router::new()
+            .route("/", post(receive::<H, Fut, E>))
+            .layer(DefaultBodyLimit::max(max_body))
+            .with_state(Arc::new(self))
+    }
+}
+
+fn answer(status: StatusCode, text: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+async fn receive<H, Fut, E>(
+    State(route): State<Arc<CallbackRoute<H>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
+where
+    H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Display + Send + 'static,
+{
+    if body.len() > route.max_body {
+        return answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "callback body too large".into(),
+        );
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let stored_ref = route.provider_ref_lookup.as_ref().and_then(|lookup| {
+        let fields = paybridge_core::wire::parse_callback_fields(&body, content_type).ok();
+        let order_num = fields
+            .as_ref()
+            .and_then(|f| f.get("order_num"))
+            .and_then(paybridge_core::wire::text_of);
+        lookup(order_num.as_deref())
+    });
+    let request = CallbackRequest::new(&body)
+        .with_content_type(content_type)
+        .with_provider_ref(stored_ref.as_deref());
+    let event = match route.gateway.verify(&request) {
+        Ok(event) => event,
+        Err(err @ Error::CallbackRejected(_)) => {
+            return answer(StatusCode::BAD_REQUEST, err.to_string())
+        }
+        Err(err) => return answer(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+    };
+    let confirmed = if route.confirm {
+        match route.gateway.confirm(&event).await {
+            Ok(report) => Some(report),
+            Err(err @ Error::CallbackRejected(_)) => {
+                return answer(StatusCode::BAD_REQUEST, err.to_string())
+            }
+            // The status API could not be asked: let the provider retry later.
+            Err(err) => return answer(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+        }
+    } else {
+        None
+    };
+    let duplicate = route.seen_before.as_ref().is_some_and(|seen| seen(&event));
+    let handler = route.handler.clone();
+    // Run the handler in its own task so a panic becomes a 500, not a dropped connection.
+    let outcome = tokio::spawn(handler(Delivery {
+        event,
+        confirmed,
+        duplicate,
+    }))
+    .await;
+    match outcome {
+        Ok(Ok(())) => answer(StatusCode::OK, route.gateway.callback_answer().to_owned()),
+        Ok(Err(err)) => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("handler failed: {err}"),
+        ),
+        Err(panic) => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("handler panicked: {panic}"),
+        ),
+    }
+}
