@@ -1,6 +1,7 @@
 //! `paybridge`: the command-line face of the SDK. Every gateway operation, the
 //! local sandbox, and a demo of a merchant's whole life against it.
 
+mod demo;
 mod output;
 
 use std::io::Read;
@@ -23,9 +24,9 @@ use crate::output::{money_fields, report_json, Output};
     about = "Deposits and payouts through Vpay88, One1Pay and ONE-PUNCH"
 )]
 struct Cli {
-    /// Configuration file.
-    #[arg(long, global = true, default_value = "paybridge.toml")]
-    config: PathBuf,
+    /// Configuration file (default paybridge.toml; for `sandbox`, the sandbox's own file).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     /// Provider, overriding the file's `provider`.
     #[arg(long, global = true)]
     provider: Option<String>,
@@ -66,6 +67,17 @@ enum Command {
     /// Verify a callback body.
     #[command(subcommand)]
     Callback(CallbackCommand),
+    /// Run the local emulator of every provider.
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: std::net::SocketAddr,
+        /// Account-level callback URL for the `demo` merchants.
+        #[arg(long)]
+        callback_url: Option<String>,
+    },
+    /// The whole life of a merchant, for every provider, against an embedded sandbox.
+    Demo,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -198,7 +210,11 @@ fn exit_code(err: &Error) -> u8 {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(match cli.command {
+        Command::Sandbox { .. } => "info",
+        Command::Demo => "error",
+        _ => "warn",
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -210,6 +226,35 @@ fn main() -> ExitCode {
         }
     };
     let output = cli.output;
+    match &cli.command {
+        Command::Demo => {
+            return match runtime.block_on(demo::run()) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(err) => {
+                    output.print_error(&err);
+                    ExitCode::from(exit_code(&err))
+                }
+            }
+        }
+        Command::Sandbox {
+            listen,
+            callback_url,
+        } => {
+            return match runtime.block_on(sandbox(
+                cli.config.as_ref(),
+                *listen,
+                callback_url.as_deref(),
+            )) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    output.print_error(&err);
+                    ExitCode::from(exit_code(&err))
+                }
+            };
+        }
+        _ => {}
+    }
     match runtime.block_on(run(cli)) {
         Ok(value) => {
             output.print(&value);
@@ -222,9 +267,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAYBRIDGE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -232,7 +277,8 @@ fn init_logging() {
 }
 
 fn gateway(cli: &Cli) -> Result<Gateway, Error> {
-    let config = Config::load(&cli.config)?;
+    let path = cli.config.clone().unwrap_or_else(paybridge::default_path);
+    let config = Config::load(&path)?;
     match &cli.provider {
         Some(name) => Gateway::for_provider(&config, ProviderName::parse(name)?),
         None => Gateway::from_config(&config),
@@ -322,6 +368,10 @@ async fn run(cli: Cli) -> Result<Value, Error> {
             let balance = gateway.balance(&Currency::new(&code)?).await?;
             Ok(money_fields(json!({}), "available", &balance.available))
         }
+        Command::Sandbox { .. } | Command::Demo => Err(Error::invalid(
+            "command",
+            "handled before any gateway is built",
+        )),
         Command::Callback(CallbackCommand::Verify {
             file,
             confirm,
@@ -412,4 +462,43 @@ fn read_body(file: Option<&PathBuf>) -> Result<Vec<u8>, Error> {
         ));
     }
     Ok(body)
+}
+
+async fn sandbox(
+    config: Option<&PathBuf>,
+    listen: std::net::SocketAddr,
+    callback_url: Option<&str>,
+) -> Result<(), Error> {
+    let config_error = |key: &str, reason: String| Error::Config {
+        key: key.into(),
+        reason,
+    };
+    let mut sandbox_config = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| config_error("file", format!("{}: {e}", path.display())))?;
+            paybridge_sandbox::SandboxConfig::from_toml(&text)
+                .map_err(|e| config_error("file", format!("{}: {e}", path.display())))?
+        }
+        None => paybridge_sandbox::SandboxConfig::default(),
+    };
+    if let Some(url) = callback_url {
+        sandbox_config = sandbox_config.with_demo_callback_url(url);
+    }
+    let sandbox = paybridge_sandbox::Sandbox::start(sandbox_config, listen)
+        .await
+        .map_err(|e| config_error("listen", format!("{listen}: {e}")))?;
+    eprintln!("paybridge sandbox listening on {}", sandbox.base_url());
+    for provider in ["vpay88", "one1pay", "onepunch"] {
+        eprintln!(
+            "  {provider:<9} base_url = \"{}/{provider}\"",
+            sandbox.base_url()
+        );
+    }
+    eprintln!("demo credentials: username demo, api_key demo-api-key, secret_key demo-secret-key; monster_token MON-demo, monster_key demo-monster-key");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| config_error("signal", e.to_string()))?;
+    eprintln!("stopping");
+    Ok(())
 }

@@ -1,1 +1,311 @@
-//! stub
+//! A stateful local emulator of Vpay88, One1Pay and ONE-PUNCH.
+//!
+//! One server serves all three under path prefixes (`/vpay88`, `/one1pay`,
+//! `/onepunch`), so `http://HOST:PORT/vpay88` is a Vpay88 base URL. It answers as
+//! the providers' documents say, keeps orders and balances, serves a payment page
+//! with "Pay" and "Fail" buttons, and calls merchants back with real tokens and
+//! signatures.
+//!
+//! It is written from the documents alone and shares no wire code with the
+//! adapters, so a misreading cannot hide by being made on both sides.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let sandbox = paybridge_sandbox::Sandbox::start(
+//!     paybridge_sandbox::SandboxConfig::default(),
+//!     "127.0.0.1:0".parse().unwrap(),
+//! )
+//! .await?;
+//! println!("Vpay88 base URL: {}/vpay88", sandbox.base_url());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+mod config;
+mod formapi;
+mod onepunch;
+mod page;
+pub mod state;
+
+pub use config::{
+    BankEntry, Limit, Merchant, MonsterAccount, SandboxConfig, DEMO_API_KEY, DEMO_MONSTER_KEY,
+    DEMO_MONSTER_TOKEN, DEMO_SECRET_KEY, DEMO_USERNAME,
+};
+use state::{Delivery, State};
+
+/// The sandbox's shared core: configuration, state and an HTTP client for callbacks.
+#[derive(Debug)]
+pub struct Inner {
+    config: SandboxConfig,
+    state: Mutex<State>,
+    client: reqwest::Client,
+    base_url: Mutex<String>,
+}
+
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panicked handler must not take the whole sandbox down with it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn base_url(&self) -> String {
+        self.base_url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A JSON answer, with the documents' trailing comma when configured.
+    fn reply(&self, value: Value) -> Response {
+        let text = if self.config.trailing_commas {
+            let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+            match pretty.rfind("\n}") {
+                Some(at) if pretty.len() > 2 => format!("{},{}", &pretty[..at], &pretty[at..]),
+                _ => pretty,
+            }
+        } else {
+            value.to_string()
+        };
+        ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+    }
+
+    /// Posts a callback body to `url`, retrying with backoff until HTTP 200 or the
+    /// attempts run out. Runs in the background.
+    fn deliver(
+        self: &Arc<Self>,
+        provider: &'static str,
+        reference: String,
+        url: String,
+        body: Value,
+    ) {
+        let index = {
+            let mut state = self.state();
+            state.deliveries.push(Delivery {
+                provider,
+                reference,
+                url: url.clone(),
+                attempts: 0,
+                delivered: false,
+            });
+            state.deliveries.len() - 1
+        };
+        let inner = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(inner.config.callback_retry_ms);
+            for _ in 0..inner.config.callback_attempts.max(1) {
+                let sent = inner
+                    .client
+                    .post(&url)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body.to_string())
+                    .send()
+                    .await;
+                let ok = matches!(&sent, Ok(r) if r.status() == StatusCode::OK);
+                {
+                    let mut state = inner.state();
+                    state.deliveries[index].attempts += 1;
+                    state.deliveries[index].delivered = ok;
+                }
+                if ok {
+                    tracing::info!(%url, "callback delivered");
+                    return;
+                }
+                tracing::warn!(%url, "callback not acknowledged; retrying");
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2).min(Duration::from_secs(10));
+            }
+        });
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    inner: Arc<Inner>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Sandbox {
+    /// Binds `addr` (port 0 picks a free one) and serves in the background.
+    pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner::new(config));
+        *inner.base_url.lock().unwrap_or_else(|p| p.into_inner()) = format!("http://{addr}");
+        let app = router(inner.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "sandbox server stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            inner,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`; append `/vpay88`, `/one1pay` or `/onepunch`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Callback deliveries so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.inner.state().deliveries.clone()
+    }
+
+    /// Every form-API order the sandbox holds.
+    pub fn orders(&self) -> Vec<state::Order> {
+        self.inner.state().orders.values().cloned().collect()
+    }
+
+    /// Every ONE-PUNCH payment the sandbox holds.
+    pub fn payments(&self) -> Vec<state::Payment> {
+        self.inner.state().payments.values().cloned().collect()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Inner {
+    /// Fresh state from a configuration.
+    pub fn new(config: SandboxConfig) -> Self {
+        let mut state = State::default();
+        for (provider, merchants) in [
+            (state::FormProvider::Vpay88, &config.vpay88),
+            (state::FormProvider::One1pay, &config.one1pay),
+        ] {
+            for merchant in merchants {
+                for (currency, amount) in &merchant.balances {
+                    state.balances.insert(
+                        (provider, merchant.username.clone(), currency.clone()),
+                        *amount,
+                    );
+                }
+            }
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            config,
+            state: Mutex::new(state),
+            client,
+            base_url: Mutex::new(String::new()),
+        }
+    }
+}
+
+/// The whole sandbox as an axum router (for embedding in tests).
+pub fn router(inner: Arc<Inner>) -> Router {
+    Router::new()
+        .nest(
+            "/vpay88",
+            formapi::router(inner.clone(), state::FormProvider::Vpay88),
+        )
+        .nest(
+            "/one1pay",
+            formapi::router(inner.clone(), state::FormProvider::One1pay),
+        )
+        .nest("/onepunch", onepunch::router(inner))
+        .layer(middleware::from_fn(log_request))
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    // Paths can carry signatures; they are not secrets, but query strings are dropped.
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "paybridge_sandbox::access",
+        "{method} {path} {} {:.1?}",
+        response.status().as_u16(),
+        started.elapsed()
+    );
+    response
+}
+
+/// Reads a form body sent as `multipart/form-data` or urlencoded, as PHP does.
+/// Repeated keys keep the last value, as PHP does.
+async fn read_form(request: Request) -> Result<HashMap<String, String>, String> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut fields = HashMap::new();
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = axum::extract::Multipart::from_request(request, &())
+            .await
+            .map_err(|e| e.body_text())?;
+        while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let value = field.text().await.map_err(|e| e.body_text())?;
+            fields.insert(name, value);
+        }
+    } else {
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(|e| e.body_text())?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())?;
+        fields.extend(pairs);
+    }
+    Ok(fields)
+}
+
+fn random_token(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, UTC standing in for the provider's local time.
+fn now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}

@@ -1,0 +1,241 @@
+//! What the sandbox knows: merchants, credentials, balances, limits, banks.
+//! Defaults are the documented demo credentials; a TOML file can replace them.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+/// Demo merchant user name (Vpay88 and One1Pay).
+pub const DEMO_USERNAME: &str = "demo";
+/// Demo API key.
+pub const DEMO_API_KEY: &str = "demo-api-key";
+/// Demo callback secret.
+pub const DEMO_SECRET_KEY: &str = "demo-secret-key";
+/// Demo ONE-PUNCH sub-account.
+pub const DEMO_MONSTER_TOKEN: &str = "MON-demo";
+/// Demo ONE-PUNCH signing key.
+pub const DEMO_MONSTER_KEY: &str = "demo-monster-key";
+
+/// A bank the sandbox lists.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BankEntry {
+    /// `id`.
+    pub id: String,
+    /// `bank_name`.
+    pub name: String,
+    /// `currency`.
+    pub currency: String,
+}
+
+/// A min/max range.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    /// Smallest amount.
+    pub min: Decimal,
+    /// Largest amount.
+    pub max: Decimal,
+}
+
+/// A Vpay88 or One1Pay merchant account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merchant {
+    /// Merchant user name.
+    pub username: String,
+    /// API key.
+    pub api_key: String,
+    /// Callback secret.
+    pub secret_key: String,
+    /// Account-level callback URL.
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// Payout balance per currency.
+    #[serde(default)]
+    pub balances: BTreeMap<String, Decimal>,
+    /// Amount limits per currency (also the currencies enabled).
+    #[serde(default)]
+    pub limits: BTreeMap<String, Limit>,
+    /// Deposit banks.
+    #[serde(default)]
+    pub deposit_banks: Vec<BankEntry>,
+    /// Withdrawal banks.
+    #[serde(default)]
+    pub withdrawal_banks: Vec<BankEntry>,
+}
+
+/// A ONE-PUNCH sub-account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonsterAccount {
+    /// `monster_token`.
+    pub monster_token: String,
+    /// `monster_key`.
+    pub monster_key: String,
+    /// Payment methods: code and display name.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<(String, String)>,
+    /// Allowed amounts in fen.
+    #[serde(default = "default_prices")]
+    pub prices_fen: Vec<u64>,
+}
+
+fn default_methods() -> Vec<(String, String)> {
+    vec![
+        ("ali-person".into(), "Alipay (personal)".into()),
+        ("wechat-person".into(), "WeChat Pay (personal)".into()),
+    ]
+}
+
+fn default_prices() -> Vec<u64> {
+    vec![100, 1_000, 5_000, 10_000, 50_000, 100_000]
+}
+
+/// The whole sandbox configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Vpay88 merchants.
+    #[serde(default = "vpay88_merchants")]
+    pub vpay88: Vec<Merchant>,
+    /// One1Pay merchants.
+    #[serde(default = "one1pay_merchants")]
+    pub one1pay: Vec<Merchant>,
+    /// ONE-PUNCH sub-accounts.
+    #[serde(default = "monster_accounts")]
+    pub onepunch: Vec<MonsterAccount>,
+    /// Answer with the documents' trailing commas, to test a client's tolerance.
+    #[serde(default)]
+    pub trailing_commas: bool,
+    /// Callback delivery attempts before giving up.
+    #[serde(default = "default_attempts")]
+    pub callback_attempts: u32,
+    /// First retry delay, milliseconds (doubled each time).
+    #[serde(default = "default_retry_ms")]
+    pub callback_retry_ms: u64,
+    /// Put `payment_token` in ONE-PUNCH notifications (the document's sample has none).
+    #[serde(default)]
+    pub onepunch_notify_includes_payment_token: bool,
+}
+
+fn default_attempts() -> u32 {
+    6
+}
+
+fn default_retry_ms() -> u64 {
+    200
+}
+
+fn banks(currency: &str, names: &[&str]) -> Vec<BankEntry> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| BankEntry {
+            id: (i + 1).to_string(),
+            name: (*name).into(),
+            currency: currency.into(),
+        })
+        .collect()
+}
+
+fn limit(min: i64, max: i64) -> Limit {
+    Limit {
+        min: Decimal::from(min),
+        max: Decimal::from(max),
+    }
+}
+
+fn demo_merchant(currencies: &[&str]) -> Merchant {
+    let mut deposit_banks = Vec::new();
+    let mut withdrawal_banks = Vec::new();
+    let mut limits = BTreeMap::new();
+    let mut balances = BTreeMap::new();
+    for (offset, currency) in currencies.iter().enumerate() {
+        let names: &[&str] = match *currency {
+            "MYR" => &["Malayan Banking Berhad", "CIMB Bank"],
+            "THB" => &["Siam Commercial Bank", "Kasikornbank"],
+            "IDR" => &["Bank Central Asia", "Bank Mandiri"],
+            _ => &["Demo Bank"],
+        };
+        let mut list = banks(currency, names);
+        for bank in &mut list {
+            bank.id = format!(
+                "{}",
+                (offset + 1) * 100 + bank.id.parse::<usize>().unwrap_or(0)
+            );
+        }
+        deposit_banks.extend(list.clone());
+        withdrawal_banks.extend(list);
+        limits.insert((*currency).to_string(), limit(10, 50_000));
+        balances.insert((*currency).to_string(), Decimal::from(100_000));
+    }
+    Merchant {
+        username: DEMO_USERNAME.into(),
+        api_key: DEMO_API_KEY.into(),
+        secret_key: DEMO_SECRET_KEY.into(),
+        callback_url: None,
+        balances,
+        limits,
+        deposit_banks,
+        withdrawal_banks,
+    }
+}
+
+fn vpay88_merchants() -> Vec<Merchant> {
+    vec![demo_merchant(&["MYR", "SGD", "VND", "THB", "IDR"])]
+}
+
+fn one1pay_merchants() -> Vec<Merchant> {
+    vec![demo_merchant(&[
+        "THB",
+        "CNY",
+        "VND",
+        "INR",
+        "USDT-TRC20",
+        "MYR",
+        "BDT",
+        "SGD",
+    ])]
+}
+
+fn monster_accounts() -> Vec<MonsterAccount> {
+    vec![MonsterAccount {
+        monster_token: DEMO_MONSTER_TOKEN.into(),
+        monster_key: DEMO_MONSTER_KEY.into(),
+        methods: default_methods(),
+        prices_fen: default_prices(),
+    }]
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            vpay88: vpay88_merchants(),
+            one1pay: one1pay_merchants(),
+            onepunch: monster_accounts(),
+            trailing_commas: false,
+            callback_attempts: default_attempts(),
+            callback_retry_ms: default_retry_ms(),
+            onepunch_notify_includes_payment_token: false,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// Parses a TOML file's text; absent sections keep the demo defaults.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Sets the account-level callback URL of every `demo` merchant.
+    pub fn with_demo_callback_url(mut self, url: &str) -> Self {
+        for merchant in self.vpay88.iter_mut().chain(self.one1pay.iter_mut()) {
+            if merchant.username == DEMO_USERNAME {
+                merchant.callback_url = Some(url.to_owned());
+            }
+        }
+        self
+    }
+}

@@ -1,0 +1,548 @@
+//! The Vpay88 / One1Pay merchant form API, emulated from the documents.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use crate::config::Merchant;
+use crate::state::{FormProvider, Kind, Order};
+use crate::{now_text, page, random_token, read_form, Inner};
+
+/// One provider's view of the sandbox.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) provider: FormProvider,
+}
+
+pub(crate) fn router(inner: Arc<Inner>, provider: FormProvider) -> Router {
+    let mut router = Router::new()
+        .route("/merchant/currency", post(currency))
+        .route("/merchant/auth", post(auth))
+        .route("/merchant/generate_orders", post(generate_orders))
+        .route("/merchant/withdraw_orders", post(withdraw_orders))
+        .route("/merchant/check_status", post(check_deposit))
+        .route("/merchant/check_withdraw_status", post(check_withdrawal))
+        .route("/wallet/bank_list", post(deposit_banks))
+        .route("/wallet/withdraw_bank_list", post(withdrawal_banks))
+        .route(
+            "/pay/{payment_id}",
+            get(page::form_page).post(page::form_pay),
+        )
+        .route(
+            "/_sandbox/deposits/{id}/settle",
+            post(control_settle_deposit),
+        )
+        .route(
+            "/_sandbox/withdrawals/{id}/settle",
+            post(control_settle_withdrawal),
+        );
+    if provider == FormProvider::One1pay {
+        router = router.route("/wallet/get_balance", post(balance));
+    }
+    router.with_state(Ctx { inner, provider })
+}
+
+/// A documented failure: HTTP 200, `status: false`.
+fn fail(ctx: &Ctx, message: &str) -> Response {
+    ctx.inner
+        .reply(json!({ "status": false, "message": message }))
+}
+
+/// A JSON number printed with four decimals, as the documents show amounts.
+pub(crate) fn num4(amount: Decimal) -> Value {
+    let text = format!("{:.4}", amount);
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+impl Ctx {
+    fn merchants(&self) -> &[Merchant] {
+        match self.provider {
+            FormProvider::Vpay88 => &self.inner.config.vpay88,
+            FormProvider::One1pay => &self.inner.config.one1pay,
+        }
+    }
+
+    fn merchant(&self, username: &str) -> Option<&Merchant> {
+        self.merchants().iter().find(|m| m.username == username)
+    }
+
+    fn authed(&self, fields: &HashMap<String, String>) -> Result<&Merchant, &'static str> {
+        let token = fields
+            .get("auth")
+            .filter(|t| !t.is_empty())
+            .ok_or("Params incorrect")?;
+        let username = self
+            .inner
+            .state()
+            .auth_tokens
+            .get(&(self.provider, token.clone()))
+            .cloned()
+            .ok_or("Params incorrect")?;
+        self.merchant(&username).ok_or("Params incorrect")
+    }
+}
+
+fn required<'a>(fields: &'a HashMap<String, String>, names: &[&str]) -> Option<Vec<&'a str>> {
+    names
+        .iter()
+        .map(|n| fields.get(*n).map(|v| v.trim()).filter(|v| !v.is_empty()))
+        .collect()
+}
+
+fn amount(text: &str) -> Option<Decimal> {
+    Decimal::from_str(text.trim())
+        .ok()
+        .filter(|a| *a > Decimal::ZERO)
+}
+
+async fn form(request: Request) -> HashMap<String, String> {
+    read_form(request).await.unwrap_or_default()
+}
+
+async fn currency(State(ctx): State<Ctx>, request: Request) -> Response {
+    let fields = form(request).await;
+    let Some(merchant) = fields.get("username").and_then(|u| ctx.merchant(u)) else {
+        return fail(&ctx, "Params incorrect");
+    };
+    let rate: Vec<Value> = merchant
+        .limits
+        .iter()
+        .map(|(currency, limit)| json!({ "currency": currency, "min": num4(limit.min), "max": num4(limit.max) }))
+        .collect();
+    ctx.inner.reply(json!({ "status": true, "rate": rate }))
+}
+
+async fn auth(State(ctx): State<Ctx>, request: Request) -> Response {
+    let fields = form(request).await;
+    let (Some(username), Some(api_key)) = (fields.get("username"), fields.get("api_key")) else {
+        return fail(&ctx, "Params incorrect");
+    };
+    let valid = ctx.merchant(username).is_some_and(|m| {
+        paybridge_signing::verify_hex(
+            &paybridge_signing::md5_hex(&[&m.api_key]),
+            &paybridge_signing::md5_hex(&[api_key]),
+        )
+    });
+    if !valid {
+        return fail(&ctx, "Params incorrect");
+    }
+    let token = random_token(20);
+    ctx.inner
+        .state()
+        .auth_tokens
+        .insert((ctx.provider, token.clone()), username.clone());
+    ctx.inner.reply(json!({ "status": true, "auth": token }))
+}
+
+async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
+    let fields = form(request).await;
+    if !fields.contains_key("auth") {
+        return fail(&ctx, "Params missing.");
+    }
+    let merchant = match ctx.authed(&fields) {
+        Ok(m) => m.clone(),
+        Err(_) => return fail(&ctx, "Params incorrect."),
+    };
+    let Some(values) = required(
+        &fields,
+        &[
+            "username",
+            "amount",
+            "currency",
+            "orderid",
+            "email",
+            "phone_number",
+        ],
+    ) else {
+        return fail(&ctx, "Params missing.");
+    };
+    let [customer, amount_text, currency, order_id, email, _phone] = values[..] else {
+        return fail(&ctx, "Params missing.");
+    };
+    let Some(limit) = merchant.limits.get(currency) else {
+        return fail(&ctx, "Currency invalid.");
+    };
+    if !email.contains('@') || !email.contains('.') {
+        return fail(&ctx, "email incorrect.");
+    }
+    let Some(amount) = amount(amount_text).filter(|a| *a >= limit.min && *a <= limit.max) else {
+        return fail(&ctx, "Invalid Amount.");
+    };
+    let extra_required: &[&str] = match (ctx.provider, currency) {
+        (FormProvider::Vpay88, "THB" | "IDR") => &["bank_id"],
+        (FormProvider::Vpay88, _) => &[],
+        (FormProvider::One1pay, _) => &[
+            "redirect_url",
+            "customer_bank_holder_name",
+            "customer_bank_account",
+            "bank_id",
+            "pay_method",
+        ],
+    };
+    if required(&fields, extra_required).is_none() {
+        return fail(&ctx, "Params missing.");
+    }
+    if ctx.provider == FormProvider::One1pay
+        && !matches!(
+            fields.get("pay_method").map(String::as_str),
+            Some("thaiqr" | "truemoney")
+        )
+    {
+        return fail(&ctx, "Params incorrect.");
+    }
+    let key = (
+        ctx.provider,
+        merchant.username.clone(),
+        Kind::Deposit,
+        order_id.to_owned(),
+    );
+    let payment_id = format!(
+        "{}_{}_{}",
+        random_digits(6),
+        merchant.username.len(),
+        random_digits(3)
+    );
+    let order = Order {
+        kind: Kind::Deposit,
+        merchant: merchant.username.clone(),
+        order_id: order_id.to_owned(),
+        amount,
+        currency: currency.to_owned(),
+        status: "pending",
+        created_at: now_text(),
+        name: customer.to_owned(),
+        callback_url: match ctx.provider {
+            FormProvider::One1pay => fields
+                .get("callback_url")
+                .cloned()
+                .filter(|u| !u.is_empty()),
+            FormProvider::Vpay88 => None,
+        },
+        redirect_url: fields
+            .get("redirect_url")
+            .cloned()
+            .filter(|u| !u.is_empty()),
+        payment_id: payment_id.clone(),
+        charge: Decimal::ZERO,
+    };
+    {
+        let mut state = ctx.inner.state();
+        if state.orders.contains_key(&key) {
+            return fail(&ctx, "Order ID Exist.");
+        }
+        state.orders.insert(key.clone(), order);
+        state.pages.insert((ctx.provider, payment_id.clone()), key);
+    }
+    let p_url = format!(
+        "{}/{}/pay/{payment_id}",
+        ctx.inner.base_url(),
+        ctx.provider.name()
+    );
+    let mut answer = json!({ "status": true, "p_url": p_url });
+    if ctx.provider == FormProvider::One1pay {
+        answer["payment_id"] = json!(payment_id);
+    }
+    ctx.inner.reply(answer)
+}
+
+fn random_digits(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
+}
+
+async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
+    let fields = form(request).await;
+    let merchant = match ctx.authed(&fields) {
+        Ok(m) => m.clone(),
+        Err(message) => return fail(&ctx, message),
+    };
+    let Some(values) = required(
+        &fields,
+        &[
+            "amount",
+            "currency",
+            "orderid",
+            "bank_id",
+            "holder_name",
+            "account_no",
+        ],
+    ) else {
+        return fail(&ctx, "Params missing.");
+    };
+    let [amount_text, currency, order_id, bank_id, holder, _account] = values[..] else {
+        return fail(&ctx, "Params missing.");
+    };
+    let limit = merchant.limits.get(currency);
+    let Some(amount) =
+        amount(amount_text).filter(|a| limit.is_some_and(|l| *a >= l.min && *a <= l.max))
+    else {
+        return fail(&ctx, "Amount Invalid!");
+    };
+    if !merchant
+        .withdrawal_banks
+        .iter()
+        .any(|b| b.id == bank_id && b.currency == currency)
+    {
+        return fail(&ctx, "bank_id invalid.");
+    }
+    let key = (
+        ctx.provider,
+        merchant.username.clone(),
+        Kind::Withdrawal,
+        order_id.to_owned(),
+    );
+    let payment_id = format!(
+        "{}_{}_{}",
+        random_digits(6),
+        random_digits(3),
+        random_digits(3)
+    );
+    {
+        let mut state = ctx.inner.state();
+        if state.orders.contains_key(&key) {
+            return fail(&ctx, "Order id exist!");
+        }
+        let balance = state
+            .balances
+            .entry((ctx.provider, merchant.username.clone(), currency.to_owned()))
+            .or_insert(Decimal::ZERO);
+        if *balance < amount {
+            return fail(&ctx, "Balance not enough!");
+        }
+        *balance -= amount;
+        state.orders.insert(
+            key,
+            Order {
+                kind: Kind::Withdrawal,
+                merchant: merchant.username.clone(),
+                order_id: order_id.to_owned(),
+                amount,
+                currency: currency.to_owned(),
+                status: "proccess",
+                created_at: now_text(),
+                name: holder.to_owned(),
+                callback_url: match ctx.provider {
+                    FormProvider::One1pay => fields
+                        .get("callback_url")
+                        .cloned()
+                        .filter(|u| !u.is_empty()),
+                    FormProvider::Vpay88 => None,
+                },
+                redirect_url: None,
+                payment_id: payment_id.clone(),
+                charge: Decimal::ZERO,
+            },
+        );
+    }
+    let mut answer = json!({ "status": true, "message": "Success" });
+    if ctx.provider == FormProvider::One1pay {
+        answer["payment_id"] = json!(payment_id);
+    }
+    ctx.inner.reply(answer)
+}
+
+async fn check(ctx: Ctx, request: Request, kind: Kind) -> Response {
+    let fields = form(request).await;
+    let Some([username, id]) = required(&fields, &["username", "id"]).map(|v| [v[0], v[1]]) else {
+        return fail(&ctx, "Params missing.");
+    };
+    if ctx.merchant(username).is_none() {
+        return fail(&ctx, "Params incorrect");
+    }
+    let order = ctx
+        .inner
+        .state()
+        .orders
+        .get(&(ctx.provider, username.to_owned(), kind, id.to_owned()))
+        .cloned();
+    let Some(order) = order else {
+        return fail(&ctx, "Order not found.");
+    };
+    let mut answer = json!({
+        "status": true,
+        "order_status": order.status,
+        "order_datetime": order.created_at,
+        "amount": num4(order.amount),
+        "currency": order.currency,
+    });
+    if ctx.provider == FormProvider::One1pay {
+        answer["payment_id"] = json!(order.payment_id);
+    }
+    ctx.inner.reply(answer)
+}
+
+async fn check_deposit(State(ctx): State<Ctx>, request: Request) -> Response {
+    check(ctx, request, Kind::Deposit).await
+}
+
+async fn check_withdrawal(State(ctx): State<Ctx>, request: Request) -> Response {
+    check(ctx, request, Kind::Withdrawal).await
+}
+
+async fn banks(ctx: Ctx, request: Request, withdrawal: bool) -> Response {
+    let fields = form(request).await;
+    let Some(merchant) = fields.get("username").and_then(|u| ctx.merchant(u)) else {
+        return fail(&ctx, "Params incorrect");
+    };
+    let list = if withdrawal {
+        &merchant.withdrawal_banks
+    } else {
+        &merchant.deposit_banks
+    };
+    let currency = fields
+        .get("currency")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty());
+    let data: Vec<Value> = list
+        .iter()
+        .filter(|b| currency.is_none_or(|c| c == b.currency))
+        .map(|b| json!({ "currency": b.currency, "bank_name": b.name, "id": b.id }))
+        .collect();
+    ctx.inner.reply(json!({ "status": true, "data": data }))
+}
+
+async fn deposit_banks(State(ctx): State<Ctx>, request: Request) -> Response {
+    banks(ctx, request, false).await
+}
+
+async fn withdrawal_banks(State(ctx): State<Ctx>, request: Request) -> Response {
+    banks(ctx, request, true).await
+}
+
+async fn balance(State(ctx): State<Ctx>, request: Request) -> Response {
+    let fields = form(request).await;
+    let merchant = match ctx.authed(&fields) {
+        Ok(m) => m.username.clone(),
+        Err(message) => return fail(&ctx, message),
+    };
+    let Some(currency) = fields.get("currency").filter(|c| !c.is_empty()) else {
+        return fail(&ctx, "Params missing.");
+    };
+    let amount = ctx
+        .inner
+        .state()
+        .balances
+        .get(&(ctx.provider, merchant, currency.clone()))
+        .copied()
+        .unwrap_or_default();
+    ctx.inner
+        .reply(json!({ "status": true, "balance": format!("{:.2}", amount) }))
+}
+
+/// Settles an order and sends its callback. Returns the order after settling.
+pub(crate) fn settle(
+    ctx: &Ctx,
+    merchant: &str,
+    kind: Kind,
+    order_id: &str,
+    outcome: &str,
+) -> Result<Order, (StatusCode, String)> {
+    let allowed: &[&str] = match kind {
+        Kind::Deposit => &["completed", "fail"],
+        Kind::Withdrawal => &["completed", "fail", "rejected"],
+    };
+    let Some(status) = allowed.iter().find(|o| **o == outcome).copied() else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("outcome must be one of {}", allowed.join(", ")),
+        ));
+    };
+    let Some(account) = ctx.merchant(merchant).cloned() else {
+        return Err((StatusCode::NOT_FOUND, format!("no merchant {merchant:?}")));
+    };
+    let order = {
+        let mut state = ctx.inner.state();
+        let key = (ctx.provider, merchant.to_owned(), kind, order_id.to_owned());
+        let Some(order) = state.orders.get_mut(&key) else {
+            return Err((StatusCode::NOT_FOUND, format!("no {kind:?} {order_id:?}")));
+        };
+        if order.status != "pending" && order.status != "proccess" {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("already settled as {}", order.status),
+            ));
+        }
+        order.status = status;
+        order.charge = if kind == Kind::Deposit && status == "completed" {
+            (order.amount * Decimal::new(3, 2)).round_dp(4)
+        } else {
+            Decimal::ZERO
+        };
+        let order = order.clone();
+        if kind == Kind::Withdrawal && status != "completed" {
+            *state
+                .balances
+                .entry((ctx.provider, merchant.to_owned(), order.currency.clone()))
+                .or_default() += order.amount;
+        }
+        order
+    };
+    let mut body = json!({
+        "order_id": order.order_id,
+        "amount": num4(order.amount),
+        "currency": order.currency,
+        "order_status": order.status,
+        "status": true,
+        "charge": format!("{:.4}", order.charge),
+        "token": paybridge_signing::form_callback_token(&account.secret_key, &order.order_id),
+        "name": order.name,
+        "type": match kind { Kind::Deposit => "deposit", Kind::Withdrawal => "withdrawal" },
+    });
+    if kind == Kind::Withdrawal {
+        body["remarks"] = json!(match status {
+            "completed" => "Success",
+            "rejected" => "Rejected by the sandbox",
+            _ => "Failed in the sandbox",
+        });
+    }
+    match order.callback_url.clone().or(account.callback_url.clone()) {
+        Some(url) => ctx
+            .inner
+            .deliver(ctx.provider.name(), order.order_id.clone(), url, body),
+        None => tracing::warn!(order_id = %order.order_id, "no callback URL: nothing to call back"),
+    }
+    Ok(order)
+}
+
+async fn control_settle(ctx: Ctx, kind: Kind, id: String, request: Request) -> Response {
+    let fields = form(request).await;
+    let outcome = fields.get("outcome").cloned().unwrap_or_default();
+    let merchant = fields
+        .get("merchant")
+        .cloned()
+        .unwrap_or_else(|| crate::DEMO_USERNAME.to_owned());
+    match settle(&ctx, &merchant, kind, &id, &outcome) {
+        Ok(order) => ctx
+            .inner
+            .reply(json!({ "status": true, "order_status": order.status })),
+        Err((code, message)) => (code, message).into_response(),
+    }
+}
+
+async fn control_settle_deposit(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    control_settle(ctx, Kind::Deposit, id, request).await
+}
+
+async fn control_settle_withdrawal(
+    State(ctx): State<Ctx>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    control_settle(ctx, Kind::Withdrawal, id, request).await
+}

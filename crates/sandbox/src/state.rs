@@ -1,0 +1,124 @@
+//! The sandbox's memory: tokens, orders, balances, payments, deliveries.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// Which of the two form-API providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormProvider {
+    /// Vpay88.
+    Vpay88,
+    /// One1Pay.
+    One1pay,
+}
+
+impl FormProvider {
+    /// Path prefix and name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormProvider::Vpay88 => "vpay88",
+            FormProvider::One1pay => "one1pay",
+        }
+    }
+}
+
+/// Deposit or withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A deposit.
+    Deposit,
+    /// A withdrawal.
+    Withdrawal,
+}
+
+/// An order of a form-API merchant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    /// Deposit or withdrawal.
+    pub kind: Kind,
+    /// Merchant user name.
+    pub merchant: String,
+    /// Merchant order id.
+    pub order_id: String,
+    /// Amount as sent.
+    pub amount: Decimal,
+    /// Currency.
+    pub currency: String,
+    /// The provider's status word (`pending`, `proccess`, `completed`, `fail`, `rejected`).
+    pub status: &'static str,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub created_at: String,
+    /// Customer or account holder name.
+    pub name: String,
+    /// Per-order callback URL.
+    pub callback_url: Option<String>,
+    /// Where the payer goes afterwards.
+    pub redirect_url: Option<String>,
+    /// `payment_id` (One1Pay).
+    pub payment_id: String,
+    /// Fee charged.
+    pub charge: Decimal,
+}
+
+/// A ONE-PUNCH payment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Payment {
+    /// Sub-account.
+    pub monster_token: String,
+    /// `payment_token`.
+    pub payment_token: String,
+    /// `trans_token`.
+    pub trans_token: String,
+    /// Method code.
+    pub payment_method: String,
+    /// Amount in fen.
+    pub amount_fen: u64,
+    /// Merchant order number.
+    pub order_num: Option<String>,
+    /// Notification URL.
+    pub notify_url: String,
+    /// Return URL.
+    pub return_url: String,
+    /// Whether the provider finished with it.
+    pub processed: bool,
+    /// Whether it was paid.
+    pub completed: bool,
+}
+
+/// One callback delivery attempt series.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    /// Provider name.
+    pub provider: &'static str,
+    /// Order id or payment token.
+    pub reference: String,
+    /// Where it was sent.
+    pub url: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Whether an HTTP 200 came back.
+    pub delivered: bool,
+}
+
+/// Everything the sandbox remembers.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Issued auth tokens: (provider, token) to merchant.
+    pub auth_tokens: HashMap<(FormProvider, String), String>,
+    /// Orders by (provider, merchant, kind, order id).
+    pub orders: HashMap<(FormProvider, String, Kind, String), Order>,
+    /// Payout balances by (provider, merchant, currency).
+    pub balances: HashMap<(FormProvider, String, String), Decimal>,
+    /// Payment pages: (provider, payment id) to the order's key.
+    pub pages: HashMap<(FormProvider, String), (FormProvider, String, Kind, String)>,
+    /// ONE-PUNCH payments by token.
+    pub payments: HashMap<String, Payment>,
+    /// Callback deliveries, in order.
+    pub deliveries: Vec<Delivery>,
+    /// Requests received per path, for tests and the fault soak.
+    pub requests: u64,
+}
