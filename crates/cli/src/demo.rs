@@ -1,5 +1,8 @@
 //! `paybridge demo`: the whole life of a merchant, for each provider, against an
 //! embedded sandbox and a local callback receiver. No network beyond loopback.
+//!
+//! [`Harness`] is the wiring (sandbox, receiver, gateways), shared with the
+//! end-to-end tests.
 
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -73,14 +76,27 @@ fn fail(message: impl Into<String>) -> String {
     message.into()
 }
 
-struct Receiver {
-    url: String,
+/// The merchant's callback receiver: the ready axum route for each provider,
+/// handing every verified and confirmed delivery to a channel.
+#[derive(Debug)]
+pub struct Receiver {
+    /// `http://ADDR`; providers post to `/{provider}`.
+    pub url: String,
     deliveries: mpsc::UnboundedReceiver<Delivery>,
     payment_tokens: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl Receiver {
-    async fn next(&mut self, order_id: &str) -> Result<Delivery, String> {
+    /// Records the payment token of a ONE-PUNCH order, as a merchant's database would.
+    pub fn remember_payment_token(&self, order_id: &str, payment_token: &str) {
+        self.payment_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(order_id.to_owned(), payment_token.to_owned());
+    }
+
+    /// Waits for the next delivery for `order_id` (others are skipped).
+    pub async fn next(&mut self, order_id: &str) -> Result<Delivery, String> {
         let deadline = tokio::time::Instant::now() + CALLBACK_WAIT;
         loop {
             match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
@@ -191,7 +207,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// Opens a payment page and presses a button, as a payer would.
-async fn pay(page_url: &str, outcome: &str) -> Result<String, String> {
+pub async fn pay(page_url: &str, outcome: &str) -> Result<String, String> {
     let client = browser();
     let page = client
         .get(page_url)
@@ -583,30 +599,62 @@ impl Summary for paybridge::DepositOrder {
     }
 }
 
+/// A sandbox, a callback receiver and the three gateways, wired together.
+#[derive(Debug)]
+pub struct Harness {
+    /// The running sandbox.
+    pub sandbox: Sandbox,
+    /// The merchant's receiver.
+    pub receiver: Receiver,
+    /// `(provider, gateway)` for vpay88, one1pay and onepunch.
+    pub gateways: Vec<(&'static str, Gateway)>,
+}
+
+impl Harness {
+    /// Starts everything on free loopback ports. The demo merchants' account
+    /// callback URLs are pointed at the receiver.
+    pub async fn start(mut config: SandboxConfig) -> Result<Self, Error> {
+        let io = |e: std::io::Error| Error::Config {
+            key: "demo".into(),
+            reason: e.to_string(),
+        };
+        // The receiver's address must be known before the sandbox is configured.
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io)?;
+        let receiver_url = format!("http://{}", listener.local_addr().map_err(io)?);
+        for merchant in &mut config.vpay88 {
+            merchant.callback_url = Some(format!("{receiver_url}/vpay88"));
+        }
+        for merchant in &mut config.one1pay {
+            merchant.callback_url = Some(format!("{receiver_url}/one1pay"));
+        }
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let sandbox = Sandbox::start(config, loopback).await.map_err(io)?;
+        let gateways = gateways(&sandbox, Some(&receiver_url))?;
+        let receiver = serve_receiver(listener, receiver_url, &gateways);
+        Ok(Self {
+            sandbox,
+            receiver,
+            gateways,
+        })
+    }
+
+    /// The gateway for `provider`.
+    pub fn gateway(&self, provider: &str) -> Option<&Gateway> {
+        self.gateways
+            .iter()
+            .find(|(name, _)| *name == provider)
+            .map(|(_, g)| g)
+    }
+}
+
 /// Runs the demo; `Ok(true)` when every step behaved.
 pub async fn run() -> Result<bool, Error> {
     let started = Instant::now();
-    let io = |e: std::io::Error| Error::Config {
-        key: "demo".into(),
-        reason: e.to_string(),
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io)?;
-    let receiver_url = format!("http://{}", listener.local_addr().map_err(io)?);
-    let mut config = SandboxConfig::default();
-    for merchant in &mut config.vpay88 {
-        merchant.callback_url = Some(format!("{receiver_url}/vpay88"));
-    }
-    for merchant in &mut config.one1pay {
-        merchant.callback_url = Some(format!("{receiver_url}/one1pay"));
-    }
-    let sandbox = Sandbox::start(
-        config,
-        "127.0.0.1:0".parse().expect("a valid socket address"),
-    )
-    .await
-    .map_err(io)?;
-    let gateways = gateways(&sandbox, Some(&receiver_url))?;
-    let mut receiver = serve_receiver(listener, receiver_url, &gateways);
+    let Harness {
+        sandbox,
+        mut receiver,
+        gateways,
+    } = Harness::start(SandboxConfig::default()).await?;
     println!(
         "paybridge demo: sandbox at {}, callbacks to {}",
         sandbox.base_url(),

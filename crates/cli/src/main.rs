@@ -1,7 +1,6 @@
 //! `paybridge`: the command-line face of the SDK. Every gateway operation, the
 //! local sandbox, and a demo of a merchant's whole life against it.
 
-mod demo;
 mod output;
 
 use std::io::Read;
@@ -16,6 +15,7 @@ use paybridge::{
 use serde_json::{json, Value};
 
 use crate::output::{money_fields, report_json, Output};
+use paybridge_cli::demo;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,0 +1,420 @@
+//! End to end through the SDK against the sandbox, over real HTTP, callbacks
+//! included; and a real headless browser paying on the payment page.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use paybridge::{
+    Config, Currency, DepositRequest, Error, Gateway, Money, OrderId, OrderStatus, PaymentGateway,
+    ProviderName, RefusalKind, StatusQuery, WithdrawalRequest,
+};
+use paybridge_cli::demo::{pay, Harness};
+use paybridge_sandbox::SandboxConfig;
+use serde_json::{json, Value};
+
+fn myr_deposit(order_id: &str, amount: &str) -> DepositRequest {
+    DepositRequest::builder(order_id, Money::parse(amount, "MYR").unwrap())
+        .customer_name("john")
+        .email("john@example.com")
+        .phone("601012456789")
+        .redirect_url("http://127.0.0.1:9/back")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_behaves_for_every_provider() {
+    assert!(
+        paybridge_cli::demo::run().await.unwrap(),
+        "a demo step failed; see its output"
+    );
+}
+
+#[tokio::test]
+async fn trailing_commas_from_the_sandbox_are_tolerated() {
+    let config = SandboxConfig {
+        trailing_commas: true,
+        ..SandboxConfig::default()
+    };
+    let mut h = Harness::start(config).await.unwrap();
+    let raw = reqwest::Client::new()
+        .post(format!("{}/vpay88/merchant/currency", h.sandbox.base_url()))
+        .form(&[("username", "demo")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        raw.trim_end().ends_with(",\n}"),
+        "sandbox answered without trailing comma: {raw}"
+    );
+    let vpay = h.gateway("vpay88").unwrap().clone();
+    assert_eq!(vpay.currencies().await.unwrap().len(), 5);
+    let order = vpay
+        .create_deposit(&myr_deposit("TC-1", "100"))
+        .await
+        .unwrap();
+    pay(&order.payment_url, "completed").await.unwrap();
+    let delivery = h.receiver.next("TC-1").await.unwrap();
+    assert_eq!(delivery.event.status, OrderStatus::Completed);
+    assert!(delivery.confirmed.is_some());
+}
+
+#[tokio::test]
+async fn urlencoded_requests_are_accepted_like_multipart() {
+    let h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/one1pay/merchant/auth", h.sandbox.base_url()))
+        .form(&[
+            ("username", "demo"),
+            ("api_key", "demo-api-key"),
+            ("extra", "ignored"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], true);
+    assert_eq!(answer["auth"].as_str().unwrap().len(), 20);
+}
+
+fn refusal(err: Error) -> (RefusalKind, String) {
+    match err {
+        Error::Provider { kind, message, .. } => (kind, message),
+        other => panic!("expected a provider refusal, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn documented_failures_come_back_typed() {
+    let h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let vpay = h.gateway("vpay88").unwrap();
+    vpay.create_deposit(&myr_deposit("DUP-1", "100"))
+        .await
+        .unwrap();
+    let (kind, message) = refusal(
+        vpay.create_deposit(&myr_deposit("DUP-1", "100"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (kind, message.as_str()),
+        (RefusalKind::DuplicateOrder, "Order ID Exist.")
+    );
+    let (kind, _) = refusal(
+        vpay.create_deposit(&myr_deposit("LIMIT-1", "1"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(kind, RefusalKind::InvalidAmount);
+
+    let one1 = h.gateway("one1pay").unwrap();
+    let payout = |id: &str, amount: &str, bank: &str| {
+        WithdrawalRequest::builder(
+            id,
+            Money::parse(amount, "THB").unwrap(),
+            bank,
+            "John",
+            "123",
+        )
+        .build()
+        .unwrap()
+    };
+    let (kind, message) = refusal(
+        one1.create_withdrawal(&payout("W-BANK", "100", "999"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (kind, message.as_str()),
+        (RefusalKind::InvalidBank, "bank_id invalid.")
+    );
+    // Drain the balance, then one more is refused.
+    for i in 0..2 {
+        one1.create_withdrawal(&payout(&format!("W-BIG-{i}"), "50000", "101"))
+            .await
+            .unwrap();
+    }
+    let before = one1.balance(&Currency::new("THB").unwrap()).await.unwrap();
+    assert_eq!(before.available.amount(), rust_decimal::Decimal::ZERO);
+    let (kind, _) = refusal(
+        one1.create_withdrawal(&payout("W-BROKE", "10", "101"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(kind, RefusalKind::InsufficientBalance);
+    // "Order id exist!" for the same payout means it was already submitted.
+    let again = one1
+        .create_withdrawal(&payout("W-BIG-0", "50000", "101"))
+        .await
+        .unwrap();
+    assert!(
+        again.resolved_by_status,
+        "a resubmitted identical payout is recognised, not doubled"
+    );
+    let (kind, _) = refusal(
+        one1.create_withdrawal(&payout("W-BIG-0", "10", "101"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        kind,
+        RefusalKind::DuplicateOrder,
+        "same id, different amount: refused"
+    );
+
+    // Wrong credentials.
+    let base = h.sandbox.base_url();
+    let config = Config::from_toml(
+        &format!(
+            "[vpay88]\nbase_url = \"{base}/vpay88\"\nusername = \"demo\"\napi_key = \"wrong\"\nsecret_key = \"s\"\n[onepunch]\nbase_url = \"{base}/onepunch\"\nmonster_token = \"MON-demo\"\nmonster_key = \"wrong\"\nnotify_url = \"http://127.0.0.1:9/\"\nreturn_url = \"http://127.0.0.1:9/\"\n"
+        ),
+        "inline",
+    )
+    .unwrap();
+    let wrong = Gateway::for_provider(&config, ProviderName::Vpay88).unwrap();
+    let (kind, _) = refusal(
+        wrong
+            .create_deposit(&myr_deposit("AUTH-1", "100"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(kind, RefusalKind::Unauthorized);
+    let wrong = Gateway::for_provider(&config, ProviderName::Onepunch).unwrap();
+    let (kind, _) = refusal(wrong.payment_methods().await.unwrap_err());
+    assert_eq!(kind, RefusalKind::InvalidSignature);
+
+    // ONE-PUNCH takes only its listed prices.
+    let punch = h.gateway("onepunch").unwrap();
+    let odd = DepositRequest::builder("P-ODD", Money::parse("12.34", "CNY").unwrap())
+        .payment_method("ali-person")
+        .build()
+        .unwrap();
+    let (_, message) = refusal(punch.create_deposit(&odd).await.unwrap_err());
+    assert_eq!(message, "INVALID AMOUNT");
+}
+
+#[tokio::test]
+async fn a_withdrawal_that_fails_refunds_the_balance_and_calls_back() {
+    let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let one1 = h.gateway("one1pay").unwrap().clone();
+    let thb = Currency::new("THB").unwrap();
+    let start = one1.balance(&thb).await.unwrap().available.amount();
+    let request = WithdrawalRequest::builder(
+        "W-REJ",
+        Money::parse("1000", "THB").unwrap(),
+        "101",
+        "John",
+        "1",
+    )
+    .build()
+    .unwrap();
+    one1.create_withdrawal(&request).await.unwrap();
+    assert_eq!(
+        one1.balance(&thb).await.unwrap().available.amount(),
+        start - rust_decimal::Decimal::from(1000)
+    );
+    let status = one1
+        .withdrawal_status(&StatusQuery::new(OrderId::new("W-REJ").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status.status, status.provider_status.as_str()),
+        (OrderStatus::Processing, "proccess")
+    );
+    let settled = reqwest::Client::new()
+        .post(format!(
+            "{}/one1pay/_sandbox/withdrawals/W-REJ/settle",
+            h.sandbox.base_url()
+        ))
+        .form(&[("outcome", "rejected")])
+        .send()
+        .await
+        .unwrap();
+    assert!(settled.status().is_success());
+    let delivery = h.receiver.next("W-REJ").await.unwrap();
+    assert_eq!(delivery.event.status, OrderStatus::Rejected);
+    assert_eq!(one1.balance(&thb).await.unwrap().available.amount(), start);
+}
+
+/// A WebDriver session over chromedriver's HTTP API.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    client: reqwest::Client,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let chromium =
+            std::env::var("PAYBRIDGE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let chromedriver = std::env::var("PAYBRIDGE_CHROMEDRIVER")
+            .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        assert!(
+            std::path::Path::new(&chromium).exists() && std::path::Path::new(&chromedriver).exists(),
+            "the browser test needs Debian's chromium and chromium-driver: `cargo xtask test` installs them"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile =
+            std::env::temp_dir().join(format!("paybridge-chromium-{}", std::process::id()));
+        let capabilities = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display())]
+        }}}});
+        let session: Value = client
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = session["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {session}"))
+            .to_owned();
+        Browser {
+            driver,
+            base,
+            session,
+            client,
+        }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let answer: Value = self
+            .client
+            .request(method, url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["value"].clone()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+#[tokio::test]
+async fn a_real_browser_pays_on_the_payment_page() {
+    let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let return_url = format!("{}/return", h.receiver.url);
+    let one1 = h.gateway("one1pay").unwrap().clone();
+    let request = DepositRequest::builder("BROWSER-1", Money::parse("250", "THB").unwrap())
+        .customer_name("john")
+        .email("john@example.com")
+        .phone("601012456789")
+        .bank_id("101")
+        .payment_method("thaiqr")
+        .redirect_url(&return_url)
+        .customer_bank_holder_name("John Doe")
+        .customer_bank_account("123")
+        .build()
+        .unwrap();
+    let order = one1.create_deposit(&request).await.unwrap();
+
+    let browser = Browser::start().await;
+    use reqwest::Method;
+    browser
+        .command(Method::POST, "/url", json!({ "url": order.payment_url }))
+        .await;
+    let title = browser.command(Method::GET, "/title", json!({})).await;
+    assert_eq!(title, "one1pay sandbox payment");
+    let amount = browser
+        .command(
+            Method::POST,
+            "/element",
+            json!({ "using": "css selector", "value": "td#amount" }),
+        )
+        .await;
+    let amount_id = amount
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    let text = browser
+        .command(
+            Method::GET,
+            &format!("/element/{amount_id}/text"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(text, "250 THB");
+    let button = browser
+        .command(
+            Method::POST,
+            "/element",
+            json!({ "using": "css selector", "value": "#pay" }),
+        )
+        .await;
+    let button_id = button
+        .as_object()
+        .and_then(|o| o.values().next())
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    browser
+        .command(
+            Method::POST,
+            &format!("/element/{button_id}/click"),
+            json!({}),
+        )
+        .await;
+
+    let delivery = h.receiver.next("BROWSER-1").await.unwrap();
+    assert_eq!(delivery.event.status, OrderStatus::Completed);
+    assert_eq!(delivery.event.amount, Money::parse("250", "THB").unwrap());
+    assert!(
+        delivery.confirmed.is_some(),
+        "verified and confirmed by status"
+    );
+    let mut landed = Value::Null;
+    for _ in 0..50 {
+        landed = browser.command(Method::GET, "/url", json!({})).await;
+        if landed == json!(return_url) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        landed,
+        json!(return_url),
+        "the browser was redirected to redirect_url"
+    );
+    browser.command(Method::DELETE, "", json!({})).await;
+}
