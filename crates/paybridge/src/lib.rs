@@ -235,3 +235,8 @@ impl PaymentGateway for Gateway {
         self.inner.verify_callback(request)
     }
 }
+
+/// The integration guide's examples, compiled as doctests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../../../docs/integration.md")]
+pub struct IntegrationGuide;
