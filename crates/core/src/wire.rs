@@ -225,6 +225,42 @@ pub fn parse_form(body: &[u8]) -> Result<Map<String, Value>, String> {
     Ok(map)
 }
 
+/// Checks the `status` flag every provider's JSON envelope carries: `false` is a
+/// refusal (typed by `refusal_kind`, message kept verbatim) whatever the HTTP
+/// status; `true` outside 2xx is a decode error. `shown` is what an error may quote.
+pub fn check_envelope(
+    map: &Map<String, Value>,
+    provider: &'static str,
+    operation: &'static str,
+    http_status: u16,
+    shown: &[u8],
+    refusal_kind: fn(&str) -> crate::RefusalKind,
+) -> Result<(), crate::Error> {
+    use crate::Error;
+    let flag = map
+        .get("status")
+        .ok_or_else(|| Error::decode(operation, "no `status` field", shown))?;
+    let ok = bool_from_value(flag)
+        .map_err(|reason| Error::decode(operation, format!("`status`: {reason}"), shown))?;
+    if !ok {
+        let message = map.get("message").and_then(text_of).unwrap_or_default();
+        return Err(Error::Provider {
+            provider,
+            operation,
+            kind: refusal_kind(&message),
+            message,
+        });
+    }
+    if !(200..300).contains(&http_status) {
+        return Err(Error::decode(
+            operation,
+            format!("HTTP {http_status} with a success body"),
+            shown,
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

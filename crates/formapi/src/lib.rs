@@ -33,9 +33,9 @@ use paybridge_core::transport::{HttpReply, HttpTransport, Idempotency, Transport
 use paybridge_core::wire::format_amount;
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
-    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, OrderKind, PaymentGateway,
-    RefusalKind, Result, SecretString, StatusQuery, StatusReport, WithdrawalReceipt,
-    WithdrawalRequest,
+    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Operation, OrderKind,
+    PaymentGateway, RefusalKind, Result, SecretString, StatusQuery, StatusReport,
+    WithdrawalReceipt, WithdrawalRequest,
 };
 use tracing::{info, instrument, warn};
 
@@ -63,6 +63,18 @@ pub trait Dialect: Send + Sync + Default + fmt::Debug + 'static {
 /// The form fields of one request, in order.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct FormFields(Vec<(&'static str, String)>);
+
+/// The operations every provider of this family has; a dialect adds its own.
+pub const FORM_API_OPERATIONS: [Operation; 8] = [
+    Operation::Currencies,
+    Operation::DepositBanks,
+    Operation::WithdrawalBanks,
+    Operation::CreateDeposit,
+    Operation::CreateWithdrawal,
+    Operation::DepositStatus,
+    Operation::WithdrawalStatus,
+    Operation::VerifyCallback,
+];
 
 /// Field names whose values are credentials.
 pub const SECRET_FIELDS: [&str; 2] = ["api_key", "auth"];
@@ -131,7 +143,8 @@ pub enum AuthPolicy {
     Cached,
 }
 
-/// Builds a [`FormApiGateway`].
+/// Builds a [`FormApiGateway`]. `Debug` shows no secret: `SecretString` redacts itself.
+#[derive(Debug)]
 pub struct FormApiBuilder<D> {
     dialect: D,
     base_url: String,
@@ -141,22 +154,6 @@ pub struct FormApiBuilder<D> {
     auth_policy: AuthPolicy,
     transport: TransportConfig,
     client: Option<reqwest::Client>,
-}
-
-impl<D: fmt::Debug> fmt::Debug for FormApiBuilder<D> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FormApiBuilder")
-            .field("dialect", &self.dialect)
-            .field("base_url", &self.base_url)
-            .field("username", &self.username)
-            .field("api_key", &"[REDACTED]")
-            .field(
-                "secret_keys",
-                &format_args!("[{} REDACTED]", self.secret_keys.len()),
-            )
-            .field("auth_policy", &self.auth_policy)
-            .finish_non_exhaustive()
-    }
 }
 
 impl<D: Dialect> FormApiBuilder<D> {
@@ -242,6 +239,8 @@ impl<D: Dialect> FormApiBuilder<D> {
 }
 
 /// A Vpay88-family gateway: the wire protocol, parameterized by a [`Dialect`].
+/// `Debug` shows no secret.
+#[derive(Debug)]
 pub struct FormApiGateway<D> {
     dialect: D,
     base_url: String,
@@ -252,22 +251,6 @@ pub struct FormApiGateway<D> {
     cached_auth: Mutex<Option<SecretString>>,
     resolve: paybridge_core::transport::ResolvePolicy,
     transport: HttpTransport,
-}
-
-impl<D: fmt::Debug> fmt::Debug for FormApiGateway<D> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FormApiGateway")
-            .field("dialect", &self.dialect)
-            .field("base_url", &self.base_url)
-            .field("username", &self.username)
-            .field("api_key", &"[REDACTED]")
-            .field(
-                "secret_keys",
-                &format_args!("[{} REDACTED]", self.secret_keys.len()),
-            )
-            .field("auth_policy", &self.auth_policy)
-            .finish_non_exhaustive()
-    }
 }
 
 impl<D: Dialect> FormApiGateway<D> {
@@ -662,11 +645,8 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
 
     #[instrument(skip_all, fields(provider = D::PROVIDER))]
     async fn balance(&self, currency: &Currency) -> Result<Balance> {
-        if !self
-            .capabilities()
-            .supports(paybridge_core::Operation::Balance)
-        {
-            return Err(self.unsupported(paybridge_core::Operation::Balance));
+        if !self.capabilities().supports(Operation::Balance) {
+            return Err(self.unsupported(Operation::Balance));
         }
         self.check_currency(currency)?;
         let answer = self

@@ -2,7 +2,7 @@
 //! No I/O: fixtures and tests feed these functions directly.
 
 use paybridge_core::wire::{
-    bool_from_value, decimal_from_value, parse_callback_fields, parse_json_object,
+    check_envelope, decimal_from_value, parse_callback_fields, parse_json_object,
     parse_order_datetime, text_of,
 };
 use paybridge_core::{
@@ -45,27 +45,7 @@ pub fn envelope(
     let map = parse_json_object(body).map_err(|reason| {
         Error::decode(operation, format!("HTTP {http_status}: {reason}"), shown)
     })?;
-    let ok = match map.get("status") {
-        Some(value) => bool_from_value(value)
-            .map_err(|reason| Error::decode(operation, format!("`status`: {reason}"), shown))?,
-        None => return Err(Error::decode(operation, "no `status` field", shown)),
-    };
-    if !ok {
-        let message = map.get("message").and_then(text_of).unwrap_or_default();
-        return Err(Error::Provider {
-            provider,
-            operation,
-            kind: refusal_kind(&message),
-            message,
-        });
-    }
-    if !(200..300).contains(&http_status) {
-        return Err(Error::decode(
-            operation,
-            format!("HTTP {http_status} with a success body"),
-            shown,
-        ));
-    }
+    check_envelope(&map, provider, operation, http_status, shown, refusal_kind)?;
     Ok(map)
 }
 

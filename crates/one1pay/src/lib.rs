@@ -23,7 +23,7 @@
 #![deny(missing_docs)]
 
 use paybridge_core::{Capabilities, DepositRequest, Error, Operation, Result, WithdrawalRequest};
-use paybridge_formapi::{inapplicable, Dialect, FormApiGateway, FormFields};
+use paybridge_formapi::{inapplicable, Dialect, FormApiGateway, FormFields, FORM_API_OPERATIONS};
 
 pub use paybridge_formapi::{AuthPolicy, FormApiBuilder};
 
@@ -56,17 +56,9 @@ impl Dialect for One1PayDialect {
     const PROVIDER: &'static str = PROVIDER;
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::of(&[
-            Operation::Currencies,
-            Operation::DepositBanks,
-            Operation::WithdrawalBanks,
-            Operation::CreateDeposit,
-            Operation::CreateWithdrawal,
-            Operation::DepositStatus,
-            Operation::WithdrawalStatus,
-            Operation::Balance,
-            Operation::VerifyCallback,
-        ])
+        let mut operations = FORM_API_OPERATIONS.to_vec();
+        operations.push(Operation::Balance);
+        Capabilities::of(&operations)
     }
 
     fn currencies(&self) -> &'static [&'static str] {

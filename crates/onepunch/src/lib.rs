@@ -21,7 +21,6 @@
 //! ```
 #![deny(missing_docs)]
 
-use std::fmt;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -48,7 +47,8 @@ pub const PROVIDER: &str = "onepunch";
 /// The production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.one-punch.us";
 
-/// Builds a [`OnePunch`] gateway.
+/// Builds a [`OnePunch`] gateway. `Debug` shows no secret.
+#[derive(Debug)]
 pub struct OnePunchBuilder {
     base_url: String,
     monster_token: String,
@@ -58,16 +58,6 @@ pub struct OnePunchBuilder {
     magic_seed: Option<u64>,
     transport: TransportConfig,
     client: Option<reqwest::Client>,
-}
-
-impl fmt::Debug for OnePunchBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnePunchBuilder")
-            .field("base_url", &self.base_url)
-            .field("monster_token", &self.monster_token)
-            .field("monster_key", &"[REDACTED]")
-            .finish_non_exhaustive()
-    }
 }
 
 impl OnePunchBuilder {
@@ -154,7 +144,8 @@ impl OnePunchBuilder {
     }
 }
 
-/// A ONE-PUNCH gateway.
+/// A ONE-PUNCH gateway. `Debug` shows no secret.
+#[derive(Debug)]
 pub struct OnePunch {
     base_url: String,
     monster_token: String,
@@ -163,16 +154,6 @@ pub struct OnePunch {
     return_url: Option<String>,
     rng: Mutex<StdRng>,
     transport: HttpTransport,
-}
-
-impl fmt::Debug for OnePunch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnePunch")
-            .field("base_url", &self.base_url)
-            .field("monster_token", &self.monster_token)
-            .field("monster_key", &"[REDACTED]")
-            .finish_non_exhaustive()
-    }
 }
 
 /// The create-payment body, as sent (JSON; decision 6 of the provider notes).

@@ -1,7 +1,8 @@
 //! Pure mappings between ONE-PUNCH's bodies and paybridge's types. No I/O.
 
 use paybridge_core::wire::{
-    bool_from_value, parse_callback_fields, parse_json_object, text_of, u64_from_value,
+    bool_from_value, check_envelope, parse_callback_fields, parse_json_object, text_of,
+    u64_from_value,
 };
 use paybridge_core::{
     CallbackRejection, Currency, CurrencyLimit, Decimal, Error, Money, OrderId, OrderKind,
@@ -62,28 +63,7 @@ pub fn envelope(operation: &'static str, http_status: u16, body: &[u8]) -> Resul
     let mut map = parse_json_object(body).map_err(|reason| {
         Error::decode(operation, format!("HTTP {http_status}: {reason}"), body)
     })?;
-    let ok = map
-        .get("status")
-        .ok_or_else(|| Error::decode(operation, "no `status` field", body))
-        .and_then(|v| {
-            bool_from_value(v).map_err(|r| Error::decode(operation, format!("`status`: {r}"), body))
-        })?;
-    if !ok {
-        let message = map.get("message").and_then(text_of).unwrap_or_default();
-        return Err(Error::Provider {
-            provider: PROVIDER,
-            operation,
-            kind: refusal_kind(&message),
-            message,
-        });
-    }
-    if !(200..300).contains(&http_status) {
-        return Err(Error::decode(
-            operation,
-            format!("HTTP {http_status} with a success body"),
-            body,
-        ));
-    }
+    check_envelope(&map, PROVIDER, operation, http_status, body, refusal_kind)?;
     Ok(map.remove("payload").unwrap_or(Value::Null))
 }
 

@@ -23,8 +23,8 @@
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_core::{Capabilities, DepositRequest, Error, Operation, Result, WithdrawalRequest};
-use paybridge_formapi::{inapplicable, Dialect, FormApiGateway, FormFields};
+use paybridge_core::{Capabilities, DepositRequest, Error, Result, WithdrawalRequest};
+use paybridge_formapi::{inapplicable, Dialect, FormApiGateway, FormFields, FORM_API_OPERATIONS};
 
 pub use paybridge_formapi::{AuthPolicy, FormApiBuilder};
 
@@ -48,16 +48,7 @@ impl Dialect for Vpay88Dialect {
     const PROVIDER: &'static str = PROVIDER;
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::of(&[
-            Operation::Currencies,
-            Operation::DepositBanks,
-            Operation::WithdrawalBanks,
-            Operation::CreateDeposit,
-            Operation::CreateWithdrawal,
-            Operation::DepositStatus,
-            Operation::WithdrawalStatus,
-            Operation::VerifyCallback,
-        ])
+        Capabilities::of(&FORM_API_OPERATIONS)
     }
 
     fn currencies(&self) -> &'static [&'static str] {
