@@ -95,6 +95,31 @@ impl Receiver {
             .insert(order_id.to_owned(), payment_token.to_owned());
     }
 
+    /// Counts deliveries per order id until every id in `wanted` has arrived at
+    /// least once or `timeout` passes. Returns `(order id -> deliveries, duplicates
+    /// flagged by the seen-before check)`.
+    pub async fn collect(
+        &mut self,
+        wanted: &std::collections::HashSet<String>,
+        timeout: Duration,
+    ) -> (HashMap<String, u32>, u32) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        let mut duplicates = 0;
+        while !wanted.iter().all(|id| counts.contains_key(id)) {
+            match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
+                Ok(Some(delivery)) => {
+                    duplicates += u32::from(delivery.duplicate);
+                    if let Some(id) = &delivery.event.order_id {
+                        *counts.entry(id.to_string()).or_default() += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        (counts, duplicates)
+    }
+
     /// Waits for the next delivery for `order_id` (others are skipped).
     pub async fn next(&mut self, order_id: &str) -> Result<Delivery, String> {
         let deadline = tokio::time::Instant::now() + CALLBACK_WAIT;
@@ -124,13 +149,31 @@ fn serve_receiver(
 ) -> Receiver {
     let (tx, deliveries) = mpsc::unbounded_channel();
     let payment_tokens: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    // What the merchant has already applied: (provider, kind, order id, status).
+    let applied: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
     let mut app = axum::Router::new().route("/return", axum::routing::get(|| async { "thanks" }));
     for (name, gateway) in gateways {
         let tx = tx.clone();
         let tokens = payment_tokens.clone();
+        let (applied, seen) = (applied.clone(), applied.clone());
+        let key = |e: &paybridge::CallbackEvent| {
+            format!("{}/{}/{:?}/{}", e.provider, e.kind, e.order_id, e.status)
+        };
         let route = CallbackRoute::new(gateway.clone(), move |delivery: Delivery| {
             let tx = tx.clone();
-            async move { tx.send(delivery).map_err(|_| "demo receiver closed") }
+            let applied = applied.clone();
+            async move {
+                applied
+                    .lock()
+                    .map_err(|_| "lock poisoned")?
+                    .insert(key(&delivery.event));
+                tx.send(delivery).map_err(|_| "demo receiver closed")
+            }
+        })
+        .seen_before(move |event| {
+            seen.lock()
+                .map(|s| s.contains(&key(event)))
+                .unwrap_or(false)
         })
         .provider_ref_lookup(move |order_num| {
             let tokens = tokens.lock().unwrap_or_else(|p| p.into_inner());

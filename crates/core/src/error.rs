@@ -155,6 +155,20 @@ impl Error {
         }
     }
 
+    /// Marks a failure that happened before an order was sent (fetching its auth
+    /// token, say) as one where the order was certainly not delivered, keeping the
+    /// original error as the source. Refusals and other errors pass through.
+    pub fn before_sending(self, operation: &'static str) -> Self {
+        match self {
+            err @ (Error::Transport { .. } | Error::Decode { .. }) => Error::Transport {
+                operation,
+                may_have_been_delivered: false,
+                source: Box::new(err),
+            },
+            other => other,
+        }
+    }
+
     /// The refusal kind, for a provider refusal.
     pub fn refusal_kind(&self) -> Option<RefusalKind> {
         match self {

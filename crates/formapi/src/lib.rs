@@ -335,14 +335,17 @@ impl<D: Dialect> FormApiGateway<D> {
     /// Calls an operation that needs an auth token. `build` adds the token to
     /// the form; under the cached policy a `Params incorrect` refusal (the token
     /// was refused, so nothing was done) refreshes the token and tries once more.
+    ///
+    /// The caller fetches the first token, so that failing to get one (nothing
+    /// sent yet) is never mistaken for an order with an unknown outcome.
     async fn call_authed(
         &self,
         operation: &'static str,
         path: &str,
         idempotency: Idempotency,
+        token: SecretString,
         build: impl Fn(&SecretString) -> FormFields,
     ) -> Result<Answer> {
-        let token = self.auth(false).await?;
         let first = self
             .call(operation, path, idempotency, &build(&token))
             .await;
@@ -529,11 +532,16 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
         let form = self.deposit_form(request)?;
+        let token = self
+            .auth(false)
+            .await
+            .map_err(|e| e.before_sending("create_deposit"))?;
         let outcome = self
             .call_authed(
                 "create_deposit",
                 "/merchant/generate_orders",
                 Idempotency::Write,
+                token,
                 |t| Self::with_auth(&form, t),
             )
             .await;
@@ -568,11 +576,16 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
         let form = self.withdrawal_form(request)?;
+        let token = self
+            .auth(false)
+            .await
+            .map_err(|e| e.before_sending("create_withdrawal"))?;
         let outcome = self
             .call_authed(
                 "create_withdrawal",
                 "/merchant/withdraw_orders",
                 Idempotency::Write,
+                token,
                 |t| Self::with_auth(&form, t),
             )
             .await;
@@ -649,13 +662,20 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
             return Err(self.unsupported(Operation::Balance));
         }
         self.check_currency(currency)?;
+        let token = self.auth(false).await?;
         let answer = self
-            .call_authed("balance", "/wallet/get_balance", Idempotency::Read, |t| {
-                let mut form = FormFields::default();
-                form.push("auth", t.expose_secret());
-                form.push("currency", currency.as_str());
-                form
-            })
+            .call_authed(
+                "balance",
+                "/wallet/get_balance",
+                Idempotency::Read,
+                token,
+                |t| {
+                    let mut form = FormFields::default();
+                    form.push("auth", t.expose_secret());
+                    form.push("currency", currency.as_str());
+                    form
+                },
+            )
             .await?;
         transformers::balance(currency, &answer.map, &answer.body)
     }

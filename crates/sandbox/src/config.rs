@@ -118,6 +118,9 @@ pub struct SandboxConfig {
     /// Put `payment_token` in ONE-PUNCH notifications (the document's sample has none).
     #[serde(default)]
     pub onepunch_notify_includes_payment_token: bool,
+    /// Fault injection (none by default).
+    #[serde(default)]
+    pub faults: crate::faults::FaultConfig,
 }
 
 fn default_attempts() -> u32 {
@@ -219,6 +222,7 @@ impl Default for SandboxConfig {
             callback_attempts: default_attempts(),
             callback_retry_ms: default_retry_ms(),
             onepunch_notify_includes_payment_token: false,
+            faults: crate::faults::FaultConfig::default(),
         }
     }
 }

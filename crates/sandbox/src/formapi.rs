@@ -75,6 +75,15 @@ impl Ctx {
         self.merchants().iter().find(|m| m.username == username)
     }
 
+    fn count_create(&self, kind: Kind, order_id: &str) {
+        *self
+            .inner
+            .state()
+            .create_requests
+            .entry((self.provider.name().to_owned(), kind, order_id.to_owned()))
+            .or_default() += 1;
+    }
+
     fn authed(&self, fields: &HashMap<String, String>) -> Result<&Merchant, &'static str> {
         let token = fields
             .get("auth")
@@ -168,6 +177,7 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     let [customer, amount_text, currency, order_id, email, _phone] = values[..] else {
         return fail(&ctx, "Params missing.");
     };
+    ctx.count_create(Kind::Deposit, order_id);
     let Some(limit) = merchant.limits.get(currency) else {
         return fail(&ctx, "Currency invalid.");
     };
@@ -284,6 +294,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     let [amount_text, currency, order_id, bank_id, holder, _account] = values[..] else {
         return fail(&ctx, "Params missing.");
     };
+    ctx.count_create(Kind::Withdrawal, order_id);
     let limit = merchant.limits.get(currency);
     let Some(amount) =
         amount(amount_text).filter(|a| limit.is_some_and(|l| *a >= l.min && *a <= l.max))

@@ -39,6 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 mod config;
+pub mod faults;
 mod formapi;
 mod onepunch;
 mod page;
@@ -55,6 +56,7 @@ use state::{Delivery, State};
 pub struct Inner {
     config: SandboxConfig,
     state: Mutex<State>,
+    faults: Mutex<faults::Faults>,
     client: reqwest::Client,
     base_url: Mutex<String>,
 }
@@ -63,6 +65,12 @@ impl Inner {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panicked handler must not take the whole sandbox down with it.
         self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn faults(&self) -> MutexGuard<'_, faults::Faults> {
+        self.faults
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -109,12 +117,24 @@ impl Inner {
             state.deliveries.len() - 1
         };
         let inner = self.clone();
+        let (twice, wait) = self.faults().callback_plan();
         tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let copies = if twice { 2 } else { 1 };
+            for _ in 0..copies {
+                inner.deliver_once(index, &url, &body).await;
+            }
+        });
+    }
+
+    async fn deliver_once(&self, index: usize, url: &str, body: &Value) {
+        let inner = self;
+        {
             let mut delay = Duration::from_millis(inner.config.callback_retry_ms);
             for _ in 0..inner.config.callback_attempts.max(1) {
                 let sent = inner
                     .client
-                    .post(&url)
+                    .post(url)
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(body.to_string())
                     .send()
@@ -126,14 +146,14 @@ impl Inner {
                     state.deliveries[index].delivered = ok;
                 }
                 if ok {
-                    tracing::info!(%url, "callback delivered");
+                    tracing::info!(url, "callback delivered");
                     return;
                 }
-                tracing::warn!(%url, "callback not acknowledged; retrying");
+                tracing::warn!(url, "callback not acknowledged; retrying");
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2).min(Duration::from_secs(10));
             }
-        });
+        }
     }
 }
 
@@ -189,6 +209,29 @@ impl Sandbox {
         self.inner.state().orders.values().cloned().collect()
     }
 
+    /// How many create requests (`generate_orders`, `withdraw_orders`, ONE-PUNCH
+    /// create payment) arrived for each `(provider, kind, order id)`: a number
+    /// above one means a client sent an order again.
+    pub fn create_requests(&self) -> HashMap<(String, state::Kind, String), u32> {
+        self.inner.state().create_requests.clone()
+    }
+
+    /// Every auth token issued so far (for tests that prove none leaks).
+    pub fn issued_auth_tokens(&self) -> Vec<String> {
+        self.inner
+            .state()
+            .auth_tokens
+            .keys()
+            .map(|(_, token)| token.clone())
+            .collect()
+    }
+
+    /// Requests the fault layer saw, and how many it faulted.
+    pub fn fault_counts(&self) -> (u64, u64) {
+        let faults = self.inner.faults();
+        (faults.seen, faults.injected)
+    }
+
     /// Every ONE-PUNCH payment the sandbox holds.
     pub fn payments(&self) -> Vec<state::Payment> {
         self.inner.state().payments.values().cloned().collect()
@@ -224,9 +267,11 @@ impl Inner {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
+        let faults = Mutex::new(faults::Faults::new(config.faults.clone()));
         Self {
             config,
             state: Mutex::new(state),
+            faults,
             client,
             base_url: Mutex::new(String::new()),
         }
@@ -234,7 +279,7 @@ impl Inner {
 }
 
 /// The whole sandbox as an axum router (for embedding in tests).
-pub fn router(inner: Arc<Inner>) -> Router {
+pub fn router(inner: Arc<Inner>) -> Router<()> {
     Router::new()
         .nest(
             "/vpay88",
@@ -244,8 +289,34 @@ pub fn router(inner: Arc<Inner>) -> Router {
             "/one1pay",
             formapi::router(inner.clone(), state::FormProvider::One1pay),
         )
-        .nest("/onepunch", onepunch::router(inner))
+        .nest("/onepunch", onepunch::router(inner.clone()))
+        .merge(
+            Router::new()
+                .route(
+                    "/_sandbox/faults",
+                    axum::routing::get(fault_stats).post(set_faults),
+                )
+                .with_state(inner.clone()),
+        )
+        .layer(middleware::from_fn_with_state(inner, faults::inject))
         .layer(middleware::from_fn(log_request))
+}
+
+async fn set_faults(
+    axum::extract::State(inner): axum::extract::State<Arc<Inner>>,
+    axum::Json(config): axum::Json<faults::FaultConfig>,
+) -> Response {
+    *inner.faults() = faults::Faults::new(config);
+    inner.reply(serde_json::json!({ "status": true }))
+}
+
+async fn fault_stats(axum::extract::State(inner): axum::extract::State<Arc<Inner>>) -> Response {
+    let faults = inner.faults();
+    inner.reply(serde_json::json!({
+        "seen": faults.seen,
+        "injected": faults.injected,
+        "config": faults.config(),
+    }))
 }
 
 async fn log_request(request: Request, next: Next) -> Response {

@@ -188,6 +188,17 @@ async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
         return refuse(&ctx, "INVALID PARAMETER");
     };
     let order_num = get("order_num");
+    if let Some(num) = order_num {
+        *ctx.inner
+            .state()
+            .create_requests
+            .entry((
+                "onepunch".to_owned(),
+                crate::state::Kind::Deposit,
+                num.to_owned(),
+            ))
+            .or_default() += 1;
+    }
     let expected = onepunch_create_signature(
         &OnepunchCreateFields {
             magic_num,

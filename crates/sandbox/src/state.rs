@@ -119,6 +119,6 @@ pub struct State {
     pub payments: HashMap<String, Payment>,
     /// Callback deliveries, in order.
     pub deliveries: Vec<Delivery>,
-    /// Requests received per path, for tests and the fault soak.
-    pub requests: u64,
+    /// Create requests per (provider, kind, order id): more than one is a resend.
+    pub create_requests: HashMap<(String, Kind, String), u32>,
 }

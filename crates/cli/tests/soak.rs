@@ -1,0 +1,323 @@
+//! The soak: 1,000 withdrawals and 1,000 deposits through the SDK against a
+//! sandbox that faults more than a fifth of all calls. Afterwards no order was
+//! sent twice, every order is either in its true state or reported ambiguous
+//! with its id, and every settled order's callback reached the handler.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use paybridge::{DepositRequest, Error, Gateway, Money, PaymentGateway, WithdrawalRequest};
+use paybridge_cli::demo::Harness;
+use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
+use paybridge_sandbox::state::Kind;
+use paybridge_sandbox::SandboxConfig;
+use tokio::sync::Semaphore;
+
+const PER_PROVIDER: usize = 500;
+const CONCURRENCY: usize = 32;
+
+fn rule(endpoint: &str, kind: FaultKind, percent: u8) -> FaultRule {
+    FaultRule {
+        provider: "*".into(),
+        endpoint: endpoint.into(),
+        kind,
+        percent,
+        latency_ms: 20,
+    }
+}
+
+fn faults() -> FaultConfig {
+    let mut rules = Vec::new();
+    for create in ["generate_orders", "withdraw_orders"] {
+        rules.extend([
+            rule(create, FaultKind::DropAfterCommit, 10),
+            rule(create, FaultKind::Malformed, 6),
+            rule(create, FaultKind::Error5xx, 6),
+            rule(create, FaultKind::CloseBeforeResponse, 6),
+            rule(create, FaultKind::Latency, 5),
+        ]);
+    }
+    for read in ["auth", "check_status", "check_withdraw_status"] {
+        rules.extend([
+            rule(read, FaultKind::Error5xx, 12),
+            rule(read, FaultKind::CloseBeforeResponse, 5),
+            rule(read, FaultKind::Latency, 5),
+        ]);
+    }
+    FaultConfig {
+        seed: 20261123,
+        rules,
+        duplicate_callbacks_percent: 20,
+        callback_jitter_ms: 30,
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    accepted: u32,
+    resolved_by_status: u32,
+    ambiguous: u32,
+    refused: u32,
+    not_sent: u32,
+}
+
+enum Outcome {
+    Accepted { by_status: bool },
+    Ambiguous,
+    Refused,
+    NotSent,
+}
+
+fn classify<T>(
+    result: Result<T, Error>,
+    by_status: impl Fn(&T) -> bool,
+    order_id: &str,
+) -> Outcome {
+    match result {
+        Ok(value) => Outcome::Accepted {
+            by_status: by_status(&value),
+        },
+        Err(Error::Ambiguous {
+            order_id: reported, ..
+        }) => {
+            assert_eq!(
+                reported.as_str(),
+                order_id,
+                "an ambiguous order carries its own id"
+            );
+            Outcome::Ambiguous
+        }
+        Err(Error::Provider { .. }) => Outcome::Refused,
+        Err(Error::Transport {
+            may_have_been_delivered: false,
+            ..
+        }) => Outcome::NotSent,
+        Err(other) => panic!("{order_id}: an unexpected error escaped: {other}"),
+    }
+}
+
+fn withdrawal(provider: &str, i: usize) -> WithdrawalRequest {
+    let currency = if provider == "vpay88" { "MYR" } else { "THB" };
+    WithdrawalRequest::builder(
+        format!("SOAK-W-{provider}-{i}"),
+        Money::parse("10", currency).unwrap(),
+        "101",
+        "John Doe",
+        "1",
+    )
+    .build()
+    .unwrap()
+}
+
+fn deposit(provider: &str, i: usize) -> DepositRequest {
+    let id = format!("SOAK-D-{provider}-{i}");
+    let b = DepositRequest::builder(
+        &id,
+        Money::parse("25", if provider == "vpay88" { "MYR" } else { "THB" }).unwrap(),
+    )
+    .customer_name("john")
+    .email("john@example.com")
+    .phone("601012456789");
+    let b = if provider == "one1pay" {
+        b.bank_id("101")
+            .payment_method("thaiqr")
+            .redirect_url("http://127.0.0.1:9/back")
+            .customer_bank_holder_name("John")
+            .customer_bank_account("1")
+    } else {
+        b
+    };
+    b.build().unwrap()
+}
+
+async fn run_all(gateway: Gateway, provider: &'static str, kind: Kind) -> Vec<(String, Outcome)> {
+    let limit = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..PER_PROVIDER {
+        let gateway = gateway.clone();
+        let permit = limit.clone().acquire_owned().await.unwrap();
+        tasks.spawn(async move {
+            let _permit = permit;
+            match kind {
+                Kind::Withdrawal => {
+                    let request = withdrawal(provider, i);
+                    let id = request.order_id.to_string();
+                    let outcome = classify(
+                        gateway.create_withdrawal(&request).await,
+                        |r| r.resolved_by_status,
+                        &id,
+                    );
+                    (id, outcome)
+                }
+                Kind::Deposit => {
+                    let request = deposit(provider, i);
+                    let id = request.order_id.to_string();
+                    (
+                        id.clone(),
+                        classify(gateway.create_deposit(&request).await, |_| false, &id),
+                    )
+                }
+            }
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        results.push(done.unwrap());
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
+    let config = SandboxConfig {
+        faults: faults(),
+        callback_attempts: 40,
+        callback_retry_ms: 20,
+        ..SandboxConfig::default()
+    };
+    let mut h = Harness::start(config).await.unwrap();
+    let mut tallies: HashMap<(&str, Kind), Tally> = HashMap::new();
+    let mut outcomes: HashMap<(String, Kind, String), Outcome> = HashMap::new();
+    for provider in ["vpay88", "one1pay"] {
+        let gateway = h.gateway(provider).unwrap().clone();
+        for kind in [Kind::Withdrawal, Kind::Deposit] {
+            for (id, outcome) in run_all(gateway.clone(), provider, kind).await {
+                let tally = tallies.entry((provider, kind)).or_default();
+                match outcome {
+                    Outcome::Accepted { by_status } => {
+                        tally.accepted += 1;
+                        tally.resolved_by_status += u32::from(by_status);
+                    }
+                    Outcome::Ambiguous => tally.ambiguous += 1,
+                    Outcome::Refused => tally.refused += 1,
+                    Outcome::NotSent => tally.not_sent += 1,
+                }
+                outcomes.insert((provider.to_owned(), kind, id), outcome);
+            }
+        }
+    }
+
+    // 1. Nothing was sent twice.
+    let requests = h.sandbox.create_requests();
+    let resent: Vec<_> = requests.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(resent.is_empty(), "orders sent more than once: {resent:?}");
+
+    // 2. Every order is in its true state or reported ambiguous with its id.
+    let held: HashSet<(String, Kind, String)> = h
+        .sandbox
+        .orders()
+        .into_iter()
+        .map(|o| {
+            let provider =
+                if requests.contains_key(&("vpay88".to_owned(), o.kind, o.order_id.clone())) {
+                    "vpay88"
+                } else {
+                    "one1pay"
+                };
+            (provider.to_owned(), o.kind, o.order_id)
+        })
+        .collect();
+    for (key, outcome) in &outcomes {
+        let exists = held.contains(key);
+        match outcome {
+            Outcome::Accepted { .. } => {
+                assert!(exists, "{key:?} accepted but the provider does not hold it")
+            }
+            Outcome::Refused | Outcome::NotSent => assert!(
+                !exists,
+                "{key:?} reported not created but the provider holds it"
+            ),
+            Outcome::Ambiguous => {}
+        }
+    }
+
+    // 3. Settle everything the provider holds; every callback must reach the handler.
+    let client = reqwest::Client::new();
+    let mut settled = HashSet::new();
+    for order in h.sandbox.orders() {
+        let provider =
+            if requests.contains_key(&("vpay88".to_owned(), order.kind, order.order_id.clone())) {
+                "vpay88"
+            } else {
+                "one1pay"
+            };
+        let (path, outcome) = match order.kind {
+            Kind::Deposit => ("deposits", "completed"),
+            Kind::Withdrawal => (
+                "withdrawals",
+                if order.order_id.ends_with('7') {
+                    "rejected"
+                } else {
+                    "completed"
+                },
+            ),
+        };
+        let url = format!(
+            "{}/{provider}/_sandbox/{path}/{}/settle",
+            h.sandbox.base_url(),
+            order.order_id
+        );
+        let answer = client
+            .post(url)
+            .form(&[("outcome", outcome)])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "settling {}: {}",
+            order.order_id,
+            answer.status()
+        );
+        settled.insert(order.order_id.clone());
+    }
+    let (received, duplicates_flagged) =
+        h.receiver.collect(&settled, Duration::from_secs(120)).await;
+    let lost: Vec<_> = settled
+        .iter()
+        .filter(|id| !received.contains_key(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} callbacks never reached the handler: {:?}",
+        lost.len(),
+        lost.iter().take(10).collect::<Vec<_>>()
+    );
+
+    let (seen, injected) = h.sandbox.fault_counts();
+    let deliveries: u32 = received.values().sum();
+    println!(
+        "soak: {seen} provider calls, {injected} faulted ({}%)",
+        injected * 100 / seen.max(1)
+    );
+    for ((provider, kind), t) in &tallies {
+        println!(
+            "soak: {provider:<8} {kind:?}: {} accepted ({} resolved by status), {} ambiguous, {} refused, {} not sent",
+            t.accepted, t.resolved_by_status, t.ambiguous, t.refused, t.not_sent
+        );
+    }
+    println!(
+        "soak: {} orders held by the provider, all settled; {} callbacks delivered to the handler ({} flagged duplicate); 0 resent, 0 lost",
+        settled.len(),
+        deliveries,
+        duplicates_flagged
+    );
+    assert!(
+        injected * 5 >= seen,
+        "at least 20% of calls faulted: {injected} of {seen}"
+    );
+    let total: u32 = tallies
+        .values()
+        .map(|t| t.accepted + t.ambiguous + t.refused + t.not_sent)
+        .sum();
+    assert_eq!(total as usize, 4 * PER_PROVIDER);
+    assert!(
+        tallies.values().map(|t| t.resolved_by_status).sum::<u32>() > 0,
+        "some outcomes were resolved by status"
+    );
+    assert!(
+        duplicates_flagged > 0,
+        "duplicate callbacks were delivered and flagged"
+    );
+}

@@ -1,0 +1,281 @@
+//! Fault injection: what real providers do on a bad day, on demand and seeded,
+//! so a failing run can be replayed.
+//!
+//! Rules are set per provider and per endpoint, in the sandbox's TOML file
+//! (`[faults]`) or at run time with `POST /_sandbox/faults` (a JSON body of the
+//! same shape). Payment pages and `/_sandbox/` control endpoints are never faulted.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::Inner;
+
+/// What goes wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The answer comes `latency_ms` late.
+    Latency,
+    /// HTTP 503 before anything is done.
+    Error5xx,
+    /// The connection is closed before anything is done.
+    CloseBeforeResponse,
+    /// The request is carried out, then the connection is closed without an answer.
+    DropAfterCommit,
+    /// The request is carried out, then an HTML error page comes back with HTTP 200.
+    Malformed,
+    /// The request is carried out and the answer trickles, one byte per `latency_ms`.
+    Trickle,
+}
+
+/// One rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// `vpay88`, `one1pay`, `onepunch` or `*`.
+    #[serde(default = "any")]
+    pub provider: String,
+    /// The endpoint's last path word (`withdraw_orders`, `check_status`, `auth`,
+    /// `status`, `payment`...) or `*`.
+    #[serde(default = "any")]
+    pub endpoint: String,
+    /// What happens.
+    pub kind: FaultKind,
+    /// How often, in percent of matching requests.
+    pub percent: u8,
+    /// For `latency` and `trickle`.
+    #[serde(default)]
+    pub latency_ms: u64,
+}
+
+fn any() -> String {
+    "*".into()
+}
+
+/// All fault settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Seed of the decisions.
+    #[serde(default)]
+    pub seed: u64,
+    /// Rules; each matching rule is rolled in order and the first hit applies.
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+    /// Percent of callbacks delivered twice.
+    #[serde(default)]
+    pub duplicate_callbacks_percent: u8,
+    /// Callbacks wait a random 0..=this many milliseconds, so they arrive out of order.
+    #[serde(default)]
+    pub callback_jitter_ms: u64,
+}
+
+/// Live fault state: the settings and the seeded generator.
+#[derive(Debug)]
+pub struct Faults {
+    config: FaultConfig,
+    rng: StdRng,
+    /// Requests faulted so far.
+    pub injected: u64,
+    /// Requests seen by the fault layer.
+    pub seen: u64,
+}
+
+impl Faults {
+    /// Fault state from settings.
+    pub fn new(config: FaultConfig) -> Self {
+        let rng = StdRng::seed_from_u64(config.seed);
+        Self {
+            config,
+            rng,
+            injected: 0,
+            seen: 0,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &FaultConfig {
+        &self.config
+    }
+
+    /// Rolls each matching rule in order; the first that hits applies.
+    fn pick(&mut self, provider: &str, endpoint: &str) -> Option<FaultRule> {
+        self.seen += 1;
+        let matching: Vec<FaultRule> = self
+            .config
+            .rules
+            .iter()
+            .filter(|r| {
+                (r.provider == "*" || r.provider == provider)
+                    && (r.endpoint == "*" || r.endpoint == endpoint)
+            })
+            .cloned()
+            .collect();
+        for rule in matching {
+            if self.rng.gen_range(0..100u8) < rule.percent {
+                self.injected += 1;
+                return Some(rule);
+            }
+        }
+        None
+    }
+
+    /// Whether this callback is delivered twice, and how long it waits first.
+    pub fn callback_plan(&mut self) -> (bool, Duration) {
+        let twice = self.rng.gen_range(0..100u8) < self.config.duplicate_callbacks_percent;
+        let wait = match self.config.callback_jitter_ms {
+            0 => 0,
+            max => self.rng.gen_range(0..=max),
+        };
+        (twice, Duration::from_millis(wait))
+    }
+}
+
+/// `(provider, endpoint)` of a request path; `None` for pages and control endpoints.
+fn classify(path: &str) -> Option<(&str, &str)> {
+    if path.contains("/_sandbox/") || path.contains("/pay/") || path.contains("/payment/access/") {
+        return None;
+    }
+    let mut parts = path.trim_matches('/').split('/');
+    let provider = parts.next()?;
+    let rest: Vec<&str> = parts.collect();
+    let endpoint = match provider {
+        // /api/v0/payment/all/{methods|prices}/..., /api/v0/payment/status/..., /api/v0/payment/
+        "onepunch" => match rest.get(3).copied() {
+            Some("all") => rest.get(4).copied()?,
+            Some("status") => "status",
+            _ => "payment",
+        },
+        _ => rest.last().copied()?,
+    };
+    Some((provider, endpoint))
+}
+
+/// A body that fails at once: the client sees the connection close.
+fn broken() -> Response {
+    let stream = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("fault injected: connection dropped"))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// The fault layer.
+pub(crate) async fn inject(
+    State(inner): State<std::sync::Arc<Inner>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let Some((provider, endpoint)) = classify(&path) else {
+        return next.run(request).await;
+    };
+    let rule = inner.faults().pick(provider, endpoint);
+    let Some(rule) = rule else {
+        return next.run(request).await;
+    };
+    tracing::info!(target: "paybridge_sandbox::faults", "{:?} on {path}", rule.kind);
+    match rule.kind {
+        FaultKind::Latency => {
+            tokio::time::sleep(Duration::from_millis(rule.latency_ms)).await;
+            next.run(request).await
+        }
+        FaultKind::Error5xx => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<html>503 Service Unavailable</html>",
+        )
+            .into_response(),
+        FaultKind::CloseBeforeResponse => broken(),
+        FaultKind::DropAfterCommit => {
+            let _ = next.run(request).await;
+            broken()
+        }
+        FaultKind::Malformed => {
+            let _ = next.run(request).await;
+            (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response()
+        }
+        FaultKind::Trickle => {
+            let response = next.run(request).await;
+            let (parts, body) = response.into_parts();
+            let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let delay = Duration::from_millis(rule.latency_ms);
+            let stream =
+                futures_util::stream::unfold((bytes, 0usize), move |(bytes, at)| async move {
+                    if at >= bytes.len() {
+                        return None;
+                    }
+                    tokio::time::sleep(delay).await;
+                    Some((
+                        Ok::<Bytes, Infallible>(bytes.slice(at..at + 1)),
+                        (bytes, at + 1),
+                    ))
+                });
+            Response::from_parts(parts, Body::from_stream(stream))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_classify_by_endpoint() {
+        assert_eq!(
+            classify("/vpay88/merchant/withdraw_orders"),
+            Some(("vpay88", "withdraw_orders"))
+        );
+        assert_eq!(
+            classify("/onepunch/api/v0/payment/"),
+            Some(("onepunch", "payment"))
+        );
+        assert_eq!(
+            classify("/onepunch/api/v0/payment/status/OP1/MON/1/sig"),
+            Some(("onepunch", "status"))
+        );
+        assert_eq!(
+            classify("/onepunch/api/v0/payment/all/prices/MON/1/sig"),
+            Some(("onepunch", "prices"))
+        );
+        assert_eq!(classify("/one1pay/_sandbox/withdrawals/W1/settle"), None);
+        assert_eq!(classify("/one1pay/pay/123"), None);
+    }
+
+    #[test]
+    fn the_same_seed_makes_the_same_decisions() {
+        let config = FaultConfig {
+            seed: 7,
+            rules: vec![FaultRule {
+                provider: "*".into(),
+                endpoint: "*".into(),
+                kind: FaultKind::Error5xx,
+                percent: 30,
+                latency_ms: 0,
+            }],
+            ..FaultConfig::default()
+        };
+        let run = |config: FaultConfig| {
+            let mut faults = Faults::new(config);
+            (0..200)
+                .map(|_| faults.pick("vpay88", "auth").is_some())
+                .collect::<Vec<_>>()
+        };
+        let first = run(config.clone());
+        assert_eq!(first, run(config));
+        let hits = first.iter().filter(|h| **h).count();
+        assert!((30..90).contains(&hits), "about 30% of 200, got {hits}");
+    }
+}
