@@ -24,26 +24,47 @@ monster_key = "key"
         "properties",
     )
     .unwrap();
-    ProviderName::ALL.iter().map(|p| Gateway::for_provider(&config, *p).unwrap()).collect()
+    ProviderName::ALL
+        .iter()
+        .map(|p| Gateway::for_provider(&config, *p).unwrap())
+        .collect()
 }
 
 /// Bytes that look like callbacks often enough to reach deep into the parsers.
 fn callbackish() -> impl Strategy<Value = Vec<u8>> {
     let field = prop_oneof![
-        Just("order_id"), Just("token"), Just("amount"), Just("currency"), Just("order_status"),
-        Just("type"), Just("charge"), Just("monster_token"), Just("transaction_status"),
-        Just("signature"), Just("message"), Just("order_num"), Just("payment_token"),
+        Just("order_id"),
+        Just("token"),
+        Just("amount"),
+        Just("currency"),
+        Just("order_status"),
+        Just("type"),
+        Just("charge"),
+        Just("monster_token"),
+        Just("transaction_status"),
+        Just("signature"),
+        Just("message"),
+        Just("order_num"),
+        Just("payment_token"),
     ];
     let value = prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
         "[0-9]{1,30}(\\.[0-9]{0,30})?".prop_map(|s| s),
         "\"[ -~]{0,40}\"".prop_map(|s| s),
-        Just("true".to_owned()), Just("false".to_owned()), Just("null".to_owned()),
-        Just("\"deposit\"".to_owned()), Just("\"completed\"".to_owned()), Just("[]".to_owned()), Just("{}".to_owned()),
+        Just("true".to_owned()),
+        Just("false".to_owned()),
+        Just("null".to_owned()),
+        Just("\"deposit\"".to_owned()),
+        Just("\"completed\"".to_owned()),
+        Just("[]".to_owned()),
+        Just("{}".to_owned()),
     ];
     prop_oneof![
         proptest::collection::vec((field, value), 0..12).prop_map(|pairs| {
-            let body: Vec<String> = pairs.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            let body: Vec<String> = pairs
+                .into_iter()
+                .map(|(k, v)| format!("\"{k}\":{v}"))
+                .collect();
             format!("{{{},}}", body.join(",")).into_bytes()
         }),
         proptest::collection::vec(any::<u8>(), 0..256),
