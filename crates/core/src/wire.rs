@@ -8,8 +8,12 @@
 
 use std::str::FromStr;
 
+use std::fmt;
+
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// The longest snippet of a body quoted in an error.
@@ -225,6 +229,126 @@ pub fn parse_form(body: &[u8]) -> Result<Map<String, Value>, String> {
     Ok(map)
 }
 
+/// A scalar field as its text: a JSON string, a JSON number (its exact text),
+/// a boolean (`true`/`false`), or a form value. Lets callback bodies be read
+/// straight into typed structs, whether a provider sends `300.0000` or `"300.0000"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl Scalar {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text as an exact decimal.
+    pub fn decimal(&self) -> Result<Decimal, String> {
+        parse_decimal_str(&self.0)
+    }
+
+    /// The text as a whole non-negative number.
+    pub fn u64(&self) -> Result<u64, String> {
+        self.0
+            .trim()
+            .parse()
+            .map_err(|_| format!("{:?} is not a whole non-negative number", self.0))
+    }
+
+    /// The text as a boolean (`true`/`false`/`1`/`0`).
+    pub fn bool(&self) -> Result<bool, String> {
+        match self.0.trim() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(format!("{other:?} is not a boolean")),
+        }
+    }
+}
+
+/// serde_json's private key for numbers kept as text (`arbitrary_precision`).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, a number or a boolean")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(v))
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+
+            // With `arbitrary_precision`, serde_json hands numbers over as a
+            // one-entry map holding their text; anything else is not a scalar.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                match map.next_key::<String>()? {
+                    Some(key) if key == NUMBER_TOKEN => Ok(Scalar(map.next_value::<String>()?)),
+                    _ => Err(de::Error::invalid_type(de::Unexpected::Map, &self)),
+                }
+            }
+        }
+
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// Reads a callback body (JSON with trailing commas or a BOM tolerated, or a
+/// urlencoded form) straight into a typed struct whose fields are [`Scalar`]s.
+/// The content type decides when it says form; otherwise a body starting with
+/// `{` is JSON and anything else is tried as a form.
+pub fn parse_callback_body<T: DeserializeOwned>(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<T, String> {
+    let body = strip_bom(body);
+    let says_form = content_type
+        .map(|ct| {
+            ct.to_ascii_lowercase()
+                .contains("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let form = |body: &[u8]| {
+        if body.is_empty() {
+            return Err("body is empty".to_owned());
+        }
+        serde_urlencoded::from_bytes::<T>(body)
+            .map_err(|e| format!("body is neither JSON nor a form ({e})"))
+    };
+    let json = |body: &[u8]| {
+        let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8 ({e})"))?;
+        serde_json::from_str::<T>(text).or_else(|strict| {
+            serde_json::from_str::<T>(&strip_trailing_commas(text))
+                .map_err(|_| format!("body is not a usable JSON object ({strict})"))
+        })
+    };
+    match (says_form, looks_json) {
+        (true, true) => form(body).or_else(|_| json(body)),
+        (_, false) => form(body),
+        (false, true) => json(body),
+    }
+}
+
 /// Checks the `status` flag every provider's JSON envelope carries: `false` is a
 /// refusal (typed by `refusal_kind`, message kept verbatim) whatever the HTTP
 /// status; `true` outside 2xx is a decode error. `shown` is what an error may quote.
@@ -320,6 +444,39 @@ mod tests {
         assert!(parse_callback_fields(b"a=1&a=2", None).is_err());
         assert!(parse_callback_fields(b"", None).is_err());
         assert!(parse_callback_fields(b"{\"a\":", Some("application/json")).is_err());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Typed {
+        order_id: Option<Scalar>,
+        amount: Option<Scalar>,
+        status: Option<Scalar>,
+    }
+
+    #[test]
+    fn typed_callback_bodies_read_numbers_strings_and_forms_alike() {
+        let json: Typed = parse_callback_body(
+            b"{\"order_id\": 20073, \"amount\": 300.0000, \"status\": true,\n}",
+            None,
+        )
+        .unwrap();
+        assert_eq!(json.order_id.unwrap().as_str(), "20073");
+        assert_eq!(
+            json.amount.unwrap().as_str(),
+            "300.0000",
+            "the number's exact text"
+        );
+        assert!(json.status.unwrap().bool().unwrap());
+        let form: Typed = parse_callback_body(
+            b"order_id=A1&amount=9.0000",
+            Some("application/x-www-form-urlencoded"),
+        )
+        .unwrap();
+        assert_eq!(form.amount.unwrap().decimal().unwrap(), Decimal::new(9, 0));
+        assert!(form.status.is_none());
+        assert!(parse_callback_body::<Typed>(b"{\"order_id\": {\"x\": 1}}", None).is_err());
+        assert!(parse_callback_body::<Typed>(b"order_id=A&order_id=B", None).is_err());
+        assert!(parse_callback_body::<Typed>(b"", None).is_err());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! No I/O: fixtures and tests feed these functions directly.
 
 use paybridge_core::wire::{
-    check_envelope, decimal_from_value, parse_callback_fields, parse_json_object,
-    parse_order_datetime, text_of,
+    check_envelope, decimal_from_value, parse_callback_body, parse_decimal_str, parse_json_object,
+    parse_order_datetime, text_of, Scalar,
 };
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Error, Money,
@@ -199,31 +199,55 @@ pub fn balance(currency: &Currency, map: &Map<String, Value>, body: &[u8]) -> Re
     Ok(Balance::new(Money::new(amount, currency.clone())))
 }
 
+/// A callback's fields as they came; every one optional until checked.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct WireCallback {
+    /// `order_id`.
+    pub order_id: Option<Scalar>,
+    /// `amount`.
+    pub amount: Option<Scalar>,
+    /// `currency`.
+    pub currency: Option<Scalar>,
+    /// `order_status`.
+    pub order_status: Option<Scalar>,
+    /// `charge`.
+    pub charge: Option<Scalar>,
+    /// `token`.
+    pub token: Option<Scalar>,
+    /// `name`.
+    pub name: Option<Scalar>,
+    /// `remarks`.
+    pub remarks: Option<Scalar>,
+    /// `type`: `deposit` or `withdrawal`.
+    #[serde(rename = "type")]
+    pub kind: Option<Scalar>,
+}
+
 /// The fields of a callback before its token is checked.
 #[derive(Debug)]
 pub struct UnverifiedCallback {
-    /// All fields as they came.
-    pub fields: Map<String, Value>,
+    /// The other fields as they came.
+    pub fields: WireCallback,
     /// `order_id`, as text.
     pub order_id: String,
     /// `token`.
     pub token: String,
 }
 
+fn present(value: Option<Scalar>, field: &'static str) -> Result<String> {
+    value
+        .map(|s| s.0)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| CallbackRejection::MissingField(field).into())
+}
+
 /// Parses a callback body (JSON, trailing commas, BOM or form) far enough to
 /// verify its token: `order_id` and `token` must be present.
 pub fn unverified_callback(body: &[u8], content_type: Option<&str>) -> Result<UnverifiedCallback> {
-    let fields = parse_callback_fields(body, content_type).map_err(CallbackRejection::Malformed)?;
-    let order_id = fields
-        .get("order_id")
-        .and_then(text_of)
-        .filter(|t| !t.is_empty())
-        .ok_or(CallbackRejection::MissingField("order_id"))?;
-    let token = fields
-        .get("token")
-        .and_then(text_of)
-        .filter(|t| !t.is_empty())
-        .ok_or(CallbackRejection::MissingField("token"))?;
+    let mut fields: WireCallback =
+        parse_callback_body(body, content_type).map_err(CallbackRejection::Malformed)?;
+    let order_id = present(fields.order_id.take(), "order_id")?;
+    let token = present(fields.token.take(), "token")?;
     Ok(UnverifiedCallback {
         fields,
         order_id,
@@ -246,17 +270,12 @@ pub fn callback_event(
     raw_body: &[u8],
     secret_index: usize,
 ) -> Result<CallbackEvent> {
-    let f = &callback.fields;
-    let get = |name: &'static str| {
-        f.get(name)
-            .filter(|v| !v.is_null())
-            .ok_or(CallbackRejection::MissingField(name))
-    };
+    let f = callback.fields;
     let order_id =
         OrderId::new(&callback.order_id).map_err(|e| invalid("order_id", e.to_string()))?;
-    let kind = match text_of(get("type")?).as_deref().map(str::trim) {
-        Some("deposit") => OrderKind::Deposit,
-        Some("withdrawal") => OrderKind::Withdrawal,
+    let kind = match present(f.kind, "type")?.trim() {
+        "deposit" => OrderKind::Deposit,
+        "withdrawal" => OrderKind::Withdrawal,
         other => {
             return Err(invalid(
                 "type",
@@ -264,16 +283,18 @@ pub fn callback_event(
             ))
         }
     };
-    let word = text_of(get("order_status")?).unwrap_or_default();
+    let word = present(f.order_status, "order_status")?;
     let status = OrderStatus::from_provider_word(&word)
         .ok_or_else(|| invalid("order_status", format!("unknown status {word:?}")))?;
-    let amount = decimal_from_value(get("amount")?).map_err(|r| invalid("amount", r))?;
-    let currency = text_of(get("currency")?).unwrap_or_default();
-    let currency = Currency::new(&currency).map_err(|e| invalid("currency", e.to_string()))?;
-    let charge = match f.get("charge").filter(|v| !v.is_null()) {
-        Some(v) => Some(decimal_from_value(v).map_err(|r| invalid("charge", r))?),
-        None => None,
-    };
+    let amount = present(f.amount, "amount")
+        .and_then(|a| parse_decimal_str(&a).map_err(|r| invalid("amount", r)))?;
+    let currency = Currency::new(&present(f.currency, "currency")?)
+        .map_err(|e| invalid("currency", e.to_string()))?;
+    let charge = f
+        .charge
+        .map(|c| c.decimal().map_err(|r| invalid("charge", r)))
+        .transpose()?;
+    let text = |s: Option<Scalar>| s.map(|s| s.0).filter(|t| !t.is_empty());
     Ok(CallbackEvent::new(
         provider,
         kind,
@@ -284,9 +305,5 @@ pub fn callback_event(
         raw_body,
         secret_index,
     )
-    .with_details(
-        charge,
-        optional_text(f, "name"),
-        optional_text(f, "remarks"),
-    ))
+    .with_details(charge, text(f.name), text(f.remarks)))
 }

@@ -1,14 +1,14 @@
 //! Pure mappings between ONE-PUNCH's bodies and paybridge's types. No I/O.
 
 use paybridge_core::wire::{
-    bool_from_value, check_envelope, parse_callback_fields, parse_json_object, text_of,
-    u64_from_value,
+    bool_from_value, check_envelope, parse_callback_body, parse_json_object, text_of,
+    u64_from_value, Scalar,
 };
 use paybridge_core::{
     CallbackRejection, Currency, CurrencyLimit, Decimal, Error, Money, OrderId, OrderKind,
     OrderStatus, PaymentMethod, RefusalKind, Result, StatusReport,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::PROVIDER;
 
@@ -43,7 +43,10 @@ pub fn to_fen(amount: &Money) -> Result<u64> {
 /// Whole fen as CNY, exactly.
 pub fn from_fen(fen: u64) -> Money {
     let cny = Currency::new(CURRENCY).expect("CNY is a valid currency code");
-    Money::new(Decimal::from(fen) / Decimal::ONE_HUNDRED, cny)
+    Money::new(
+        Decimal::from_i128_with_scale(i128::from(fen), 2).normalize(),
+        cny,
+    )
 }
 
 /// What a refusal message means; ONE-PUNCH documents none, so this is cautious.
@@ -206,28 +209,31 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
     .into()
 }
 
+/// A notification's fields as they came.
+#[derive(Debug, serde::Deserialize)]
+struct WireNotification {
+    monster_token: Option<Scalar>,
+    transaction_status: Option<Scalar>,
+    message: Option<Scalar>,
+    amount: Option<Scalar>,
+    order_num: Option<Scalar>,
+    payment_token: Option<Scalar>,
+    signature: Option<Scalar>,
+}
+
+fn required(value: Option<Scalar>, field: &'static str) -> Result<Scalar> {
+    value.ok_or_else(|| CallbackRejection::MissingField(field).into())
+}
+
 /// Parses a notification (JSON, or a form when its content type says so).
 pub fn unverified_notification(
     body: &[u8],
     content_type: Option<&str>,
     stored_payment_token: Option<&str>,
 ) -> Result<UnverifiedNotification> {
-    let fields: Map<String, Value> =
-        parse_callback_fields(body, content_type).map_err(CallbackRejection::Malformed)?;
-    let get = |name: &'static str| {
-        fields
-            .get(name)
-            .filter(|v| !v.is_null())
-            .ok_or(CallbackRejection::MissingField(name))
-    };
-    let text = |name: &'static str| -> Result<String> {
-        Ok(text_of(get(name)?).ok_or(CallbackRejection::MissingField(name))?)
-    };
-    let payment_token = match fields
-        .get("payment_token")
-        .and_then(text_of)
-        .filter(|t| !t.is_empty())
-    {
+    let n: WireNotification =
+        parse_callback_body(body, content_type).map_err(CallbackRejection::Malformed)?;
+    let payment_token = match n.payment_token.map(|s| s.0).filter(|t| !t.is_empty()) {
         Some(token) => token,
         None => stored_payment_token
             .filter(|t| !t.is_empty())
@@ -235,17 +241,17 @@ pub fn unverified_notification(
             .ok_or(CallbackRejection::MissingField("payment_token"))?,
     };
     Ok(UnverifiedNotification {
-        monster_token: text("monster_token")?,
-        transaction_status: bool_from_value(get("transaction_status")?)
+        monster_token: required(n.monster_token, "monster_token")?.0,
+        transaction_status: required(n.transaction_status, "transaction_status")?
+            .bool()
             .map_err(|r| invalid("transaction_status", r))?,
-        message: text("message")?,
-        amount_fen: u64_from_value(get("amount")?).map_err(|r| invalid("amount", r))?,
-        order_num: fields
-            .get("order_num")
-            .and_then(text_of)
-            .filter(|t| !t.is_empty()),
+        message: required(n.message, "message")?.0,
+        amount_fen: required(n.amount, "amount")?
+            .u64()
+            .map_err(|r| invalid("amount", r))?,
+        order_num: n.order_num.map(|s| s.0).filter(|t| !t.is_empty()),
         payment_token,
-        signature: text("signature")?,
+        signature: required(n.signature, "signature")?.0,
     })
 }
 
