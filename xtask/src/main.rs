@@ -2,9 +2,11 @@
 //!
 //! - `test`: installs what the tests need on a fresh machine (Chromium and its
 //!   driver, from Debian's packages), then runs every test, doctests included.
+//! - `bench [--quick]`: every benchmark, written to `docs/benchmarks.md`.
 //! - `fixtures`: records every adapter operation against the sandbox into
 //!   `fixtures/sandbox/` (see `fixtures.rs` for recording a real provider).
 
+mod bench;
 mod fixtures;
 
 use std::path::{Path, PathBuf};
@@ -14,11 +16,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("bench") => bench::bench(args.iter().any(|a| a == "--quick")),
         Some("fixtures") => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| rt.block_on(fixtures::record(&root()))),
         _ => {
-            eprintln!("usage: cargo xtask <test [cargo test args...] | fixtures>");
+            eprintln!(
+                "usage: cargo xtask <test [cargo test args...] | fixtures | bench [--quick]>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,428 @@
+//! `cargo xtask bench [--quick]`: every benchmark, then `docs/benchmarks.md`.
+//!
+//! 1. criterion micro-benchmarks (`crates/paybridge/benches/micro.rs`);
+//! 2. SDK overhead over plain reqwest, three runs (`paybridge-loadbench overhead`);
+//! 3. concurrency through one gateway against the sandbox (`paybridge-loadbench concurrency`);
+//! 4. sandbox throughput under `wrk` for auth, create deposit and status.
+
+// Reporting only: turning nanoseconds into readable figures. No money here.
+#![allow(clippy::float_arithmetic)]
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::{cargo, root, run};
+
+struct Settings {
+    criterion: [&'static str; 4],
+    overhead_iterations: &'static str,
+    per_level: &'static str,
+    wrk_seconds: &'static str,
+}
+
+const QUICK: Settings = Settings {
+    criterion: ["--warm-up-time", "0.5", "--measurement-time", "1"],
+    overhead_iterations: "400",
+    per_level: "1000",
+    wrk_seconds: "3s",
+};
+
+const FULL: Settings = Settings {
+    criterion: ["--warm-up-time", "2", "--measurement-time", "5"],
+    overhead_iterations: "3000",
+    per_level: "4000",
+    wrk_seconds: "10s",
+};
+
+fn output(command: &mut Command) -> Result<String, String> {
+    let out = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{command:?} failed with {}", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn ensure_wrk() -> Result<(), String> {
+    if Path::new("/usr/bin/wrk").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing wrk (Debian) for the sandbox load test");
+    run(Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-qq", "wrk"]))
+}
+
+/// Median and 95% interval of one criterion benchmark, in nanoseconds.
+fn criterion_estimate(id: &str) -> Option<(f64, f64, f64)> {
+    // criterion stores `group/function/name` as `group/function_name`.
+    let (group, function) = id.split_once('/')?;
+    let path = root()
+        .join("target/criterion")
+        .join(group)
+        .join(function.replace('/', "_"))
+        .join("new/estimates.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let m = &v["median"];
+    Some((
+        m["point_estimate"].as_f64()?,
+        m["confidence_interval"]["lower_bound"].as_f64()?,
+        m["confidence_interval"]["upper_bound"].as_f64()?,
+    ))
+}
+
+fn ns(value: f64) -> String {
+    if value >= 1_000_000.0 {
+        format!("{:.2} ms", value / 1_000_000.0)
+    } else if value >= 1_000.0 {
+        format!("{:.2} µs", value / 1_000.0)
+    } else {
+        format!("{value:.1} ns")
+    }
+}
+
+struct SandboxProcess(Child);
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn start_sandbox() -> Result<(SandboxProcess, String), String> {
+    let port = free_port()?;
+    let child = Command::new(root().join("target/release/paybridge"))
+        .args(["sandbox", "--listen", &format!("127.0.0.1:{port}")])
+        .env("PAYBRIDGE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting the sandbox: {e}"))?;
+    let process = SandboxProcess(child);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok((process, base));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("the sandbox did not start".into())
+}
+
+/// One wrk run: requests per second, p50 and p99 as wrk prints them.
+fn wrk(
+    base: &str,
+    path: &str,
+    script: &str,
+    duration: &str,
+) -> Result<(String, String, String), String> {
+    let file = std::env::temp_dir().join(format!("paybridge-wrk-{}.lua", std::process::id()));
+    std::fs::write(&file, script).map_err(|e| e.to_string())?;
+    let text = output(
+        Command::new("wrk")
+            .args(["-t2", "-c64", "-d", duration, "--latency", "-s"])
+            .arg(&file)
+            .arg(format!("{base}{path}")),
+    )?;
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("?")
+            .to_owned()
+    };
+    if text.contains("Non-2xx") {
+        return Err(format!("wrk saw failures on {path}:\n{text}"));
+    }
+    Ok((field("Requests/sec:"), field("50%"), field("99%")))
+}
+
+/// An auth token for the create-deposit script, and an order for the status script.
+fn prepare(base: &str) -> Result<String, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let auth: Value = client
+            .post(format!("{base}/vpay88/merchant/auth"))
+            .form(&[("username", "demo"), ("api_key", "demo-api-key")])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = auth["auth"]
+            .as_str()
+            .ok_or("no auth token from the sandbox")?
+            .to_owned();
+        let created: Value = client
+            .post(format!("{base}/vpay88/merchant/generate_orders"))
+            .form(&[
+                ("auth", token.as_str()),
+                ("username", "john"),
+                ("amount", "100"),
+                ("currency", "MYR"),
+                ("orderid", "BENCH-STATUS"),
+                ("email", "john@example.com"),
+                ("phone_number", "601012456789"),
+            ])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if created["status"] != Value::Bool(true) {
+            return Err(format!("the sandbox refused the status order: {created}"));
+        }
+        Ok(token)
+    })
+}
+
+pub fn bench(quick: bool) -> Result<(), String> {
+    let s = if quick { &QUICK } else { &FULL };
+    ensure_wrk()?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "paybridge-cli",
+        "-p",
+        "paybridge-loadbench",
+    ]))?;
+    run(cargo()
+        .args(["bench", "-p", "paybridge", "--bench", "micro", "--"])
+        .args(s.criterion))?;
+
+    let loadbench = root().join("target/release/paybridge-loadbench");
+    let mut overheads = Vec::new();
+    for _ in 0..3 {
+        let text = output(Command::new(&loadbench).args(["overhead", s.overhead_iterations]))?;
+        overheads.push(serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?);
+    }
+
+    let (sandbox, base) = start_sandbox()?;
+    let text = output(Command::new("sh").arg("-c").arg(format!(
+        "ulimit -n 16384 2>/dev/null; exec '{}' concurrency '{base}' {} 1 16 256 1024",
+        loadbench.display(),
+        s.per_level
+    )))?;
+    let concurrency: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+
+    // wrk: a token for create-deposit, and an order for status.
+    let token = prepare(&base)?;
+    let auth_script = r#"wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "username=demo&api_key=demo-api-key""#
+        .to_owned();
+    let status_script = r#"wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "username=demo&id=BENCH-STATUS""#
+        .to_owned();
+    let create_script = format!(
+        r#"local counter = 0
+local thread_id = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+function request()
+  counter = counter + 1
+  local body = "auth={token}&username=john&amount=100&currency=MYR&email=john%40example.com&phone_number=601012456789&orderid=WRK-" .. thread_id .. "-" .. counter
+  return wrk.format("POST", nil, {{["Content-Type"] = "application/x-www-form-urlencoded"}}, body)
+end"#,
+        token = token
+    );
+    let auth = wrk(&base, "/vpay88/merchant/auth", &auth_script, s.wrk_seconds)?;
+    let create = wrk(
+        &base,
+        "/vpay88/merchant/generate_orders",
+        &create_script,
+        s.wrk_seconds,
+    )?;
+    let status = wrk(
+        &base,
+        "/vpay88/merchant/check_status",
+        &status_script,
+        s.wrk_seconds,
+    )?;
+    drop(sandbox);
+
+    let doc = render(
+        quick,
+        &overheads,
+        &concurrency,
+        &[
+            ("auth", auth),
+            ("create deposit", create),
+            ("status", status),
+        ],
+    );
+    let path = root().join("docs/benchmarks.md");
+    std::fs::write(&path, doc).map_err(|e| e.to_string())?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), Linux, {rustc}, release builds")
+}
+
+fn render(
+    quick: bool,
+    overheads: &[Value],
+    concurrency: &Value,
+    wrk: &[(&str, (String, String, String))],
+) -> String {
+    let mut d = String::new();
+    let _ = writeln!(d, "# Benchmarks\n");
+    let _ = writeln!(
+        d,
+        "Written by `cargo xtask bench{}`; re-run it to refresh every figure here.\n",
+        if quick { " --quick" } else { "" }
+    );
+    let _ = writeln!(d, "Machine: {}.\n", machine());
+
+    let _ = writeln!(d, "## Per-call cost with no network (criterion)\n");
+    let _ = writeln!(
+        d,
+        "`cargo bench -p paybridge --bench micro`. Median, with criterion's 95% interval.\n"
+    );
+    let _ = writeln!(d, "| benchmark | median | interval |\n|---|---|---|");
+    let ids = [
+        "signature/form_callback_token",
+        "signature/onepunch_listing",
+        "signature/onepunch_create",
+        "signature/onepunch_status",
+        "signature/verify_hex",
+        "callback/vpay88/serde_json_only",
+        "callback/vpay88/verify",
+        "callback/onepunch/serde_json_only",
+        "callback/onepunch/verify",
+        "decimal/300.0000",
+        "decimal/1",
+        "decimal/9.0000",
+        "decimal/0.00",
+        "decimal/123456789.1234",
+        "request/vpay88/deposit_form",
+        "request/one1pay/deposit_form",
+        "request/vpay88/withdrawal_form",
+        "request/onepunch/create_body",
+        "request/builder/deposit",
+    ];
+    for id in ids {
+        if let Some((m, lo, hi)) = criterion_estimate(id) {
+            let _ = writeln!(d, "| `{id}` | {} | {} – {} |", ns(m), ns(lo), ns(hi));
+        }
+    }
+    let pair = |name: &str| {
+        let verify = criterion_estimate(&format!("callback/{name}/verify"))?;
+        let plain = criterion_estimate(&format!("callback/{name}/serde_json_only"))?;
+        Some((verify.0 / plain.0, 1e9 / verify.0))
+    };
+    let _ = writeln!(d, "\nCallback verification (parse, verify in constant time, build the event) against plain `serde_json` parsing of the same bytes into a `Value` (target: at most 1.5x, and 500,000 verifications per second on one core):\n");
+    for name in ["vpay88", "onepunch"] {
+        if let Some((ratio, per_second)) = pair(name) {
+            let _ = writeln!(d, "- {name}: **{ratio:.2}x** plain parsing; {:.0} verifications per second on one core.", per_second);
+        }
+    }
+    let _ = writeln!(d, "\nThe first measurement missed the target (Vpay88 1.60x, ONE-PUNCH 1.92x). The cost was building a `serde_json::Value` map of the whole body before reading five fields; callbacks are now read straight into typed structs of `Scalar` fields with the same tolerance (trailing commas, BOM, forms, numbers or strings).\n");
+
+    let _ = writeln!(
+        d,
+        "## paybridge over plain reqwest (`paybridge-loadbench overhead`)\n"
+    );
+    let _ = writeln!(d, "The same deposit creation (a fresh auth token, then the order, as the documents' flow does: two requests) and the same status query, sent alternately with (a) plain reqwest, a shared client with the same timeouts and hand-built multipart forms, and (b) paybridge, against one local server on loopback. Three runs; medians per call, 10th–90th percentile in brackets. Target: at most 1.05x.\n");
+    let _ = writeln!(d, "| run | deposit: plain | deposit: paybridge | ratio | status: plain | status: paybridge | ratio | calls / connections |\n|---|---|---|---|---|---|---|---|");
+    for (i, o) in overheads.iter().enumerate() {
+        let cell = |v: &Value| {
+            format!(
+                "{} [{}–{}]",
+                ns(v["median_ns"].as_f64().unwrap_or(0.0)),
+                ns(v["p10_ns"].as_f64().unwrap_or(0.0)),
+                ns(v["p90_ns"].as_f64().unwrap_or(0.0))
+            )
+        };
+        let _ = writeln!(
+            d,
+            "| {} | {} | {} | {} | {} | {} | {} | {} / {} |",
+            i + 1,
+            cell(&o["deposit"]["plain"]),
+            cell(&o["deposit"]["paybridge"]),
+            o["deposit"]["ratio"].as_str().unwrap_or("?"),
+            cell(&o["status"]["plain"]),
+            cell(&o["status"]["paybridge"]),
+            o["status"]["ratio"].as_str().unwrap_or("?"),
+            o["requests"],
+            o["connections"]
+        );
+    }
+    let _ = writeln!(d, "\nConnection reuse: every run's thousands of requests travel over a handful of connections (the last column), so no call builds a client, a TLS configuration or a connection of its own. The ratio moves by a few percent between runs on this shared 2-core machine; the table shows each run rather than the best.\n");
+
+    let _ = writeln!(
+        d,
+        "## Concurrency through one `Gateway` (`paybridge-loadbench concurrency`)\n"
+    );
+    let _ = writeln!(d, "Deposit creations (auth + order) through one cloned `Gateway` against the sandbox (release build, its own process) on the same 2 cores. Memory per in-flight request is (peak − baseline resident memory of the client process) ÷ concurrency.\n");
+    let _ = writeln!(d, "| concurrency | requests | errors | deposits/s | p50 | p99 | KiB per in-flight request |\n|---|---|---|---|---|---|---|");
+    for level in concurrency["levels"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let _ = writeln!(
+            d,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            level["concurrency"],
+            level["requests"],
+            level["errors"],
+            level["per_second"],
+            ns(level["p50_ns"].as_f64().unwrap_or(0.0)),
+            ns(level["p99_ns"].as_f64().unwrap_or(0.0)),
+            level["kib_per_in_flight"]
+        );
+    }
+
+    let _ = writeln!(d, "\n## Sandbox throughput under `wrk`\n");
+    let _ = writeln!(d, "`wrk -t2 -c64 --latency` against `paybridge sandbox` (release), urlencoded bodies, on the same 2 cores as the sandbox. Targets: 10,000 status requests per second with p99 under 10 ms.\n");
+    let _ = writeln!(
+        d,
+        "| endpoint | requests/s | p50 | p99 |\n|---|---|---|---|"
+    );
+    for (name, (rps, p50, p99)) in wrk {
+        let _ = writeln!(d, "| {name} | {rps} | {p50} | {p99} |");
+    }
+    let _ = writeln!(d, "\nCreate deposit grows the sandbox's order book by one order per request for the whole run.");
+    d
+}
