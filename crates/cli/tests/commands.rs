@@ -582,3 +582,36 @@ fn callback_confirm_refuses_an_amount_the_provider_does_not_hold() {
     let run = paybridge(&cfg, &["callback", "verify"], Some(altered.as_bytes()));
     assert_eq!(run.code, 0);
 }
+
+#[test]
+fn the_sandbox_command_serves_every_provider() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paybridge"))
+        .args(["sandbox", "--listen", &format!("127.0.0.1:{port}"), "--callback-url", "http://127.0.0.1:9/cb"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(up, "the sandbox listens");
+    let cfg = config(&format!("http://127.0.0.1:{port}/vpay88"), "vpay88");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("username = \"vpay88-test\"", "username = \"demo\"")
+        .replace("api_key = \"EPSOWM0eewwrwer0OfUo\"", "api_key = \"demo-api-key\"");
+    std::fs::write(&cfg, text).unwrap();
+    let run = json(&cfg, &["currencies"]);
+    let _ = child.kill();
+    let log = child.wait_with_output().unwrap();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json().as_array().unwrap().len(), 5);
+    let stderr = String::from_utf8_lossy(&log.stderr);
+    assert!(stderr.contains("POST /vpay88/merchant/currency 200"), "one line per request: {stderr}");
+}

@@ -418,3 +418,34 @@ async fn a_real_browser_pays_on_the_payment_page() {
     );
     browser.command(Method::DELETE, "", json!({})).await;
 }
+
+#[tokio::test]
+async fn a_payout_whose_answer_trickles_past_the_timeout_is_found_not_resent() {
+    use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
+    let faults = FaultConfig {
+        seed: 1,
+        rules: vec![FaultRule {
+            provider: "vpay88".into(),
+            endpoint: "withdraw_orders".into(),
+            kind: FaultKind::Trickle,
+            percent: 100,
+            latency_ms: 20,
+        }],
+        ..FaultConfig::default()
+    };
+    let h = Harness::start(SandboxConfig { faults, ..SandboxConfig::default() }).await.unwrap();
+    let base = h.sandbox.base_url();
+    let config = Config::from_toml(
+        &format!(
+            "[vpay88]\nbase_url = \"{base}/vpay88\"\nusername = \"demo\"\napi_key = \"demo-api-key\"\nsecret_key = \"demo-secret-key\"\n[http]\nrequest_timeout_ms = 300\nresolve_delay_ms = 10\n"
+        ),
+        "inline",
+    )
+    .unwrap();
+    let gateway = Gateway::for_provider(&config, ProviderName::Vpay88).unwrap();
+    let request = WithdrawalRequest::builder("TRICKLE-1", Money::parse("10", "MYR").unwrap(), "101", "J", "1").build().unwrap();
+    let receipt = gateway.create_withdrawal(&request).await.unwrap();
+    assert!(receipt.resolved_by_status, "the timed-out payout was found by status");
+    let sent = h.sandbox.create_requests();
+    assert_eq!(sent[&("vpay88".to_owned(), paybridge_sandbox::state::Kind::Withdrawal, "TRICKLE-1".to_owned())], 1);
+}

@@ -243,3 +243,38 @@ impl SandboxConfig {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_can_define_other_merchants_and_faults() {
+        let config = SandboxConfig::from_toml(
+            r#"
+trailing_commas = true
+[[vpay88]]
+username = "shop"
+api_key = "k"
+secret_key = "s"
+callback_url = "http://127.0.0.1:9/cb"
+balances = { MYR = "2500.00" }
+limits = { MYR = { min = "1", max = "100" } }
+withdrawal_banks = [{ id = "7", name = "Test Bank", currency = "MYR" }]
+[faults]
+seed = 3
+rules = [{ endpoint = "withdraw_orders", kind = "drop_after_commit", percent = 50 }]
+"#,
+        )
+        .unwrap();
+        assert!(config.trailing_commas);
+        let shop = &config.vpay88[0];
+        assert_eq!(shop.username, "shop");
+        assert_eq!(shop.balances["MYR"], Decimal::new(250000, 2));
+        assert_eq!(shop.limits["MYR"].max, Decimal::from(100));
+        assert_eq!(shop.withdrawal_banks[0].id, "7");
+        assert_eq!(config.one1pay[0].username, DEMO_USERNAME, "absent sections keep the demo");
+        assert_eq!(config.faults.rules[0].provider, "*");
+        assert!(SandboxConfig::from_toml("[[vpay88]]\nusername = 1").is_err());
+    }
+}
