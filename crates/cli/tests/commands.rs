@@ -585,9 +585,19 @@ fn callback_confirm_refuses_an_amount_the_provider_does_not_hold() {
 
 #[test]
 fn the_sandbox_command_serves_every_provider() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_paybridge"))
-        .args(["sandbox", "--listen", &format!("127.0.0.1:{port}"), "--callback-url", "http://127.0.0.1:9/cb"])
+        .args([
+            "sandbox",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--callback-url",
+            "http://127.0.0.1:9/cb",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -605,7 +615,10 @@ fn the_sandbox_command_serves_every_provider() {
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
         .replace("username = \"vpay88-test\"", "username = \"demo\"")
-        .replace("api_key = \"EPSOWM0eewwrwer0OfUo\"", "api_key = \"demo-api-key\"");
+        .replace(
+            "api_key = \"EPSOWM0eewwrwer0OfUo\"",
+            "api_key = \"demo-api-key\"",
+        );
     std::fs::write(&cfg, text).unwrap();
     let run = json(&cfg, &["currencies"]);
     let _ = child.kill();
@@ -613,5 +626,8 @@ fn the_sandbox_command_serves_every_provider() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json().as_array().unwrap().len(), 5);
     let stderr = String::from_utf8_lossy(&log.stderr);
-    assert!(stderr.contains("POST /vpay88/merchant/currency 200"), "one line per request: {stderr}");
+    assert!(
+        stderr.contains("POST /vpay88/merchant/currency 200"),
+        "one line per request: {stderr}"
+    );
 }

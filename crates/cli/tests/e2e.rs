@@ -433,7 +433,12 @@ async fn a_payout_whose_answer_trickles_past_the_timeout_is_found_not_resent() {
         }],
         ..FaultConfig::default()
     };
-    let h = Harness::start(SandboxConfig { faults, ..SandboxConfig::default() }).await.unwrap();
+    let h = Harness::start(SandboxConfig {
+        faults,
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
     let base = h.sandbox.base_url();
     let config = Config::from_toml(
         &format!(
@@ -443,9 +448,27 @@ async fn a_payout_whose_answer_trickles_past_the_timeout_is_found_not_resent() {
     )
     .unwrap();
     let gateway = Gateway::for_provider(&config, ProviderName::Vpay88).unwrap();
-    let request = WithdrawalRequest::builder("TRICKLE-1", Money::parse("10", "MYR").unwrap(), "101", "J", "1").build().unwrap();
+    let request = WithdrawalRequest::builder(
+        "TRICKLE-1",
+        Money::parse("10", "MYR").unwrap(),
+        "101",
+        "J",
+        "1",
+    )
+    .build()
+    .unwrap();
     let receipt = gateway.create_withdrawal(&request).await.unwrap();
-    assert!(receipt.resolved_by_status, "the timed-out payout was found by status");
+    assert!(
+        receipt.resolved_by_status,
+        "the timed-out payout was found by status"
+    );
     let sent = h.sandbox.create_requests();
-    assert_eq!(sent[&("vpay88".to_owned(), paybridge_sandbox::state::Kind::Withdrawal, "TRICKLE-1".to_owned())], 1);
+    assert_eq!(
+        sent[&(
+            "vpay88".to_owned(),
+            paybridge_sandbox::state::Kind::Withdrawal,
+            "TRICKLE-1".to_owned()
+        )],
+        1
+    );
 }

@@ -273,7 +273,10 @@ rules = [{ endpoint = "withdraw_orders", kind = "drop_after_commit", percent = 5
         assert_eq!(shop.balances["MYR"], Decimal::new(250000, 2));
         assert_eq!(shop.limits["MYR"].max, Decimal::from(100));
         assert_eq!(shop.withdrawal_banks[0].id, "7");
-        assert_eq!(config.one1pay[0].username, DEMO_USERNAME, "absent sections keep the demo");
+        assert_eq!(
+            config.one1pay[0].username, DEMO_USERNAME,
+            "absent sections keep the demo"
+        );
         assert_eq!(config.faults.rules[0].provider, "*");
         assert!(SandboxConfig::from_toml("[[vpay88]]\nusername = 1").is_err());
     }
