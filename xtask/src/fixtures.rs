@@ -10,6 +10,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use paybridge::{Config, Gateway, ProviderName};
+use paybridge_cli::demo::demo_config;
 use paybridge_cli::recorded::{scenarios, scrub_fields, scrub_json, scrub_path};
 use paybridge_sandbox::{Sandbox, SandboxConfig};
 use paybridge_testkit::parse_multipart;
@@ -125,9 +126,7 @@ pub async fn record(root: &Path) -> Result<(), String> {
             ));
             Config::from_toml_with_env("", "the environment", env).map_err(|e| e.to_string())?
         }
-        None => {
-            Config::from_toml(&sandbox_config(&proxy_url), "xtask").map_err(|e| e.to_string())?
-        }
+        None => demo_config(&proxy_url, None).map_err(|e| e.to_string())?,
     };
     let dir = root.join("fixtures/sandbox");
     let mut payment_token = String::new();
@@ -170,25 +169,4 @@ pub async fn record(root: &Path) -> Result<(), String> {
     }
     println!("recorded {written} exchanges into {}", dir.display());
     Ok(())
-}
-
-fn sandbox_config(proxy: &str) -> String {
-    format!(
-        r#"
-[vpay88]
-base_url = "{proxy}/vpay88"
-username = "demo"
-api_key = "demo-api-key"
-secret_key = "demo-secret-key"
-[one1pay]
-base_url = "{proxy}/one1pay"
-username = "demo"
-api_key = "demo-api-key"
-secret_key = "demo-secret-key"
-[onepunch]
-base_url = "{proxy}/onepunch"
-monster_token = "MON-demo"
-monster_key = "demo-monster-key"
-"#
-    )
 }

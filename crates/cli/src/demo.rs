@@ -191,17 +191,12 @@ fn serve_receiver(
     }
 }
 
-fn gateways(
-    sandbox: &Sandbox,
-    receiver_url: Option<&str>,
-) -> Result<Vec<(&'static str, Gateway)>, Error> {
-    let base = sandbox.base_url();
-    let notify = receiver_url
-        .map(|u| format!("{u}/onepunch"))
-        .unwrap_or_else(|| "http://127.0.0.1:9/".into());
-    let ret = receiver_url
-        .map(|u| format!("{u}/return"))
-        .unwrap_or_else(|| "http://127.0.0.1:9/".into());
+/// The configuration of the three providers at a sandbox's `base` URL with its
+/// demo credentials; ONE-PUNCH's default notify and return URLs when given.
+pub fn demo_config(base: &str, onepunch_urls: Option<(&str, &str)>) -> Result<Config, Error> {
+    let onepunch_urls = onepunch_urls
+        .map(|(notify, ret)| format!("notify_url = \"{notify}\"\nreturn_url = \"{ret}\"\n"))
+        .unwrap_or_default();
     let text = format!(
         r#"
 [vpay88]
@@ -218,13 +213,23 @@ secret_key = "demo-secret-key"
 base_url = "{base}/onepunch"
 monster_token = "MON-demo"
 monster_key = "demo-monster-key"
-notify_url = "{notify}"
-return_url = "{ret}"
-[http]
+{onepunch_urls}[http]
 resolve_delay_ms = 50
 "#
     );
-    let config = Config::from_toml(&text, "the demo's configuration")?;
+    Config::from_toml(&text, "the demo's configuration")
+}
+
+/// Gateways for the three providers, pointed at `sandbox` with its demo credentials.
+pub fn gateways(
+    sandbox: &Sandbox,
+    receiver_url: &str,
+) -> Result<Vec<(&'static str, Gateway)>, Error> {
+    let (notify, ret) = (
+        format!("{receiver_url}/onepunch"),
+        format!("{receiver_url}/return"),
+    );
+    let config = demo_config(&sandbox.base_url(), Some((&notify, &ret)))?;
     Ok(vec![
         (
             "vpay88",
@@ -672,7 +677,7 @@ impl Harness {
         }
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let sandbox = Sandbox::start(config, loopback).await.map_err(io)?;
-        let gateways = gateways(&sandbox, Some(&receiver_url))?;
+        let gateways = gateways(&sandbox, &receiver_url)?;
         let receiver = serve_receiver(listener, receiver_url, &gateways);
         Ok(Self {
             sandbox,

@@ -5,35 +5,13 @@
 use httpmock::prelude::*;
 use httpmock::HttpMockResponse;
 use paybridge::{Config, Gateway, ProviderName};
+use paybridge_cli::demo::demo_config;
 use paybridge_cli::recorded::{scenarios, scrub_fields, scrub_json, scrub_path, PAYMENT_TOKEN};
 use paybridge_testkit::{capture, fixtures_dir, Captures};
 use serde_json::{json, Value};
 
 fn config(base: &str) -> Config {
-    Config::from_toml(
-        &format!(
-            r#"
-[vpay88]
-base_url = "{base}/vpay88"
-username = "demo"
-api_key = "demo-api-key"
-secret_key = "demo-secret-key"
-[one1pay]
-base_url = "{base}/one1pay"
-username = "demo"
-api_key = "demo-api-key"
-secret_key = "demo-secret-key"
-[onepunch]
-base_url = "{base}/onepunch"
-monster_token = "MON-demo"
-monster_key = "demo-monster-key"
-[http]
-read_attempts = 1
-"#
-        ),
-        "replay",
-    )
-    .unwrap()
+    demo_config(base, None).unwrap()
 }
 
 #[tokio::test]

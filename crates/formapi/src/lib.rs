@@ -429,6 +429,25 @@ impl<D: Dialect> FormApiGateway<D> {
         Ok(form)
     }
 
+    /// Sends an order once. The outer `Result` fails only when nothing was sent
+    /// (no auth token could be had); the inner one is the order's own outcome.
+    async fn send_order(
+        &self,
+        operation: &'static str,
+        path: &str,
+        form: &FormFields,
+    ) -> Result<Result<Answer>> {
+        let token = self
+            .auth(false)
+            .await
+            .map_err(|e| e.before_sending(operation))?;
+        Ok(self
+            .call_authed(operation, path, Idempotency::Write, token, |t| {
+                Self::with_auth(form, t)
+            })
+            .await)
+    }
+
     fn with_auth(form: &FormFields, token: &SecretString) -> FormFields {
         let mut authed = FormFields::default();
         authed.push("auth", token.expose_secret());
@@ -532,19 +551,9 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
         let form = self.deposit_form(request)?;
-        let token = self
-            .auth(false)
-            .await
-            .map_err(|e| e.before_sending("create_deposit"))?;
         let outcome = self
-            .call_authed(
-                "create_deposit",
-                "/merchant/generate_orders",
-                Idempotency::Write,
-                token,
-                |t| Self::with_auth(&form, t),
-            )
-            .await;
+            .send_order("create_deposit", "/merchant/generate_orders", &form)
+            .await?;
         match outcome {
             Ok(answer) => {
                 let (url, reference) = transformers::created_deposit(&answer.map, &answer.body)?;
@@ -576,19 +585,9 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
         let form = self.withdrawal_form(request)?;
-        let token = self
-            .auth(false)
-            .await
-            .map_err(|e| e.before_sending("create_withdrawal"))?;
         let outcome = self
-            .call_authed(
-                "create_withdrawal",
-                "/merchant/withdraw_orders",
-                Idempotency::Write,
-                token,
-                |t| Self::with_auth(&form, t),
-            )
-            .await;
+            .send_order("create_withdrawal", "/merchant/withdraw_orders", &form)
+            .await?;
         let query = StatusQuery::new(request.order_id.clone());
         match outcome {
             Ok(answer) => {
