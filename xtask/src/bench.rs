@@ -25,7 +25,7 @@ struct Settings {
 }
 
 const QUICK: Settings = Settings {
-    criterion: ["--warm-up-time", "0.5", "--measurement-time", "1"],
+    criterion: ["--warm-up-time", "0.3", "--measurement-time", "0.7"],
     overhead_iterations: "400",
     per_level: "1000",
     wrk_seconds: "3s",
