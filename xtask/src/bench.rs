@@ -339,6 +339,8 @@ fn render(
         "request/one1pay/deposit_form",
         "request/vpay88/withdrawal_form",
         "request/onepunch/create_body",
+        "request/vpay88/status_decode",
+        "request/vpay88/status_serde_json_only",
         "request/builder/deposit",
     ];
     for id in ids {
@@ -465,7 +467,7 @@ fn render(
         );
     }
     let _ = writeln!(d, "- No per-call client or TLS configuration: one pooled `reqwest::Client` per gateway, shared by clones; the overhead runs show thousands of calls over a handful of connections.");
-    const PROFILE: &str = "Where a run shows the overhead ratio above 1.05 — the status query did in the runs above — this is what the profiles show. `perf record -g` over `paybridge-loadbench overhead 2000`: no paybridge function is among the top user-space symbols; about a third of all samples are the kernel's scheduler and loopback (futex wake-ups and epoll waits of the runtimes sharing two cores), most of the rest hyper and reqwest, which both clients share. `valgrind --tool=callgrind` over 200 iterations: a paybridge deposit creation costs about 195,000 instructions against 178,000 for the plain client (+9.5%). The difference is work the plain client does not do: paybridge decodes every answer into typed, validated values (the envelope check, exact decimals, the currency code, the order date) where the plain client reads one string, validates the request before sending it, and goes through two boxed `async_trait` futures (facade and adapter). That cost was measured but not reduced in this round; the deposit ratio, two requests per call, stays near the target.";
+    const PROFILE: &str = "Where a run shows the overhead ratio above 1.05 — the status query did in the runs above — this is what the profiles show. `perf record -g` over `paybridge-loadbench overhead 2000`: no paybridge function is among the top user-space symbols; about a third of all samples are the kernel's scheduler and loopback (futex wake-ups and epoll waits of the runtimes sharing two cores), most of the rest hyper and reqwest, which both clients share. `valgrind --tool=callgrind` over 200 iterations: a paybridge deposit creation costs about 195,000 instructions against 178,000 for the plain client (+9.5%). The difference is work the plain client does not do: paybridge decodes every answer into typed, validated values (the envelope check, exact decimals, the currency code, the order date) where the plain client reads one string, validates the request before sending it, and goes through two boxed `async_trait` futures (facade and adapter). Decoding a status answer into its typed report costs about 0.9 µs against 0.5 µs for plain `serde_json` parsing (`request/vpay88/status_decode` above), so decoding explains under half a microsecond of the gap between the medians. The rest is spread through the request path and was measured but not reduced in this round; the deposit ratio, two requests per call, stays near the target.";
     let _ = writeln!(d, "\n{PROFILE}");
     d
 }

@@ -179,6 +179,29 @@ fn requests(c: &mut Criterion) {
     g.bench_function("onepunch/create_body", |b| {
         b.iter(|| punch.create_body(black_box(&cny)).unwrap())
     });
+    let status_body = br#"{"status":true,"order_status":"completed","order_datetime":"2021-11-18 15:00:00","amount":300.0000,"currency":"MYR"}"#;
+    g.bench_function("vpay88/status_decode", |b| {
+        b.iter(|| {
+            let map = paybridge_formapi::transformers::envelope(
+                "vpay88",
+                "deposit_status",
+                200,
+                black_box(status_body),
+                false,
+            )
+            .unwrap();
+            paybridge_formapi::transformers::status_report(
+                paybridge::OrderKind::Deposit,
+                paybridge::OrderId::new("ORDER-1").unwrap(),
+                &map,
+                status_body,
+            )
+            .unwrap()
+        })
+    });
+    g.bench_function("vpay88/status_serde_json_only", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(status_body)).unwrap())
+    });
     g.bench_function("builder/deposit", |b| {
         b.iter(|| {
             DepositRequest::builder("ORDER-1", Money::parse(black_box("100.50"), "MYR").unwrap())
