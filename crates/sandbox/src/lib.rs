@@ -364,6 +364,16 @@ async fn read_form(request: Request) -> Result<HashMap<String, String>, String> 
     Ok(fields)
 }
 
+/// The `outcome` field of a settle form (payment page button or control
+/// endpoint); empty when absent, which `settle` then refuses by name.
+async fn read_outcome(request: Request) -> String {
+    read_form(request)
+        .await
+        .ok()
+        .and_then(|mut f| f.remove("outcome"))
+        .unwrap_or_default()
+}
+
 fn random_token(len: usize) -> String {
     rand::thread_rng()
         .sample_iter(&Alphanumeric)

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::config::MonsterAccount;
 use crate::state::Payment;
-use crate::{page, random_token, read_form, Inner};
+use crate::{page, random_token, read_form, read_outcome, Inner};
 
 #[derive(Debug, Clone)]
 pub(crate) struct PunchCtx {
@@ -370,11 +370,7 @@ async fn control_settle(
     Path(payment_token): Path<String>,
     request: Request,
 ) -> Response {
-    let outcome = read_form(request)
-        .await
-        .ok()
-        .and_then(|f| f.get("outcome").cloned())
-        .unwrap_or_default();
+    let outcome = read_outcome(request).await;
     match settle_payment(&ctx, &payment_token, &outcome) {
         Ok(p) => envelope(
             &ctx,

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::formapi::{settle, Ctx};
 use crate::onepunch::{settle_payment, PunchCtx};
 use crate::state::Kind;
-use crate::{not_found, read_form};
+use crate::{not_found, read_outcome};
 
 fn escape(text: &str) -> String {
     text.chars()
@@ -102,11 +102,7 @@ pub(crate) async fn form_pay(
     Path(payment_id): Path<String>,
     request: Request,
 ) -> Response {
-    let outcome = read_form(request)
-        .await
-        .ok()
-        .and_then(|f| f.get("outcome").cloned())
-        .unwrap_or_default();
+    let outcome = read_outcome(request).await;
     let key = ctx
         .inner
         .state()
@@ -155,11 +151,7 @@ pub(crate) async fn punch_pay(
     Path(token): Path<String>,
     request: Request,
 ) -> Response {
-    let outcome = read_form(request)
-        .await
-        .ok()
-        .and_then(|f| f.get("outcome").cloned())
-        .unwrap_or_default();
+    let outcome = read_outcome(request).await;
     match settle_payment(&ctx, &token, &outcome) {
         Ok(payment) => finished(
             "onepunch",
