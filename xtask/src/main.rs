@@ -97,7 +97,9 @@ fn ensure_browser() -> Result<(), String> {
 
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_browser()?;
+    // Here the browser test may not skip: its absence is a failure.
     run(cargo()
+        .env("PAYBRIDGE_REQUIRE_BROWSER", "1")
         .args(["test", "--workspace", "--all-targets"])
         .args(extra))?;
     run(cargo().args(["test", "--workspace", "--doc"]))

@@ -191,19 +191,28 @@ enum CallbackCommand {
     },
 }
 
-/// Exit codes, part of the command's contract.
+/// Exit codes, part of the command's contract (README, "Exit codes").
 mod exit {
     pub const USAGE: u8 = 2;
     pub const REFUSED: u8 = 3;
     pub const TRANSPORT: u8 = 4;
     pub const CALLBACK_REJECTED: u8 = 5;
+    pub const HELD_AS_FAILED: u8 = 7;
+    pub const ORDER_ID_CONFLICT: u8 = 8;
 }
 
 fn exit_code(err: &Error) -> u8 {
     match err {
         Error::Provider { .. } => exit::REFUSED,
-        Error::Transport { .. } | Error::Ambiguous { .. } | Error::Decode { .. } => exit::TRANSPORT,
+        Error::HttpStatus { status, .. } if *status < 500 => exit::REFUSED,
+        Error::Transport { .. }
+        | Error::Timeout { .. }
+        | Error::HttpStatus { .. }
+        | Error::Ambiguous { .. }
+        | Error::Decode { .. } => exit::TRANSPORT,
         Error::CallbackRejected(_) => exit::CALLBACK_REJECTED,
+        Error::HeldAsFailed { .. } => exit::HELD_AS_FAILED,
+        Error::OrderIdConflict { .. } => exit::ORDER_ID_CONFLICT,
         _ => exit::USAGE,
     }
 }
@@ -273,6 +282,7 @@ fn init_logging(default: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -357,8 +367,10 @@ async fn run(cli: Cli) -> Result<Value, Error> {
             let receipt = gateway.create_withdrawal(&builder.build()?).await?;
             Ok(json!({
                 "order_id": receipt.order_id,
+                "status": receipt.status,
+                "provider_status": receipt.provider_status,
+                "learned_from": receipt.learned_from,
                 "provider_ref": receipt.provider_ref,
-                "resolved_by_status": receipt.resolved_by_status,
             }))
         }
         Command::Withdrawal(WithdrawalCommand::Status(args)) => Ok(report_json(
@@ -388,6 +400,16 @@ async fn run(cli: Cli) -> Result<Value, Error> {
             } else {
                 None
             };
+            // The Vpay88/One1Pay token covers only the order id.
+            let unconfirmed: &[&str] = if confirmed.is_none() && event.provider != "onepunch" {
+                eprintln!(
+                    "warning: the token verified, but {} signs only the order id: amount and status are unconfirmed until --confirm asks the provider",
+                    event.provider
+                );
+                &["amount", "status"]
+            } else {
+                &[]
+            };
             let value = json!({
                 "provider": event.provider,
                 "kind": event.kind,
@@ -397,6 +419,7 @@ async fn run(cli: Cli) -> Result<Value, Error> {
                 "charge": event.charge.map(|c| c.to_string()),
                 "provider_ref": event.provider_ref,
                 "confirmed": confirmed.is_some(),
+                "unconfirmed": unconfirmed,
             });
             Ok(money_fields(value, "amount", &event.amount))
         }

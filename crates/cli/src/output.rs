@@ -27,20 +27,30 @@ impl Output {
     pub fn print_error(self, err: &Error) {
         eprintln!("error: {err}");
         if self == Output::Json {
-            let kind = match err {
-                Error::InvalidRequest { .. } => "invalid_request",
-                Error::Config { .. } => "config",
-                Error::Unsupported { .. } => "unsupported",
-                Error::Transport { .. } => "transport",
-                Error::Provider { .. } => "provider_refused",
-                Error::Decode { .. } => "decode",
-                Error::CallbackRejected(_) => "callback_rejected",
-                Error::Ambiguous { .. } => "ambiguous",
-                _ => "error",
-            };
-            let mut value = json!({ "error": kind, "message": err.to_string() });
-            if let Error::Ambiguous { order_id, .. } = err {
-                value["order_id"] = json!(order_id);
+            let mut value = json!({ "error": err.kind(), "message": err.to_string() });
+            match err {
+                Error::Ambiguous { order_id, .. } => value["order_id"] = json!(order_id),
+                Error::HeldAsFailed {
+                    order_id,
+                    status,
+                    provider_status,
+                    ..
+                } => {
+                    value["order_id"] = json!(order_id);
+                    value["status"] = json!(status);
+                    value["provider_status"] = json!(provider_status);
+                }
+                Error::OrderIdConflict {
+                    order_id,
+                    requested,
+                    held,
+                    ..
+                } => {
+                    value["order_id"] = json!(order_id);
+                    value["requested"] = json!(requested.to_string());
+                    value["held"] = json!(held.to_string());
+                }
+                _ => {}
             }
             if let Error::Provider { message, kind, .. } = err {
                 value["provider_message"] = json!(message);

@@ -5,8 +5,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use paybridge::{
-    Config, Currency, DepositRequest, Error, Gateway, Money, OrderId, OrderStatus, PaymentGateway,
-    ProviderName, RefusalKind, StatusQuery, WithdrawalRequest,
+    Config, Currency, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderId, OrderStatus,
+    PaymentGateway, ProviderName, RefusalKind, StatusQuery, WithdrawalRequest,
 };
 use paybridge_cli::demo::{pay, Harness};
 use paybridge_sandbox::SandboxConfig;
@@ -96,15 +96,33 @@ async fn documented_failures_come_back_typed() {
     vpay.create_deposit(&myr_deposit("DUP-1", "100"))
         .await
         .unwrap();
-    let (kind, message) = refusal(
-        vpay.create_deposit(&myr_deposit("DUP-1", "100"))
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!(
-        (kind, message.as_str()),
-        (RefusalKind::DuplicateOrder, "Order ID Exist.")
-    );
+    // "Order ID Exist." for the same deposit: the provider holds it, but the
+    // payment URL of the first answer is not given again, so it is ambiguous.
+    match vpay
+        .create_deposit(&myr_deposit("DUP-1", "100"))
+        .await
+        .unwrap_err()
+    {
+        Error::Ambiguous {
+            order_id, reason, ..
+        } => {
+            assert_eq!(order_id.as_str(), "DUP-1");
+            assert!(
+                reason.contains("Order ID Exist.") && reason.contains("pending"),
+                "{reason}"
+            );
+        }
+        other => panic!("a repeated deposit id must be ambiguous, got {other}"),
+    }
+    // The same id for another amount is another order's id.
+    match vpay
+        .create_deposit(&myr_deposit("DUP-1", "200"))
+        .await
+        .unwrap_err()
+    {
+        Error::OrderIdConflict { held, .. } => assert_eq!(held.to_string(), "100 MYR"),
+        other => panic!("another amount under a held id must conflict, got {other}"),
+    }
     let (kind, _) = refusal(
         vpay.create_deposit(&myr_deposit("LIMIT-1", "1"))
             .await
@@ -152,20 +170,32 @@ async fn documented_failures_come_back_typed() {
         .create_withdrawal(&payout("W-BIG-0", "50000", "101"))
         .await
         .unwrap();
-    assert!(
-        again.resolved_by_status,
-        "a resubmitted identical payout is recognised, not doubled"
-    );
-    let (kind, _) = refusal(
-        one1.create_withdrawal(&payout("W-BIG-0", "10", "101"))
-            .await
-            .unwrap_err(),
-    );
     assert_eq!(
-        kind,
-        RefusalKind::DuplicateOrder,
-        "same id, different amount: refused"
+        (
+            again.learned_from,
+            again.status,
+            again.provider_status.as_deref()
+        ),
+        (
+            LearnedFrom::StatusQuery,
+            OrderStatus::Processing,
+            Some("proccess")
+        ),
+        "a resubmitted identical payout is recognised by status, not doubled"
     );
+    match one1
+        .create_withdrawal(&payout("W-BIG-0", "10", "101"))
+        .await
+        .unwrap_err()
+    {
+        Error::OrderIdConflict {
+            requested, held, ..
+        } => {
+            assert_eq!(requested.to_string(), "10 THB");
+            assert_eq!(held.to_string(), "50000 THB");
+        }
+        other => panic!("same id, another amount must be an id conflict, got {other}"),
+    }
 
     // Wrong credentials.
     let base = h.sandbox.base_url();
@@ -250,15 +280,30 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    /// The browser, or `None` (said loudly) where Chromium is not installed and
+    /// `PAYBRIDGE_REQUIRE_BROWSER` (set by `cargo xtask test` and CI) is not set.
+    async fn start() -> Option<Browser> {
         let chromium =
             std::env::var("PAYBRIDGE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let chromedriver = std::env::var("PAYBRIDGE_CHROMEDRIVER")
             .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        assert!(
-            std::path::Path::new(&chromium).exists() && std::path::Path::new(&chromedriver).exists(),
-            "the browser test needs Debian's chromium and chromium-driver: `cargo xtask test` installs them"
-        );
+        let installed = std::path::Path::new(&chromium).exists()
+            && std::path::Path::new(&chromedriver).exists();
+        if !installed {
+            assert!(
+                std::env::var_os("PAYBRIDGE_REQUIRE_BROWSER").is_none(),
+                "the browser test needs Debian's chromium and chromium-driver: `cargo xtask test` installs them"
+            );
+            // Straight to the process's stderr: the test harness does not capture
+            // it, so the skip shows even when the test passes.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\n*** SKIPPED: the real-browser payment test: {chromium} or {chromedriver} is missing. \
+                 `cargo xtask test` installs Debian's chromium and chromium-driver and runs it. ***\n"
+            );
+            return None;
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -299,12 +344,12 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {session}"))
             .to_owned();
-        Browser {
+        Some(Browser {
             driver,
             base,
             session,
             client,
-        }
+        })
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
@@ -347,7 +392,9 @@ async fn a_real_browser_pays_on_the_payment_page() {
         .unwrap();
     let order = one1.create_deposit(&request).await.unwrap();
 
-    let browser = Browser::start().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
     use reqwest::Method;
     browser
         .command(Method::POST, "/url", json!({ "url": order.payment_url }))
@@ -458,8 +505,9 @@ async fn a_payout_whose_answer_trickles_past_the_timeout_is_found_not_resent() {
     .build()
     .unwrap();
     let receipt = gateway.create_withdrawal(&request).await.unwrap();
-    assert!(
-        receipt.resolved_by_status,
+    assert_eq!(
+        receipt.learned_from,
+        LearnedFrom::StatusQuery,
         "the timed-out payout was found by status"
     );
     let sent = h.sandbox.create_requests();

@@ -145,7 +145,7 @@ async fn run_all(gateway: Gateway, provider: &'static str, kind: Kind) -> Vec<(S
                     let id = request.order_id.to_string();
                     let outcome = classify(
                         gateway.create_withdrawal(&request).await,
-                        |r| r.resolved_by_status,
+                        |r| r.learned_from == paybridge::LearnedFrom::StatusQuery,
                         &id,
                     );
                     (id, outcome)

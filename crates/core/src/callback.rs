@@ -85,6 +85,14 @@ pub enum CallbackRejection {
     },
     /// The token or signature does not verify against any configured secret.
     BadSignature,
+    /// The callback claims a final status the provider's status API does not yet
+    /// report (it says a non-final one): ask again later, do not act yet.
+    NotYetConfirmed {
+        /// What the callback claimed.
+        claimed: OrderStatus,
+        /// What the provider reports.
+        confirmed: OrderStatus,
+    },
     /// The provider's status API disagrees about the status.
     StatusMismatch {
         /// What the callback claimed.
@@ -117,6 +125,10 @@ impl fmt::Display for CallbackRejection {
             CallbackRejection::BadSignature => {
                 f.write_str("token/signature does not verify against any configured secret")
             }
+            CallbackRejection::NotYetConfirmed { claimed, confirmed } => write!(
+                f,
+                "callback says {claimed} but the provider's status API still says {confirmed}"
+            ),
             CallbackRejection::StatusMismatch { claimed, confirmed } => write!(
                 f,
                 "callback says {claimed} but the provider's status API says {confirmed}"
@@ -127,6 +139,31 @@ impl fmt::Display for CallbackRejection {
             ),
             CallbackRejection::Unconfirmable(why) => write!(f, "cannot be confirmed: {why}"),
         }
+    }
+}
+
+impl CallbackRejection {
+    /// A short, fixed description of the rejection's class, safe to send back to
+    /// whoever posted the callback: it echoes nothing of the body.
+    pub fn class(&self) -> &'static str {
+        match self {
+            CallbackRejection::TooLarge { .. } => "rejected: too large",
+            CallbackRejection::Malformed(_)
+            | CallbackRejection::MissingField(_)
+            | CallbackRejection::InvalidField { .. } => "rejected: malformed",
+            CallbackRejection::BadSignature => "rejected: signature",
+            CallbackRejection::NotYetConfirmed { .. } => "try later",
+            CallbackRejection::StatusMismatch { .. } | CallbackRejection::AmountMismatch { .. } => {
+                "rejected: not confirmed"
+            }
+            CallbackRejection::Unconfirmable(_) => "rejected: unconfirmable",
+        }
+    }
+
+    /// Whether the provider should deliver the callback again later (HTTP 503)
+    /// rather than be told it is refused (HTTP 400).
+    pub fn retry_later(&self) -> bool {
+        matches!(self, CallbackRejection::NotYetConfirmed { .. })
     }
 }
 
@@ -164,6 +201,9 @@ pub struct CallbackEvent {
     pub raw_body: String,
     /// Index of the configured secret that verified it (one secret per channel).
     pub secret_index: usize,
+    /// The merchant account (user name) whose secret verified it, where the
+    /// gateway holds secrets of several accounts; confirmation asks as that account.
+    pub account: Option<String>,
 }
 
 impl CallbackEvent {
@@ -192,7 +232,14 @@ impl CallbackEvent {
             remarks: None,
             raw_body: String::from_utf8_lossy(raw_body).into_owned(),
             secret_index,
+            account: None,
         }
+    }
+
+    /// Sets the account whose secret verified the callback.
+    pub fn with_account(mut self, account: Option<String>) -> Self {
+        self.account = account;
+        self
     }
 
     /// Sets the provider reference.
@@ -220,6 +267,13 @@ impl CallbackEvent {
 ///
 /// Vpay88/One1Pay tokens cover only the order id, so an intercepted callback can
 /// be altered without breaking its token; this is what makes it trustworthy.
+///
+/// A final status the provider does not report yet (it still says pending) is
+/// [`CallbackRejection::NotYetConfirmed`]: answer "try later", so a provider that
+/// retries delivers it again once its records agree. A final status contradicted
+/// by another final status is [`CallbackRejection::StatusMismatch`] and logged as
+/// a possible forgery. The query is made as the account whose secret verified the
+/// callback.
 pub async fn confirm(gateway: &dyn PaymentGateway, event: &CallbackEvent) -> Result<StatusReport> {
     let order_id = match (&event.order_id, &event.provider_ref) {
         (Some(id), _) => id.clone(),
@@ -236,11 +290,28 @@ pub async fn confirm(gateway: &dyn PaymentGateway, event: &CallbackEvent) -> Res
     };
     let mut query = StatusQuery::new(order_id);
     query.provider_ref = event.provider_ref.clone();
+    query.username = event.account.clone();
     let report = match event.kind {
         OrderKind::Withdrawal => gateway.withdrawal_status(&query).await?,
         _ => gateway.deposit_status(&query).await?,
     };
+    if report.status != event.status && event.status.is_final() && !report.status.is_final() {
+        return Err(CallbackRejection::NotYetConfirmed {
+            claimed: event.status,
+            confirmed: report.status,
+        }
+        .into());
+    }
     if report.status != event.status {
+        if event.status.is_final() {
+            tracing::warn!(
+                provider = event.provider,
+                order_id = event.order_id.as_ref().map_or("", OrderId::as_str),
+                claimed = %event.status,
+                confirmed = %report.status,
+                "callback contradicts the provider's final status: possible forgery"
+            );
+        }
         return Err(CallbackRejection::StatusMismatch {
             claimed: event.status,
             confirmed: report.status,
@@ -258,6 +329,12 @@ pub async fn confirm(gateway: &dyn PaymentGateway, event: &CallbackEvent) -> Res
     if confirmed.amount() != event.amount.amount()
         || confirmed.currency() != event.amount.currency()
     {
+        tracing::warn!(
+            provider = event.provider,
+            claimed = %event.amount,
+            confirmed = %confirmed,
+            "callback amount contradicts the provider's: possible forgery"
+        );
         return Err(CallbackRejection::AmountMismatch {
             claimed: event.amount.to_string(),
             confirmed: confirmed.to_string(),

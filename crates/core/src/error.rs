@@ -3,8 +3,8 @@
 use std::fmt;
 
 use crate::callback::CallbackRejection;
-use crate::money::OrderId;
-use crate::status::OrderKind;
+use crate::money::{Money, OrderId};
+use crate::status::{OrderKind, OrderStatus};
 
 /// A boxed error kept as the `source()` of transport failures.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -60,6 +60,28 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The request took longer than its deadline (per attempt, or the operation's
+    /// total deadline); a write in this state may have been delivered.
+    #[error("{operation} timed out{}", delivered_note(*.may_have_been_delivered))]
+    Timeout {
+        /// Operation name.
+        operation: &'static str,
+        /// Whether the provider may have received the request.
+        may_have_been_delivered: bool,
+    },
+
+    /// The provider answered with an HTTP error status and no body paybridge
+    /// understands (a proxy's error page, say).
+    #[error("{operation} answered HTTP {status}")]
+    HttpStatus {
+        /// Operation name.
+        operation: &'static str,
+        /// The HTTP status code.
+        status: u16,
+        /// A bounded prefix of the body.
+        snippet: String,
+    },
+
     /// The provider answered and refused.
     #[error("{provider} refused {operation}: {message:?} ({kind})")]
     Provider {
@@ -98,6 +120,34 @@ pub enum Error {
         order_id: OrderId,
         /// Why it could not be resolved.
         reason: String,
+    },
+
+    /// The provider holds this order, and holds it as failed or rejected: no money
+    /// moved. A new attempt needs a new order id.
+    #[error("{kind} {order_id} is held by the provider as {status} ({provider_status})")]
+    HeldAsFailed {
+        /// Deposit or withdrawal.
+        kind: OrderKind,
+        /// The merchant order id.
+        order_id: OrderId,
+        /// `failed` or `rejected`.
+        status: OrderStatus,
+        /// The provider's own word.
+        provider_status: String,
+    },
+
+    /// The provider holds another order under this order id (another amount or
+    /// currency): this request was not taken. The id was reused; look at both.
+    #[error("{kind} {order_id}: the provider holds another order under this id ({held}, not {requested})")]
+    OrderIdConflict {
+        /// Deposit or withdrawal.
+        kind: OrderKind,
+        /// The merchant order id.
+        order_id: OrderId,
+        /// What was asked for.
+        requested: Money,
+        /// What the provider holds under the id.
+        held: Money,
     },
 }
 
@@ -150,6 +200,13 @@ impl Error {
                 may_have_been_delivered,
                 ..
             } => *may_have_been_delivered,
+            Error::Timeout {
+                may_have_been_delivered,
+                ..
+            } => *may_have_been_delivered,
+            // A 4xx is the provider's HTTP layer refusing the request; a 5xx may
+            // come after the work was done.
+            Error::HttpStatus { status, .. } => *status >= 500,
             Error::Decode { .. } | Error::Ambiguous { .. } => true,
             _ => false,
         }
@@ -160,12 +217,33 @@ impl Error {
     /// original error as the source. Refusals and other errors pass through.
     pub fn before_sending(self, operation: &'static str) -> Self {
         match self {
-            err @ (Error::Transport { .. } | Error::Decode { .. }) => Error::Transport {
+            err @ (Error::Transport { .. }
+            | Error::Decode { .. }
+            | Error::Timeout { .. }
+            | Error::HttpStatus { .. }) => Error::Transport {
                 operation,
                 may_have_been_delivered: false,
                 source: Box::new(err),
             },
             other => other,
+        }
+    }
+
+    /// The error's kind as one stable snake-case word, for output and tests.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidRequest { .. } => "invalid_request",
+            Error::Config { .. } => "config",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Transport { .. } => "transport",
+            Error::Timeout { .. } => "timeout",
+            Error::HttpStatus { .. } => "http_status",
+            Error::Provider { .. } => "provider_refused",
+            Error::Decode { .. } => "decode",
+            Error::CallbackRejected(_) => "callback_rejected",
+            Error::Ambiguous { .. } => "ambiguous",
+            Error::HeldAsFailed { .. } => "held_as_failed",
+            Error::OrderIdConflict { .. } => "order_id_conflict",
         }
     }
 

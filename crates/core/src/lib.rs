@@ -22,6 +22,7 @@ mod error;
 mod gateway;
 mod model;
 mod money;
+pub mod outcome;
 mod status;
 pub mod transport;
 pub mod wire;
@@ -32,9 +33,10 @@ pub use gateway::{Capabilities, Operation, PaymentGateway};
 pub use model::{
     Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest, DepositRequestBuilder,
     PaymentMethod, StatusQuery, StatusReport, WithdrawalReceipt, WithdrawalRequest,
-    WithdrawalRequestBuilder,
+    WithdrawalRequestBuilder, MAX_AMOUNT,
 };
 pub use money::{Currency, Money, OrderId};
+pub use outcome::{LearnedFrom, Verdict};
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use status::{OrderKind, OrderStatus};

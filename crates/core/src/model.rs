@@ -6,16 +6,30 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money, OrderId};
+use crate::outcome::LearnedFrom;
 use crate::status::{OrderKind, OrderStatus};
 
 /// The most decimal places an amount may carry; the providers answer with four.
 pub(crate) const MAX_AMOUNT_SCALE: u32 = 4;
+
+/// The largest amount a request may carry: one trillion of any currency, far
+/// above any provider's limit and far below what arithmetic on it could overflow.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
 
 fn check_amount(amount: &Money) -> Result<()> {
     if amount.amount() <= Decimal::ZERO {
         return Err(Error::invalid(
             "amount",
             format!("must be positive, got {}", amount.amount()),
+        ));
+    }
+    if amount.amount() > MAX_AMOUNT {
+        return Err(Error::invalid(
+            "amount",
+            format!(
+                "{} is above the largest amount accepted, {MAX_AMOUNT}",
+                amount.amount()
+            ),
         ));
     }
     if amount.amount().normalize().scale() > MAX_AMOUNT_SCALE {
@@ -352,7 +366,7 @@ impl DepositOrder {
     }
 }
 
-/// An accepted payout.
+/// A payout the provider holds, and what it is known to hold it as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct WithdrawalReceipt {
@@ -360,18 +374,35 @@ pub struct WithdrawalReceipt {
     pub order_id: OrderId,
     /// The provider's reference (`payment_id`, `withdraw_order_id`), when it gives one.
     pub provider_ref: Option<String>,
-    /// `true` when the payout was found already submitted while resolving an
-    /// unknown outcome, rather than acknowledged directly.
-    pub resolved_by_status: bool,
+    /// Normalized status: `processing` for a payout just accepted (the create
+    /// answer states none), else what the status query said.
+    pub status: OrderStatus,
+    /// The provider's own status word, when one was read.
+    pub provider_status: Option<String>,
+    /// Whether the create answer or a later status query established it.
+    pub learned_from: LearnedFrom,
 }
 
 impl WithdrawalReceipt {
-    /// An accepted payout.
-    pub fn new(order_id: OrderId, provider_ref: Option<String>, resolved_by_status: bool) -> Self {
+    /// A payout the provider acknowledged in its create answer.
+    pub fn accepted(order_id: OrderId, provider_ref: Option<String>) -> Self {
         Self {
             order_id,
             provider_ref,
-            resolved_by_status,
+            status: OrderStatus::Processing,
+            provider_status: None,
+            learned_from: LearnedFrom::CreateAnswer,
+        }
+    }
+
+    /// A payout found by status after its create answer was lost or unclear.
+    pub fn found(report: StatusReport) -> Self {
+        Self {
+            order_id: report.order_id,
+            provider_ref: report.provider_ref,
+            status: report.status,
+            provider_status: Some(report.provider_status),
+            learned_from: LearnedFrom::StatusQuery,
         }
     }
 }
@@ -585,6 +616,21 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(ok.bank_branch.as_deref(), Some("KL"));
+    }
+
+    #[test]
+    fn amounts_are_bounded() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000u64));
+        for huge in ["1e28", "79228162514264337593543950335", "1000000000000.01"] {
+            let err = WithdrawalRequest::builder("W1", myr(huge), "12", "John", "123")
+                .build()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("largest amount"), "{huge}: {err}");
+        }
+        assert!(DepositRequest::builder("A1", myr("1000000000000"))
+            .build()
+            .is_ok());
     }
 
     #[test]

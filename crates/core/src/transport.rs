@@ -64,7 +64,17 @@ pub struct TransportConfig {
     pub retry: RetryPolicy,
     /// How writes with an unknown outcome are resolved.
     pub resolve: ResolvePolicy,
+    /// The largest answer read; a larger one is refused as undecodable without
+    /// being held in memory.
+    pub max_answer_bytes: usize,
+    /// The whole operation's deadline, retries and the resolution of an unknown
+    /// outcome included. Past it a write is reported ambiguous with its order id.
+    pub operation_deadline: Duration,
 }
+
+/// The default [`TransportConfig::max_answer_bytes`]: 1 MiB. The largest
+/// documented answer (a bank list) is a few KiB.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 1 << 20;
 
 impl Default for TransportConfig {
     fn default() -> Self {
@@ -73,6 +83,8 @@ impl Default for TransportConfig {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             resolve: ResolvePolicy::default(),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            operation_deadline: Duration::from_secs(60),
         }
     }
 }
@@ -102,6 +114,18 @@ impl TransportConfig {
         self
     }
 
+    /// Sets the largest answer read.
+    pub fn max_answer_bytes(mut self, bytes: usize) -> Self {
+        self.max_answer_bytes = bytes;
+        self
+    }
+
+    /// Sets the whole operation's deadline.
+    pub fn operation_deadline(mut self, deadline: Duration) -> Self {
+        self.operation_deadline = deadline;
+        self
+    }
+
     /// Builds a pooled client with these timeouts.
     pub fn build_client(&self) -> Result<reqwest::Client> {
         reqwest::Client::builder()
@@ -121,8 +145,6 @@ impl TransportConfig {
 pub struct HttpReply {
     /// HTTP status code.
     pub status: u16,
-    /// The `Content-Type` header.
-    pub content_type: Option<String>,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -140,7 +162,13 @@ pub enum Idempotency {
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
-    retry: RetryPolicy,
+    config: TransportConfig,
+}
+
+/// Why one attempt produced no reply.
+enum AttemptError {
+    Network(reqwest::Error),
+    TooLarge,
 }
 
 impl HttpTransport {
@@ -148,18 +176,28 @@ impl HttpTransport {
     pub fn new(config: &TransportConfig) -> Result<Self> {
         Ok(Self {
             client: config.build_client()?,
-            retry: config.retry,
+            config: config.clone(),
         })
     }
 
-    /// A transport over the merchant's own client (its timeouts apply).
-    pub fn with_client(client: reqwest::Client, retry: RetryPolicy) -> Self {
-        Self { client, retry }
+    /// A transport over the merchant's own client (shared pools, proxies). Its
+    /// connect timeout applies; paybridge's per-request timeout, answer limit and
+    /// retries are applied to every request all the same.
+    pub fn with_client(client: reqwest::Client, config: &TransportConfig) -> Self {
+        Self {
+            client,
+            config: config.clone(),
+        }
     }
 
-    /// The underlying client.
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
+    /// The settings in force.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// When an operation started now must be done, resolution included.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.config.operation_deadline
     }
 
     /// Sends a request built by `build` (called once per attempt). Reads retry
@@ -175,7 +213,7 @@ impl HttpTransport {
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
         let attempts = match idempotency {
-            Idempotency::Read => self.retry.max_attempts.max(1),
+            Idempotency::Read => self.config.retry.max_attempts.max(1),
             Idempotency::Write => 1,
         };
         let mut attempt = 0;
@@ -184,12 +222,13 @@ impl HttpTransport {
             let outcome = self.attempt(operation, &build).await;
             let retryable = match &outcome {
                 Ok(reply) => reply.status >= 500 || reply.status == 429,
-                Err(_) => true,
+                Err(AttemptError::Network(_)) => true,
+                Err(AttemptError::TooLarge) => false,
             };
             if !retryable || attempt >= attempts {
                 return self.finish(operation, outcome);
             }
-            let delay = self.retry.backoff(attempt - 1);
+            let delay = self.config.retry.backoff(attempt - 1);
             warn!(
                 operation,
                 attempt,
@@ -204,45 +243,70 @@ impl HttpTransport {
         &self,
         operation: &'static str,
         build: &F,
-    ) -> std::result::Result<HttpReply, reqwest::Error>
+    ) -> std::result::Result<HttpReply, AttemptError>
     where
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
-        let response = build(&self.client).send().await?;
+        let mut response = build(&self.client)
+            .timeout(self.config.request_timeout)
+            .send()
+            .await
+            .map_err(AttemptError::Network)?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response.bytes().await?.to_vec();
+        let limit = self.config.max_answer_bytes;
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
+            return Err(AttemptError::TooLarge);
+        }
+        // Read chunk by chunk so an endless or huge answer never sits in memory.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(AttemptError::Network)? {
+            if body.len() + chunk.len() > limit {
+                return Err(AttemptError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
         debug!(operation, status, bytes = body.len(), "response");
-        Ok(HttpReply {
-            status,
-            content_type,
-            body,
-        })
+        Ok(HttpReply { status, body })
     }
 
     fn finish(
         &self,
         operation: &'static str,
-        outcome: std::result::Result<HttpReply, reqwest::Error>,
+        outcome: std::result::Result<HttpReply, AttemptError>,
     ) -> Result<HttpReply> {
         match outcome {
-            Ok(reply) if reply.status >= 500 => Err(Error::Transport {
+            Ok(reply) if reply.status >= 500 => Err(Error::HttpStatus {
                 operation,
-                may_have_been_delivered: true,
-                source: format!("HTTP {} from the provider", reply.status).into(),
+                status: reply.status,
+                snippet: crate::wire::snippet(&reply.body),
             }),
             Ok(reply) => Ok(reply),
-            Err(err) => {
-                // Only a failure to connect proves nothing was delivered.
-                Err(Error::Transport {
-                    operation,
-                    may_have_been_delivered: !err.is_connect() && !err.is_builder(),
-                    source: Box::new(err.without_url()) as BoxError,
-                })
+            Err(AttemptError::TooLarge) => Err(Error::Decode {
+                operation,
+                reason: format!(
+                    "the answer is larger than the {}-byte limit",
+                    self.config.max_answer_bytes
+                ),
+                snippet: String::new(),
+            }),
+            // Only a failure to connect proves nothing was delivered.
+            Err(AttemptError::Network(err)) => {
+                let may_have_been_delivered = !err.is_connect() && !err.is_builder();
+                if err.is_timeout() {
+                    Err(Error::Timeout {
+                        operation,
+                        may_have_been_delivered,
+                    })
+                } else {
+                    Err(Error::Transport {
+                        operation,
+                        may_have_been_delivered,
+                        source: Box::new(err.without_url()) as BoxError,
+                    })
+                }
             }
         }
     }

@@ -190,43 +190,127 @@ pub fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// Parses a callback body, JSON or `application/x-www-form-urlencoded`, into one
-/// map of fields. The content type decides when it says form; otherwise a body
-/// that starts with `{` is JSON and anything else is tried as a form.
+/// What a callback body is, judged by its bytes: the `Content-Type` that came
+/// with it is a claim like any other (PHP's curl labels a posted JSON string as
+/// a form), so it only supplies a multipart boundary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BodyShape {
+    /// Starts with `{` (after a BOM and white space).
+    Json,
+    /// Starts with `--boundary`.
+    Multipart(String),
+    /// Anything else: `application/x-www-form-urlencoded`.
+    Form,
+}
+
+fn body_shape(body: &[u8], content_type: Option<&str>) -> BodyShape {
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    let body = &body[start..];
+    if body.first() == Some(&b'{') {
+        return BodyShape::Json;
+    }
+    if let Some(rest) = body.strip_prefix(b"--") {
+        let declared = content_type.and_then(|ct| {
+            ct.split(';').find_map(|param| {
+                let (name, value) = param.split_once('=')?;
+                (name.trim().eq_ignore_ascii_case("boundary"))
+                    .then(|| value.trim().trim_matches('"').to_owned())
+            })
+        });
+        let first_line = rest.split(|b| *b == b'\n').next().map(|line| {
+            String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned()
+        });
+        let boundary = declared
+            .filter(|d| rest.starts_with(d.as_bytes()))
+            .or(first_line)
+            .filter(|b| !b.is_empty());
+        if let Some(boundary) = boundary {
+            return BodyShape::Multipart(boundary);
+        }
+    }
+    BodyShape::Form
+}
+
+/// The fields of a `multipart/form-data` body, in order. Each part must name
+/// itself (`Content-Disposition: form-data; name="..."`); files are refused.
+fn multipart_pairs(body: &[u8], boundary: &str) -> Result<Vec<(String, String)>, String> {
+    let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8 ({e})"))?;
+    let delimiter = format!("--{boundary}");
+    let mut sections = text.split(delimiter.as_str());
+    // Whatever precedes the first delimiter is a preamble; ignore it.
+    sections.next();
+    let mut pairs = Vec::new();
+    for section in sections {
+        if section.starts_with("--") {
+            return Ok(pairs);
+        }
+        let section = section
+            .strip_prefix("\r\n")
+            .or_else(|| section.strip_prefix('\n'))
+            .ok_or("a multipart delimiter is not followed by a line break")?;
+        let (headers, value) = section
+            .split_once("\r\n\r\n")
+            .or_else(|| section.split_once("\n\n"))
+            .ok_or("a multipart part has no blank line after its headers")?;
+        let value = value
+            .strip_suffix("\r\n")
+            .or_else(|| value.strip_suffix('\n'))
+            .unwrap_or(value);
+        let disposition = headers
+            .lines()
+            .find(|line| {
+                line.to_ascii_lowercase()
+                    .starts_with("content-disposition:")
+            })
+            .ok_or("a multipart part has no Content-Disposition")?;
+        if disposition.contains("filename=") {
+            return Err("a multipart part is a file".into());
+        }
+        let name = disposition
+            .split(';')
+            .find_map(|param| {
+                let (key, value) = param.split_once('=')?;
+                (key.trim() == "name").then(|| value.trim().trim_matches('"').to_owned())
+            })
+            .ok_or("a multipart part has no name")?;
+        pairs.push((name, value.to_owned()));
+    }
+    Err("the multipart body has no closing delimiter".into())
+}
+
+/// Reads name/value pairs into `T`. A repeated name is refused: which copy a
+/// provider meant cannot be known.
+fn from_pairs<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, String> {
+    if pairs.is_empty() {
+        return Err("body is empty".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in &pairs {
+        if !seen.insert(name.as_str()) {
+            return Err(format!("field {name:?} appears twice"));
+        }
+    }
+    // serde_urlencoded reads optional fields; re-encoding keeps one reader for both.
+    let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| e.to_string())?;
+    serde_urlencoded::from_str(&encoded).map_err(|e| format!("the fields are not usable ({e})"))
+}
+
+/// The fields of a callback body, whatever it is: JSON (a BOM and trailing commas
+/// tolerated), a urlencoded form or multipart form data, judged by the body. Scalar
+/// JSON values become their text; nested values are refused.
 pub fn parse_callback_fields(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<Map<String, Value>, String> {
-    let body = strip_bom(body);
-    let says_form = content_type
-        .map(|ct| {
-            ct.to_ascii_lowercase()
-                .contains("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    match (says_form, looks_json) {
-        (true, true) => parse_form(body).or_else(|_| parse_json_object(body)),
-        (_, false) => parse_form(body),
-        (false, true) => parse_json_object(body),
-    }
-}
-
-/// Parses a urlencoded form into string fields. A repeated key is refused: which
-/// copy a provider meant cannot be known.
-pub fn parse_form(body: &[u8]) -> Result<Map<String, Value>, String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|e| format!("body is neither JSON nor a form ({e})"))?;
-    if pairs.is_empty() {
-        return Err("body is empty".into());
-    }
-    let mut map = Map::new();
-    for (key, value) in pairs {
-        if map.insert(key.clone(), Value::String(value)).is_some() {
-            return Err(format!("field {key:?} appears twice"));
-        }
-    }
-    Ok(map)
+    let fields: std::collections::BTreeMap<String, Scalar> =
+        parse_callback_body(body, content_type)?;
+    Ok(fields
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value.0)))
+        .collect())
 }
 
 /// A scalar field as its text: a JSON string, a JSON number (its exact text),
@@ -312,41 +396,61 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-/// Reads a callback body (JSON with trailing commas or a BOM tolerated, or a
-/// urlencoded form) straight into a typed struct whose fields are [`Scalar`]s.
-/// The content type decides when it says form; otherwise a body starting with
-/// `{` is JSON and anything else is tried as a form.
+/// Reads a callback body straight into a typed struct whose fields are
+/// [`Scalar`]s: JSON (a BOM and trailing commas tolerated), a urlencoded form or
+/// multipart form data, judged by what the body is, not by its content type.
 pub fn parse_callback_body<T: DeserializeOwned>(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<T, String> {
     let body = strip_bom(body);
-    let says_form = content_type
-        .map(|ct| {
-            ct.to_ascii_lowercase()
-                .contains("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let form = |body: &[u8]| {
-        if body.is_empty() {
-            return Err("body is empty".to_owned());
+    match body_shape(body, content_type) {
+        BodyShape::Json => {
+            let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8 ({e})"))?;
+            serde_json::from_str::<T>(text).or_else(|strict| {
+                serde_json::from_str::<T>(&strip_trailing_commas(text))
+                    .map_err(|_| format!("body is not a usable JSON object ({strict})"))
+            })
         }
-        serde_urlencoded::from_bytes::<T>(body)
-            .map_err(|e| format!("body is neither JSON nor a form ({e})"))
-    };
-    let json = |body: &[u8]| {
-        let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8 ({e})"))?;
-        serde_json::from_str::<T>(text).or_else(|strict| {
-            serde_json::from_str::<T>(&strip_trailing_commas(text))
-                .map_err(|_| format!("body is not a usable JSON object ({strict})"))
-        })
-    };
-    match (says_form, looks_json) {
-        (true, true) => form(body).or_else(|_| json(body)),
-        (_, false) => form(body),
-        (false, true) => json(body),
+        BodyShape::Multipart(boundary) => from_pairs(multipart_pairs(body, &boundary)?),
+        BodyShape::Form => {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|e| format!("body is neither JSON nor a form ({e})"))?;
+            from_pairs(pairs)
+        }
     }
+}
+
+/// Reads an answer's JSON envelope and checks its `status` flag (see
+/// [`check_envelope`]). A body that is no JSON object is an HTTP error where the
+/// status was not 2xx (a proxy's page, say), and a decode error otherwise.
+pub fn read_envelope(
+    provider: &'static str,
+    operation: &'static str,
+    http_status: u16,
+    body: &[u8],
+    shown: &[u8],
+    refusal_kind: fn(&str) -> crate::RefusalKind,
+) -> Result<Map<String, Value>, crate::Error> {
+    let map = match parse_json_object(body) {
+        Ok(map) => map,
+        Err(_) if !(200..300).contains(&http_status) => {
+            return Err(crate::Error::HttpStatus {
+                operation,
+                status: http_status,
+                snippet: snippet(shown),
+            })
+        }
+        Err(reason) => {
+            return Err(crate::Error::decode(
+                operation,
+                format!("HTTP {http_status}: {reason}"),
+                shown,
+            ))
+        }
+    };
+    check_envelope(&map, provider, operation, http_status, shown, refusal_kind)?;
+    Ok(map)
 }
 
 /// Checks the `status` flag every provider's JSON envelope carries: `false` is a
@@ -444,6 +548,33 @@ mod tests {
         assert!(parse_callback_fields(b"a=1&a=2", None).is_err());
         assert!(parse_callback_fields(b"", None).is_err());
         assert!(parse_callback_fields(b"{\"a\":", Some("application/json")).is_err());
+        // A JSON body labelled as a form (PHP's curl default) is read as JSON.
+        let map = parse_callback_fields(
+            b"{\"order_id\":\"A1\"}",
+            Some("application/x-www-form-urlencoded"),
+        )
+        .unwrap();
+        assert_eq!(map["order_id"], "A1");
+    }
+
+    #[test]
+    fn multipart_callbacks_parse_with_or_without_a_declared_boundary() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"order_id\"\r\n\r\nA1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"amount\"\r\n\r\n300.0000\r\n--XyZ--\r\n";
+        for content_type in [
+            Some("multipart/form-data; boundary=XyZ"),
+            Some("multipart/form-data; boundary=\"XyZ\""),
+            None,
+            Some("application/json"),
+        ] {
+            let map = parse_callback_fields(body, content_type).unwrap();
+            assert_eq!(map["order_id"], "A1", "{content_type:?}");
+            assert_eq!(map["amount"], "300.0000", "{content_type:?}");
+        }
+        let unterminated = b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n";
+        assert!(parse_callback_fields(unterminated, None).is_err());
+        let file =
+            b"--B\r\nContent-Disposition: form-data; name=\"a\"; filename=\"x\"\r\n\r\n1\r\n--B--";
+        assert!(parse_callback_fields(file, None).is_err());
     }
 
     #[derive(Debug, serde::Deserialize)]

@@ -29,15 +29,16 @@ use std::fmt;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use paybridge_core::outcome::{settle, within_deadline, CreateCall, Settled};
 use paybridge_core::transport::{HttpReply, HttpTransport, Idempotency, TransportConfig};
 use paybridge_core::wire::format_amount;
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
-    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Operation, OrderKind,
-    PaymentGateway, RefusalKind, Result, SecretString, StatusQuery, StatusReport,
+    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Money, Operation, OrderId,
+    OrderKind, PaymentGateway, RefusalKind, Result, SecretString, StatusQuery, StatusReport,
     WithdrawalReceipt, WithdrawalRequest,
 };
-use tracing::{info, instrument, warn};
+use tracing::{info, instrument};
 
 pub mod transformers;
 
@@ -150,23 +151,49 @@ pub struct FormApiBuilder<D> {
     base_url: String,
     username: String,
     api_key: SecretString,
-    secret_keys: Vec<SecretString>,
+    secret_keys: Vec<CallbackSecret>,
     auth_policy: AuthPolicy,
     transport: TransportConfig,
     client: Option<reqwest::Client>,
+}
+
+/// A callback secret, and the merchant account it belongs to when that is not
+/// the gateway's own (one secret per channel, each its own merchant account).
+#[derive(Debug, Clone)]
+struct CallbackSecret {
+    secret: SecretString,
+    account: Option<String>,
 }
 
 impl<D: Dialect> FormApiBuilder<D> {
     /// Adds a callback secret (`secret_key`). Call again, or use
     /// [`secret_keys`](Self::secret_keys), for one secret per channel.
     pub fn secret_key(mut self, secret: impl Into<String>) -> Self {
-        self.secret_keys.push(SecretString::from(secret.into()));
+        self.secret_keys.push(CallbackSecret {
+            secret: SecretString::from(secret.into()),
+            account: None,
+        });
         self
     }
 
     /// Adds several callback secrets.
     pub fn secret_keys(mut self, secrets: impl IntoIterator<Item = SecretString>) -> Self {
-        self.secret_keys.extend(secrets);
+        self.secret_keys
+            .extend(secrets.into_iter().map(|secret| CallbackSecret {
+                secret,
+                account: None,
+            }));
+        self
+    }
+
+    /// Adds the callback secret of another merchant account (a channel with its
+    /// own user name). A callback it verifies is confirmed by asking the status
+    /// API as `account`.
+    pub fn channel_secret(mut self, account: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.secret_keys.push(CallbackSecret {
+            secret: SecretString::from(secret.into()),
+            account: Some(account.into()),
+        });
         self
     }
 
@@ -213,7 +240,7 @@ impl<D: Dialect> FormApiBuilder<D> {
         if self
             .secret_keys
             .iter()
-            .any(|s| s.expose_secret().is_empty())
+            .any(|s| s.secret.expose_secret().is_empty())
         {
             return Err(Error::Config {
                 key: format!("{provider}.secret_key"),
@@ -221,7 +248,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             });
         }
         let transport = match self.client {
-            Some(client) => HttpTransport::with_client(client, self.transport.retry),
+            Some(client) => HttpTransport::with_client(client, &self.transport),
             None => HttpTransport::new(&self.transport)?,
         };
         Ok(FormApiGateway {
@@ -232,7 +259,6 @@ impl<D: Dialect> FormApiBuilder<D> {
             secret_keys: self.secret_keys,
             auth_policy: self.auth_policy,
             cached_auth: Mutex::new(None),
-            resolve: self.transport.resolve,
             transport,
         })
     }
@@ -246,10 +272,9 @@ pub struct FormApiGateway<D> {
     base_url: String,
     username: String,
     api_key: SecretString,
-    secret_keys: Vec<SecretString>,
+    secret_keys: Vec<CallbackSecret>,
     auth_policy: AuthPolicy,
     cached_auth: Mutex<Option<SecretString>>,
-    resolve: paybridge_core::transport::ResolvePolicy,
     transport: HttpTransport,
 }
 
@@ -466,40 +491,43 @@ impl<D: Dialect> FormApiGateway<D> {
         transformers::status_report(kind, query.order_id.clone(), &answer.map, &answer.body)
     }
 
-    /// Establishes what became of an order whose creation had an unknown outcome,
-    /// by status only. `Ok(Some)` when the provider has it.
-    async fn resolve(
+    /// The create call's context for the outcome table.
+    fn create_call<'a>(
         &self,
         kind: OrderKind,
-        query: &StatusQuery,
-    ) -> Result<Option<StatusReport>, String> {
-        let mut last = String::from("no status query was made");
-        for attempt in 0..self.resolve.attempts.max(1) {
-            if attempt > 0 {
-                tokio::time::sleep(self.resolve.delay).await;
-            }
-            match self.status(kind, query).await {
-                Ok(report) => return Ok(Some(report)),
-                Err(Error::Provider { message, .. }) => {
-                    last = format!("the provider does not report it yet ({message:?})");
-                }
-                Err(other) => last = format!("its status could not be read ({other})"),
-            }
+        order_id: &'a OrderId,
+        requested: &'a Money,
+    ) -> CreateCall<'a> {
+        let resolve = self.transport.config().resolve;
+        CreateCall {
+            kind,
+            order_id,
+            requested,
+            deadline: self.transport.deadline(),
+            attempts: resolve.attempts,
+            pause: resolve.delay,
         }
-        Err(last)
     }
 
-    fn ambiguous(
-        kind: OrderKind,
-        request_id: &paybridge_core::OrderId,
-        cause: &Error,
-        detail: String,
-    ) -> Error {
-        Error::Ambiguous {
-            kind,
-            order_id: request_id.clone(),
-            reason: format!("{cause}; then {detail}"),
-        }
+    /// Sends an order once and settles its outcome through the outcome table,
+    /// asking its status (never resending) where the answer leaves it open.
+    async fn create(
+        &self,
+        call: CreateCall<'_>,
+        operation: &'static str,
+        path: &str,
+        form: &FormFields,
+    ) -> Result<Settled<Answer>> {
+        let sent = within_deadline(
+            operation,
+            call.deadline,
+            self.send_order(operation, path, form),
+        )
+        .await
+        .and_then(|outcome| outcome);
+        let query = StatusQuery::new(call.order_id.clone());
+        let lookup = || self.status(call.kind, &query);
+        settle(call, sent, Some(lookup)).await
     }
 }
 
@@ -551,98 +579,37 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
         let form = self.deposit_form(request)?;
-        let outcome = self
-            .send_order("create_deposit", "/merchant/generate_orders", &form)
-            .await?;
-        match outcome {
-            Ok(answer) => {
-                let (url, reference) = transformers::created_deposit(&answer.map, &answer.body)?;
-                info!("deposit created");
-                Ok(DepositOrder::new(request.order_id.clone(), url, reference))
-            }
-            Err(err) if err.may_have_been_delivered() => {
-                warn!(error = %err, "deposit outcome unknown; resolving by status");
-                let query = StatusQuery::new(request.order_id.clone());
-                let detail = match self.resolve(OrderKind::Deposit, &query).await {
-                    Ok(Some(report)) => format!(
-                        "the provider has it ({}) but its payment URL was lost; create a new order for the payer",
-                        report.provider_status
-                    ),
-                    Ok(None) => "the provider does not report it".into(),
-                    Err(detail) => detail,
-                };
-                Err(Self::ambiguous(
-                    OrderKind::Deposit,
-                    &request.order_id,
-                    &err,
-                    detail,
-                ))
-            }
-            Err(err) => Err(err),
-        }
+        let call = self.create_call(OrderKind::Deposit, &request.order_id, &request.amount);
+        let answer = self
+            .create(call, "create_deposit", "/merchant/generate_orders", &form)
+            .await?
+            .into_answer(&call)?;
+        let (url, reference) = transformers::created_deposit(&answer.map, &answer.body)?;
+        info!("deposit created");
+        Ok(DepositOrder::new(request.order_id.clone(), url, reference))
     }
 
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
         let form = self.withdrawal_form(request)?;
-        let outcome = self
-            .send_order("create_withdrawal", "/merchant/withdraw_orders", &form)
-            .await?;
-        let query = StatusQuery::new(request.order_id.clone());
-        match outcome {
-            Ok(answer) => {
-                info!("withdrawal accepted");
-                Ok(WithdrawalReceipt::new(
-                    request.order_id.clone(),
-                    transformers::created_withdrawal(&answer.map),
-                    false,
-                ))
-            }
-            // "Order id exist!": this id was submitted before. It is the same payout
-            // only if the provider holds the same amount for it.
-            Err(
-                err @ Error::Provider {
-                    kind: RefusalKind::DuplicateOrder,
-                    ..
-                },
-            ) => match self.status(OrderKind::Withdrawal, &query).await {
-                Ok(report) if report.amount.as_ref() == Some(&request.amount) => {
-                    info!("withdrawal was already submitted");
-                    Ok(WithdrawalReceipt::new(
-                        request.order_id.clone(),
-                        report.provider_ref,
-                        true,
-                    ))
-                }
-                _ => Err(err),
-            },
-            Err(err) if err.may_have_been_delivered() => {
-                warn!(error = %err, "withdrawal outcome unknown; resolving by status, never by resending");
-                match self.resolve(OrderKind::Withdrawal, &query).await {
-                    Ok(Some(report)) => {
-                        info!(status = %report.status, "withdrawal found by status");
-                        Ok(WithdrawalReceipt::new(
-                            request.order_id.clone(),
-                            report.provider_ref,
-                            true,
-                        ))
-                    }
-                    Ok(None) => Err(Self::ambiguous(
-                        OrderKind::Withdrawal,
-                        &request.order_id,
-                        &err,
-                        "the provider does not report it".into(),
-                    )),
-                    Err(detail) => Err(Self::ambiguous(
-                        OrderKind::Withdrawal,
-                        &request.order_id,
-                        &err,
-                        detail,
-                    )),
-                }
-            }
-            Err(err) => Err(err),
-        }
+        let call = self.create_call(OrderKind::Withdrawal, &request.order_id, &request.amount);
+        let receipt = match self
+            .create(
+                call,
+                "create_withdrawal",
+                "/merchant/withdraw_orders",
+                &form,
+            )
+            .await?
+        {
+            Settled::Answered(answer) => WithdrawalReceipt::accepted(
+                request.order_id.clone(),
+                transformers::created_withdrawal(&answer.map),
+            ),
+            Settled::FoundByStatus(report) => WithdrawalReceipt::found(report),
+        };
+        info!(status = %receipt.status, "withdrawal accepted");
+        Ok(receipt)
     }
 
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %query.order_id))]
@@ -688,13 +655,17 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
             });
         }
         let callback = transformers::unverified_callback(request.body, request.content_type)?;
-        let expected = self.secret_keys.iter().map(|secret| {
-            paybridge_signing::form_callback_token(secret.expose_secret(), &callback.order_id)
+        let expected = self.secret_keys.iter().map(|s| {
+            paybridge_signing::form_callback_token(s.secret.expose_secret(), &callback.order_id)
         });
         let Some(index) = paybridge_signing::verify_any(expected, &callback.token) else {
             return Err(CallbackRejection::BadSignature.into());
         };
-        transformers::callback_event(D::PROVIDER, callback, request.body, index)
+        let account = self.secret_keys[index].account.clone();
+        Ok(
+            transformers::callback_event(D::PROVIDER, callback, request.body, index)?
+                .with_account(account),
+        )
     }
 }
 

@@ -2,8 +2,8 @@
 //! No I/O: fixtures and tests feed these functions directly.
 
 use paybridge_core::wire::{
-    check_envelope, decimal_from_value, parse_callback_body, parse_decimal_str, parse_json_object,
-    parse_order_datetime, text_of, Scalar,
+    decimal_from_value, parse_callback_body, parse_decimal_str, parse_order_datetime,
+    read_envelope, text_of, Scalar,
 };
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Error, Money,
@@ -42,11 +42,7 @@ pub fn envelope(
     } else {
         body
     };
-    let map = parse_json_object(body).map_err(|reason| {
-        Error::decode(operation, format!("HTTP {http_status}: {reason}"), shown)
-    })?;
-    check_envelope(&map, provider, operation, http_status, shown, refusal_kind)?;
-    Ok(map)
+    read_envelope(provider, operation, http_status, body, shown, refusal_kind)
 }
 
 fn field<'a>(

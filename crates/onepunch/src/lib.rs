@@ -24,6 +24,7 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use paybridge_core::outcome::{settle, within_deadline, CreateCall};
 use paybridge_core::transport::{HttpReply, HttpTransport, Idempotency, TransportConfig};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
@@ -37,7 +38,7 @@ use paybridge_signing::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use tracing::{info, instrument, warn};
+use tracing::{info, instrument};
 
 pub mod transformers;
 
@@ -129,7 +130,7 @@ impl OnePunchBuilder {
             None => StdRng::from_entropy(),
         };
         let transport = match self.client {
-            Some(client) => HttpTransport::with_client(client, self.transport.retry),
+            Some(client) => HttpTransport::with_client(client, &self.transport),
             None => HttpTransport::new(&self.transport)?,
         };
         Ok(OnePunch {
@@ -143,6 +144,9 @@ impl OnePunchBuilder {
         })
     }
 }
+
+/// The status lookup ONE-PUNCH lacks: it cannot find a payment by order number.
+type NoLookup = std::future::Ready<Result<StatusReport>>;
 
 /// A ONE-PUNCH gateway. `Debug` shows no secret.
 #[derive(Debug)]
@@ -345,40 +349,40 @@ impl PaymentGateway for OnePunch {
         let json =
             serde_json::to_vec(&body).map_err(|e| Error::invalid("request", e.to_string()))?;
         let url = format!("{}/api/v0/payment/", self.base_url);
-        let outcome = self
-            .transport
-            .send("create_deposit", Idempotency::Write, |client| {
-                client
-                    .post(&url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(json.clone())
-            })
-            .await
-            .and_then(|reply| {
-                transformers::envelope("create_deposit", reply.status, &reply.body)
-                    .map(|p| (p, reply.body))
-            });
-        match outcome {
-            Ok((payload, raw)) => {
-                let (payment_url, payment_token) = transformers::created_payment(&payload, &raw)?;
-                info!("payment registered");
-                Ok(DepositOrder::new(
-                    request.order_id.clone(),
-                    payment_url,
-                    Some(payment_token),
-                ))
-            }
-            Err(err) if err.may_have_been_delivered() => {
-                warn!(error = %err, "payment outcome unknown");
-                // ONE-PUNCH looks payments up only by the token its lost answer carried.
-                Err(Error::Ambiguous {
-                    kind: OrderKind::Deposit,
-                    order_id: request.order_id.clone(),
-                    reason: format!("{err}; ONE-PUNCH can look a payment up only by the payment token its answer carried"),
+        let resolve = self.transport.config().resolve;
+        let call = CreateCall {
+            kind: OrderKind::Deposit,
+            order_id: &request.order_id,
+            requested: &request.amount,
+            deadline: self.transport.deadline(),
+            attempts: resolve.attempts,
+            pause: resolve.delay,
+        };
+        let sending = async {
+            let reply = self
+                .transport
+                .send("create_deposit", Idempotency::Write, |client| {
+                    client
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(json.clone())
                 })
-            }
-            Err(err) => Err(err),
-        }
+                .await?;
+            let payload = transformers::envelope("create_deposit", reply.status, &reply.body)?;
+            Ok((payload, reply.body))
+        };
+        let sent = within_deadline("create_deposit", call.deadline, sending).await;
+        // ONE-PUNCH looks payments up only by the token its (lost) answer carried.
+        let (payload, raw) = settle(call, sent, None::<fn() -> NoLookup>)
+            .await?
+            .into_answer(&call)?;
+        let created = transformers::created_payment(&payload, &raw)?;
+        info!("payment registered");
+        Ok(DepositOrder::new(
+            request.order_id.clone(),
+            created.payment_url,
+            Some(created.payment_token),
+        ))
     }
 
     #[instrument(skip_all, fields(provider = PROVIDER, order_id = %query.order_id))]

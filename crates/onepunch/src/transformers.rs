@@ -1,8 +1,7 @@
 //! Pure mappings between ONE-PUNCH's bodies and paybridge's types. No I/O.
 
 use paybridge_core::wire::{
-    bool_from_value, check_envelope, parse_callback_body, parse_json_object, text_of,
-    u64_from_value, Scalar,
+    bool_from_value, parse_callback_body, read_envelope, text_of, u64_from_value, Scalar,
 };
 use paybridge_core::{
     CallbackRejection, Currency, CurrencyLimit, Decimal, Error, Money, OrderId, OrderKind,
@@ -26,7 +25,12 @@ pub fn to_fen(amount: &Money) -> Result<u64> {
             ),
         ));
     }
-    let fen = amount.amount() * Decimal::ONE_HUNDRED;
+    let out_of_range =
+        || Error::invalid("amount", format!("{} CNY is out of range", amount.amount()));
+    let fen = amount
+        .amount()
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .ok_or_else(out_of_range)?;
     if fen.fract() != Decimal::ZERO {
         return Err(Error::invalid(
             "amount",
@@ -36,8 +40,7 @@ pub fn to_fen(amount: &Money) -> Result<u64> {
             ),
         ));
     }
-    u64::try_from(fen)
-        .map_err(|_| Error::invalid("amount", format!("{} CNY is out of range", amount.amount())))
+    u64::try_from(fen).map_err(|_| out_of_range())
 }
 
 /// Whole fen as CNY, exactly.
@@ -63,10 +66,7 @@ pub fn refusal_kind(message: &str) -> RefusalKind {
 
 /// Parses `{"status", "message", "user_info", "payload"}`; returns the payload.
 pub fn envelope(operation: &'static str, http_status: u16, body: &[u8]) -> Result<Value> {
-    let mut map = parse_json_object(body).map_err(|reason| {
-        Error::decode(operation, format!("HTTP {http_status}: {reason}"), body)
-    })?;
-    check_envelope(&map, PROVIDER, operation, http_status, body, refusal_kind)?;
+    let mut map = read_envelope(PROVIDER, operation, http_status, body, body, refusal_kind)?;
     Ok(map.remove("payload").unwrap_or(Value::Null))
 }
 
@@ -130,8 +130,18 @@ pub fn prices(payload: &Value, body: &[u8]) -> Result<Vec<CurrencyLimit>> {
     Ok(CurrencyLimit::fixed(cny, amounts).into_iter().collect())
 }
 
-/// The create-payment payload: `(payment_url, payment_token)`.
-pub fn created_payment(payload: &Value, body: &[u8]) -> Result<(String, String)> {
+/// A registered payment, from the create-payment payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedPayment {
+    /// Where to send the payer.
+    pub payment_url: String,
+    /// The provider's reference, needed for every status query.
+    pub payment_token: String,
+}
+
+/// The create-payment payload. Its `amount` is not compared with the amount
+/// sent: the document's own example sends 10000 fen and answers `"amount": 10`.
+pub fn created_payment(payload: &Value, body: &[u8]) -> Result<CreatedPayment> {
     let field = |name: &str| {
         payload
             .get(name)
@@ -145,7 +155,10 @@ pub fn created_payment(payload: &Value, body: &[u8]) -> Result<(String, String)>
                 )
             })
     };
-    Ok((field("payment_url")?, field("payment_token")?))
+    Ok(CreatedPayment {
+        payment_url: field("payment_url")?,
+        payment_token: field("payment_token")?,
+    })
 }
 
 /// The status payload. `completed` means paid; `processed` without `completed`
@@ -195,7 +208,7 @@ pub struct UnverifiedNotification {
     pub amount_fen: u64,
     /// `order_num`, when given.
     pub order_num: Option<String>,
-    /// `payment_token`, from the body or the merchant's record.
+    /// `payment_token`: the merchant's stored one when given, else the body's.
     pub payment_token: String,
     /// `signature`.
     pub signature: String,
@@ -225,7 +238,12 @@ fn required(value: Option<Scalar>, field: &'static str) -> Result<Scalar> {
     value.ok_or_else(|| CallbackRejection::MissingField(field).into())
 }
 
-/// Parses a notification (JSON, or a form when its content type says so).
+/// Parses a notification (JSON, a form or multipart, judged by the body).
+///
+/// The signature is a plain concatenation, so characters can move between
+/// `payment_token` and `amount` without changing it (`OPT1` + `1000` signs as
+/// `OPT` + `11000`). The merchant's stored token, when given, is therefore the
+/// one signed over, and a body that names another token is refused.
 pub fn unverified_notification(
     body: &[u8],
     content_type: Option<&str>,
@@ -233,12 +251,18 @@ pub fn unverified_notification(
 ) -> Result<UnverifiedNotification> {
     let n: WireNotification =
         parse_callback_body(body, content_type).map_err(CallbackRejection::Malformed)?;
-    let payment_token = match n.payment_token.map(|s| s.0).filter(|t| !t.is_empty()) {
-        Some(token) => token,
-        None => stored_payment_token
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .ok_or(CallbackRejection::MissingField("payment_token"))?,
+    let in_body = n.payment_token.map(|s| s.0).filter(|t| !t.is_empty());
+    let stored = stored_payment_token.filter(|t| !t.is_empty());
+    let payment_token = match (stored, in_body) {
+        (Some(stored), Some(in_body)) if stored != in_body => {
+            return Err(invalid(
+                "payment_token",
+                "differs from the payment token stored for the order",
+            ))
+        }
+        (Some(stored), _) => stored.to_owned(),
+        (None, Some(in_body)) => in_body,
+        (None, None) => return Err(CallbackRejection::MissingField("payment_token").into()),
     };
     Ok(UnverifiedNotification {
         monster_token: required(n.monster_token, "monster_token")?.0,

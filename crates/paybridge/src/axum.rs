@@ -5,6 +5,19 @@
 //! answers 200. A handler error or a crash answers 500, so the provider retries
 //! rather than the event being lost.
 //!
+//! Whoever posted gets a short fixed answer per class (`rejected: signature`,
+//! `try later`, `handler failed`...); the detail goes to the log only, so no
+//! handler error, panic message or body excerpt reaches the sender.
+//!
+//! | outcome | HTTP | body |
+//! |---|---|---|
+//! | verified, confirmed, handled | 200 | the configured answer (`success`) |
+//! | body over the limit | 413 | `rejected: too large` |
+//! | malformed, bad signature, contradicted by a final status or another amount | 400 | `rejected: ...` |
+//! | claims a final status the provider does not report yet; status API unreachable | 503 | `try later` |
+//! | ONE-PUNCH with neither a stored-token lookup nor confirmation | 503 | `try later` |
+//! | handler failed or panicked | 500 | `handler failed` |
+//!
 //! ```
 //! use paybridge::axum::{CallbackRoute, Delivery};
 //! use paybridge::{Config, Gateway};
@@ -41,7 +54,7 @@ use axum::routing::post;
 use axum::Router;
 use paybridge_core::MAX_CALLBACK_BODY;
 
-use crate::{CallbackEvent, CallbackRequest, Error, Gateway, StatusReport};
+use crate::{CallbackEvent, CallbackRequest, Error, Gateway, PaymentGateway, StatusReport};
 
 /// A verified (and, by default, confirmed) callback handed to the merchant.
 #[derive(Debug, Clone)]
@@ -129,7 +142,16 @@ where
     }
 
     /// The router, serving `POST /`; nest it where the provider posts.
+    ///
+    /// For ONE-PUNCH, a route with neither [`provider_ref_lookup`](Self::provider_ref_lookup)
+    /// nor confirmation answers every callback `503 try later` (and logs why):
+    /// nothing is trusted, and nothing is lost once it is set up.
     pub fn into_router(self) -> Router {
+        if unprotected_onepunch(&self) {
+            tracing::error!(
+                "ONE-PUNCH callback route has neither a stored-token lookup nor confirmation: every callback will be answered 503"
+            );
+        }
         let max_body = self.max_body;
         Router::new()
             .route("/", post(receive::<H, Fut, E>))
@@ -138,13 +160,37 @@ where
     }
 }
 
-fn answer(status: StatusCode, text: String) -> Response {
+fn answer(status: StatusCode, text: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text,
+        text.to_owned(),
     )
         .into_response()
+}
+
+/// The answer to a callback that was not accepted; the detail is logged.
+fn refuse(provider: &str, err: &Error) -> Response {
+    match err {
+        Error::CallbackRejected(rejection) if rejection.retry_later() => {
+            tracing::info!(provider, error = %err, "callback not yet confirmed; asked to retry");
+            answer(StatusCode::SERVICE_UNAVAILABLE, rejection.class())
+        }
+        Error::CallbackRejected(rejection) => {
+            tracing::warn!(provider, error = %err, "callback rejected");
+            answer(StatusCode::BAD_REQUEST, rejection.class())
+        }
+        _ => {
+            tracing::warn!(provider, error = %err, "callback could not be checked; asked to retry");
+            answer(StatusCode::SERVICE_UNAVAILABLE, "try later")
+        }
+    }
+}
+
+/// ONE-PUNCH's signature lets characters move between `payment_token` and
+/// `amount`; only the merchant's stored token or a status confirmation closes it.
+fn unprotected_onepunch<H>(route: &CallbackRoute<H>) -> bool {
+    route.gateway.provider() == "onepunch" && route.provider_ref_lookup.is_none() && !route.confirm
 }
 
 async fn receive<H, Fut, E>(
@@ -157,11 +203,17 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Display + Send + 'static,
 {
+    let provider = route.gateway.provider();
     if body.len() > route.max_body {
-        return answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "callback body too large".into(),
+        tracing::warn!(provider, bytes = body.len(), "callback body too large");
+        return answer(StatusCode::PAYLOAD_TOO_LARGE, "rejected: too large");
+    }
+    if unprotected_onepunch(&route) {
+        tracing::error!(
+            provider,
+            "ONE-PUNCH callbacks need provider_ref_lookup or confirmation; refusing to run unconfirmed"
         );
+        return answer(StatusCode::SERVICE_UNAVAILABLE, "try later");
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -179,19 +231,12 @@ where
         .with_provider_ref(stored_ref.as_deref());
     let event = match route.gateway.verify(&request) {
         Ok(event) => event,
-        Err(err @ Error::CallbackRejected(_)) => {
-            return answer(StatusCode::BAD_REQUEST, err.to_string())
-        }
-        Err(err) => return answer(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Err(err) => return refuse(provider, &err),
     };
     let confirmed = if route.confirm {
         match route.gateway.confirm(&event).await {
             Ok(report) => Some(report),
-            Err(err @ Error::CallbackRejected(_)) => {
-                return answer(StatusCode::BAD_REQUEST, err.to_string())
-            }
-            // The status API could not be asked: let the provider retry later.
-            Err(err) => return answer(StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+            Err(err) => return refuse(provider, &err),
         }
     } else {
         None
@@ -206,14 +251,14 @@ where
     }))
     .await;
     match outcome {
-        Ok(Ok(())) => answer(StatusCode::OK, route.gateway.callback_answer().to_owned()),
-        Ok(Err(err)) => answer(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("handler failed: {err}"),
-        ),
-        Err(panic) => answer(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("handler panicked: {panic}"),
-        ),
+        Ok(Ok(())) => answer(StatusCode::OK, route.gateway.callback_answer()),
+        Ok(Err(err)) => {
+            tracing::error!(provider, error = %err, "callback handler failed");
+            answer(StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
+        }
+        Err(panic) => {
+            tracing::error!(provider, error = %panic, "callback handler panicked");
+            answer(StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
+        }
     }
 }

@@ -108,6 +108,10 @@ pub struct HttpSection {
     pub resolve_attempts: Option<u32>,
     /// Pause between those queries, milliseconds.
     pub resolve_delay_ms: Option<u64>,
+    /// The largest answer read, bytes (1 MiB by default).
+    pub max_answer_bytes: Option<u64>,
+    /// A whole operation's deadline, resolution included, milliseconds (60 s by default).
+    pub operation_deadline_ms: Option<u64>,
 }
 
 /// `[callback]`.
@@ -280,6 +284,16 @@ impl Config {
                     .map(ms)
                     .unwrap_or(defaults.resolve.delay),
             })
+            .max_answer_bytes(
+                http.max_answer_bytes
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(defaults.max_answer_bytes),
+            )
+            .operation_deadline(
+                http.operation_deadline_ms
+                    .map(ms)
+                    .unwrap_or(defaults.operation_deadline),
+            )
     }
 
     pub(crate) fn auth_policy(&self, section: &str, value: &Option<String>) -> Result<AuthPolicy> {
@@ -343,6 +357,8 @@ fn schema(section: &str) -> &'static [(&'static str, Kind)] {
             ("read_attempts", Kind::Number),
             ("resolve_attempts", Kind::Number),
             ("resolve_delay_ms", Kind::Number),
+            ("max_answer_bytes", Kind::Number),
+            ("operation_deadline_ms", Kind::Number),
         ],
         "callback" => &[("answer", Kind::Text)],
         _ => &[],

@@ -28,11 +28,11 @@ use paybridge_core::{ExposeSecret, Result};
 use paybridge_onepunch::OnePunch;
 
 pub use paybridge_core::{
-    confirm, transport, wire, Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest,
-    Capabilities, Currency, CurrencyLimit, Decimal, DepositOrder, DepositRequest,
-    DepositRequestBuilder, Error, Money, Operation, OrderId, OrderKind, OrderStatus,
-    PaymentGateway, PaymentMethod, RefusalKind, StatusQuery, StatusReport, WithdrawalReceipt,
-    WithdrawalRequest, WithdrawalRequestBuilder, MAX_CALLBACK_BODY,
+    confirm, outcome, transport, wire, Balance, Bank, CallbackEvent, CallbackRejection,
+    CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal, DepositOrder, DepositRequest,
+    DepositRequestBuilder, Error, LearnedFrom, Money, Operation, OrderId, OrderKind, OrderStatus,
+    PaymentGateway, PaymentMethod, RefusalKind, StatusQuery, StatusReport, Verdict,
+    WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY,
 };
 
 #[cfg(feature = "axum")]

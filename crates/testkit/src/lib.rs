@@ -195,18 +195,11 @@ pub fn outcome<T: Serialize>(result: &Result<T, Error>) -> Value {
     }
 }
 
-/// A short name for an error's variant, with the refusal kind where there is one.
+/// [`Error::kind`], with the refusal kind where there is one.
 pub fn error_kind(err: &Error) -> String {
     match err {
-        Error::InvalidRequest { .. } => "invalid_request".into(),
-        Error::Config { .. } => "config".into(),
-        Error::Unsupported { .. } => "unsupported".into(),
-        Error::Transport { .. } => "transport".into(),
         Error::Provider { kind, .. } => format!("provider/{kind:?}"),
-        Error::Decode { .. } => "decode".into(),
-        Error::CallbackRejected(_) => "callback_rejected".into(),
-        Error::Ambiguous { .. } => "ambiguous".into(),
-        _ => "other".into(),
+        other => other.kind().into(),
     }
 }
 

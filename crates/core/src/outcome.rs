@@ -1,0 +1,549 @@
+//! Every outcome of creating an order, classified by one table.
+//!
+//! Creating a deposit or a payout ends in one of a finite number of ways: what the
+//! provider answered ([`CreateAnswer`]) and, where that answer leaves the order's
+//! fate open, what its status query then said ([`Resolution`]). [`classify`] maps
+//! each pair to exactly one [`Verdict`], and [`settle`] is the one place adapters
+//! turn a create call into a result through it. Two rules hold in every row:
+//!
+//! - never [`Verdict::Refused`] while the provider may hold the order (a refusal
+//!   invites a resend under a new id: a second payout);
+//! - never [`Verdict::Accepted`] unless the provider holds the same amount and
+//!   currency under the order id.
+//!
+//! [`table`] lists every row; `docs/reliability.md` shows it, checked by a test.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{Error, RefusalKind, Result};
+use crate::model::StatusReport;
+use crate::money::{Money, OrderId};
+use crate::status::{OrderKind, OrderStatus};
+
+/// What the create call came back with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CreateAnswer {
+    /// A success envelope.
+    Accepted,
+    /// A documented refusal (`status: false`) other than a duplicate id.
+    Refused,
+    /// `Order id exist!` / `Order ID Exist.`: the id was used before.
+    DuplicateId,
+    /// HTTP 4xx with no body paybridge understands.
+    ClientError,
+    /// HTTP 5xx.
+    ServerError,
+    /// The connection failed before the request was sent (or its auth token
+    /// could not be had): certainly not delivered.
+    NotSent,
+    /// Timeout, reset or drop after the request was sent.
+    Lost,
+    /// A body that could not be decoded, or one over the size limit.
+    Undecodable,
+}
+
+impl CreateAnswer {
+    /// Every answer, in table order.
+    pub const ALL: [CreateAnswer; 8] = [
+        CreateAnswer::Accepted,
+        CreateAnswer::Refused,
+        CreateAnswer::DuplicateId,
+        CreateAnswer::ClientError,
+        CreateAnswer::ServerError,
+        CreateAnswer::NotSent,
+        CreateAnswer::Lost,
+        CreateAnswer::Undecodable,
+    ];
+
+    /// Classifies the result of sending a create request.
+    pub fn of<T>(sent: &Result<T>) -> Self {
+        match sent {
+            Ok(_) => CreateAnswer::Accepted,
+            Err(Error::Provider {
+                kind: RefusalKind::DuplicateOrder,
+                ..
+            }) => CreateAnswer::DuplicateId,
+            Err(Error::Provider { .. }) => CreateAnswer::Refused,
+            Err(Error::HttpStatus { status, .. }) if *status < 500 => CreateAnswer::ClientError,
+            Err(Error::HttpStatus { .. }) => CreateAnswer::ServerError,
+            Err(Error::Decode { .. }) => CreateAnswer::Undecodable,
+            Err(err) if err.may_have_been_delivered() => CreateAnswer::Lost,
+            // Invalid requests, configuration and not-delivered transport failures:
+            // nothing reached the provider.
+            Err(_) => CreateAnswer::NotSent,
+        }
+    }
+
+    /// Whether the order's fate must be asked of the status API.
+    pub fn needs_status(self) -> bool {
+        !matches!(
+            self,
+            CreateAnswer::Accepted | CreateAnswer::Refused | CreateAnswer::NotSent
+        )
+    }
+
+    /// A short description, as the table prints it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CreateAnswer::Accepted => "accepted",
+            CreateAnswer::Refused => "documented refusal",
+            CreateAnswer::DuplicateId => "`Order id exist!` / `Order ID Exist.`",
+            CreateAnswer::ClientError => "HTTP 4xx, no refusal body",
+            CreateAnswer::ServerError => "HTTP 5xx",
+            CreateAnswer::NotSent => "connect failure before sending",
+            CreateAnswer::Lost => "timeout, reset or drop after sending",
+            CreateAnswer::Undecodable => "undecodable or oversized body",
+        }
+    }
+}
+
+/// How the provider's record compares with the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Holding {
+    /// Same amount and currency.
+    Same,
+    /// Another amount.
+    OtherAmount,
+    /// Another currency.
+    OtherCurrency,
+}
+
+/// What the status query said, where one was needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Resolution {
+    /// No query was needed.
+    NotAsked,
+    /// The provider cannot look an order up by the merchant's id (ONE-PUNCH).
+    Unavailable,
+    /// The provider holds an order under the id.
+    Found {
+        /// Its normalized status.
+        status: OrderStatus,
+        /// How it compares with the request.
+        holding: Holding,
+    },
+    /// The provider says it holds no such order.
+    NotFound,
+    /// The query failed (timeout, 5xx, connection) every time it was asked.
+    QueryFailed,
+    /// The query answered something that could not be decoded.
+    QueryGarbage,
+}
+
+impl Resolution {
+    /// Every resolution that can follow an answer needing one, in table order.
+    pub fn after_query() -> Vec<Resolution> {
+        let mut all: Vec<Resolution> = [
+            OrderStatus::Pending,
+            OrderStatus::Processing,
+            OrderStatus::Completed,
+            OrderStatus::Failed,
+            OrderStatus::Rejected,
+        ]
+        .into_iter()
+        .map(|status| Resolution::Found {
+            status,
+            holding: Holding::Same,
+        })
+        .collect();
+        all.extend([
+            Resolution::Found {
+                status: OrderStatus::Pending,
+                holding: Holding::OtherAmount,
+            },
+            Resolution::Found {
+                status: OrderStatus::Pending,
+                holding: Holding::OtherCurrency,
+            },
+            Resolution::NotFound,
+            Resolution::QueryFailed,
+            Resolution::QueryGarbage,
+            Resolution::Unavailable,
+        ]);
+        all
+    }
+
+    /// Reads a status query's result against the request.
+    pub fn of(result: &Result<StatusReport>, requested: &Money) -> Self {
+        match result {
+            Ok(report) => match &report.amount {
+                Some(held) if held.currency() != requested.currency() => Resolution::Found {
+                    status: report.status,
+                    holding: Holding::OtherCurrency,
+                },
+                // Decimal equality ignores scale: 300.0000 equals 300.
+                Some(held) if held.amount() != requested.amount() => Resolution::Found {
+                    status: report.status,
+                    holding: Holding::OtherAmount,
+                },
+                Some(_) => Resolution::Found {
+                    status: report.status,
+                    holding: Holding::Same,
+                },
+                // A record that states no amount cannot show it is this order.
+                None => Resolution::QueryGarbage,
+            },
+            Err(Error::Provider { .. }) => Resolution::NotFound,
+            Err(Error::Decode { .. }) => Resolution::QueryGarbage,
+            Err(_) => Resolution::QueryFailed,
+        }
+    }
+
+    /// A short description, as the table prints it.
+    pub fn describe(self) -> String {
+        match self {
+            Resolution::NotAsked => "(not asked)".into(),
+            Resolution::Unavailable => "no status by order id (ONE-PUNCH)".into(),
+            Resolution::Found {
+                status,
+                holding: Holding::Same,
+            } => format!("found {status}, same amount and currency"),
+            Resolution::Found {
+                holding: Holding::OtherAmount,
+                ..
+            } => "found, another amount".into(),
+            Resolution::Found {
+                holding: Holding::OtherCurrency,
+                ..
+            } => "found, another currency".into(),
+            Resolution::NotFound => "not found".into(),
+            Resolution::QueryFailed => "query fails".into(),
+            Resolution::QueryGarbage => "query answers garbage".into(),
+        }
+    }
+}
+
+/// What the merchant is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The provider holds the order as asked (its status is reported).
+    Accepted,
+    /// Certainly neither sent nor held.
+    Refused,
+    /// Held by the provider as failed or rejected: no money moved.
+    HeldAsFailed,
+    /// Another order (another amount or currency) holds the id.
+    IdHeldByAnotherOrder,
+    /// May be held: reconcile by the order id before anything else.
+    Ambiguous,
+}
+
+impl Verdict {
+    /// The snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Refused => "refused",
+            Verdict::HeldAsFailed => "held_as_failed",
+            Verdict::IdHeldByAnotherOrder => "id_held_by_another_order",
+            Verdict::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+/// The table: one verdict for every (kind, answer, resolution).
+///
+/// Answers that settle the order by themselves ignore the resolution. A deposit
+/// found by status stays ambiguous, since the payment URL its lost answer carried
+/// cannot be had again. A 4xx is a refusal only when the status API also says it
+/// holds nothing; every other unresolved answer is ambiguous.
+pub fn classify(kind: OrderKind, answer: CreateAnswer, resolution: Resolution) -> Verdict {
+    match answer {
+        CreateAnswer::Accepted => return Verdict::Accepted,
+        CreateAnswer::Refused | CreateAnswer::NotSent => return Verdict::Refused,
+        _ => {}
+    }
+    match resolution {
+        Resolution::Found {
+            status: OrderStatus::Failed | OrderStatus::Rejected,
+            holding: Holding::Same,
+        } => Verdict::HeldAsFailed,
+        Resolution::Found {
+            holding: Holding::Same,
+            ..
+        } => match kind {
+            OrderKind::Withdrawal => Verdict::Accepted,
+            _ => Verdict::Ambiguous,
+        },
+        Resolution::Found { .. } => Verdict::IdHeldByAnotherOrder,
+        Resolution::NotFound if answer == CreateAnswer::ClientError => Verdict::Refused,
+        Resolution::NotFound
+        | Resolution::QueryFailed
+        | Resolution::QueryGarbage
+        | Resolution::Unavailable
+        | Resolution::NotAsked => Verdict::Ambiguous,
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// Deposit or withdrawal.
+    pub kind: OrderKind,
+    /// What the create call came back with.
+    pub answer: CreateAnswer,
+    /// What the status query said.
+    pub resolution: Resolution,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Every row: each answer that settles itself once, each other answer crossed
+/// with every resolution, for deposits and withdrawals.
+pub fn table() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for kind in [OrderKind::Withdrawal, OrderKind::Deposit] {
+        for answer in CreateAnswer::ALL {
+            let resolutions = if answer.needs_status() {
+                Resolution::after_query()
+            } else {
+                vec![Resolution::NotAsked]
+            };
+            for resolution in resolutions {
+                rows.push(Row {
+                    kind,
+                    answer,
+                    resolution,
+                    verdict: classify(kind, answer, resolution),
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// The table as Markdown, as `docs/reliability.md` shows it.
+pub fn table_markdown() -> String {
+    let mut out = String::from("| kind | answer | status query | verdict |\n|---|---|---|---|\n");
+    for row in table() {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            row.kind,
+            row.answer.describe(),
+            row.resolution.describe(),
+            row.verdict.as_str()
+        ));
+    }
+    out
+}
+
+/// How a payout's or deposit's status was learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LearnedFrom {
+    /// The create call's own answer.
+    CreateAnswer,
+    /// A status query made after the create call's answer left its fate open.
+    StatusQuery,
+}
+
+/// What [`settle`] found: the create call's own answer, or, for payouts, the
+/// provider's record found by status.
+#[derive(Debug)]
+pub enum Settled<A> {
+    /// The create call was answered with success.
+    Answered(A),
+    /// The answer was lost or unclear and the status API showed the order held,
+    /// with the same amount and currency, in a status that is not a failure.
+    FoundByStatus(StatusReport),
+}
+
+impl<A> Settled<A> {
+    /// The create call's own answer, for orders only a direct answer completes: a
+    /// deposit needs the payment URL its answer carries, so the table never
+    /// accepts one found by status, and this reports such a one as ambiguous.
+    pub fn into_answer(self, call: &CreateCall<'_>) -> Result<A> {
+        match self {
+            Settled::Answered(answer) => Ok(answer),
+            Settled::FoundByStatus(report) => Err(Error::Ambiguous {
+                kind: call.kind,
+                order_id: call.order_id.clone(),
+                reason: ambiguity(call.kind, Resolution::NotAsked, Some(report)),
+            }),
+        }
+    }
+}
+
+/// The order a create call was about, for [`settle`].
+#[derive(Debug, Clone, Copy)]
+pub struct CreateCall<'a> {
+    /// Deposit or withdrawal.
+    pub kind: OrderKind,
+    /// The merchant's order id.
+    pub order_id: &'a OrderId,
+    /// What was asked for.
+    pub requested: &'a Money,
+    /// When the whole operation, resolution included, must be done.
+    pub deadline: Instant,
+    /// Status queries in all, while the provider does not yet report the order.
+    pub attempts: u32,
+    /// Pause between those queries.
+    pub pause: Duration,
+}
+
+/// Turns the result of sending a create request into the table's verdict.
+///
+/// `lookup` asks the provider's status by the order id; `None` where the provider
+/// has no such query. It is asked only where the answer leaves the order's fate
+/// open, up to `call.attempts` times while the order is not found or the query
+/// fails, and never past `call.deadline`. The order is never sent again.
+pub async fn settle<A, F, Fut>(
+    call: CreateCall<'_>,
+    sent: Result<A>,
+    lookup: Option<F>,
+) -> Result<Settled<A>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<StatusReport>>,
+{
+    let answer = CreateAnswer::of(&sent);
+    let cause = match sent {
+        Ok(answered) => return Ok(Settled::Answered(answered)),
+        Err(err) if !answer.needs_status() => return Err(err),
+        Err(err) => err,
+    };
+    tracing::warn!(order_id = %call.order_id, error = %cause, "outcome unknown; resolving by status, never by resending");
+    let (resolution, report) = match lookup {
+        None => (Resolution::Unavailable, None),
+        Some(lookup) => resolve(&call, lookup).await,
+    };
+    let verdict = classify(call.kind, answer, resolution);
+    tracing::info!(order_id = %call.order_id, verdict = verdict.as_str(), resolution = %resolution.describe(), "create outcome settled");
+    match (verdict, report) {
+        (Verdict::Accepted, Some(report)) => Ok(Settled::FoundByStatus(report)),
+        (Verdict::HeldAsFailed, Some(report)) => Err(Error::HeldAsFailed {
+            kind: call.kind,
+            order_id: call.order_id.clone(),
+            status: report.status,
+            provider_status: report.provider_status,
+        }),
+        (
+            Verdict::IdHeldByAnotherOrder,
+            Some(StatusReport {
+                amount: Some(held), ..
+            }),
+        ) => Err(Error::OrderIdConflict {
+            kind: call.kind,
+            order_id: call.order_id.clone(),
+            requested: call.requested.clone(),
+            held,
+        }),
+        (Verdict::Refused, _) => Err(cause),
+        (_, report) => Err(Error::Ambiguous {
+            kind: call.kind,
+            order_id: call.order_id.clone(),
+            reason: format!("{cause}; then {}", ambiguity(call.kind, resolution, report)),
+        }),
+    }
+}
+
+fn ambiguity(kind: OrderKind, resolution: Resolution, report: Option<StatusReport>) -> String {
+    match (resolution, report) {
+        (Resolution::Unavailable, _) => {
+            "the provider can look an order up only by the reference its lost answer carried".into()
+        }
+        (_, Some(report)) if kind == OrderKind::Deposit => format!(
+            "the provider holds it ({}) but its payment URL was lost; do not send the payer to a new order before reconciling this one",
+            report.provider_status
+        ),
+        (other, _) => format!("its status query: {}", other.describe()),
+    }
+}
+
+/// Asks the status up to `attempts` times, stopping at the first answer that
+/// shows the order; never past the deadline.
+async fn resolve<F, Fut>(call: &CreateCall<'_>, lookup: F) -> (Resolution, Option<StatusReport>)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<StatusReport>>,
+{
+    let mut last = Resolution::QueryFailed;
+    for attempt in 0..call.attempts.max(1) {
+        if attempt > 0 {
+            if Instant::now() + call.pause >= call.deadline {
+                break;
+            }
+            tokio::time::sleep(call.pause).await;
+        }
+        let result = match tokio::time::timeout_at(call.deadline, lookup()).await {
+            Ok(result) => result,
+            Err(_) => return (Resolution::QueryFailed, None),
+        };
+        last = Resolution::of(&result, call.requested);
+        if let (Resolution::Found { .. }, Ok(report)) = (last, result) {
+            return (last, Some(report));
+        }
+    }
+    (last, None)
+}
+
+/// Runs a create request within the operation's deadline; past it, the request
+/// may have been delivered.
+pub async fn within_deadline<T>(
+    operation: &'static str,
+    deadline: Instant,
+    sending: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout_at(deadline, sending)
+        .await
+        .unwrap_or(Err(Error::Timeout {
+            operation,
+            may_have_been_delivered: true,
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_row_refuses_an_order_the_provider_may_hold() {
+        for row in table() {
+            if row.verdict == Verdict::Refused {
+                let provider_may_hold =
+                    row.answer.needs_status() && !matches!(row.resolution, Resolution::NotFound);
+                assert!(!provider_may_hold, "{row:?}");
+                if row.answer.needs_status() {
+                    assert_eq!(row.answer, CreateAnswer::ClientError, "{row:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_row_accepts_an_order_held_for_another_amount_or_as_failed() {
+        for row in table() {
+            if row.verdict == Verdict::Accepted && row.answer != CreateAnswer::Accepted {
+                assert_eq!(row.kind, OrderKind::Withdrawal, "{row:?}");
+                match row.resolution {
+                    Resolution::Found {
+                        status,
+                        holding: Holding::Same,
+                    } => assert!(!matches!(
+                        status,
+                        OrderStatus::Failed | OrderStatus::Rejected
+                    )),
+                    other => panic!("accepted on {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_has_every_answer_and_resolution() {
+        let rows = table();
+        // 3 answers settle themselves; 5 cross 11 resolutions; twice for the kinds.
+        assert_eq!(rows.len(), 2 * (3 + 5 * 11));
+        for answer in CreateAnswer::ALL {
+            assert!(rows.iter().any(|r| r.answer == answer));
+        }
+    }
+}
