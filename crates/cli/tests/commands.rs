@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use httpmock::prelude::*;
 use paybridge_testkit::fixture;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const SECRET: &str = "cli-secret-key";
 const MONSTER_KEY: &str = "cli-monster-key";
@@ -510,6 +510,20 @@ fn callback_verify_accepts_valid_and_rejects_forged() {
         (Some("deposit"), Some("Example_123"), Some("completed"))
     );
     assert_eq!(v["amount"], "300.0000");
+    // Unconfirmed, and said so plainly, on stderr (no colour codes: not a terminal)
+    // and in the JSON.
+    assert_eq!(v["confirmed"], false);
+    assert_eq!(v["unconfirmed"], json!(["amount", "status"]));
+    assert!(
+        run.stderr.contains("amount and status are unconfirmed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "ANSI codes: {:?}",
+        run.stderr
+    );
 
     let forged = body.replace(
         &paybridge_signing::form_callback_token(SECRET, "Example_123"),
@@ -532,6 +546,8 @@ fn callback_verify_accepts_valid_and_rejects_forged() {
             "{name}: {}",
             run.stderr
         );
+        // The warn log line too carries no colour codes when stderr is a pipe.
+        assert!(!run.stderr.contains('\u{1b}'), "{name}: {:?}", run.stderr);
     }
     // The second of several configured secrets verifies (One1Pay section).
     let one1 = config("http://127.0.0.1:9", "one1pay");
@@ -570,6 +586,7 @@ fn callback_confirm_refuses_an_amount_the_provider_does_not_hold() {
         Some(honest.as_bytes()),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("unconfirmed"), "{}", run.stderr);
     let altered = vpay88_callback("Example_123", "30000", "completed");
     let run = paybridge(
         &cfg,

@@ -1,7 +1,10 @@
 //! The soak: 1,000 withdrawals and 1,000 deposits through the SDK against a
-//! sandbox that faults more than a fifth of all calls. Afterwards no order was
-//! sent twice, every order is either in its true state or reported ambiguous
-//! with its id, and every settled order's callback reached the handler.
+//! sandbox that faults more than a fifth of all calls, among them `Order id
+//! exist!` after the order was taken, a lost answer with the payout already
+//! failed, and a lost answer with another amount held under the id. Afterwards
+//! no order was sent twice, every order is in its true state or reported
+//! ambiguous with its id, nothing reported accepted is held as failed or for
+//! another amount, and every settled order's callback reached the handler.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -36,6 +39,9 @@ fn faults() -> FaultConfig {
             rule(create, FaultKind::Error5xx, 6),
             rule(create, FaultKind::CloseBeforeResponse, 6),
             rule(create, FaultKind::Latency, 5),
+            rule(create, FaultKind::DuplicateAfterCommit, 5),
+            rule(create, FaultKind::FailAfterCommit, 4),
+            rule(create, FaultKind::OtherAmountAfterCommit, 4),
         ]);
     }
     for read in ["auth", "check_status", "check_withdraw_status"] {
@@ -60,6 +66,8 @@ struct Tally {
     ambiguous: u32,
     refused: u32,
     not_sent: u32,
+    held_as_failed: u32,
+    id_conflict: u32,
 }
 
 enum Outcome {
@@ -67,6 +75,8 @@ enum Outcome {
     Ambiguous,
     Refused,
     NotSent,
+    HeldAsFailed,
+    IdConflict,
 }
 
 fn classify<T>(
@@ -89,6 +99,8 @@ fn classify<T>(
             Outcome::Ambiguous
         }
         Err(Error::Provider { .. }) => Outcome::Refused,
+        Err(Error::HeldAsFailed { .. }) => Outcome::HeldAsFailed,
+        Err(Error::OrderIdConflict { .. }) => Outcome::IdConflict,
         Err(Error::Transport {
             may_have_been_delivered: false,
             ..
@@ -192,6 +204,8 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
                     Outcome::Ambiguous => tally.ambiguous += 1,
                     Outcome::Refused => tally.refused += 1,
                     Outcome::NotSent => tally.not_sent += 1,
+                    Outcome::HeldAsFailed => tally.held_as_failed += 1,
+                    Outcome::IdConflict => tally.id_conflict += 1,
                 }
                 outcomes.insert((provider.to_owned(), kind, id), outcome);
             }
@@ -204,44 +218,74 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
     assert!(resent.is_empty(), "orders sent more than once: {resent:?}");
 
     // 2. Every order is in its true state or reported ambiguous with its id.
-    let held: HashSet<(String, Kind, String)> = h
+    let provider_of = |kind: Kind, order_id: &str| {
+        if requests.contains_key(&("vpay88".to_owned(), kind, order_id.to_owned())) {
+            "vpay88"
+        } else {
+            "one1pay"
+        }
+    };
+    let held: HashMap<(String, Kind, String), paybridge_sandbox::state::Order> = h
         .sandbox
         .orders()
         .into_iter()
         .map(|o| {
-            let provider =
-                if requests.contains_key(&("vpay88".to_owned(), o.kind, o.order_id.clone())) {
-                    "vpay88"
-                } else {
-                    "one1pay"
-                };
-            (provider.to_owned(), o.kind, o.order_id)
+            (
+                (
+                    provider_of(o.kind, &o.order_id).to_owned(),
+                    o.kind,
+                    o.order_id.clone(),
+                ),
+                o,
+            )
         })
         .collect();
+    let requested = |kind: Kind| match kind {
+        Kind::Withdrawal => rust_decimal::Decimal::new(10, 0),
+        Kind::Deposit => rust_decimal::Decimal::new(25, 0),
+    };
+    let mut accepted_but_failed_or_other_amount = 0;
     for (key, outcome) in &outcomes {
-        let exists = held.contains(key);
+        let order = held.get(key);
         match outcome {
             Outcome::Accepted { .. } => {
-                assert!(exists, "{key:?} accepted but the provider does not hold it")
+                let order = order.unwrap_or_else(|| panic!("{key:?} accepted but not held"));
+                if order.status == "fail" || order.amount != requested(key.1) {
+                    accepted_but_failed_or_other_amount += 1;
+                }
             }
+            Outcome::HeldAsFailed => assert_eq!(
+                order.map(|o| o.status),
+                Some("fail"),
+                "{key:?} reported held as failed"
+            ),
+            Outcome::IdConflict => assert!(
+                order.is_some_and(|o| o.amount != requested(key.1)),
+                "{key:?} reported as another order's id"
+            ),
             Outcome::Refused | Outcome::NotSent => assert!(
-                !exists,
+                order.is_none(),
                 "{key:?} reported not created but the provider holds it"
             ),
             Outcome::Ambiguous => {}
         }
     }
+    assert_eq!(
+        accepted_but_failed_or_other_amount, 0,
+        "orders reported accepted that the provider holds as failed or for another amount"
+    );
 
     // 3. Settle everything the provider holds; every callback must reach the handler.
     let client = reqwest::Client::new();
     let mut settled = HashSet::new();
-    for order in h.sandbox.orders() {
-        let provider =
-            if requests.contains_key(&("vpay88".to_owned(), order.kind, order.order_id.clone())) {
-                "vpay88"
-            } else {
-                "one1pay"
-            };
+    // Orders a fault already failed are final: nothing to settle, no callback due.
+    for order in h
+        .sandbox
+        .orders()
+        .into_iter()
+        .filter(|o| o.status != "fail")
+    {
+        let provider = provider_of(order.kind, &order.order_id);
         let (path, outcome) = match order.kind {
             Kind::Deposit => ("deposits", "completed"),
             Kind::Withdrawal => (
@@ -293,12 +337,12 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
     );
     for ((provider, kind), t) in &tallies {
         println!(
-            "soak: {provider:<8} {kind:?}: {} accepted ({} resolved by status), {} ambiguous, {} refused, {} not sent",
-            t.accepted, t.resolved_by_status, t.ambiguous, t.refused, t.not_sent
+            "soak: {provider:<8} {kind:?}: {} accepted ({} resolved by status), {} held as failed, {} id held by another order, {} ambiguous, {} refused, {} not sent",
+            t.accepted, t.resolved_by_status, t.held_as_failed, t.id_conflict, t.ambiguous, t.refused, t.not_sent
         );
     }
     println!(
-        "soak: {} orders held by the provider, all settled; {} callbacks delivered to the handler ({} flagged duplicate); 0 resent, 0 lost",
+        "soak: {} orders settled; {} callbacks delivered to the handler ({} flagged duplicate); 0 resent, 0 lost, 0 reported accepted while held as failed or for another amount",
         settled.len(),
         deliveries,
         duplicates_flagged
@@ -307,11 +351,18 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
         injected * 5 >= seen,
         "at least 20% of calls faulted: {injected} of {seen}"
     );
-    let total: u32 = tallies
-        .values()
-        .map(|t| t.accepted + t.ambiguous + t.refused + t.not_sent)
-        .sum();
-    assert_eq!(total as usize, 4 * PER_PROVIDER);
+    for (what, count) in [
+        (
+            "held as failed",
+            tallies.values().map(|t| t.held_as_failed).sum::<u32>(),
+        ),
+        (
+            "id held by another order",
+            tallies.values().map(|t| t.id_conflict).sum(),
+        ),
+    ] {
+        assert!(count > 0, "the new faults produced some outcomes {what}");
+    }
     assert!(
         tallies.values().map(|t| t.resolved_by_status).sum::<u32>() > 0,
         "some outcomes were resolved by status"

@@ -38,7 +38,8 @@ async fn big_answer_server(size: usize, declare_length: bool) -> String {
             tokio::spawn(async move {
                 // Read the request (headers and a small body) before answering.
                 let mut request = vec![0u8; 64 * 1024];
-                let _ = tokio::time::timeout(Duration::from_millis(200), socket.read(&mut request)).await;
+                let _ = tokio::time::timeout(Duration::from_millis(200), socket.read(&mut request))
+                    .await;
                 let head = if declare_length {
                     format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n")
                 } else {
@@ -85,7 +86,10 @@ async fn a_ten_mib_answer_is_refused_with_a_decode_error_in_bounded_memory() {
         let base = big_answer_server(TEN_MIB, declare_length).await;
         let gateway = vpay88(&base, TransportConfig::default());
         // Warm up: the client, pools and runtime allocate on first use.
-        let small = vpay88(&big_answer_server(16, true).await, TransportConfig::default());
+        let small = vpay88(
+            &big_answer_server(16, true).await,
+            TransportConfig::default(),
+        );
         let _ = small.currencies().await;
         let _ = gateway.currencies().await;
         let before = resident_kib();
@@ -97,7 +101,10 @@ async fn a_ten_mib_answer_is_refused_with_a_decode_error_in_bounded_memory() {
             (Some(before), Some(after)) => {
                 let grown = after.saturating_sub(before);
                 println!("10 MiB answer (length declared: {declare_length}): resident memory grew {grown} KiB");
-                assert!(grown < 4 * 1024, "resident memory grew {grown} KiB reading a refused answer");
+                assert!(
+                    grown < 4 * 1024,
+                    "resident memory grew {grown} KiB reading a refused answer"
+                );
             }
             _ => {
                 use std::io::Write;
@@ -134,11 +141,19 @@ async fn a_payout_whose_answer_never_comes_is_ambiguous_at_the_operation_deadlin
     let transport = TransportConfig::default()
         .request_timeout(Duration::from_secs(20))
         .operation_deadline(Duration::from_millis(300));
-    let request = WithdrawalRequest::builder("W-DEADLINE", Money::parse("10", "MYR").unwrap(), "101", "J", "1")
-        .build()
-        .unwrap();
+    let request = WithdrawalRequest::builder(
+        "W-DEADLINE",
+        Money::parse("10", "MYR").unwrap(),
+        "101",
+        "J",
+        "1",
+    )
+    .build()
+    .unwrap();
     match vpay88(&base, transport).create_withdrawal(&request).await {
-        Err(Error::Ambiguous { order_id, reason, .. }) => {
+        Err(Error::Ambiguous {
+            order_id, reason, ..
+        }) => {
             assert_eq!(order_id.as_str(), "W-DEADLINE");
             assert!(reason.contains("timed out"), "{reason}");
         }

@@ -52,7 +52,8 @@ fn encode(fields: &[Field], format: Format, trailing_comma: bool) -> String {
             format!("{{\n  {}{comma}\n}}", items.join(",\n  "))
         }
         Format::Form => {
-            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v, _)| (*k, v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v, _)| (*k, v.as_str())).collect();
             serde_urlencoded::to_string(pairs).unwrap()
         }
         Format::Multipart => {
@@ -148,7 +149,11 @@ fn shapes(fields: &[Field]) -> Vec<(String, Vec<u8>, Option<&'static str>)> {
                     &[false]
                 };
                 for &trailing_comma in commas {
-                    let mut body = if bom { "\u{feff}".as_bytes().to_vec() } else { Vec::new() };
+                    let mut body = if bom {
+                        "\u{feff}".as_bytes().to_vec()
+                    } else {
+                        Vec::new()
+                    };
                     body.extend_from_slice(encode(fields, format, trailing_comma).as_bytes());
                     let label = format!(
                         "{format:?} declared {} bom={bom} trailing_comma={trailing_comma}",
@@ -162,7 +167,12 @@ fn shapes(fields: &[Field]) -> Vec<(String, Vec<u8>, Option<&'static str>)> {
     out
 }
 
-fn verify(gateway: &Gateway, body: &[u8], declared: Option<&str>, stored: Option<&str>) -> Result<CallbackEvent, Error> {
+fn verify(
+    gateway: &Gateway,
+    body: &[u8],
+    declared: Option<&str>,
+    stored: Option<&str>,
+) -> Result<CallbackEvent, Error> {
     gateway.verify(
         &CallbackRequest::new(body)
             .with_content_type(declared)
@@ -228,8 +238,16 @@ fn every_genuine_onepunch_callback_yields_the_same_event_and_tampered_ones_are_r
 fn onepunch_shift_attack_is_refused_when_the_stored_token_is_given() {
     let (_, onepunch) = gateways();
     let signature = onepunch_signature("OPT1", 1000);
-    assert_eq!(signature, onepunch_signature("OPT", 11000), "the shift keeps the signature");
-    let shifted = encode(&onepunch_fields("OPT", 11000, &signature), Format::Json, false);
+    assert_eq!(
+        signature,
+        onepunch_signature("OPT", 11000),
+        "the shift keeps the signature"
+    );
+    let shifted = encode(
+        &onepunch_fields("OPT", 11000, &signature),
+        Format::Json,
+        false,
+    );
 
     // Without the stored token, verification alone cannot tell: it accepts the
     // shifted amount (confirmation, or the stored token, is what closes this).
@@ -256,7 +274,11 @@ fn onepunch_shift_attack_is_refused_when_the_stored_token_is_given() {
         other => panic!("the shifted callback was accepted: {other:?}"),
     }
     // The genuine one still verifies against the stored token.
-    let genuine = encode(&onepunch_fields("OPT1", 1000, &signature), Format::Json, false);
+    let genuine = encode(
+        &onepunch_fields("OPT1", 1000, &signature),
+        Format::Json,
+        false,
+    );
     let event = verify(&onepunch, genuine.as_bytes(), None, Some("OPT1")).unwrap();
     assert_eq!(event.amount.to_string(), "10 CNY");
 }

@@ -68,7 +68,11 @@ fn recording_route(gateway: Gateway, seen: Seen) -> Router {
     CallbackRoute::new(gateway, move |delivery: Delivery| {
         let seen = seen.clone();
         async move {
-            let id = delivery.event.order_id.map(|o| o.to_string()).unwrap_or_default();
+            let id = delivery
+                .event
+                .order_id
+                .map(|o| o.to_string())
+                .unwrap_or_default();
             seen.lock().unwrap().push(id);
             Ok::<(), String>(())
         }
@@ -93,7 +97,10 @@ async fn a_final_status_the_provider_still_reports_pending_is_answered_try_later
     let route = recording_route(gateway(ProviderName::Vpay88, &base), seen.clone());
     let answer = post_to(route, callback("A1", "completed", "s3cret")).await;
     assert_eq!(answer, (503, "try later".into()));
-    assert!(seen.lock().unwrap().is_empty(), "nothing reached the handler");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing reached the handler"
+    );
 }
 
 #[tokio::test]

@@ -35,6 +35,15 @@ pub enum FaultKind {
     Malformed,
     /// The request is carried out and the answer trickles, one byte per `latency_ms`.
     Trickle,
+    /// The order is created, then the answer says its id exists already (as a
+    /// provider behind a retrying proxy would): `Order id exist!` / `Order ID Exist.`.
+    DuplicateAfterCommit,
+    /// The order is created and at once held as failed, then the connection is
+    /// closed without an answer.
+    FailAfterCommit,
+    /// The order is created, but the provider holds another amount under its id
+    /// (as after an earlier order under a reused id); the connection is closed.
+    OtherAmountAfterCommit,
 }
 
 /// One rule.
@@ -207,6 +216,11 @@ pub(crate) async fn inject(
             let _ = next.run(request).await;
             (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response()
         }
+        FaultKind::DuplicateAfterCommit
+        | FaultKind::FailAfterCommit
+        | FaultKind::OtherAmountAfterCommit => {
+            after_commit(&inner, rule.kind, provider, endpoint, request, next).await
+        }
         FaultKind::Trickle => {
             let response = next.run(request).await;
             let (parts, body) = response.into_parts();
@@ -226,6 +240,64 @@ pub(crate) async fn inject(
             Response::from_parts(parts, Body::from_stream(stream))
         }
     }
+}
+
+/// Carries a create request out, then alters what the provider holds or says,
+/// as `kind` describes. Other endpoints just lose their answer.
+async fn after_commit(
+    inner: &crate::Inner,
+    kind: FaultKind,
+    provider: &str,
+    endpoint: &str,
+    request: Request,
+    next: Next,
+) -> Response {
+    let order_kind = match endpoint {
+        "withdraw_orders" => crate::state::Kind::Withdrawal,
+        "generate_orders" => crate::state::Kind::Deposit,
+        _ => {
+            let _ = next.run(request).await;
+            return broken();
+        }
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, 1 << 20).await else {
+        return broken();
+    };
+    let copy = Request::from_parts(parts.clone(), Body::from(bytes.clone()));
+    let order_id = crate::read_form(copy)
+        .await
+        .ok()
+        .and_then(|mut fields| fields.remove("orderid"));
+    let _ = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    {
+        let mut state = inner.state();
+        let held = state.orders.iter_mut().find(|((p, _, k, id), _)| {
+            p.name() == provider && *k == order_kind && Some(id) == order_id.as_ref()
+        });
+        if let Some((_, order)) = held {
+            match kind {
+                FaultKind::FailAfterCommit => order.status = "fail",
+                FaultKind::OtherAmountAfterCommit => order.amount += rust_decimal::Decimal::ONE,
+                _ => {}
+            }
+        }
+    }
+    if kind == FaultKind::DuplicateAfterCommit {
+        let message = match order_kind {
+            crate::state::Kind::Withdrawal => "Order id exist!",
+            crate::state::Kind::Deposit => "Order ID Exist.",
+        };
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "status": false, "message": message }).to_string(),
+        )
+            .into_response();
+    }
+    broken()
 }
 
 #[cfg(test)]

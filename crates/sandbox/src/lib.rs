@@ -336,7 +336,7 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 /// Reads a form body sent as `multipart/form-data` or urlencoded, as PHP does.
 /// Repeated keys keep the last value, as PHP does.
-async fn read_form(request: Request) -> Result<HashMap<String, String>, String> {
+pub(crate) async fn read_form(request: Request) -> Result<HashMap<String, String>, String> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
