@@ -286,3 +286,26 @@ pub fn notification_order_id(order_num: &Option<String>) -> Result<Option<OrderI
         .map(|n| OrderId::new(n).map_err(|e| invalid("order_num", e.to_string())))
         .transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fen_conversion_refuses_what_it_cannot_hold_without_panicking() {
+        let cny = |text: &str| Money::parse(text, CURRENCY).unwrap();
+        assert_eq!(to_fen(&cny("100.5")).unwrap(), 10050);
+        for huge in [
+            "1e28",
+            "79228162514264337593543950335",
+            "184467440737095516.16",
+        ] {
+            let err = to_fen(&cny(huge)).unwrap_err().to_string();
+            assert!(err.contains("out of range"), "{huge}: {err}");
+        }
+        assert!(to_fen(&cny("0.001"))
+            .unwrap_err()
+            .to_string()
+            .contains("fen"));
+    }
+}

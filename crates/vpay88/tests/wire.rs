@@ -299,3 +299,37 @@ fn callback_status_words_map() {
     assert_eq!(event.amount, Money::parse("300", "MYR").unwrap());
     assert_eq!(event.charge, Some(rust_decimal::Decimal::new(9, 0)));
 }
+
+/// A channel's secret verifies its callbacks, and confirmation asks the status
+/// API as that channel's merchant account, not the gateway's own.
+#[tokio::test]
+async fn a_callback_verified_by_a_channel_secret_is_confirmed_as_that_channel() {
+    use httpmock::prelude::*;
+    let server = MockServer::start_async().await;
+    let as_channel = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/merchant/check_status")
+                .body_contains("duitnow-merchant");
+            then.status(200)
+                .body(fixture("vpay88/deposit_status/completed.json"));
+        })
+        .await;
+    let gateway = Vpay88::builder(server.base_url(), USERNAME, API_KEY)
+        .secret_key(SECRET)
+        .channel_secret("duitnow-merchant", "duitnow-secret")
+        .build()
+        .unwrap();
+    let token = paybridge_signing::form_callback_token("duitnow-secret", "Example_123");
+    let body = format!(
+        r#"{{"order_id":"Example_123","amount":300.0000,"currency":"MYR","order_status":"completed","status":true,"token":"{token}","type":"deposit"}}"#
+    );
+    let event = gateway
+        .verify_callback(&CallbackRequest::new(body.as_bytes()))
+        .unwrap();
+    assert_eq!(event.account.as_deref(), Some("duitnow-merchant"));
+    assert_eq!(event.secret_index, 1);
+    let report = paybridge_core::confirm(&gateway, &event).await.unwrap();
+    assert_eq!(report.status, OrderStatus::Completed);
+    as_channel.assert_async().await;
+}
