@@ -310,7 +310,7 @@ async fn a_callback_verified_by_a_channel_secret_is_confirmed_as_that_channel() 
         .mock_async(|when, then| {
             when.method(POST)
                 .path("/merchant/check_status")
-                .body_contains("duitnow-merchant");
+                .body_includes("duitnow-merchant");
             then.status(200)
                 .body(fixture("vpay88/deposit_status/completed.json"));
         })
