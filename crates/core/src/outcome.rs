@@ -14,7 +14,6 @@
 //! [`table`] lists every row; `docs/reliability.md` shows it, checked by a test.
 
 use std::future::Future;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -22,6 +21,7 @@ use crate::error::{Error, RefusalKind, Result};
 use crate::model::StatusReport;
 use crate::money::{Money, OrderId};
 use crate::status::{OrderKind, OrderStatus};
+use crate::transport::{HttpTransport, ResolvePolicy};
 
 /// What the create call came back with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -383,17 +383,37 @@ pub struct CreateCall<'a> {
     pub requested: &'a Money,
     /// When the whole operation, resolution included, must be done.
     pub deadline: Instant,
-    /// Status queries in all, while the provider does not yet report the order.
-    pub attempts: u32,
-    /// Pause between those queries.
-    pub pause: Duration,
+    /// How many status queries, how far apart, while the order is not yet found.
+    pub resolve: ResolvePolicy,
 }
+
+impl<'a> CreateCall<'a> {
+    /// A create call starting now, with `transport`'s deadline and resolve policy.
+    pub fn new(
+        kind: OrderKind,
+        order_id: &'a OrderId,
+        requested: &'a Money,
+        transport: &HttpTransport,
+    ) -> Self {
+        Self {
+            kind,
+            order_id,
+            requested,
+            deadline: transport.deadline(),
+            resolve: transport.config().resolve,
+        }
+    }
+}
+
+/// The `lookup` of [`settle`] for a provider that cannot look an order up by the
+/// merchant's id: pass `None::<NoLookup>`.
+pub type NoLookup = fn() -> std::future::Ready<Result<StatusReport>>;
 
 /// Turns the result of sending a create request into the table's verdict.
 ///
 /// `lookup` asks the provider's status by the order id; `None` where the provider
 /// has no such query. It is asked only where the answer leaves the order's fate
-/// open, up to `call.attempts` times while the order is not found or the query
+/// open, up to `call.resolve.attempts` times while the order is not found or the query
 /// fails, and never past `call.deadline`. The order is never sent again.
 pub async fn settle<A, F, Fut>(
     call: CreateCall<'_>,
@@ -466,12 +486,13 @@ where
     Fut: Future<Output = Result<StatusReport>>,
 {
     let mut last = Resolution::QueryFailed;
-    for attempt in 0..call.attempts.max(1) {
+    let pause = call.resolve.delay;
+    for attempt in 0..call.resolve.attempts.max(1) {
         if attempt > 0 {
-            if Instant::now() + call.pause >= call.deadline {
+            if Instant::now() + pause >= call.deadline {
                 break;
             }
-            tokio::time::sleep(call.pause).await;
+            tokio::time::sleep(pause).await;
         }
         let result = match tokio::time::timeout_at(call.deadline, lookup()).await {
             Ok(result) => result,

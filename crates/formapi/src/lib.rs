@@ -34,8 +34,8 @@ use paybridge_core::transport::{HttpReply, HttpTransport, Idempotency, Transport
 use paybridge_core::wire::format_amount;
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
-    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Money, Operation, OrderId,
-    OrderKind, PaymentGateway, RefusalKind, Result, SecretString, StatusQuery, StatusReport,
+    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Operation, OrderKind,
+    PaymentGateway, RefusalKind, Result, SecretString, StatusQuery, StatusReport,
     WithdrawalReceipt, WithdrawalRequest,
 };
 use tracing::{info, instrument};
@@ -491,24 +491,6 @@ impl<D: Dialect> FormApiGateway<D> {
         transformers::status_report(kind, query.order_id.clone(), &answer.map, &answer.body)
     }
 
-    /// The create call's context for the outcome table.
-    fn create_call<'a>(
-        &self,
-        kind: OrderKind,
-        order_id: &'a OrderId,
-        requested: &'a Money,
-    ) -> CreateCall<'a> {
-        let resolve = self.transport.config().resolve;
-        CreateCall {
-            kind,
-            order_id,
-            requested,
-            deadline: self.transport.deadline(),
-            attempts: resolve.attempts,
-            pause: resolve.delay,
-        }
-    }
-
     /// Sends an order once and settles its outcome through the outcome table,
     /// asking its status (never resending) where the answer leaves it open.
     async fn create(
@@ -579,7 +561,12 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
         let form = self.deposit_form(request)?;
-        let call = self.create_call(OrderKind::Deposit, &request.order_id, &request.amount);
+        let call = CreateCall::new(
+            OrderKind::Deposit,
+            &request.order_id,
+            &request.amount,
+            &self.transport,
+        );
         let answer = self
             .create(call, "create_deposit", "/merchant/generate_orders", &form)
             .await?
@@ -592,7 +579,12 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = D::PROVIDER, order_id = %request.order_id))]
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
         let form = self.withdrawal_form(request)?;
-        let call = self.create_call(OrderKind::Withdrawal, &request.order_id, &request.amount);
+        let call = CreateCall::new(
+            OrderKind::Withdrawal,
+            &request.order_id,
+            &request.amount,
+            &self.transport,
+        );
         let receipt = match self
             .create(
                 call,

@@ -24,7 +24,7 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use paybridge_core::outcome::{settle, within_deadline, CreateCall};
+use paybridge_core::outcome::{settle, within_deadline, CreateCall, NoLookup};
 use paybridge_core::transport::{HttpReply, HttpTransport, Idempotency, TransportConfig};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
@@ -144,9 +144,6 @@ impl OnePunchBuilder {
         })
     }
 }
-
-/// The status lookup ONE-PUNCH lacks: it cannot find a payment by order number.
-type NoLookup = std::future::Ready<Result<StatusReport>>;
 
 /// A ONE-PUNCH gateway. `Debug` shows no secret.
 #[derive(Debug)]
@@ -349,15 +346,12 @@ impl PaymentGateway for OnePunch {
         let json =
             serde_json::to_vec(&body).map_err(|e| Error::invalid("request", e.to_string()))?;
         let url = format!("{}/api/v0/payment/", self.base_url);
-        let resolve = self.transport.config().resolve;
-        let call = CreateCall {
-            kind: OrderKind::Deposit,
-            order_id: &request.order_id,
-            requested: &request.amount,
-            deadline: self.transport.deadline(),
-            attempts: resolve.attempts,
-            pause: resolve.delay,
-        };
+        let call = CreateCall::new(
+            OrderKind::Deposit,
+            &request.order_id,
+            &request.amount,
+            &self.transport,
+        );
         let sending = async {
             let reply = self
                 .transport
@@ -373,7 +367,7 @@ impl PaymentGateway for OnePunch {
         };
         let sent = within_deadline("create_deposit", call.deadline, sending).await;
         // ONE-PUNCH looks payments up only by the token its (lost) answer carried.
-        let (payload, raw) = settle(call, sent, None::<fn() -> NoLookup>)
+        let (payload, raw) = settle(call, sent, None::<NoLookup>)
             .await?
             .into_answer(&call)?;
         let created = transformers::created_payment(&payload, &raw)?;
