@@ -281,21 +281,32 @@ fn multipart_pairs(body: &[u8], boundary: &str) -> Result<Vec<(String, String)>,
     Err("the multipart body has no closing delimiter".into())
 }
 
-/// Reads name/value pairs into `T`. A repeated name is refused: which copy a
-/// provider meant cannot be known.
-fn from_pairs<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, String> {
+/// Refuses an empty field list and a repeated name: which copy a provider meant
+/// cannot be known.
+fn check_pairs(pairs: &[(String, String)]) -> Result<(), String> {
     if pairs.is_empty() {
         return Err("body is empty".into());
     }
     let mut seen = std::collections::HashSet::new();
-    for (name, _) in &pairs {
+    for (name, _) in pairs {
         if !seen.insert(name.as_str()) {
             return Err(format!("field {name:?} appears twice"));
         }
     }
-    // serde_urlencoded reads optional fields; re-encoding keeps one reader for both.
-    let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| e.to_string())?;
-    serde_urlencoded::from_str(&encoded).map_err(|e| format!("the fields are not usable ({e})"))
+    Ok(())
+}
+
+/// The fields of a `multipart/form-data` body, in order, its boundary taken from
+/// `content_type` or from the body's first line.
+pub fn multipart_fields(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
+    let body = strip_bom(body);
+    match body_shape(body, content_type) {
+        BodyShape::Multipart(boundary) => multipart_pairs(body, &boundary),
+        _ => Err("body is not multipart form data".into()),
+    }
 }
 
 /// The fields of a callback body, whatever it is: JSON (a BOM and trailing commas
@@ -412,11 +423,21 @@ pub fn parse_callback_body<T: DeserializeOwned>(
                     .map_err(|_| format!("body is not a usable JSON object ({strict})"))
             })
         }
-        BodyShape::Multipart(boundary) => from_pairs(multipart_pairs(body, &boundary)?),
+        BodyShape::Multipart(boundary) => {
+            let pairs = multipart_pairs(body, &boundary)?;
+            check_pairs(&pairs)?;
+            // serde_urlencoded reads optional fields; encoding the parts as a form
+            // keeps one reader for both.
+            let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| e.to_string())?;
+            serde_urlencoded::from_str(&encoded)
+                .map_err(|e| format!("the fields are not usable ({e})"))
+        }
         BodyShape::Form => {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
                 .map_err(|e| format!("body is neither JSON nor a form ({e})"))?;
-            from_pairs(pairs)
+            check_pairs(&pairs)?;
+            serde_urlencoded::from_bytes(body)
+                .map_err(|e| format!("the fields are not usable ({e})"))
         }
     }
 }

@@ -96,24 +96,7 @@ pub fn request_fixture(provider: &str, operation: &str) -> CapturedRequest {
 
 /// Parses a `multipart/form-data` body of text fields, in order.
 pub fn parse_multipart(content_type: &str, body: &[u8]) -> Vec<(String, String)> {
-    let Some(boundary) = content_type.split("boundary=").nth(1) else {
-        return Vec::new();
-    };
-    let boundary = format!("--{}", boundary.trim_matches('"'));
-    let text = String::from_utf8_lossy(body);
-    text.split(boundary.as_str())
-        .filter_map(|part| {
-            let part = part.strip_prefix("\r\n")?;
-            let (headers, value) = part.split_once("\r\n\r\n")?;
-            let name = headers
-                .split("name=\"")
-                .nth(1)?
-                .split('"')
-                .next()?
-                .to_owned();
-            Some((name, value.strip_suffix("\r\n").unwrap_or(value).to_owned()))
-        })
-        .collect()
+    paybridge_core::wire::multipart_fields(body, Some(content_type)).unwrap_or_default()
 }
 
 /// Turns a captured httpmock request into a [`CapturedRequest`].
