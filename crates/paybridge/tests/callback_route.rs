@@ -80,37 +80,36 @@ fn recording_route(gateway: Gateway, seen: Seen) -> Router {
     .into_router()
 }
 
-#[tokio::test]
-async fn a_confirmed_callback_sent_as_a_form_content_type_is_handled_and_answered_success() {
-    let base = status_api("completed").await;
+/// Posts a Vpay88 callback for `A1` claiming `claimed` to a route whose status
+/// API reports `reported`; the answer, and the orders the handler saw.
+async fn deliver(reported: &'static str, claimed: &str) -> ((u16, String), Vec<String>) {
+    let base = status_api(reported).await;
     let seen = Seen::default();
     let route = recording_route(gateway(ProviderName::Vpay88, &base), seen.clone());
-    let answer = post_to(route, callback("A1", "completed", "s3cret")).await;
+    let answer = post_to(route, callback("A1", claimed, "s3cret")).await;
+    let handled = seen.lock().unwrap().clone();
+    (answer, handled)
+}
+
+#[tokio::test]
+async fn a_confirmed_callback_sent_as_a_form_content_type_is_handled_and_answered_success() {
+    let (answer, handled) = deliver("completed", "completed").await;
     assert_eq!(answer, (200, "success".into()));
-    assert_eq!(*seen.lock().unwrap(), vec!["A1".to_owned()]);
+    assert_eq!(handled, vec!["A1".to_owned()]);
 }
 
 #[tokio::test]
 async fn a_final_status_the_provider_still_reports_pending_is_answered_try_later() {
-    let base = status_api("pending").await;
-    let seen = Seen::default();
-    let route = recording_route(gateway(ProviderName::Vpay88, &base), seen.clone());
-    let answer = post_to(route, callback("A1", "completed", "s3cret")).await;
+    let (answer, handled) = deliver("pending", "completed").await;
     assert_eq!(answer, (503, "try later".into()));
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "nothing reached the handler"
-    );
+    assert!(handled.is_empty(), "nothing reached the handler");
 }
 
 #[tokio::test]
 async fn a_final_status_contradicted_by_another_final_status_is_refused() {
-    let base = status_api("fail").await;
-    let seen = Seen::default();
-    let route = recording_route(gateway(ProviderName::Vpay88, &base), seen.clone());
-    let answer = post_to(route, callback("A1", "completed", "s3cret")).await;
+    let (answer, handled) = deliver("fail", "completed").await;
     assert_eq!(answer, (400, "rejected: not confirmed".into()));
-    assert!(seen.lock().unwrap().is_empty());
+    assert!(handled.is_empty());
 }
 
 #[tokio::test]
