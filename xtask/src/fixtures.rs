@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::response::Response;
-use paybridge::{Config, Gateway, ProviderName};
+use paybridge::{Config, Gateway, Provider};
 use paybridge_cli::demo::demo_config;
 use paybridge_cli::recorded::{scenarios, scrub_fields, scrub_json, scrub_path};
 use paybridge_sandbox::{Sandbox, SandboxConfig};
@@ -137,7 +137,7 @@ pub async fn record(root: &Path) -> Result<(), String> {
         }
         let gateway = Gateway::for_provider(
             &config,
-            ProviderName::parse(scenario.provider).map_err(|e| e.to_string())?,
+            Provider::parse(scenario.provider).map_err(|e| e.to_string())?,
         )
         .map_err(|e| e.to_string())?;
         exchanges.lock().unwrap_or_else(|p| p.into_inner()).clear();

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use paybridge::axum::{CallbackRoute, Delivery};
 use paybridge::{
-    Config, Currency, DepositRequest, Error, Gateway, Money, OrderId, OrderStatus, PaymentGateway,
-    StatusQuery, WithdrawalRequest,
+    Config, Currency, DepositRequest, Error, Gateway, Money, OrderId, OrderStatus, StatusQuery,
+    WithdrawalRequest,
 };
 use paybridge_sandbox::{Sandbox, SandboxConfig};
 use tokio::net::TcpListener;
@@ -233,15 +233,15 @@ pub fn gateways(
     Ok(vec![
         (
             "vpay88",
-            Gateway::for_provider(&config, paybridge::ProviderName::Vpay88)?,
+            Gateway::for_provider(&config, paybridge::Provider::Vpay88)?,
         ),
         (
             "one1pay",
-            Gateway::for_provider(&config, paybridge::ProviderName::One1pay)?,
+            Gateway::for_provider(&config, paybridge::Provider::One1Pay)?,
         ),
         (
             "onepunch",
-            Gateway::for_provider(&config, paybridge::ProviderName::Onepunch)?,
+            Gateway::for_provider(&config, paybridge::Provider::OnePunch)?,
         ),
     ])
 }

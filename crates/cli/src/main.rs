@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use paybridge::{
-    CallbackRequest, Config, Currency, DepositRequest, Error, Gateway, Money, OrderId,
-    PaymentGateway, ProviderName, StatusQuery, WithdrawalRequest,
+    CallbackRequest, Config, Currency, DepositRequest, Error, Gateway, Money, OrderId, Provider,
+    StatusQuery, WithdrawalRequest,
 };
 use serde_json::{json, Value};
 
@@ -290,7 +290,7 @@ fn gateway(cli: &Cli) -> Result<Gateway, Error> {
     let path = cli.config.clone().unwrap_or_else(paybridge::default_path);
     let config = Config::load(&path)?;
     match &cli.provider {
-        Some(name) => Gateway::for_provider(&config, ProviderName::parse(name)?),
+        Some(name) => Gateway::for_provider(&config, Provider::parse(name)?),
         None => Gateway::from_config(&config),
     }
 }
@@ -401,7 +401,9 @@ async fn run(cli: Cli) -> Result<Value, Error> {
                 None
             };
             // The Vpay88/One1Pay token covers only the order id.
-            let unconfirmed: &[&str] = if confirmed.is_none() && event.provider != "onepunch" {
+            let unconfirmed: &[&str] = if confirmed.is_none()
+                && event.provider != paybridge::Provider::OnePunch
+            {
                 eprintln!(
                     "warning: the token verified, but {} signs only the order id: amount and status are unconfirmed until --confirm asks the provider",
                     event.provider

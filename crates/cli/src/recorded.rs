@@ -6,8 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use paybridge::{
-    Currency, DepositRequest, Error, Gateway, Money, OrderId, PaymentGateway, StatusQuery,
-    WithdrawalRequest,
+    Currency, DepositRequest, Error, Gateway, Money, OrderId, StatusQuery, WithdrawalRequest,
 };
 use serde_json::{json, Value};
 

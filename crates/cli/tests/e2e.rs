@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use paybridge::{
     Config, Currency, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderId, OrderStatus,
-    PaymentGateway, ProviderName, RefusalKind, StatusQuery, WithdrawalRequest,
+    Provider, RefusalKind, StatusQuery, WithdrawalRequest,
 };
 use paybridge_cli::demo::{pay, Harness};
 use paybridge_sandbox::SandboxConfig;
@@ -206,7 +206,7 @@ async fn documented_failures_come_back_typed() {
         "inline",
     )
     .unwrap();
-    let wrong = Gateway::for_provider(&config, ProviderName::Vpay88).unwrap();
+    let wrong = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
     let (kind, _) = refusal(
         wrong
             .create_deposit(&myr_deposit("AUTH-1", "100"))
@@ -214,7 +214,7 @@ async fn documented_failures_come_back_typed() {
             .unwrap_err(),
     );
     assert_eq!(kind, RefusalKind::Unauthorized);
-    let wrong = Gateway::for_provider(&config, ProviderName::Onepunch).unwrap();
+    let wrong = Gateway::for_provider(&config, Provider::OnePunch).unwrap();
     let (kind, _) = refusal(wrong.payment_methods().await.unwrap_err());
     assert_eq!(kind, RefusalKind::InvalidSignature);
 
@@ -494,7 +494,7 @@ async fn a_payout_whose_answer_trickles_past_the_timeout_is_found_not_resent() {
         "inline",
     )
     .unwrap();
-    let gateway = Gateway::for_provider(&config, ProviderName::Vpay88).unwrap();
+    let gateway = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
     let request = WithdrawalRequest::builder(
         "TRICKLE-1",
         Money::parse("10", "MYR").unwrap(),

@@ -2,7 +2,7 @@
 //! verification or, for the fields the Vpay88/One1Pay token does not cover, by
 //! confirmation against the provider's status API.
 
-use paybridge::{CallbackRequest, Money, OrderStatus, PaymentGateway};
+use paybridge::{CallbackRequest, Money, OrderStatus};
 use paybridge_cli::demo::{pay, Harness};
 use paybridge_sandbox::SandboxConfig;
 use paybridge_signing::{

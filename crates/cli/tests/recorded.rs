@@ -4,7 +4,7 @@
 
 use httpmock::prelude::*;
 use httpmock::HttpMockResponse;
-use paybridge::{Config, Gateway, ProviderName};
+use paybridge::{Config, Gateway, Provider};
 use paybridge_cli::demo::demo_config;
 use paybridge_cli::recorded::{scenarios, scrub_fields, scrub_json, scrub_path, PAYMENT_TOKEN};
 use paybridge_testkit::{capture, fixtures_dir, Captures};
@@ -49,7 +49,7 @@ async fn every_recorded_exchange_replays_to_its_recorded_outcome() {
         }
         let gateway = Gateway::for_provider(
             &config(&server.base_url()),
-            ProviderName::parse(scenario.provider).unwrap(),
+            Provider::parse(scenario.provider).unwrap(),
         )
         .unwrap();
         let mut outcome = match (scenario.call)(&gateway, PAYMENT_TOKEN).await {

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use paybridge::{Config, DepositRequest, Money, PaymentGateway, WithdrawalRequest};
+use paybridge::{Config, DepositRequest, Money, WithdrawalRequest};
 use paybridge_cli::demo::{pay, Harness};
 use paybridge_sandbox::{SandboxConfig, DEMO_API_KEY, DEMO_MONSTER_KEY, DEMO_SECRET_KEY};
 

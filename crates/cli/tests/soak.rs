@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use paybridge::{DepositRequest, Error, Gateway, Money, PaymentGateway, WithdrawalRequest};
+use paybridge::{DepositRequest, Error, Gateway, Money, WithdrawalRequest};
 use paybridge_cli::demo::Harness;
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::Kind;

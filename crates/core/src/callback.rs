@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::gateway::PaymentGateway;
 use crate::model::{StatusQuery, StatusReport};
 use crate::money::{Money, OrderId};
+use crate::provider::Provider;
 use crate::status::{OrderKind, OrderStatus};
 
 /// The largest callback body accepted. Real callbacks are well under 1 KiB.
@@ -143,6 +144,15 @@ impl fmt::Display for CallbackRejection {
 }
 
 impl CallbackRejection {
+    /// An [`Error`] for a present but unusable field.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+        CallbackRejection::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+        .into()
+    }
+
     /// A short, fixed description of the rejection's class, safe to send back to
     /// whoever posted the callback: it echoes nothing of the body.
     pub fn class(&self) -> &'static str {
@@ -177,8 +187,8 @@ impl From<CallbackRejection> for Error {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CallbackEvent {
-    /// Provider name.
-    pub provider: &'static str,
+    /// The provider.
+    pub provider: Provider,
     /// Deposit or withdrawal.
     pub kind: OrderKind,
     /// The merchant's order id, when the callback carries one.
@@ -210,7 +220,7 @@ impl CallbackEvent {
     /// A verified event; optional parts are set with the `with_*` methods.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        provider: &'static str,
+        provider: Provider,
         kind: OrderKind,
         order_id: Option<OrderId>,
         status: OrderStatus,
@@ -305,7 +315,7 @@ pub async fn confirm(gateway: &dyn PaymentGateway, event: &CallbackEvent) -> Res
     if report.status != event.status {
         if event.status.is_final() {
             tracing::warn!(
-                provider = event.provider,
+                provider = %event.provider,
                 order_id = event.order_id.as_ref().map_or("", OrderId::as_str),
                 claimed = %event.status,
                 confirmed = %report.status,
@@ -330,7 +340,7 @@ pub async fn confirm(gateway: &dyn PaymentGateway, event: &CallbackEvent) -> Res
         || confirmed.currency() != event.amount.currency()
     {
         tracing::warn!(
-            provider = event.provider,
+            provider = %event.provider,
             claimed = %event.amount,
             confirmed = %confirmed,
             "callback amount contradicts the provider's: possible forgery"

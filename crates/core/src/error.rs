@@ -3,7 +3,9 @@
 use std::fmt;
 
 use crate::callback::CallbackRejection;
+use crate::gateway::Operation;
 use crate::money::{Money, OrderId};
+use crate::provider::Provider;
 use crate::status::{OrderKind, OrderStatus};
 
 /// A boxed error kept as the `source()` of transport failures.
@@ -14,8 +16,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong, split by what the merchant should do about it.
 ///
-/// No variant ever carries a secret: provider messages are kept verbatim, but
-/// credentials are never put into an error.
+/// `Display` is one short line; what to do about each variant is in the
+/// variant's documentation and in `docs/errors.md`. [`Error::kind`] names the
+/// variant in one stable word for output and tests.
+///
+/// No variant ever carries a secret: provider messages are kept verbatim, and
+/// bodies kept for diagnosis are scrubbed of credentials.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -40,17 +46,29 @@ pub enum Error {
     /// The provider does not have this operation; nothing was sent.
     #[error("{provider} does not support {operation}")]
     Unsupported {
-        /// Provider name.
-        provider: &'static str,
-        /// Operation name.
-        operation: &'static str,
+        /// The provider.
+        provider: Provider,
+        /// The operation.
+        operation: Operation,
+    },
+
+    /// Something on this machine failed that is not configuration: the HTTP
+    /// client could not be built, a port could not be bound, a lock was poisoned
+    /// by a panicked task. Nothing was sent.
+    #[error("local failure: {what}: {source}")]
+    Local {
+        /// What was being done.
+        what: String,
+        /// The underlying failure.
+        #[source]
+        source: BoxError,
     },
 
     /// The request could not be completed on the network.
-    #[error("transport failure during {operation}{}: {source}", delivered_note(*.may_have_been_delivered))]
+    #[error("{operation}: transport failure{}: {source}", delivered_note(*.may_have_been_delivered))]
     Transport {
-        /// Operation name.
-        operation: &'static str,
+        /// The operation.
+        operation: Operation,
         /// `true` when the provider may have received and acted on the request
         /// (timeout after sending, reset, 5xx). A write in this state must be
         /// resolved by a status query, never by sending it again.
@@ -62,48 +80,54 @@ pub enum Error {
 
     /// The request took longer than its deadline (per attempt, or the operation's
     /// total deadline); a write in this state may have been delivered.
-    #[error("{operation} timed out{}", delivered_note(*.may_have_been_delivered))]
+    #[error("{operation}: timed out{}", delivered_note(*.may_have_been_delivered))]
     Timeout {
-        /// Operation name.
-        operation: &'static str,
+        /// The operation.
+        operation: Operation,
         /// Whether the provider may have received the request.
         may_have_been_delivered: bool,
     },
 
     /// The provider answered with an HTTP error status and no body paybridge
     /// understands (a proxy's error page, say).
-    #[error("{operation} answered HTTP {status}")]
+    #[error("{operation}: the provider answered HTTP {status}")]
     HttpStatus {
-        /// Operation name.
-        operation: &'static str,
+        /// The operation.
+        operation: Operation,
         /// The HTTP status code.
         status: u16,
-        /// A bounded prefix of the body.
-        snippet: String,
+        /// The body, bounded and scrubbed of credentials.
+        body: String,
     },
 
     /// The provider answered and refused.
-    #[error("{provider} refused {operation}: {message:?} ({kind})")]
+    #[error("{operation}: {provider} refused: {message:?} ({kind})")]
     Provider {
-        /// Provider name.
-        provider: &'static str,
-        /// Operation name.
-        operation: &'static str,
+        /// The provider.
+        provider: Provider,
+        /// The operation.
+        operation: Operation,
         /// What the refusal means.
         kind: RefusalKind,
         /// The provider's message, verbatim.
         message: String,
     },
 
-    /// The provider answered something that could not be understood.
-    #[error("could not decode the {operation} response: {reason}; it began {snippet:?}")]
+    /// The provider answered something that could not be understood. For a
+    /// write, the provider may have acted on it.
+    #[error("{operation}: undecodable answer: {reason}")]
     Decode {
-        /// Operation name.
-        operation: &'static str,
+        /// The operation.
+        operation: Operation,
+        /// The HTTP status of the answer, where one came.
+        http_status: Option<u16>,
         /// What did not parse.
         reason: String,
-        /// A bounded prefix of what came back.
-        snippet: String,
+        /// The body, bounded and scrubbed of credentials.
+        body: String,
+        /// The parser's own error, where there is one.
+        #[source]
+        source: Option<BoxError>,
     },
 
     /// A callback failed verification or confirmation; it must not be acted on.
@@ -112,7 +136,7 @@ pub enum Error {
 
     /// An order was sent, its outcome could not be established, and sending it
     /// again could pay twice. Reconcile this order id with the provider.
-    #[error("{kind} {order_id} has an unknown outcome ({reason}); it was not resent: reconcile it by status before doing anything else")]
+    #[error("{kind} {order_id}: outcome unknown, not resent ({reason})")]
     Ambiguous {
         /// Deposit or withdrawal.
         kind: OrderKind,
@@ -124,7 +148,7 @@ pub enum Error {
 
     /// The provider holds this order, and holds it as failed or rejected: no money
     /// moved. A new attempt needs a new order id.
-    #[error("{kind} {order_id} is held by the provider as {status} ({provider_status})")]
+    #[error("{kind} {order_id}: held by the provider as {status} ({provider_status})")]
     HeldAsFailed {
         /// Deposit or withdrawal.
         kind: OrderKind,
@@ -176,17 +200,55 @@ impl Error {
         }
     }
 
-    /// An [`Error::Decode`] with a bounded, lossy snippet of `body`.
-    pub fn decode(operation: &'static str, reason: impl Into<String>, body: &[u8]) -> Self {
+    /// An [`Error::Decode`] keeping `body` bounded and scrubbed of credentials.
+    pub fn decode(operation: Operation, reason: impl Into<String>, body: &[u8]) -> Self {
+        Self::decode_with(operation, reason.into(), body, None)
+    }
+
+    /// An [`Error::Decode`] from a parser's error, kept as the source.
+    pub fn decode_from(
+        operation: Operation,
+        reason: impl Into<String>,
+        body: &[u8],
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self::decode_with(operation, reason.into(), body, Some(source.into()))
+    }
+
+    fn decode_with(
+        operation: Operation,
+        reason: String,
+        body: &[u8],
+        source: Option<BoxError>,
+    ) -> Self {
         Error::Decode {
             operation,
-            reason: reason.into(),
-            snippet: crate::wire::snippet(body),
+            http_status: None,
+            reason,
+            body: crate::wire::scrubbed(body),
+            source,
+        }
+    }
+
+    /// Records the HTTP status of the answer an [`Error::Decode`] came from;
+    /// other variants pass through.
+    pub fn at_http_status(mut self, status: u16) -> Self {
+        if let Error::Decode { http_status, .. } = &mut self {
+            *http_status = Some(status);
+        }
+        self
+    }
+
+    /// An [`Error::Local`].
+    pub fn local(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Local {
+            what: what.into(),
+            source: source.into(),
         }
     }
 
     /// An [`Error::Unsupported`].
-    pub fn unsupported(provider: &'static str, operation: &'static str) -> Self {
+    pub fn unsupported(provider: Provider, operation: Operation) -> Self {
         Error::Unsupported {
             provider,
             operation,
@@ -215,7 +277,7 @@ impl Error {
     /// Marks a failure that happened before an order was sent (fetching its auth
     /// token, say) as one where the order was certainly not delivered, keeping the
     /// original error as the source. Refusals and other errors pass through.
-    pub fn before_sending(self, operation: &'static str) -> Self {
+    pub fn before_sending(self, operation: Operation) -> Self {
         match self {
             err @ (Error::Transport { .. }
             | Error::Decode { .. }
@@ -235,6 +297,7 @@ impl Error {
             Error::InvalidRequest { .. } => "invalid_request",
             Error::Config { .. } => "config",
             Error::Unsupported { .. } => "unsupported",
+            Error::Local { .. } => "local",
             Error::Transport { .. } => "transport",
             Error::Timeout { .. } => "timeout",
             Error::HttpStatus { .. } => "http_status",

@@ -11,6 +11,7 @@ use crate::model::{
     StatusReport, WithdrawalReceipt, WithdrawalRequest,
 };
 use crate::money::Currency;
+use crate::provider::Provider;
 
 /// One operation of the [`PaymentGateway`] trait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,8 +120,8 @@ impl fmt::Debug for Capabilities {
 /// [`capabilities`](Self::capabilities) says which those are.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + fmt::Debug {
-    /// The provider's name: `vpay88`, `one1pay`, `onepunch`.
-    fn provider(&self) -> &'static str;
+    /// The provider.
+    fn provider(&self) -> Provider;
 
     /// Which operations this provider has.
     fn capabilities(&self) -> Capabilities;
@@ -180,7 +181,7 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
 
     /// An [`Error::Unsupported`] for this provider.
     fn unsupported(&self, operation: Operation) -> Error {
-        Error::unsupported(self.provider(), operation.name())
+        Error::unsupported(self.provider(), operation)
     }
 }
 

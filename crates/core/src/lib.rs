@@ -23,6 +23,7 @@ mod gateway;
 mod model;
 mod money;
 pub mod outcome;
+mod provider;
 mod status;
 pub mod transport;
 pub mod wire;
@@ -37,6 +38,7 @@ pub use model::{
 };
 pub use money::{Currency, Money, OrderId};
 pub use outcome::{LearnedFrom, Verdict};
+pub use provider::Provider;
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use status::{OrderKind, OrderStatus};

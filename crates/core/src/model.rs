@@ -65,7 +65,7 @@ fn check_text(field: &str, value: &Option<String>, max: usize) -> Result<()> {
 fn check_url(field: &str, value: &Option<String>) -> Result<()> {
     check_text(field, value, 200)?;
     if let Some(url) = value {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        if !crate::wire::is_http_url(url) {
             return Err(Error::invalid(
                 field,
                 format!("{url:?} is not an http(s) URL"),

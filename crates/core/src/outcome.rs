@@ -18,6 +18,7 @@ use std::future::Future;
 use tokio::time::Instant;
 
 use crate::error::{Error, RefusalKind, Result};
+use crate::gateway::Operation;
 use crate::model::StatusReport;
 use crate::money::{Money, OrderId};
 use crate::status::{OrderKind, OrderStatus};
@@ -509,7 +510,7 @@ where
 /// Runs a create request within the operation's deadline; past it, the request
 /// may have been delivered.
 pub async fn within_deadline<T>(
-    operation: &'static str,
+    operation: Operation,
     deadline: Instant,
     sending: impl Future<Output = Result<T>>,
 ) -> Result<T> {

@@ -9,6 +9,7 @@ use rand::Rng;
 use tracing::{debug, warn};
 
 use crate::error::{BoxError, Error, Result};
+use crate::gateway::Operation;
 
 /// When and how often reads are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,10 +134,7 @@ impl TransportConfig {
             .timeout(self.request_timeout)
             .user_agent(concat!("paybridge/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Config {
-                key: "http_client".into(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| Error::local("building the HTTP client", e))
     }
 }
 
@@ -205,7 +203,7 @@ impl HttpTransport {
     /// is reported as a transport failure that may have been delivered.
     pub async fn send<F>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         idempotency: Idempotency,
         build: F,
     ) -> Result<HttpReply>
@@ -230,7 +228,7 @@ impl HttpTransport {
             }
             let delay = self.config.retry.backoff(attempt - 1);
             warn!(
-                operation,
+                operation = operation.name(),
                 attempt,
                 delay_ms = delay.as_millis() as u64,
                 "retrying read"
@@ -241,7 +239,7 @@ impl HttpTransport {
 
     async fn attempt<F>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         build: &F,
     ) -> std::result::Result<HttpReply, AttemptError>
     where
@@ -268,30 +266,35 @@ impl HttpTransport {
             }
             body.extend_from_slice(&chunk);
         }
-        debug!(operation, status, bytes = body.len(), "response");
+        debug!(
+            operation = operation.name(),
+            status,
+            bytes = body.len(),
+            "response"
+        );
         Ok(HttpReply { status, body })
     }
 
     fn finish(
         &self,
-        operation: &'static str,
+        operation: Operation,
         outcome: std::result::Result<HttpReply, AttemptError>,
     ) -> Result<HttpReply> {
         match outcome {
             Ok(reply) if reply.status >= 500 => Err(Error::HttpStatus {
                 operation,
                 status: reply.status,
-                snippet: crate::wire::snippet(&reply.body),
+                body: crate::wire::scrubbed(&reply.body),
             }),
             Ok(reply) => Ok(reply),
-            Err(AttemptError::TooLarge) => Err(Error::Decode {
+            Err(AttemptError::TooLarge) => Err(Error::decode(
                 operation,
-                reason: format!(
+                format!(
                     "the answer is larger than the {}-byte limit",
                     self.config.max_answer_bytes
                 ),
-                snippet: String::new(),
-            }),
+                b"",
+            )),
             // Only a failure to connect proves nothing was delivered.
             Err(AttemptError::Network(err)) => {
                 let may_have_been_delivered = !err.is_connect() && !err.is_builder();

@@ -16,8 +16,8 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The longest snippet of a body quoted in an error.
-pub const SNIPPET_LEN: usize = 160;
+use crate::transport::HttpReply;
+use crate::{BoxError, Error, Operation, Provider, RefusalKind};
 
 /// `order_datetime` format: `YYYY-MM-DD HH:MM:SS`, provider local time, no zone.
 pub const ORDER_DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -113,19 +113,124 @@ pub fn parse_order_datetime(text: &str) -> Result<NaiveDateTime, String> {
         .map_err(|e| format!("{text:?} is not YYYY-MM-DD HH:MM:SS ({e})"))
 }
 
+/// Whether `text` is an `http://` or `https://` URL.
+pub fn is_http_url(text: &str) -> bool {
+    text.starts_with("http://") || text.starts_with("https://")
+}
+
+/// A configured base URL, trimmed and without a trailing `/`; anything but an
+/// http(s) URL is a configuration error naming `key`.
+pub fn base_url(key: &str, url: &str) -> Result<String, Error> {
+    let url = url.trim().trim_end_matches('/');
+    if !is_http_url(url) {
+        return Err(Error::Config {
+            key: key.to_owned(),
+            reason: format!("{url:?} is not an http(s) URL"),
+        });
+    }
+    Ok(url.to_owned())
+}
+
+/// Whether `text` can stand as one URL path segment unescaped: non-empty
+/// letters, digits, `-` and `_` (ONE-PUNCH's tokens, which travel in paths).
+pub fn is_path_segment(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Formats an amount for the wire: no exponent, no trailing zeros (`100`, `100.5`).
 pub fn format_amount(amount: Decimal) -> String {
     amount.normalize().to_string()
 }
 
-/// A bounded, lossy prefix of a body for error messages.
-pub fn snippet(body: &[u8]) -> String {
+/// Names of fields whose values are credentials, tokens or signatures; their
+/// values never appear in an error.
+pub const SECRET_FIELD_NAMES: [&str; 6] = [
+    "auth",
+    "api_key",
+    "secret_key",
+    "monster_key",
+    "token",
+    "signature",
+];
+
+/// A body as kept in an error: lossy UTF-8, the values of [`SECRET_FIELD_NAMES`]
+/// replaced by `[REDACTED]` (in JSON, forms and query strings alike, parsable or
+/// not), cut at [`BODY_KEPT`] characters.
+pub fn scrubbed(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut out: String = text.chars().take(SNIPPET_LEN).collect();
-    if text.chars().count() > SNIPPET_LEN {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        match secret_value_at(bytes, at) {
+            Some((start, end)) => {
+                out.push_str(&text[copied..start]);
+                out.push_str("[REDACTED]");
+                copied = end;
+                at = end;
+            }
+            None => at += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    if out.chars().count() > BODY_KEPT {
+        out = out.chars().take(BODY_KEPT).collect();
         out.push('…');
     }
     out
+}
+
+/// The longest body, in characters, an error keeps.
+pub const BODY_KEPT: usize = 1024;
+
+/// Where the value of a secret field named at `at` lies, if one is named there:
+/// the name on a boundary, then `"`?, `:` or `=`, and an optionally quoted value.
+fn secret_value_at(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let on_boundary = at == 0
+        || matches!(
+            bytes[at - 1],
+            b'"' | b'\'' | b'&' | b'?' | b'{' | b',' | b';'
+        )
+        || bytes[at - 1].is_ascii_whitespace();
+    if !on_boundary {
+        return None;
+    }
+    let name = SECRET_FIELD_NAMES
+        .iter()
+        .find(|name| bytes[at..].starts_with(name.as_bytes()))?;
+    let skip_space = |mut i: usize| {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = at + name.len();
+    if matches!(bytes.get(i), Some(b'"' | b'\'')) {
+        i += 1;
+    }
+    i = skip_space(i);
+    if !matches!(bytes.get(i), Some(b':' | b'=')) {
+        return None;
+    }
+    i = skip_space(i + 1);
+    let quoted = matches!(bytes.get(i), Some(b'"'));
+    let start = if quoted { i + 1 } else { i };
+    let mut end = start;
+    while let Some(&b) = bytes.get(end) {
+        let stop = if quoted {
+            b == b'"' && bytes[end - 1] != b'\\'
+        } else {
+            matches!(b, b'&' | b',' | b'}' | b'"' | b';') || b.is_ascii_whitespace()
+        };
+        if stop {
+            break;
+        }
+        end += 1;
+    }
+    Some((start, end))
 }
 
 /// Removes a leading UTF-8 byte-order mark.
@@ -169,25 +274,18 @@ pub fn strip_trailing_commas(json: &str) -> String {
     out
 }
 
-/// Parses a JSON body tolerantly: a leading BOM and trailing commas are accepted.
-pub fn parse_json_tolerant(body: &[u8]) -> Result<Value, String> {
-    let body = strip_bom(body);
-    let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8 ({e})"))?;
-    match serde_json::from_str(text) {
-        Ok(value) => Ok(value),
-        Err(strict_error) => {
-            let relaxed = strip_trailing_commas(text);
-            serde_json::from_str(&relaxed).map_err(|_| format!("body is not JSON ({strict_error})"))
-        }
-    }
+/// Reads JSON straight into `T`, tolerantly: a leading BOM and trailing commas are
+/// accepted. The error is the strict parser's.
+pub fn from_json_tolerant<T: DeserializeOwned>(body: &[u8]) -> Result<T, BoxError> {
+    let text = std::str::from_utf8(strip_bom(body))?;
+    serde_json::from_str(text).or_else(|strict| {
+        serde_json::from_str(&strip_trailing_commas(text)).map_err(|_| BoxError::from(strict))
+    })
 }
 
-/// Parses a JSON object tolerantly.
-pub fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, String> {
-    match parse_json_tolerant(body)? {
-        Value::Object(map) => Ok(map),
-        other => Err(format!("expected a JSON object, found {}", kind_of(&other))),
-    }
+/// Parses a JSON body tolerantly: a leading BOM and trailing commas are accepted.
+pub fn parse_json_tolerant(body: &[u8]) -> Result<Value, String> {
+    from_json_tolerant(body).map_err(|e| format!("body is not JSON ({e})"))
 }
 
 /// What a callback body is, judged by its bytes: the `Content-Type` that came
@@ -417,11 +515,7 @@ pub fn parse_callback_body<T: DeserializeOwned>(
     let body = strip_bom(body);
     match body_shape(body, content_type) {
         BodyShape::Json => {
-            let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8 ({e})"))?;
-            serde_json::from_str::<T>(text).or_else(|strict| {
-                serde_json::from_str::<T>(&strip_trailing_commas(text))
-                    .map_err(|_| format!("body is not a usable JSON object ({strict})"))
-            })
+            from_json_tolerant(body).map_err(|e| format!("body is not a usable JSON object ({e})"))
         }
         BodyShape::Multipart(boundary) => {
             let pairs = multipart_pairs(body, &boundary)?;
@@ -442,57 +536,88 @@ pub fn parse_callback_body<T: DeserializeOwned>(
     }
 }
 
-/// Reads an answer's JSON envelope and checks its `status` flag (see
-/// [`check_envelope`]). A body that is no JSON object is an HTTP error where the
-/// status was not 2xx (a proxy's page, say), and a decode error otherwise.
-pub fn read_envelope(
-    provider: &'static str,
-    operation: &'static str,
-    http_status: u16,
-    body: &[u8],
-    shown: &[u8],
-    refusal_kind: fn(&str) -> crate::RefusalKind,
-) -> Result<Map<String, Value>, crate::Error> {
-    let map = match parse_json_object(body) {
-        Ok(map) => map,
-        Err(_) if !(200..300).contains(&http_status) => {
-            return Err(crate::Error::HttpStatus {
-                operation,
-                status: http_status,
-                snippet: snippet(shown),
-            })
-        }
-        Err(reason) => {
-            return Err(crate::Error::decode(
-                operation,
-                format!("HTTP {http_status}: {reason}"),
-                shown,
-            ))
-        }
-    };
-    check_envelope(&map, provider, operation, http_status, shown, refusal_kind)?;
-    Ok(map)
+/// An answer's `{"status": ..., "message": ..., <fields>}` envelope, read in one
+/// pass with the answer's own fields.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    status: Option<Scalar>,
+    message: Option<Scalar>,
+    #[serde(flatten)]
+    answer: T,
 }
 
-/// Checks the `status` flag every provider's JSON envelope carries: `false` is a
-/// refusal (typed by `refusal_kind`, message kept verbatim) whatever the HTTP
-/// status; `true` outside 2xx is a decode error. `shown` is what an error may quote.
-pub fn check_envelope(
-    map: &Map<String, Value>,
-    provider: &'static str,
-    operation: &'static str,
-    http_status: u16,
-    shown: &[u8],
-    refusal_kind: fn(&str) -> crate::RefusalKind,
-) -> Result<(), crate::Error> {
-    use crate::Error;
-    let flag = map
-        .get("status")
-        .ok_or_else(|| Error::decode(operation, "no `status` field", shown))?;
-    let ok = bool_from_value(flag)
-        .map_err(|reason| Error::decode(operation, format!("`status`: {reason}"), shown))?;
+/// A provider's answer, read into its wire type `A`, with what it came from
+/// so that mapping it into a domain type can name the operation and keep the body.
+#[derive(Debug)]
+pub struct Answered<A> {
+    /// The operation that was answered.
+    pub operation: Operation,
+    /// The answer, read.
+    pub answer: A,
+    /// Its HTTP status.
+    pub status: u16,
+    /// The body as it came.
+    pub body: Vec<u8>,
+}
+
+impl<A> Answered<A> {
+    /// Maps the answer into `T` by its `TryFrom`; a failure is an
+    /// [`Error::Decode`] of this operation keeping the body.
+    pub fn map_into<T: TryFrom<A, Error = AnswerError>>(self) -> Result<T, Error> {
+        self.map(T::try_from)
+    }
+
+    /// Maps the answer with `map`, as [`map_into`](Self::map_into) does.
+    pub fn map<T>(self, map: impl FnOnce(A) -> Result<T, AnswerError>) -> Result<T, Error> {
+        let Answered {
+            operation,
+            answer,
+            status,
+            body,
+        } = self;
+        map(answer).map_err(|e| e.at(operation, status, &body))
+    }
+}
+
+/// Reads an answer whose JSON object carries a `status` flag beside its fields:
+/// `false` is a refusal (typed by `refusal_kind`, the message kept verbatim)
+/// whatever the HTTP status; `true` outside 2xx is a decode error. A body that
+/// is no JSON object is an HTTP error where the status was not 2xx (a proxy's
+/// page, say), and a decode error otherwise. `A` should make every field
+/// optional, so that a refusal, which carries none of them, still reads.
+pub fn read_answer<A: DeserializeOwned>(
+    provider: Provider,
+    operation: Operation,
+    reply: HttpReply,
+    refusal_kind: fn(&str) -> RefusalKind,
+) -> Result<Answered<A>, Error> {
+    let HttpReply { status, body } = reply;
+    let success = (200..300).contains(&status);
+    let envelope: Envelope<A> = match from_json_tolerant(&body) {
+        Ok(envelope) => envelope,
+        Err(_) if !success => {
+            return Err(Error::HttpStatus {
+                operation,
+                status,
+                body: scrubbed(&body),
+            })
+        }
+        Err(source) => {
+            return Err(
+                Error::decode_from(operation, "not a JSON object", &body, source)
+                    .at_http_status(status),
+            )
+        }
+    };
+    let decode = |reason: String| Error::decode(operation, reason, &body).at_http_status(status);
+    let flag = envelope
+        .status
+        .ok_or_else(|| decode("no `status` field".into()))?;
+    let ok = flag
+        .bool()
+        .map_err(|reason| decode(format!("`status`: {reason}")))?;
     if !ok {
-        let message = map.get("message").and_then(text_of).unwrap_or_default();
+        let message = envelope.message.map(|m| m.0).unwrap_or_default();
         return Err(Error::Provider {
             provider,
             operation,
@@ -500,14 +625,63 @@ pub fn check_envelope(
             message,
         });
     }
-    if !(200..300).contains(&http_status) {
-        return Err(Error::decode(
-            operation,
-            format!("HTTP {http_status} with a success body"),
-            shown,
-        ));
+    if !success {
+        return Err(decode(format!("HTTP {status} with a success body")));
     }
-    Ok(())
+    Ok(Answered {
+        operation,
+        answer: envelope.answer,
+        status,
+        body,
+    })
+}
+
+/// What is wrong with an answer, found while mapping its wire type into a domain
+/// type (`TryFrom`); the adapter adds the operation and the body
+/// ([`AnswerError::at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerError(pub String);
+
+impl AnswerError {
+    /// A required field that is absent or empty.
+    pub fn missing(name: &str) -> Self {
+        AnswerError(format!("the answer has no `{name}`"))
+    }
+
+    /// A field whose value is unusable.
+    pub fn field(name: &str, reason: impl fmt::Display) -> Self {
+        AnswerError(format!("`{name}`: {reason}"))
+    }
+
+    /// The [`Error::Decode`] of `operation` for the answer `body` (HTTP `status`).
+    pub fn at(self, operation: Operation, status: u16, body: &[u8]) -> Error {
+        Error::decode(operation, self.0, body).at_http_status(status)
+    }
+}
+
+impl Scalar {
+    /// A required answer field's text: present and not empty.
+    pub fn required(value: Option<Scalar>, name: &str) -> Result<String, AnswerError> {
+        value
+            .map(|s| s.0)
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| AnswerError::missing(name))
+    }
+
+    /// An optional answer field's text; empty counts as absent.
+    pub fn optional(value: Option<Scalar>) -> Option<String> {
+        value.map(|s| s.0).filter(|t| !t.trim().is_empty())
+    }
+}
+
+/// A flat request struct as its form fields, in declaration order (`None`
+/// fields skipped, as the struct's `serde` attributes say). Each field's value
+/// must be text, a number or a boolean.
+pub fn form_pairs<T: serde::Serialize>(form: &T) -> Result<Vec<(String, String)>, Error> {
+    let unusable =
+        |e: &dyn fmt::Display| Error::invalid("request", format!("cannot be sent as a form: {e}"));
+    let encoded = serde_urlencoded::to_string(form).map_err(|e| unusable(&e))?;
+    serde_urlencoded::from_str(&encoded).map_err(|e| unusable(&e))
 }
 
 #[cfg(test)]
@@ -521,7 +695,7 @@ mod tests {
     #[test]
     fn every_documented_number_format_parses_exactly() {
         let body = br#"{"a":300.0000,"b":1,"c":"9.0000","d":"0","e":"0.00","f":0.1}"#;
-        let map = parse_json_object(body).unwrap();
+        let map = parse_json_tolerant(body).unwrap();
         let get = |k: &str| decimal_from_value(&map[k]).unwrap();
         assert_eq!(get("a"), dec("300"));
         assert_eq!(get("a").to_string(), "300.0000", "scale kept from the text");
@@ -545,7 +719,7 @@ mod tests {
     #[test]
     fn trailing_commas_and_bom_are_tolerated() {
         let body = "\u{feff}{\n \"order_id\": \"20073\",\n \"list\": [1, 2,],\n \"type\":\"deposit\",\n   \n}";
-        let map = parse_json_object(body.as_bytes()).unwrap();
+        let map = parse_json_tolerant(body.as_bytes()).unwrap();
         assert_eq!(map["type"], "deposit");
         assert_eq!(map["list"].as_array().unwrap().len(), 2);
     }
@@ -553,7 +727,7 @@ mod tests {
     #[test]
     fn commas_inside_strings_are_kept() {
         let body = br#"{"remarks":"a, }","x":1,}"#;
-        let map = parse_json_object(body).unwrap();
+        let map = parse_json_tolerant(body).unwrap();
         assert_eq!(map["remarks"], "a, }");
     }
 
@@ -639,9 +813,22 @@ mod tests {
     }
 
     #[test]
-    fn snippets_are_bounded() {
-        let long = "x".repeat(1000);
-        assert!(snippet(long.as_bytes()).chars().count() <= SNIPPET_LEN + 1);
+    fn kept_bodies_are_bounded_and_scrubbed() {
+        let long = "x".repeat(5000);
+        assert_eq!(scrubbed(long.as_bytes()).chars().count(), BODY_KEPT + 1);
+        assert_eq!(
+            scrubbed(br#"{"status":true,"auth" : "t5IF5r2f","payment_token":"PT-1"}"#),
+            r#"{"status":true,"auth" : "[REDACTED]","payment_token":"PT-1"}"#
+        );
+        assert_eq!(
+            scrubbed(b"username=demo&api_key=k3y&token=abc def"),
+            "username=demo&api_key=[REDACTED]&token=[REDACTED] def"
+        );
+        assert_eq!(
+            scrubbed(br#"{"auth":"unterminated"#),
+            r#"{"auth":"[REDACTED]"#
+        );
+        assert_eq!(scrubbed(b"author=x&tokens=y"), "author=x&tokens=y");
         assert_eq!(format_amount(dec("100.5000")), "100.5");
         assert_eq!(format_amount(dec("100")), "100");
     }

@@ -1,15 +1,27 @@
-//! Pure mappings between the merchant form API's bodies and paybridge's types.
-//! No I/O: fixtures and tests feed these functions directly.
+//! The merchant form API's wire schema, as types: every request a `Serialize`
+//! struct built by `TryFrom` from paybridge's request, every answer a
+//! `Deserialize` struct mapped by `TryFrom` into paybridge's type, and the
+//! status words and refusal messages mapped here. No I/O: the fixtures feed
+//! these types directly in the tests below.
+//!
+//! A dialect's own rules (currencies, which fields each currency takes) live in
+//! its crate and reach the requests through [`Dialect`].
+
+use std::fmt;
+use std::marker::PhantomData;
 
 use paybridge_core::wire::{
-    decimal_from_value, parse_callback_body, parse_decimal_str, parse_order_datetime,
-    read_envelope, text_of, Scalar,
+    format_amount, parse_callback_body, parse_order_datetime, AnswerError, Scalar,
 };
 use paybridge_core::{
-    Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Error, Money,
-    OrderId, OrderKind, OrderStatus, RefusalKind, Result, StatusReport,
+    Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal, Error,
+    Money, OrderId, OrderKind, OrderStatus, RefusalKind, Result, SecretString, StatusQuery,
+    StatusReport, WithdrawalRequest,
 };
-use serde_json::{Map, Value};
+use paybridge_core::{DepositRequest, Provider};
+use serde::{Deserialize, Serialize};
+
+use crate::Dialect;
 
 /// Maps a documented failure message to its kind. The documents' messages are
 /// matched exactly; anything else is [`RefusalKind::Other`] and kept verbatim.
@@ -27,176 +39,504 @@ pub fn refusal_kind(message: &str) -> RefusalKind {
     }
 }
 
-/// Parses the `{"status": bool, "message": ...}` envelope. A `false` status is a
-/// typed provider refusal; a body that is not a JSON object is a decode error
-/// quoting a bounded snippet (or nothing, for bodies that may carry a secret).
-pub fn envelope(
-    provider: &'static str,
-    operation: &'static str,
-    http_status: u16,
-    body: &[u8],
-    body_may_hold_secret: bool,
-) -> Result<Map<String, Value>> {
-    let shown: &[u8] = if body_may_hold_secret {
-        b"[body withheld: it may carry a credential]"
-    } else {
-        body
-    };
-    read_envelope(provider, operation, http_status, body, shown, refusal_kind)
+/// Maps an `order_status` word; `None` for a word nobody has documented, which
+/// callers surface rather than guess about.
+pub fn order_status(word: &str) -> Option<OrderStatus> {
+    Some(match word.trim().to_ascii_lowercase().as_str() {
+        "pending" => OrderStatus::Pending,
+        // `proccess` is the documents' own spelling for a payout in flight.
+        "proccess" | "process" | "processing" => OrderStatus::Processing,
+        "completed" | "complete" | "success" => OrderStatus::Completed,
+        "fail" | "failed" => OrderStatus::Failed,
+        "rejected" | "reject" => OrderStatus::Rejected,
+        _ => return None,
+    })
 }
 
-fn field<'a>(
-    map: &'a Map<String, Value>,
-    operation: &'static str,
-    name: &str,
-    body: &[u8],
-) -> Result<&'a Value> {
-    map.get(name)
-        .filter(|v| !v.is_null())
-        .ok_or_else(|| Error::decode(operation, format!("the success body has no `{name}`"), body))
+// ---------------------------------------------------------------- requests
+
+/// `/merchant/auth`. `Debug` shows no key.
+#[derive(Serialize)]
+pub struct AuthForm<'a> {
+    /// The merchant user name.
+    pub username: &'a str,
+    /// The API key.
+    pub api_key: &'a str,
 }
 
-fn text_field(
-    map: &Map<String, Value>,
-    operation: &'static str,
-    name: &str,
-    body: &[u8],
-) -> Result<String> {
-    let value = field(map, operation, name, body)?;
-    text_of(value)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::decode(operation, format!("`{name}` is not text"), body))
+/// A form sent with an auth token, the token first. `Debug` shows no token.
+#[derive(Serialize)]
+pub struct Authed<'a, F> {
+    /// The auth token.
+    pub auth: &'a str,
+    /// The form.
+    #[serde(flatten)]
+    pub form: &'a F,
 }
 
-fn decimal_field(
-    map: &Map<String, Value>,
-    operation: &'static str,
-    name: &str,
-    body: &[u8],
-) -> Result<rust_decimal::Decimal> {
-    decimal_from_value(field(map, operation, name, body)?)
-        .map_err(|reason| Error::decode(operation, format!("`{name}`: {reason}"), body))
-}
-
-fn currency_field(
-    map: &Map<String, Value>,
-    operation: &'static str,
-    name: &str,
-    body: &[u8],
-) -> Result<Currency> {
-    let text = text_field(map, operation, name, body)?;
-    Currency::new(&text).map_err(|e| Error::decode(operation, format!("`{name}`: {e}"), body))
-}
-
-fn optional_text(map: &Map<String, Value>, name: &str) -> Option<String> {
-    map.get(name).and_then(text_of).filter(|t| !t.is_empty())
-}
-
-/// `/merchant/currency`.
-pub fn currencies(map: &Map<String, Value>, body: &[u8]) -> Result<Vec<CurrencyLimit>> {
-    const OP: &str = "currencies";
-    let rates = field(map, OP, "rate", body)?
-        .as_array()
-        .ok_or_else(|| Error::decode(OP, "`rate` is not a list", body))?;
-    rates
-        .iter()
-        .map(|entry| {
-            let entry = entry
-                .as_object()
-                .ok_or_else(|| Error::decode(OP, "a `rate` entry is not an object", body))?;
-            Ok(CurrencyLimit::range(
-                currency_field(entry, OP, "currency", body)?,
-                decimal_field(entry, OP, "min", body)?,
-                decimal_field(entry, OP, "max", body)?,
-            ))
-        })
-        .collect()
-}
-
-/// `/merchant/auth`: the token. The body is never quoted, since it holds one.
-pub fn auth_token(map: &Map<String, Value>) -> Result<String> {
-    map.get("auth")
-        .and_then(text_of)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            Error::decode(
-                "auth",
-                "the success body has no `auth` token",
-                b"[withheld]",
-            )
-        })
-}
-
-/// `/merchant/generate_orders`: the payment URL and One1Pay's `payment_id`.
-pub fn created_deposit(map: &Map<String, Value>, body: &[u8]) -> Result<(String, Option<String>)> {
-    let url = text_field(map, "create_deposit", "p_url", body)?;
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(Error::decode(
-            "create_deposit",
-            "`p_url` is not an http(s) URL",
-            body,
-        ));
+impl fmt::Debug for AuthForm<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthForm")
+            .field("username", &self.username)
+            .field("api_key", &"[REDACTED]")
+            .finish()
     }
-    Ok((url, optional_text(map, "payment_id")))
 }
 
-/// `/merchant/withdraw_orders`: the provider's reference, when it gives one.
-pub fn created_withdrawal(map: &Map<String, Value>) -> Option<String> {
-    optional_text(map, "payment_id").or_else(|| optional_text(map, "withdraw_order_id"))
+impl<F: fmt::Debug> fmt::Debug for Authed<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authed")
+            .field("auth", &"[REDACTED]")
+            .field("form", self.form)
+            .finish()
+    }
+}
+
+/// `/merchant/currency`, `/wallet/bank_list`, `/wallet/withdraw_bank_list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListingForm {
+    /// The merchant user name.
+    pub username: String,
+    /// Only this currency's entries (bank lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 /// `/merchant/check_status` and `/merchant/check_withdraw_status`.
-pub fn status_report(
-    kind: OrderKind,
-    order_id: OrderId,
-    map: &Map<String, Value>,
-    body: &[u8],
-) -> Result<StatusReport> {
-    let op = match kind {
-        OrderKind::Withdrawal => "withdrawal_status",
-        _ => "deposit_status",
-    };
-    let word = text_field(map, op, "order_status", body)?;
-    let status = OrderStatus::from_provider_word(&word)
-        .ok_or_else(|| Error::decode(op, format!("unknown order_status {word:?}"), body))?;
-    let mut report = StatusReport::new(kind, order_id, status, word);
-    let amount = decimal_field(map, op, "amount", body)?;
-    let currency = currency_field(map, op, "currency", body)?;
-    report = report.with_amount(Money::new(amount, currency));
-    if let Some(at) = optional_text(map, "order_datetime") {
-        let at = parse_order_datetime(&at).map_err(|r| Error::decode(op, r, body))?;
-        report = report.with_order_datetime(at);
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusForm {
+    /// The merchant user name (a channel's own, when the query names one).
+    pub username: String,
+    /// The merchant order id.
+    pub id: String,
+}
+
+impl StatusForm {
+    /// The form for `query`, as `username` unless the query names an account.
+    pub fn new(query: &StatusQuery, username: &str) -> Self {
+        Self {
+            username: query.username.as_deref().unwrap_or(username).to_owned(),
+            id: query.order_id.as_str().to_owned(),
+        }
     }
-    Ok(report.with_provider_ref(optional_text(map, "payment_id")))
+}
+
+/// `/wallet/get_balance`, without the auth token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BalanceForm {
+    /// The currency.
+    pub currency: String,
+}
+
+/// The deposit fields only some providers or currencies take; a dialect sets
+/// them after checking its per-currency rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DepositFields {
+    /// Vpay88 MYR prepaid-card mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Where the payer returns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// One1Pay: the payer's account holder name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_bank_holder_name: Option<String>,
+    /// One1Pay: the payer's account number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_bank_account: Option<String>,
+    /// The payer's bank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_id: Option<String>,
+    /// One1Pay: the payment method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_method: Option<String>,
+    /// One1Pay: this order's callback URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+}
+
+/// `/merchant/generate_orders`, without the auth token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DepositForm<D> {
+    /// The payer's name (the document calls the payer `username`).
+    pub username: String,
+    /// The amount, without trailing zeros.
+    pub amount: String,
+    /// The currency code.
+    pub currency: String,
+    /// The merchant order id.
+    pub orderid: String,
+    /// The payer's e-mail.
+    pub email: String,
+    /// The payer's phone number.
+    pub phone_number: String,
+    /// The dialect's fields.
+    #[serde(flatten)]
+    pub fields: DepositFields,
+    #[serde(skip)]
+    dialect: PhantomData<D>,
+}
+
+/// The payout fields only some providers take.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WithdrawalFields {
+    /// One1Pay: this payout's callback URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+}
+
+/// `/merchant/withdraw_orders`, without the auth token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WithdrawalForm<D> {
+    /// The amount, without trailing zeros.
+    pub amount: String,
+    /// The currency code.
+    pub currency: String,
+    /// The merchant order id.
+    pub orderid: String,
+    /// The payee's bank.
+    pub bank_id: String,
+    /// The payee's branch, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_branch: Option<String>,
+    /// The payee's name.
+    pub holder_name: String,
+    /// The payee's account number.
+    pub account_no: String,
+    /// The dialect's fields.
+    #[serde(flatten)]
+    pub fields: WithdrawalFields,
+    #[serde(skip)]
+    dialect: PhantomData<D>,
+}
+
+/// Refuses a currency the dialect does not offer, naming the ones it does.
+pub fn check_currency<D: Dialect>(currency: &Currency) -> Result<()> {
+    if D::CURRENCIES.contains(&currency.as_str()) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "currency",
+        format!(
+            "{currency} is not offered by {}; it takes {}",
+            D::PROVIDER,
+            D::CURRENCIES.join(", ")
+        ),
+    ))
+}
+
+/// A field the provider needs, or an error naming it.
+pub fn required(
+    field: &'static str,
+    value: &Option<String>,
+    provider: Provider,
+    context: &str,
+) -> Result<String> {
+    value
+        .clone()
+        .ok_or_else(|| Error::missing(field, provider.as_str(), context))
+}
+
+/// Refuses the first of `fields` that is set: it does not apply to `provider`
+/// (in `context`, e.g. " THB deposits").
+pub fn refuse_inapplicable(
+    fields: &[(&'static str, &Option<String>)],
+    provider: Provider,
+    context: &str,
+) -> Result<()> {
+    match fields.iter().find(|(_, value)| value.is_some()) {
+        Some((field, _)) => Err(Error::invalid(
+            *field,
+            format!("does not apply to {provider}{context}; remove it"),
+        )),
+        None => Ok(()),
+    }
+}
+
+impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
+    type Error = Error;
+
+    fn try_from(request: &DepositRequest) -> Result<Self> {
+        check_currency::<D>(request.amount.currency())?;
+        let need = |field, value| required(field, value, D::PROVIDER, " for every deposit");
+        Ok(Self {
+            username: need("customer_name", &request.customer_name)?,
+            amount: format_amount(request.amount.amount()),
+            currency: request.amount.currency().as_str().to_owned(),
+            orderid: request.order_id.as_str().to_owned(),
+            email: need("email", &request.email)?,
+            phone_number: need("phone", &request.phone)?,
+            fields: D::deposit_fields(request)?,
+            dialect: PhantomData,
+        })
+    }
+}
+
+impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
+    type Error = Error;
+
+    fn try_from(request: &WithdrawalRequest) -> Result<Self> {
+        check_currency::<D>(request.amount.currency())?;
+        Ok(Self {
+            amount: format_amount(request.amount.amount()),
+            currency: request.amount.currency().as_str().to_owned(),
+            orderid: request.order_id.as_str().to_owned(),
+            bank_id: request.bank_id.clone(),
+            bank_branch: request.bank_branch.clone(),
+            holder_name: request.holder_name.clone(),
+            account_no: request.account_no.clone(),
+            fields: D::withdrawal_fields(request)?,
+            dialect: PhantomData,
+        })
+    }
+}
+
+// ----------------------------------------------------------------- answers
+// Every field is optional on the wire, so that a refusal (which carries none of
+// them) reads; the `TryFrom` mappings say which are required.
+
+/// `/merchant/auth`.
+#[derive(Debug, Deserialize)]
+pub struct AuthAnswer {
+    /// The token.
+    pub auth: Option<Scalar>,
+}
+
+/// An auth token. `Debug` shows no token.
+#[derive(Debug)]
+pub struct AuthToken(pub SecretString);
+
+impl TryFrom<AuthAnswer> for AuthToken {
+    type Error = AnswerError;
+
+    fn try_from(answer: AuthAnswer) -> Result<Self, AnswerError> {
+        Scalar::required(answer.auth, "auth").map(|t| AuthToken(SecretString::from(t)))
+    }
+}
+
+/// One `rate` entry of `/merchant/currency`.
+#[derive(Debug, Deserialize)]
+pub struct RateEntry {
+    /// The currency code.
+    pub currency: Option<Scalar>,
+    /// The smallest amount.
+    pub min: Option<Scalar>,
+    /// The largest amount.
+    pub max: Option<Scalar>,
+}
+
+/// `/merchant/currency`.
+#[derive(Debug, Deserialize)]
+pub struct CurrencyAnswer {
+    /// The limits per currency.
+    pub rate: Option<Vec<RateEntry>>,
+}
+
+fn currency(value: Option<Scalar>, name: &str) -> Result<Currency, AnswerError> {
+    Currency::new(&Scalar::required(value, name)?).map_err(|e| AnswerError::field(name, e))
+}
+
+fn decimal(value: Option<Scalar>, name: &str) -> Result<Decimal, AnswerError> {
+    let value = value.ok_or_else(|| AnswerError::missing(name))?;
+    value.decimal().map_err(|e| AnswerError::field(name, e))
+}
+
+impl TryFrom<CurrencyAnswer> for Vec<CurrencyLimit> {
+    type Error = AnswerError;
+
+    fn try_from(answer: CurrencyAnswer) -> Result<Self, AnswerError> {
+        let rates = answer.rate.ok_or_else(|| AnswerError::missing("rate"))?;
+        rates
+            .into_iter()
+            .map(|entry| {
+                Ok(CurrencyLimit::range(
+                    currency(entry.currency, "currency")?,
+                    decimal(entry.min, "min")?,
+                    decimal(entry.max, "max")?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// One entry of `/wallet/bank_list` or `/wallet/withdraw_bank_list`.
+#[derive(Debug, Deserialize)]
+pub struct BankEntry {
+    /// The bank id to send back.
+    pub id: Option<Scalar>,
+    /// Its name.
+    pub bank_name: Option<Scalar>,
+    /// Its currency.
+    pub currency: Option<Scalar>,
 }
 
 /// `/wallet/bank_list` and `/wallet/withdraw_bank_list`.
-pub fn banks(operation: &'static str, map: &Map<String, Value>, body: &[u8]) -> Result<Vec<Bank>> {
-    let data = field(map, operation, "data", body)?
-        .as_array()
-        .ok_or_else(|| Error::decode(operation, "`data` is not a list", body))?;
-    data.iter()
-        .map(|entry| {
-            let entry = entry
-                .as_object()
-                .ok_or_else(|| Error::decode(operation, "a `data` entry is not an object", body))?;
-            Ok(Bank::new(
-                text_field(entry, operation, "id", body)?,
-                text_field(entry, operation, "bank_name", body)?,
-                currency_field(entry, operation, "currency", body)?,
-            ))
+#[derive(Debug, Deserialize)]
+pub struct BankListAnswer {
+    /// The banks.
+    pub data: Option<Vec<BankEntry>>,
+}
+
+impl TryFrom<BankListAnswer> for Vec<Bank> {
+    type Error = AnswerError;
+
+    fn try_from(answer: BankListAnswer) -> Result<Self, AnswerError> {
+        let data = answer.data.ok_or_else(|| AnswerError::missing("data"))?;
+        data.into_iter()
+            .map(|entry| {
+                Ok(Bank::new(
+                    Scalar::required(entry.id, "id")?,
+                    Scalar::required(entry.bank_name, "bank_name")?,
+                    currency(entry.currency, "currency")?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// `/merchant/generate_orders`.
+#[derive(Debug, Deserialize)]
+pub struct DepositCreatedAnswer {
+    /// The payment page.
+    pub p_url: Option<Scalar>,
+    /// One1Pay's reference.
+    pub payment_id: Option<Scalar>,
+}
+
+/// What a created deposit answers: where to send the payer, and a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedDeposit {
+    /// The payment page.
+    pub payment_url: String,
+    /// The provider's reference, when it gives one.
+    pub provider_ref: Option<String>,
+}
+
+impl TryFrom<DepositCreatedAnswer> for CreatedDeposit {
+    type Error = AnswerError;
+
+    fn try_from(answer: DepositCreatedAnswer) -> Result<Self, AnswerError> {
+        let payment_url = Scalar::required(answer.p_url, "p_url")?;
+        if !paybridge_core::wire::is_http_url(&payment_url) {
+            return Err(AnswerError::field("p_url", "is not an http(s) URL"));
+        }
+        Ok(Self {
+            payment_url,
+            provider_ref: Scalar::optional(answer.payment_id),
         })
-        .collect()
+    }
+}
+
+/// `/merchant/withdraw_orders`.
+#[derive(Debug, Deserialize)]
+pub struct WithdrawalCreatedAnswer {
+    /// One1Pay's reference.
+    pub payment_id: Option<Scalar>,
+    /// Vpay88's reference.
+    pub withdraw_order_id: Option<Scalar>,
+}
+
+/// A payout the provider took, and its reference when it gives one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedWithdrawal {
+    /// The provider's reference.
+    pub provider_ref: Option<String>,
+}
+
+impl TryFrom<WithdrawalCreatedAnswer> for CreatedWithdrawal {
+    type Error = AnswerError;
+
+    fn try_from(answer: WithdrawalCreatedAnswer) -> Result<Self, AnswerError> {
+        Ok(Self {
+            provider_ref: Scalar::optional(answer.payment_id)
+                .or_else(|| Scalar::optional(answer.withdraw_order_id)),
+        })
+    }
+}
+
+/// `/merchant/check_status` and `/merchant/check_withdraw_status`.
+#[derive(Debug, Deserialize)]
+pub struct StatusAnswer {
+    /// The status word.
+    pub order_status: Option<Scalar>,
+    /// The order's amount.
+    pub amount: Option<Scalar>,
+    /// Its currency.
+    pub currency: Option<Scalar>,
+    /// When it was made, provider local time.
+    pub order_datetime: Option<Scalar>,
+    /// One1Pay's reference.
+    pub payment_id: Option<Scalar>,
+}
+
+/// A status answer with the order it was asked about (the answer names none).
+#[derive(Debug)]
+pub struct StatusOf {
+    /// Deposit or withdrawal.
+    pub kind: OrderKind,
+    /// The order id asked about.
+    pub order_id: OrderId,
+    /// The answer.
+    pub answer: StatusAnswer,
+}
+
+impl TryFrom<StatusOf> for StatusReport {
+    type Error = AnswerError;
+
+    fn try_from(
+        StatusOf {
+            kind,
+            order_id,
+            answer,
+        }: StatusOf,
+    ) -> Result<Self, AnswerError> {
+        let word = Scalar::required(answer.order_status, "order_status")?;
+        let status = order_status(&word)
+            .ok_or_else(|| AnswerError(format!("unknown order_status {word:?}")))?;
+        let amount = Money::new(
+            decimal(answer.amount, "amount")?,
+            currency(answer.currency, "currency")?,
+        );
+        let mut report = StatusReport::new(kind, order_id, status, word).with_amount(amount);
+        if let Some(at) = Scalar::optional(answer.order_datetime) {
+            let at = parse_order_datetime(&at).map_err(AnswerError)?;
+            report = report.with_order_datetime(at);
+        }
+        Ok(report.with_provider_ref(Scalar::optional(answer.payment_id)))
+    }
 }
 
 /// `/wallet/get_balance`.
-pub fn balance(currency: &Currency, map: &Map<String, Value>, body: &[u8]) -> Result<Balance> {
-    let amount = decimal_field(map, "balance", "balance", body)?;
-    Ok(Balance::new(Money::new(amount, currency.clone())))
+#[derive(Debug, Deserialize)]
+pub struct BalanceAnswer {
+    /// The balance.
+    pub balance: Option<Scalar>,
 }
 
+/// A balance answer with the currency it was asked about (the answer names none).
+#[derive(Debug)]
+pub struct BalanceOf {
+    /// The currency asked about.
+    pub currency: Currency,
+    /// The answer.
+    pub answer: BalanceAnswer,
+}
+
+impl TryFrom<BalanceOf> for Balance {
+    type Error = AnswerError;
+
+    fn try_from(BalanceOf { currency, answer }: BalanceOf) -> Result<Self, AnswerError> {
+        Ok(Balance::new(Money::new(
+            decimal(answer.balance, "balance")?,
+            currency,
+        )))
+    }
+}
+
+// --------------------------------------------------------------- callbacks
+
 /// A callback's fields as they came; every one optional until checked.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct WireCallback {
     /// `order_id`.
     pub order_id: Option<Scalar>,
@@ -251,21 +591,14 @@ pub fn unverified_callback(body: &[u8], content_type: Option<&str>) -> Result<Un
     })
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
-    CallbackRejection::InvalidField {
-        field,
-        reason: reason.into(),
-    }
-    .into()
-}
-
 /// Builds the event from a callback whose token verified.
 pub fn callback_event(
-    provider: &'static str,
+    provider: Provider,
     callback: UnverifiedCallback,
     raw_body: &[u8],
     secret_index: usize,
 ) -> Result<CallbackEvent> {
+    let invalid = CallbackRejection::invalid;
     let f = callback.fields;
     let order_id =
         OrderId::new(&callback.order_id).map_err(|e| invalid("order_id", e.to_string()))?;
@@ -280,17 +613,17 @@ pub fn callback_event(
         }
     };
     let word = present(f.order_status, "order_status")?;
-    let status = OrderStatus::from_provider_word(&word)
+    let status = order_status(&word)
         .ok_or_else(|| invalid("order_status", format!("unknown status {word:?}")))?;
-    let amount = present(f.amount, "amount")
-        .and_then(|a| parse_decimal_str(&a).map_err(|r| invalid("amount", r)))?;
+    let amount = Scalar(present(f.amount, "amount")?)
+        .decimal()
+        .map_err(|r| invalid("amount", r))?;
     let currency = Currency::new(&present(f.currency, "currency")?)
         .map_err(|e| invalid("currency", e.to_string()))?;
     let charge = f
         .charge
         .map(|c| c.decimal().map_err(|r| invalid("charge", r)))
         .transpose()?;
-    let text = |s: Option<Scalar>| s.map(|s| s.0).filter(|t| !t.is_empty());
     Ok(CallbackEvent::new(
         provider,
         kind,
@@ -301,5 +634,12 @@ pub fn callback_event(
         raw_body,
         secret_index,
     )
-    .with_details(charge, text(f.name), text(f.remarks)))
+    .with_details(
+        charge,
+        Scalar::optional(f.name),
+        Scalar::optional(f.remarks),
+    ))
 }
+
+#[cfg(test)]
+mod tests;

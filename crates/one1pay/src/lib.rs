@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use paybridge_core::{DepositRequest, Money, PaymentGateway, Operation};
-//! use paybridge_one1pay::One1Pay;
+//! use paybridge_one1pay::{DepositForm, One1Pay, One1PayDialect};
 //!
 //! let gateway = One1Pay::builder("https://pay.example", "merchant", "api-key")
 //!     .secret_key("secret-key")
@@ -17,30 +17,24 @@
 //!     .phone("601012456789")
 //!     .build()
 //!     .unwrap();
-//! let err = gateway.deposit_form(&request).unwrap_err();
+//! let err = DepositForm::<One1PayDialect>::try_from(&request).unwrap_err();
 //! assert!(err.to_string().contains("payment_method"));
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_core::{Capabilities, DepositRequest, Error, Operation, Result, WithdrawalRequest};
-use paybridge_formapi::{inapplicable, Dialect, FormApiGateway, FormFields, FORM_API_OPERATIONS};
+use paybridge_core::{
+    Capabilities, DepositRequest, Error, Operation, Provider, Result, WithdrawalRequest,
+};
+use paybridge_formapi::transformers::{
+    refuse_inapplicable, required, DepositFields, WithdrawalFields,
+};
+use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
-pub use paybridge_formapi::{AuthPolicy, FormApiBuilder};
+pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
+pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 
-/// The provider name.
-pub const PROVIDER: &str = "one1pay";
-
-/// Currencies One1Pay documents.
-pub const CURRENCIES: &[&str] = &[
-    "THB",
-    "CNY",
-    "VND",
-    "INR",
-    "USDT-TRC20",
-    "MYR",
-    "BDT",
-    "SGD",
-];
+/// The provider.
+pub const PROVIDER: Provider = Provider::One1Pay;
 
 /// Values of `pay_method`.
 pub const PAY_METHODS: &[&str] = &["thaiqr", "truemoney"];
@@ -53,63 +47,64 @@ pub struct One1PayDialect;
 pub type One1Pay = FormApiGateway<One1PayDialect>;
 
 impl Dialect for One1PayDialect {
-    const PROVIDER: &'static str = PROVIDER;
+    const PROVIDER: Provider = PROVIDER;
 
-    fn capabilities(&self) -> Capabilities {
+    /// Currencies One1Pay documents.
+    const CURRENCIES: &'static [&'static str] = &[
+        "THB",
+        "CNY",
+        "VND",
+        "INR",
+        "USDT-TRC20",
+        "MYR",
+        "BDT",
+        "SGD",
+    ];
+
+    fn capabilities() -> Capabilities {
         let mut operations = FORM_API_OPERATIONS.to_vec();
         operations.push(Operation::Balance);
         Capabilities::of(&operations)
     }
 
-    fn currencies(&self) -> &'static [&'static str] {
-        CURRENCIES
-    }
-
-    fn deposit_fields(&self, request: &DepositRequest, form: &mut FormFields) -> Result<()> {
-        for (field, value) in [
-            ("mode", &request.mode),
-            ("ip_addr", &request.ip_addr),
-            ("mac_addr", &request.mac_addr),
-        ] {
-            if value.is_some() {
-                return Err(inapplicable(field, PROVIDER, " deposits"));
-            }
-        }
-        let required = |field: &'static str, value: &Option<String>| {
-            value
-                .clone()
-                .ok_or_else(|| Error::missing(field, PROVIDER, " deposits"))
-        };
-        let pay_method = required("payment_method", &request.payment_method)?;
+    fn deposit_fields(request: &DepositRequest) -> Result<DepositFields> {
+        refuse_inapplicable(
+            &[
+                ("mode", &request.mode),
+                ("ip_addr", &request.ip_addr),
+                ("mac_addr", &request.mac_addr),
+            ],
+            PROVIDER,
+            " deposits",
+        )?;
+        let need = |field, value| required(field, value, PROVIDER, " deposits");
+        let pay_method = need("payment_method", &request.payment_method)?;
         if !PAY_METHODS.contains(&pay_method.as_str()) {
             return Err(Error::invalid(
                 "payment_method",
                 format!("{pay_method:?} is not one of {}", PAY_METHODS.join(", ")),
             ));
         }
-        form.push(
-            "redirect_url",
-            required("redirect_url", &request.redirect_url)?,
-        );
-        form.push(
-            "customer_bank_holder_name",
-            required(
+        Ok(DepositFields {
+            mode: None,
+            redirect_url: Some(need("redirect_url", &request.redirect_url)?),
+            customer_bank_holder_name: Some(need(
                 "customer_bank_holder_name",
                 &request.customer_bank_holder_name,
-            )?,
-        );
-        form.push(
-            "customer_bank_account",
-            required("customer_bank_account", &request.customer_bank_account)?,
-        );
-        form.push("bank_id", required("bank_id", &request.bank_id)?);
-        form.push("pay_method", pay_method);
-        form.push_opt("callback_url", request.callback_url.as_ref());
-        Ok(())
+            )?),
+            customer_bank_account: Some(need(
+                "customer_bank_account",
+                &request.customer_bank_account,
+            )?),
+            bank_id: Some(need("bank_id", &request.bank_id)?),
+            pay_method: Some(pay_method),
+            callback_url: request.callback_url.clone(),
+        })
     }
 
-    fn withdrawal_fields(&self, request: &WithdrawalRequest, form: &mut FormFields) -> Result<()> {
-        form.push_opt("callback_url", request.callback_url.as_ref());
-        Ok(())
+    fn withdrawal_fields(request: &WithdrawalRequest) -> Result<WithdrawalFields> {
+        Ok(WithdrawalFields {
+            callback_url: request.callback_url.clone(),
+        })
     }
 }

@@ -211,7 +211,7 @@ async fn missing_fields_are_named_before_sending() {
 }
 
 #[tokio::test]
-async fn garbage_body_is_a_decode_error_with_a_bounded_snippet() {
+async fn html_body_is_a_decode_error_keeping_a_bounded_body_its_status_and_parser_error() {
     let server = MockServer::start_async().await;
     let garbage = format!("<html>{}</html>", "x".repeat(5000));
     let (_m, _c) = mock_capture(&server, POST, "/merchant/check_status", 200, &garbage);
@@ -219,15 +219,23 @@ async fn garbage_body_is_a_decode_error_with_a_bounded_snippet() {
         .deposit_status(&StatusQuery::new(OrderId::new("A1").unwrap()))
         .await
         .unwrap_err();
-    let Error::Decode { snippet, .. } = &err else {
+    let Error::Decode {
+        body,
+        http_status,
+        source,
+        ..
+    } = &err
+    else {
         panic!("expected decode, got {err}")
     };
-    assert!(snippet.starts_with("<html>xxx"), "{snippet}");
-    assert!(
-        snippet.chars().count() <= 161,
-        "snippet is bounded: {}",
-        snippet.len()
+    assert!(body.starts_with("<html>xxx"), "{body}");
+    assert_eq!(
+        body.chars().count(),
+        paybridge_core::wire::BODY_KEPT + 1,
+        "the body is cut, with an ellipsis"
     );
+    assert_eq!(*http_status, Some(200));
+    assert!(source.is_some(), "the JSON parser's error is kept");
 }
 
 #[tokio::test]

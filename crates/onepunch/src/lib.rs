@@ -25,25 +25,31 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, NoLookup};
-use paybridge_core::transport::{HttpReply, HttpTransport, Idempotency, TransportConfig};
+use paybridge_core::transport::{HttpTransport, Idempotency, TransportConfig};
+use paybridge_core::wire::{base_url, is_path_segment, read_answer, Answered};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
     DepositRequest, Error, ExposeSecret, Operation, OrderKind, PaymentGateway, PaymentMethod,
-    Result, SecretString, StatusQuery, StatusReport,
+    Provider, Result, SecretString, StatusQuery, StatusReport,
 };
 use paybridge_signing::{
-    onepunch_create_signature, onepunch_listing_signature, onepunch_notification_signature,
-    onepunch_status_signature, verify_hex, OnepunchCreateFields, OnepunchNotificationFields,
+    onepunch_listing_signature, onepunch_notification_signature, onepunch_status_signature,
+    verify_hex, OnepunchNotificationFields,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tracing::{info, instrument};
 
 pub mod transformers;
 
-/// The provider name.
-pub const PROVIDER: &str = "onepunch";
+use transformers::{
+    Account, CreateOf, CreatePaymentBody, CreatedPayload, CreatedPayment, MethodsAnswer, Payload,
+    PricesAnswer, StatusOf, StatusPayload,
+};
+
+/// The provider.
+pub const PROVIDER: Provider = Provider::OnePunch;
 
 /// The production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.one-punch.us";
@@ -52,10 +58,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.one-punch.us";
 #[derive(Debug)]
 pub struct OnePunchBuilder {
     base_url: String,
-    monster_token: String,
-    monster_key: SecretString,
-    notify_url: Option<String>,
-    return_url: Option<String>,
+    account: Account,
     magic_seed: Option<u64>,
     transport: TransportConfig,
     client: Option<reqwest::Client>,
@@ -70,13 +73,13 @@ impl OnePunchBuilder {
 
     /// The `notify_url` used when a deposit names no `callback_url`.
     pub fn notify_url(mut self, url: impl Into<String>) -> Self {
-        self.notify_url = Some(url.into());
+        self.account.notify_url = Some(url.into());
         self
     }
 
     /// The `return_url` used when a deposit names no `redirect_url`.
     pub fn return_url(mut self, url: impl Into<String>) -> Self {
-        self.return_url = Some(url.into());
+        self.account.return_url = Some(url.into());
         self
     }
 
@@ -100,26 +103,15 @@ impl OnePunchBuilder {
 
     /// Validates and builds.
     pub fn build(self) -> Result<OnePunch> {
-        let base_url = self.base_url.trim().trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(Error::Config {
-                key: "onepunch.base_url".into(),
-                reason: format!("{base_url:?} is not an http(s) URL"),
-            });
-        }
-        let token_ok = !self.monster_token.is_empty()
-            && self
-                .monster_token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !token_ok {
+        let base_url = base_url("onepunch.base_url", &self.base_url)?;
+        if !is_path_segment(&self.account.monster_token) {
             return Err(Error::Config {
                 key: "onepunch.monster_token".into(),
                 reason: "must be non-empty letters, digits, '-' or '_' (it is a URL path segment)"
                     .into(),
             });
         }
-        if self.monster_key.expose_secret().is_empty() {
+        if self.account.monster_key.expose_secret().is_empty() {
             return Err(Error::Config {
                 key: "onepunch.monster_key".into(),
                 reason: "is empty".into(),
@@ -135,10 +127,7 @@ impl OnePunchBuilder {
         };
         Ok(OnePunch {
             base_url,
-            monster_token: self.monster_token,
-            monster_key: self.monster_key,
-            notify_url: self.notify_url,
-            return_url: self.return_url,
+            account: self.account,
             rng: Mutex::new(rng),
             transport,
         })
@@ -149,39 +138,9 @@ impl OnePunchBuilder {
 #[derive(Debug)]
 pub struct OnePunch {
     base_url: String,
-    monster_token: String,
-    monster_key: SecretString,
-    notify_url: Option<String>,
-    return_url: Option<String>,
+    account: Account,
     rng: Mutex<StdRng>,
     transport: HttpTransport,
-}
-
-/// The create-payment body, as sent (JSON; decision 6 of the provider notes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CreatePaymentBody {
-    /// Amount in fen.
-    pub amount: u64,
-    /// Payment method code.
-    pub payment_method: String,
-    /// Sub-account id.
-    pub monster_token: String,
-    /// Notification URL.
-    pub notify_url: String,
-    /// Return URL.
-    pub return_url: String,
-    /// Payer IP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_addr: Option<String>,
-    /// Payer MAC.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac_addr: Option<String>,
-    /// Random number for this request.
-    pub magic_num: u64,
-    /// Merchant order number.
-    pub order_num: String,
-    /// The request signature.
-    pub signature: String,
 }
 
 impl OnePunch {
@@ -192,16 +151,20 @@ impl OnePunch {
     ) -> OnePunchBuilder {
         OnePunchBuilder {
             base_url: DEFAULT_BASE_URL.into(),
-            monster_token: monster_token.into(),
-            monster_key: SecretString::from(monster_key.into()),
-            notify_url: None,
-            return_url: None,
+            account: Account {
+                monster_token: monster_token.into(),
+                monster_key: SecretString::from(monster_key.into()),
+                notify_url: None,
+                return_url: None,
+            },
             magic_seed: None,
             transport: TransportConfig::default(),
             client: None,
         }
     }
 
+    /// The next `magic_num`. The generator holds no invariant a panic could
+    /// break, so a poisoned lock is recovered.
     fn magic_num(&self) -> u64 {
         let mut rng = self
             .rng
@@ -210,106 +173,52 @@ impl OnePunch {
         rng.gen_range(100_000..1_000_000_000)
     }
 
-    fn listing_url(&self, what: &str) -> String {
-        let magic = self.magic_num();
-        let signature = onepunch_listing_signature(
-            magic,
-            &self.monster_token,
-            self.monster_key.expose_secret(),
-        );
-        format!(
-            "{}/api/v0/payment/all/{what}/{}/{magic}/{signature}",
-            self.base_url, self.monster_token
-        )
-    }
-
-    async fn get(&self, operation: &'static str, url: String) -> Result<HttpReply> {
-        self.transport
-            .send(operation, Idempotency::Read, |client| client.get(&url))
-            .await
+    fn monster_key(&self) -> &str {
+        self.account.monster_key.expose_secret()
     }
 
     /// Builds the signed create-payment body. Public so request building can be
     /// tested and measured with no server.
     pub fn create_body(&self, request: &DepositRequest) -> Result<CreatePaymentBody> {
-        let amount = transformers::to_fen(&request.amount)?;
-        for (field, value) in [
-            ("customer_name", &request.customer_name),
-            ("email", &request.email),
-            ("phone", &request.phone),
-            ("bank_id", &request.bank_id),
-            ("mode", &request.mode),
-            (
-                "customer_bank_holder_name",
-                &request.customer_bank_holder_name,
-            ),
-            ("customer_bank_account", &request.customer_bank_account),
-        ] {
-            if value.is_some() {
-                return Err(Error::invalid(
-                    field,
-                    "does not apply to onepunch deposits; remove it",
-                ));
-            }
-        }
-        let payment_method = request
-            .payment_method
-            .clone()
-            .ok_or_else(|| Error::missing("payment_method", PROVIDER, " (see payment_methods)"))?;
-        let notify_url = request
-            .callback_url
-            .clone()
-            .or_else(|| self.notify_url.clone())
-            .ok_or_else(|| {
-                Error::missing(
-                    "callback_url",
-                    PROVIDER,
-                    " as notify_url, per order or in configuration",
-                )
-            })?;
-        let return_url = request
-            .redirect_url
-            .clone()
-            .or_else(|| self.return_url.clone())
-            .ok_or_else(|| {
-                Error::missing(
-                    "redirect_url",
-                    PROVIDER,
-                    " as return_url, per order or in configuration",
-                )
-            })?;
-        let magic_num = self.magic_num();
-        let order_num = request.order_id.as_str().to_owned();
-        let signature = onepunch_create_signature(
-            &OnepunchCreateFields {
-                magic_num,
-                amount_fen: amount,
-                payment_method: &payment_method,
-                monster_token: &self.monster_token,
-                order_num: Some(&order_num),
-                notify_url: &notify_url,
-                return_url: &return_url,
-            },
-            self.monster_key.expose_secret(),
-        );
-        Ok(CreatePaymentBody {
-            amount,
-            payment_method,
-            monster_token: self.monster_token.clone(),
-            notify_url,
-            return_url,
-            ip_addr: request.ip_addr.clone(),
-            mac_addr: request.mac_addr.clone(),
-            magic_num,
-            order_num,
-            signature,
+        CreatePaymentBody::try_from(CreateOf {
+            request,
+            account: &self.account,
+            magic_num: self.magic_num(),
         })
+    }
+
+    /// Sends a request and reads its answer's payload as `P`.
+    async fn send<P: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        idempotency: Idempotency,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Answered<Payload<P>>> {
+        let reply = self.transport.send(operation, idempotency, build).await?;
+        read_answer(PROVIDER, operation, reply, transformers::refusal_kind)
+    }
+
+    /// `GET` a signed listing (`methods`, `prices`).
+    async fn listing(
+        &self,
+        operation: Operation,
+        what: &str,
+    ) -> Result<Answered<Payload<serde_json::Value>>> {
+        let magic = self.magic_num();
+        let token = &self.account.monster_token;
+        let signature = onepunch_listing_signature(magic, token, self.monster_key());
+        let url = format!(
+            "{}/api/v0/payment/all/{what}/{token}/{magic}/{signature}",
+            self.base_url
+        );
+        self.send(operation, Idempotency::Read, |client| client.get(&url))
+            .await
     }
 }
 
 #[async_trait]
 impl PaymentGateway for OnePunch {
-    fn provider(&self) -> &'static str {
+    fn provider(&self) -> Provider {
         PROVIDER
     }
 
@@ -324,24 +233,23 @@ impl PaymentGateway for OnePunch {
     }
 
     /// The allowed amounts (the prices call), as a fixed list in CNY.
-    #[instrument(skip_all, fields(provider = PROVIDER))]
+    #[instrument(skip_all, fields(provider = %PROVIDER))]
     async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {
-        let reply = self.get("currencies", self.listing_url("prices")).await?;
-        let payload = transformers::envelope("currencies", reply.status, &reply.body)?;
-        transformers::prices(&payload, &reply.body)
+        let answered: Answered<PricesAnswer> =
+            self.listing(Operation::Currencies, "prices").await?;
+        answered.map(transformers::prices)
     }
 
-    #[instrument(skip_all, fields(provider = PROVIDER))]
+    #[instrument(skip_all, fields(provider = %PROVIDER))]
     async fn payment_methods(&self) -> Result<Vec<PaymentMethod>> {
-        let reply = self
-            .get("payment_methods", self.listing_url("methods"))
-            .await?;
-        let payload = transformers::envelope("payment_methods", reply.status, &reply.body)?;
-        transformers::payment_methods(&payload, &reply.body)
+        let answered: Answered<MethodsAnswer> =
+            self.listing(Operation::PaymentMethods, "methods").await?;
+        answered.map_into()
     }
 
-    #[instrument(skip_all, fields(provider = PROVIDER, order_id = %request.order_id))]
+    #[instrument(skip_all, fields(provider = %PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
+        const OPERATION: Operation = Operation::CreateDeposit;
         let body = self.create_body(request)?;
         let json =
             serde_json::to_vec(&body).map_err(|e| Error::invalid("request", e.to_string()))?;
@@ -353,24 +261,20 @@ impl PaymentGateway for OnePunch {
             &self.transport,
         );
         let sending = async {
-            let reply = self
-                .transport
-                .send("create_deposit", Idempotency::Write, |client| {
-                    client
-                        .post(&url)
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(json.clone())
-                })
-                .await?;
-            let payload = transformers::envelope("create_deposit", reply.status, &reply.body)?;
-            Ok((payload, reply.body))
+            self.send::<CreatedPayload>(OPERATION, Idempotency::Write, |client| {
+                client
+                    .post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(json.clone())
+            })
+            .await?
+            .map_into::<CreatedPayment>()
         };
-        let sent = within_deadline("create_deposit", call.deadline, sending).await;
+        let sent = within_deadline(OPERATION, call.deadline, sending).await;
         // ONE-PUNCH looks payments up only by the token its (lost) answer carried.
-        let (payload, raw) = settle(call, sent, None::<NoLookup>)
+        let created = settle(call, sent, None::<NoLookup>)
             .await?
             .into_answer(&call)?;
-        let created = transformers::created_payment(&payload, &raw)?;
         info!("payment registered");
         Ok(DepositOrder::new(
             request.order_id.clone(),
@@ -379,7 +283,7 @@ impl PaymentGateway for OnePunch {
         ))
     }
 
-    #[instrument(skip_all, fields(provider = PROVIDER, order_id = %query.order_id))]
+    #[instrument(skip_all, fields(provider = %PROVIDER, order_id = %query.order_id))]
     async fn deposit_status(&self, query: &StatusQuery) -> Result<StatusReport> {
         let token = query.provider_ref.as_deref().ok_or_else(|| {
             Error::invalid(
@@ -387,27 +291,26 @@ impl PaymentGateway for OnePunch {
                 "is required: ONE-PUNCH looks payments up by payment token",
             )
         })?;
-        if token.is_empty()
-            || !token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if !is_path_segment(token) {
             return Err(Error::invalid("provider_ref", "is not a payment token"));
         }
         let magic = self.magic_num();
-        let signature = onepunch_status_signature(
-            token,
-            magic,
-            &self.monster_token,
-            self.monster_key.expose_secret(),
-        );
+        let monster_token = &self.account.monster_token;
+        let signature = onepunch_status_signature(token, magic, monster_token, self.monster_key());
         let url = format!(
-            "{}/api/v0/payment/status/{token}/{}/{magic}/{signature}",
-            self.base_url, self.monster_token
+            "{}/api/v0/payment/status/{token}/{monster_token}/{magic}/{signature}",
+            self.base_url
         );
-        let reply = self.get("deposit_status", url).await?;
-        let payload = transformers::envelope("deposit_status", reply.status, &reply.body)?;
-        transformers::status_report(query.order_id.clone(), &payload, &reply.body)
+        self.send::<StatusPayload>(Operation::DepositStatus, Idempotency::Read, |client| {
+            client.get(&url)
+        })
+        .await?
+        .map(|answer| {
+            StatusReport::try_from(StatusOf {
+                order_id: query.order_id.clone(),
+                answer,
+            })
+        })
     }
 
     fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
@@ -423,34 +326,15 @@ impl PaymentGateway for OnePunch {
                 message: &n.message,
                 payment_token: &n.payment_token,
                 amount_fen: n.amount_fen,
-                monster_token: &self.monster_token,
+                monster_token: &self.account.monster_token,
                 order_num: n.order_num.as_deref(),
             },
-            self.monster_key.expose_secret(),
+            self.monster_key(),
         );
         // The body's monster_token must be ours; the signature is computed over ours.
-        if !verify_hex(&expected, &n.signature) || n.monster_token != self.monster_token {
+        if !verify_hex(&expected, &n.signature) || n.monster_token != self.account.monster_token {
             return Err(CallbackRejection::BadSignature.into());
         }
-        let order_id = transformers::notification_order_id(&n.order_num)?;
-        let status = if n.transaction_status {
-            paybridge_core::OrderStatus::Completed
-        } else {
-            paybridge_core::OrderStatus::Failed
-        };
-        Ok(CallbackEvent::new(
-            PROVIDER,
-            OrderKind::Deposit,
-            order_id,
-            status,
-            format!(
-                "transaction_status={} message={}",
-                n.transaction_status, n.message
-            ),
-            transformers::from_fen(n.amount_fen),
-            request.body,
-            0,
-        )
-        .with_provider_ref(Some(n.payment_token)))
+        transformers::notification_event(n, request.body)
     }
 }

@@ -1,12 +1,17 @@
-//! Pure mappings between ONE-PUNCH's bodies and paybridge's types. No I/O.
+//! ONE-PUNCH's wire schema, as types: the signed create-payment body built by
+//! `TryFrom` from paybridge's request, every answer's payload a `Deserialize`
+//! struct mapped by `TryFrom` into paybridge's type, the status flags and
+//! refusal messages mapped here, and the notification read before its signature
+//! is checked. No I/O: the fixtures feed these types directly in the tests below.
 
-use paybridge_core::wire::{
-    bool_from_value, parse_callback_body, read_envelope, text_of, u64_from_value, Scalar,
-};
+use paybridge_core::wire::{parse_callback_body, text_of, u64_from_value, AnswerError, Scalar};
 use paybridge_core::{
-    CallbackRejection, Currency, CurrencyLimit, Decimal, Error, Money, OrderId, OrderKind,
-    OrderStatus, PaymentMethod, RefusalKind, Result, StatusReport,
+    CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal, DepositRequest, Error,
+    ExposeSecret, Money, OrderId, OrderKind, OrderStatus, PaymentMethod, RefusalKind, Result,
+    SecretString, StatusReport,
 };
+use paybridge_signing::{onepunch_create_signature, OnepunchCreateFields};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::PROVIDER;
@@ -45,11 +50,14 @@ pub fn to_fen(amount: &Money) -> Result<u64> {
 
 /// Whole fen as CNY, exactly.
 pub fn from_fen(fen: u64) -> Money {
-    let cny = Currency::new(CURRENCY).expect("CNY is a valid currency code");
     Money::new(
         Decimal::from_i128_with_scale(i128::from(fen), 2).normalize(),
-        cny,
+        cny(),
     )
+}
+
+fn cny() -> Currency {
+    Currency::new(CURRENCY).expect("CNY is a valid currency code")
 }
 
 /// What a refusal message means; ONE-PUNCH documents none, so this is cautious.
@@ -64,51 +72,207 @@ pub fn refusal_kind(message: &str) -> RefusalKind {
     }
 }
 
-/// Parses `{"status", "message", "user_info", "payload"}`; returns the payload.
-pub fn envelope(operation: &'static str, http_status: u16, body: &[u8]) -> Result<Value> {
-    let mut map = read_envelope(PROVIDER, operation, http_status, body, body, refusal_kind)?;
-    Ok(map.remove("payload").unwrap_or(Value::Null))
+/// The part of every answer paybridge reads beside `status` and `message`.
+#[derive(Debug, Deserialize)]
+pub struct Payload<P> {
+    /// The payload.
+    pub payload: Option<P>,
 }
 
+impl<P> Payload<P> {
+    fn required(self) -> Result<P, AnswerError> {
+        self.payload.ok_or_else(|| AnswerError::missing("payload"))
+    }
+}
+
+// ---------------------------------------------------------------- requests
+
+/// The merchant's side of a create-payment body: sub-account, signing key and
+/// default URLs, as configured.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Sub-account id (`monster_token`).
+    pub monster_token: String,
+    /// Signing key.
+    pub monster_key: SecretString,
+    /// `notify_url` for deposits that name no `callback_url`.
+    pub notify_url: Option<String>,
+    /// `return_url` for deposits that name no `redirect_url`.
+    pub return_url: Option<String>,
+}
+
+/// The create-payment body, as sent: JSON, signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatePaymentBody {
+    /// Amount in fen.
+    pub amount: u64,
+    /// Payment method code.
+    pub payment_method: String,
+    /// Sub-account id.
+    pub monster_token: String,
+    /// Notification URL.
+    pub notify_url: String,
+    /// Return URL.
+    pub return_url: String,
+    /// Payer IP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_addr: Option<String>,
+    /// Payer MAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_addr: Option<String>,
+    /// Random number for this request.
+    pub magic_num: u64,
+    /// Merchant order number.
+    pub order_num: String,
+    /// The request signature.
+    pub signature: String,
+}
+
+/// A deposit to turn into a create-payment body, with the account it is sent
+/// from and this request's `magic_num`.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateOf<'a> {
+    /// The deposit.
+    pub request: &'a DepositRequest,
+    /// The sending account.
+    pub account: &'a Account,
+    /// This request's random number.
+    pub magic_num: u64,
+}
+
+impl TryFrom<CreateOf<'_>> for CreatePaymentBody {
+    type Error = Error;
+
+    fn try_from(
+        CreateOf {
+            request,
+            account,
+            magic_num,
+        }: CreateOf<'_>,
+    ) -> Result<Self> {
+        let amount = to_fen(&request.amount)?;
+        if let Some((field, _)) = [
+            ("customer_name", &request.customer_name),
+            ("email", &request.email),
+            ("phone", &request.phone),
+            ("bank_id", &request.bank_id),
+            ("mode", &request.mode),
+            (
+                "customer_bank_holder_name",
+                &request.customer_bank_holder_name,
+            ),
+            ("customer_bank_account", &request.customer_bank_account),
+        ]
+        .into_iter()
+        .find(|(_, value)| value.is_some())
+        {
+            return Err(Error::invalid(
+                field,
+                format!("does not apply to {PROVIDER} deposits; remove it"),
+            ));
+        }
+        let missing =
+            |field: &str, context: &str| Error::missing(field, PROVIDER.as_str(), context);
+        let payment_method = request
+            .payment_method
+            .clone()
+            .ok_or_else(|| missing("payment_method", " (see payment_methods)"))?;
+        let notify_url = request
+            .callback_url
+            .clone()
+            .or_else(|| account.notify_url.clone())
+            .ok_or_else(|| {
+                missing(
+                    "callback_url",
+                    " as notify_url, per order or in configuration",
+                )
+            })?;
+        let return_url = request
+            .redirect_url
+            .clone()
+            .or_else(|| account.return_url.clone())
+            .ok_or_else(|| {
+                missing(
+                    "redirect_url",
+                    " as return_url, per order or in configuration",
+                )
+            })?;
+        let order_num = request.order_id.as_str().to_owned();
+        let signature = onepunch_create_signature(
+            &OnepunchCreateFields {
+                magic_num,
+                amount_fen: amount,
+                payment_method: &payment_method,
+                monster_token: &account.monster_token,
+                order_num: Some(&order_num),
+                notify_url: &notify_url,
+                return_url: &return_url,
+            },
+            account.monster_key.expose_secret(),
+        );
+        Ok(Self {
+            amount,
+            payment_method,
+            monster_token: account.monster_token.clone(),
+            notify_url,
+            return_url,
+            ip_addr: request.ip_addr.clone(),
+            mac_addr: request.mac_addr.clone(),
+            magic_num,
+            order_num,
+            signature,
+        })
+    }
+}
+
+// ----------------------------------------------------------------- answers
+
+/// Entries of an undocumented list: a list, or an object wrapping one (its
+/// first list-valued field).
 fn list_in(payload: &Value) -> Option<&Vec<Value>> {
     match payload {
         Value::Array(list) => Some(list),
-        // An object wrapping the list: take its first list-valued field.
         Value::Object(map) => map.values().find_map(Value::as_array),
         _ => None,
     }
 }
 
-/// The methods payload: a list of codes, or of objects naming one.
-pub fn payment_methods(payload: &Value, body: &[u8]) -> Result<Vec<PaymentMethod>> {
-    let list = list_in(payload)
-        .ok_or_else(|| Error::decode("payment_methods", "the payload holds no list", body))?;
-    list.iter()
-        .map(|entry| match entry {
-            Value::String(code) => Ok(PaymentMethod::new(code.clone(), None, entry.clone())),
-            Value::Object(map) => {
-                let code = ["payment_method", "code", "method", "key"]
-                    .iter()
-                    .find_map(|k| map.get(*k).and_then(text_of))
-                    .ok_or_else(|| {
-                        Error::decode("payment_methods", "an entry names no method code", body)
-                    })?;
-                let name = map.get("name").and_then(text_of);
-                Ok(PaymentMethod::new(code, name, entry.clone()))
-            }
-            _ => Err(Error::decode(
-                "payment_methods",
-                "an entry is neither text nor an object",
-                body,
-            )),
-        })
-        .collect()
+/// The methods answer. Its shape is undocumented, so the payload stays raw.
+pub type MethodsAnswer = Payload<Value>;
+
+impl TryFrom<MethodsAnswer> for Vec<PaymentMethod> {
+    type Error = AnswerError;
+
+    /// A list of codes, or of objects naming one.
+    fn try_from(answer: MethodsAnswer) -> Result<Self, AnswerError> {
+        let payload = answer.required()?;
+        let list =
+            list_in(&payload).ok_or_else(|| AnswerError("the payload holds no list".into()))?;
+        list.iter()
+            .map(|entry| match entry {
+                Value::String(code) => Ok(PaymentMethod::new(code.clone(), None, entry.clone())),
+                Value::Object(map) => {
+                    let code = ["payment_method", "code", "method", "key"]
+                        .iter()
+                        .find_map(|k| map.get(*k).and_then(text_of))
+                        .ok_or_else(|| AnswerError("an entry names no method code".into()))?;
+                    let name = map.get("name").and_then(text_of);
+                    Ok(PaymentMethod::new(code, name, entry.clone()))
+                }
+                _ => Err(AnswerError("an entry is neither text nor an object".into())),
+            })
+            .collect()
+    }
 }
 
-/// The prices payload: allowed amounts in fen, as numbers, strings or objects.
-pub fn prices(payload: &Value, body: &[u8]) -> Result<Vec<CurrencyLimit>> {
-    let list = list_in(payload)
-        .ok_or_else(|| Error::decode("currencies", "the payload holds no list", body))?;
+/// The prices answer. Its shape is undocumented, so the payload stays raw.
+pub type PricesAnswer = Payload<Value>;
+
+/// The allowed amounts in fen, as numbers, strings or objects, as one fixed
+/// list in CNY.
+pub fn prices(answer: PricesAnswer) -> Result<Vec<CurrencyLimit>, AnswerError> {
+    let payload = answer.required()?;
+    let list = list_in(&payload).ok_or_else(|| AnswerError("the payload holds no list".into()))?;
     let amounts = list
         .iter()
         .map(|entry| {
@@ -116,18 +280,24 @@ pub fn prices(payload: &Value, body: &[u8]) -> Result<Vec<CurrencyLimit>> {
                 Value::Object(map) => ["amount", "price", "value"]
                     .iter()
                     .find_map(|k| map.get(*k))
-                    .ok_or_else(|| {
-                        Error::decode("currencies", "a price entry has no amount", body)
-                    })?,
+                    .ok_or_else(|| AnswerError("a price entry has no amount".into()))?,
                 other => other,
             };
             u64_from_value(value)
                 .map(|fen| from_fen(fen).amount())
-                .map_err(|r| Error::decode("currencies", r, body))
+                .map_err(AnswerError)
         })
-        .collect::<Result<Vec<_>>>()?;
-    let cny = Currency::new(CURRENCY).expect("CNY is a valid currency code");
-    Ok(CurrencyLimit::fixed(cny, amounts).into_iter().collect())
+        .collect::<Result<Vec<_>, AnswerError>>()?;
+    Ok(CurrencyLimit::fixed(cny(), amounts).into_iter().collect())
+}
+
+/// The create-payment payload.
+#[derive(Debug, Deserialize)]
+pub struct CreatedPayload {
+    /// Where to send the payer.
+    pub payment_url: Option<Scalar>,
+    /// The provider's reference.
+    pub payment_token: Option<Scalar>,
 }
 
 /// A registered payment, from the create-payment payload.
@@ -139,61 +309,81 @@ pub struct CreatedPayment {
     pub payment_token: String,
 }
 
-/// The create-payment payload. Its `amount` is not compared with the amount
-/// sent: the document's own example sends 10000 fen and answers `"amount": 10`.
-pub fn created_payment(payload: &Value, body: &[u8]) -> Result<CreatedPayment> {
-    let field = |name: &str| {
-        payload
-            .get(name)
-            .and_then(text_of)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::decode(
-                    "create_deposit",
-                    format!("the payload has no `{name}`"),
-                    body,
-                )
-            })
-    };
-    Ok(CreatedPayment {
-        payment_url: field("payment_url")?,
-        payment_token: field("payment_token")?,
-    })
+impl TryFrom<Payload<CreatedPayload>> for CreatedPayment {
+    type Error = AnswerError;
+
+    /// The payload's `amount` is not compared with the amount sent: the
+    /// document's own example sends 10000 fen and answers `"amount": 10`.
+    fn try_from(answer: Payload<CreatedPayload>) -> Result<Self, AnswerError> {
+        let payload = answer.required()?;
+        Ok(Self {
+            payment_url: Scalar::required(payload.payment_url, "payment_url")?,
+            payment_token: Scalar::required(payload.payment_token, "payment_token")?,
+        })
+    }
 }
 
-/// The status payload. `completed` means paid; `processed` without `completed`
-/// means the provider finished with the payment unpaid.
-pub fn status_report(order_id: OrderId, payload: &Value, body: &[u8]) -> Result<StatusReport> {
-    const OP: &str = "deposit_status";
-    let flag = |name: &str| -> Result<bool> {
-        match payload.get(name) {
-            None | Some(Value::Null) => Ok(false),
-            Some(v) => {
-                bool_from_value(v).map_err(|r| Error::decode(OP, format!("`{name}`: {r}"), body))
-            }
-        }
-    };
-    let (processed, completed) = (flag("processed")?, flag("completed")?);
-    let status = match (processed, completed) {
+/// The status payload.
+#[derive(Debug, Deserialize)]
+pub struct StatusPayload {
+    /// Whether the provider finished with the payment.
+    pub processed: Option<Scalar>,
+    /// Whether it was paid.
+    pub completed: Option<Scalar>,
+    /// Amount in fen.
+    pub amount: Option<Scalar>,
+    /// The provider's reference.
+    pub payment_token: Option<Scalar>,
+}
+
+/// A status answer with the order it was asked about.
+#[derive(Debug)]
+pub struct StatusOf {
+    /// The order id the report is labelled with.
+    pub order_id: OrderId,
+    /// The answer.
+    pub answer: Payload<StatusPayload>,
+}
+
+/// The status of a payment's flags: `completed` means paid; `processed`
+/// without `completed` means the provider finished with the payment unpaid.
+pub fn payment_status(processed: bool, completed: bool) -> OrderStatus {
+    match (processed, completed) {
         (_, true) => OrderStatus::Completed,
         (true, false) => OrderStatus::Failed,
         (false, false) => OrderStatus::Pending,
-    };
-    let fen = payload
-        .get("amount")
-        .ok_or_else(|| Error::decode(OP, "the payload has no `amount`", body))
-        .and_then(|v| {
-            u64_from_value(v).map_err(|r| Error::decode(OP, format!("`amount`: {r}"), body))
-        })?;
-    Ok(StatusReport::new(
-        OrderKind::Deposit,
-        order_id,
-        status,
-        format!("processed={processed} completed={completed}"),
-    )
-    .with_amount(from_fen(fen))
-    .with_provider_ref(payload.get("payment_token").and_then(text_of)))
+    }
 }
+
+impl TryFrom<StatusOf> for StatusReport {
+    type Error = AnswerError;
+
+    fn try_from(StatusOf { order_id, answer }: StatusOf) -> Result<Self, AnswerError> {
+        let payload = answer.required()?;
+        let flag = |value: Option<Scalar>, name: &str| {
+            value.map_or(Ok(false), |v| {
+                v.bool().map_err(|r| AnswerError::field(name, r))
+            })
+        };
+        let processed = flag(payload.processed, "processed")?;
+        let completed = flag(payload.completed, "completed")?;
+        let fen = payload
+            .amount
+            .ok_or_else(|| AnswerError::missing("amount"))?
+            .u64()
+            .map_err(|r| AnswerError::field("amount", r))?;
+        Ok(StatusReport::new(
+            OrderKind::Deposit,
+            order_id,
+            payment_status(processed, completed),
+            format!("processed={processed} completed={completed}"),
+        )
+        .with_amount(from_fen(fen))
+        .with_provider_ref(Scalar::optional(payload.payment_token)))
+    }
+}
+
+// ----------------------------------------------------------- notifications
 
 /// A notification before its signature is checked.
 #[derive(Debug)]
@@ -212,14 +402,6 @@ pub struct UnverifiedNotification {
     pub payment_token: String,
     /// `signature`.
     pub signature: String,
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
-    CallbackRejection::InvalidField {
-        field,
-        reason: reason.into(),
-    }
-    .into()
 }
 
 /// A notification's fields as they came.
@@ -255,7 +437,7 @@ pub fn unverified_notification(
     let stored = stored_payment_token.filter(|t| !t.is_empty());
     let payment_token = match (stored, in_body) {
         (Some(stored), Some(in_body)) if stored != in_body => {
-            return Err(invalid(
+            return Err(CallbackRejection::invalid(
                 "payment_token",
                 "differs from the payment token stored for the order",
             ))
@@ -268,23 +450,42 @@ pub fn unverified_notification(
         monster_token: required(n.monster_token, "monster_token")?.0,
         transaction_status: required(n.transaction_status, "transaction_status")?
             .bool()
-            .map_err(|r| invalid("transaction_status", r))?,
+            .map_err(|r| CallbackRejection::invalid("transaction_status", r))?,
         message: required(n.message, "message")?.0,
         amount_fen: required(n.amount, "amount")?
             .u64()
-            .map_err(|r| invalid("amount", r))?,
+            .map_err(|r| CallbackRejection::invalid("amount", r))?,
         order_num: n.order_num.map(|s| s.0).filter(|t| !t.is_empty()),
         payment_token,
         signature: required(n.signature, "signature")?.0,
     })
 }
 
-/// Validates the order number a verified notification carries.
-pub fn notification_order_id(order_num: &Option<String>) -> Result<Option<OrderId>> {
-    order_num
+/// The event of a notification whose signature verified.
+pub fn notification_event(n: UnverifiedNotification, raw_body: &[u8]) -> Result<CallbackEvent> {
+    let order_id = n
+        .order_num
         .as_deref()
-        .map(|n| OrderId::new(n).map_err(|e| invalid("order_num", e.to_string())))
-        .transpose()
+        .map(|num| {
+            OrderId::new(num).map_err(|e| CallbackRejection::invalid("order_num", e.to_string()))
+        })
+        .transpose()?;
+    // A notification is sent once the provider has finished with the payment.
+    let status = payment_status(true, n.transaction_status);
+    Ok(CallbackEvent::new(
+        PROVIDER,
+        OrderKind::Deposit,
+        order_id,
+        status,
+        format!(
+            "transaction_status={} message={}",
+            n.transaction_status, n.message
+        ),
+        from_fen(n.amount_fen),
+        raw_body,
+        0,
+    )
+    .with_provider_ref(Some(n.payment_token)))
 }
 
 #[cfg(test)]

@@ -273,7 +273,7 @@ async fn operations_onepunch_lacks_are_unsupported_without_io() {
             matches!(
                 err,
                 Error::Unsupported {
-                    provider: "onepunch",
+                    provider: paybridge_core::Provider::OnePunch,
                     ..
                 }
             ),

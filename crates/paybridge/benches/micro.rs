@@ -4,13 +4,20 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use paybridge::adapters::{One1Pay, OnePunch, Vpay88};
-use paybridge::wire::parse_decimal_str;
-use paybridge::{CallbackRequest, DepositRequest, Money, PaymentGateway, WithdrawalRequest};
+use paybridge::transport::HttpReply;
+use paybridge::wire::{form_pairs, parse_decimal_str, read_answer};
+use paybridge::{
+    CallbackRequest, DepositRequest, Money, Operation, OrderId, OrderKind, PaymentGateway,
+    Provider, StatusReport, WithdrawalRequest,
+};
+use paybridge_one1pay::One1PayDialect;
 use paybridge_signing::{
     form_callback_token, onepunch_create_signature, onepunch_listing_signature,
     onepunch_notification_signature, onepunch_status_signature, verify_hex, OnepunchCreateFields,
     OnepunchNotificationFields,
 };
+use paybridge_vpay88::transformers::{refusal_kind, StatusAnswer, StatusOf};
+use paybridge_vpay88::{DepositForm, Vpay88Dialect, WithdrawalForm};
 
 const SECRET: &str = "demo-secret-key";
 const KEY: &str = "demo-monster-key";
@@ -132,8 +139,8 @@ fn decimals(c: &mut Criterion) {
 
 fn requests(c: &mut Criterion) {
     let mut g = c.benchmark_group("request");
-    let vpay = vpay88();
-    let one1 = One1Pay::builder("http://127.0.0.1:9", "demo", "demo-api-key")
+    let _vpay = vpay88();
+    let _one1 = One1Pay::builder("http://127.0.0.1:9", "demo", "demo-api-key")
         .build()
         .unwrap();
     let punch = onepunch();
@@ -167,14 +174,17 @@ fn requests(c: &mut Criterion) {
     )
     .build()
     .unwrap();
+    // Each form as sent: the typed request, then its fields in order.
     g.bench_function("vpay88/deposit_form", |b| {
-        b.iter(|| vpay.deposit_form(black_box(&myr)).unwrap())
+        b.iter(|| form_pairs(&DepositForm::<Vpay88Dialect>::try_from(black_box(&myr)).unwrap()))
     });
     g.bench_function("one1pay/deposit_form", |b| {
-        b.iter(|| one1.deposit_form(black_box(&thb)).unwrap())
+        b.iter(|| form_pairs(&DepositForm::<One1PayDialect>::try_from(black_box(&thb)).unwrap()))
     });
     g.bench_function("vpay88/withdrawal_form", |b| {
-        b.iter(|| vpay.withdrawal_form(black_box(&payout)).unwrap())
+        b.iter(|| {
+            form_pairs(&WithdrawalForm::<Vpay88Dialect>::try_from(black_box(&payout)).unwrap())
+        })
     });
     g.bench_function("onepunch/create_body", |b| {
         b.iter(|| punch.create_body(black_box(&cny)).unwrap())
@@ -182,20 +192,24 @@ fn requests(c: &mut Criterion) {
     let status_body = br#"{"status":true,"order_status":"completed","order_datetime":"2021-11-18 15:00:00","amount":300.0000,"currency":"MYR"}"#;
     g.bench_function("vpay88/status_decode", |b| {
         b.iter(|| {
-            let map = paybridge_formapi::transformers::envelope(
-                "vpay88",
-                "deposit_status",
-                200,
-                black_box(status_body),
-                false,
+            let reply = HttpReply {
+                status: 200,
+                body: black_box(status_body).to_vec(),
+            };
+            read_answer::<StatusAnswer>(
+                Provider::Vpay88,
+                Operation::DepositStatus,
+                reply,
+                refusal_kind,
             )
-            .unwrap();
-            paybridge_formapi::transformers::status_report(
-                paybridge::OrderKind::Deposit,
-                paybridge::OrderId::new("ORDER-1").unwrap(),
-                &map,
-                status_body,
-            )
+            .unwrap()
+            .map(|answer| {
+                StatusReport::try_from(StatusOf {
+                    kind: OrderKind::Deposit,
+                    order_id: OrderId::new("ORDER-1").unwrap(),
+                    answer,
+                })
+            })
             .unwrap()
         })
     });

@@ -52,9 +52,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use paybridge_core::wire::{parse_callback_body, Scalar};
 use paybridge_core::MAX_CALLBACK_BODY;
 
-use crate::{CallbackEvent, CallbackRequest, Error, Gateway, PaymentGateway, StatusReport};
+use crate::{CallbackEvent, CallbackRequest, Error, Gateway, Provider, StatusReport};
 
 /// A verified (and, by default, confirmed) callback handed to the merchant.
 #[derive(Debug, Clone)]
@@ -190,7 +191,9 @@ fn refuse(provider: &str, err: &Error) -> Response {
 /// ONE-PUNCH's signature lets characters move between `payment_token` and
 /// `amount`; only the merchant's stored token or a status confirmation closes it.
 fn unprotected_onepunch<H>(route: &CallbackRoute<H>) -> bool {
-    route.gateway.provider() == "onepunch" && route.provider_ref_lookup.is_none() && !route.confirm
+    route.gateway.provider() == Provider::OnePunch
+        && route.provider_ref_lookup.is_none()
+        && !route.confirm
 }
 
 async fn receive<H, Fut, E>(
@@ -203,7 +206,7 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Display + Send + 'static,
 {
-    let provider = route.gateway.provider();
+    let provider = route.gateway.provider().as_str();
     if body.len() > route.max_body {
         tracing::warn!(provider, bytes = body.len(), "callback body too large");
         return answer(StatusCode::PAYLOAD_TOO_LARGE, "rejected: too large");
@@ -219,12 +222,15 @@ where
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let stored_ref = route.provider_ref_lookup.as_ref().and_then(|lookup| {
-        let fields = paybridge_core::wire::parse_callback_fields(&body, content_type).ok();
-        let order_num = fields
-            .as_ref()
-            .and_then(|f| f.get("order_num"))
-            .and_then(paybridge_core::wire::text_of);
-        lookup(order_num.as_deref())
+        /// The one field the lookup needs, read before verification.
+        #[derive(serde::Deserialize)]
+        struct OrderNum {
+            order_num: Option<Scalar>,
+        }
+        let order_num = parse_callback_body::<OrderNum>(&body, content_type)
+            .ok()
+            .and_then(|fields| fields.order_num);
+        lookup(order_num.as_ref().map(Scalar::as_str))
     });
     let request = CallbackRequest::new(&body)
         .with_content_type(content_type)

@@ -1,60 +1,15 @@
 //! Configuration: a TOML file, overridden by `PAYBRIDGE_*` environment variables.
+//!
+//! The file is read by `serde` into the types below; an error names its key
+//! through serde's own path (`vpay88.api_key`) and the file it came from.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use paybridge_core::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
-use paybridge_core::{Error, ExposeSecret, Result, SecretString};
-use paybridge_formapi::AuthPolicy;
-use serde::Deserialize;
-
-/// The providers paybridge can talk to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ProviderName {
-    /// Vpay88.
-    Vpay88,
-    /// One1Pay.
-    One1pay,
-    /// ONE-PUNCH.
-    Onepunch,
-}
-
-impl ProviderName {
-    /// Every provider.
-    pub const ALL: [ProviderName; 3] = [
-        ProviderName::Vpay88,
-        ProviderName::One1pay,
-        ProviderName::Onepunch,
-    ];
-
-    /// The configuration section and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderName::Vpay88 => "vpay88",
-            ProviderName::One1pay => "one1pay",
-            ProviderName::Onepunch => "onepunch",
-        }
-    }
-
-    /// Parses a provider name.
-    pub fn parse(name: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == name.trim().to_ascii_lowercase())
-            .ok_or_else(|| Error::Config {
-                key: "provider".into(),
-                reason: format!("{name:?} is not one of vpay88, one1pay, onepunch"),
-            })
-    }
-}
-
-impl fmt::Display for ProviderName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use paybridge_core::{Error, ExposeSecret, Provider, Result, SecretString};
+use paybridge_vpay88::AuthPolicy;
+use serde::{Deserialize, Deserializer};
 
 /// `[vpay88]` and `[one1pay]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,10 +25,31 @@ pub struct FormApiSection {
     /// Callback secret.
     pub secret_key: Option<SecretString>,
     /// Several callback secrets (one merchant account per channel).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_or_commas")]
     pub secret_keys: Vec<SecretString>,
-    /// `per_request` (default) or `cached`.
-    pub auth_policy: Option<String>,
+    /// When auth tokens are fetched: `per_request` (default) or `cached`.
+    pub auth_policy: Option<AuthPolicySetting>,
+}
+
+/// `auth_policy`: when auth tokens are fetched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthPolicySetting {
+    /// A fresh token before every call.
+    #[default]
+    PerRequest,
+    /// One token reused until refused.
+    Cached,
+}
+
+impl From<AuthPolicySetting> for AuthPolicy {
+    fn from(setting: AuthPolicySetting) -> Self {
+        match setting {
+            AuthPolicySetting::PerRequest => AuthPolicy::PerRequest,
+            AuthPolicySetting::Cached => AuthPolicy::Cached,
+        }
+    }
 }
 
 /// `[onepunch]`.
@@ -99,18 +75,25 @@ pub struct OnePunchSection {
 #[non_exhaustive]
 pub struct HttpSection {
     /// Connect timeout, milliseconds.
+    #[serde(default, deserialize_with = "number")]
     pub connect_timeout_ms: Option<u64>,
     /// Per-attempt timeout, milliseconds.
+    #[serde(default, deserialize_with = "number")]
     pub request_timeout_ms: Option<u64>,
     /// Attempts for reads, the first included.
+    #[serde(default, deserialize_with = "number")]
     pub read_attempts: Option<u32>,
     /// Status queries made to resolve an unknown outcome.
+    #[serde(default, deserialize_with = "number")]
     pub resolve_attempts: Option<u32>,
     /// Pause between those queries, milliseconds.
+    #[serde(default, deserialize_with = "number")]
     pub resolve_delay_ms: Option<u64>,
     /// The largest answer read, bytes (1 MiB by default).
+    #[serde(default, deserialize_with = "number")]
     pub max_answer_bytes: Option<u64>,
     /// A whole operation's deadline, resolution included, milliseconds (60 s by default).
+    #[serde(default, deserialize_with = "number")]
     pub operation_deadline_ms: Option<u64>,
 }
 
@@ -123,12 +106,26 @@ pub struct CallbackSection {
     pub answer: Option<String>,
 }
 
+/// The file's shape: what serde reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    provider: Option<Provider>,
+    vpay88: Option<FormApiSection>,
+    one1pay: Option<FormApiSection>,
+    onepunch: Option<OnePunchSection>,
+    #[serde(default)]
+    http: HttpSection,
+    #[serde(default)]
+    callback: CallbackSection,
+}
+
 /// The whole configuration. `Debug` shows no secret.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// Which provider [`crate::Gateway::from_config`] builds.
-    pub provider: Option<ProviderName>,
+    pub provider: Option<Provider>,
     /// Vpay88 settings.
     pub vpay88: Option<FormApiSection>,
     /// One1Pay settings.
@@ -143,7 +140,8 @@ pub struct Config {
     pub source: String,
 }
 
-const SECTIONS: [&str; 5] = ["vpay88", "one1pay", "onepunch", "http", "callback"];
+/// The sections environment variables can reach: `PAYBRIDGE_<SECTION>_<KEY>`.
+const ENV_SECTIONS: [&str; 5] = ["vpay88", "one1pay", "onepunch", "http", "callback"];
 
 impl Config {
     /// Loads `path` (when it exists) and applies the process environment.
@@ -185,68 +183,31 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self> {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::Config {
-            key: error_key(&e),
+            key: "file".into(),
             reason: format!("in {source}: {}", e.message()),
         })?;
         apply_env(&mut table, env)?;
-        // Each part is read on its own so an error names its key.
-        let mut config = Config {
-            provider: None,
-            vpay88: None,
-            one1pay: None,
-            onepunch: None,
-            http: HttpSection::default(),
-            callback: CallbackSection::default(),
-            source: source.to_owned(),
-        };
-        for (key, value) in table {
-            check_types(&key, &value, source)?;
-            let bad = |e: toml::de::Error| Error::Config {
-                key: match error_key(&e) {
-                    field if field == "file" => key.clone(),
-                    field => format!("{key}.{field}"),
-                },
-                reason: format!("in {source}: {}", e.message()),
-            };
-            match key.as_str() {
-                "provider" => match value.as_str() {
-                    Some(name) => {
-                        config.provider =
-                            Some(ProviderName::parse(name).map_err(|_| Error::Config {
-                                key: "provider".into(),
-                                reason: format!(
-                                    "in {source}: {name:?} is not one of vpay88, one1pay, onepunch"
-                                ),
-                            })?)
-                    }
-                    None => {
-                        return Err(Error::Config {
-                            key,
-                            reason: format!("in {source}: must be a string"),
-                        })
-                    }
-                },
-                "vpay88" => config.vpay88 = Some(value.try_into().map_err(bad)?),
-                "one1pay" => config.one1pay = Some(value.try_into().map_err(bad)?),
-                "onepunch" => config.onepunch = Some(value.try_into().map_err(bad)?),
-                "http" => config.http = value.try_into().map_err(bad)?,
-                "callback" => config.callback = value.try_into().map_err(bad)?,
-                _ => {
-                    return Err(Error::Config {
-                        key,
-                        reason: format!(
-                            "in {source}: unknown key (expected provider, {})",
-                            SECTIONS.join(", ")
-                        ),
-                    })
+        let file: File =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let path = e.path().to_string();
+                Error::Config {
+                    key: if path == "." { "file".into() } else { path },
+                    reason: format!("in {source}: {}", e.inner().message()),
                 }
-            }
-        }
-        Ok(config)
+            })?;
+        Ok(Config {
+            provider: file.provider,
+            vpay88: file.vpay88,
+            one1pay: file.one1pay,
+            onepunch: file.onepunch,
+            http: file.http,
+            callback: file.callback,
+            source: source.to_owned(),
+        })
     }
 
     /// The configured provider, or an error naming `provider`.
-    pub fn provider(&self) -> Result<ProviderName> {
+    pub fn provider(&self) -> Result<Provider> {
         self.provider
             .ok_or_else(|| self.missing("provider", "PAYBRIDGE_PROVIDER"))
     }
@@ -296,17 +257,6 @@ impl Config {
             )
     }
 
-    pub(crate) fn auth_policy(&self, section: &str, value: &Option<String>) -> Result<AuthPolicy> {
-        match value.as_deref() {
-            None | Some("per_request") => Ok(AuthPolicy::PerRequest),
-            Some("cached") => Ok(AuthPolicy::Cached),
-            Some(other) => Err(Error::Config {
-                key: format!("{section}.auth_policy"),
-                reason: format!("in {}: {other:?} is not per_request or cached", self.source),
-            }),
-        }
-    }
-
     /// The body answered to an accepted callback.
     pub fn callback_answer(&self) -> &str {
         self.callback.answer.as_deref().unwrap_or("success")
@@ -327,97 +277,48 @@ impl Config {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Text,
-    Texts,
-    Number,
-}
-
-fn schema(section: &str) -> &'static [(&'static str, Kind)] {
-    match section {
-        "vpay88" | "one1pay" => &[
-            ("base_url", Kind::Text),
-            ("username", Kind::Text),
-            ("api_key", Kind::Text),
-            ("secret_key", Kind::Text),
-            ("secret_keys", Kind::Texts),
-            ("auth_policy", Kind::Text),
-        ],
-        "onepunch" => &[
-            ("base_url", Kind::Text),
-            ("monster_token", Kind::Text),
-            ("monster_key", Kind::Text),
-            ("notify_url", Kind::Text),
-            ("return_url", Kind::Text),
-        ],
-        "http" => &[
-            ("connect_timeout_ms", Kind::Number),
-            ("request_timeout_ms", Kind::Number),
-            ("read_attempts", Kind::Number),
-            ("resolve_attempts", Kind::Number),
-            ("resolve_delay_ms", Kind::Number),
-            ("max_answer_bytes", Kind::Number),
-            ("operation_deadline_ms", Kind::Number),
-        ],
-        "callback" => &[("answer", Kind::Text)],
-        _ => &[],
+/// A whole non-negative number, written as a TOML integer or, from the
+/// environment, as text.
+fn number<'de, D, N>(deserializer: D) -> std::result::Result<Option<N>, D::Error>
+where
+    D: Deserializer<'de>,
+    N: TryFrom<u64>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Integer(u64),
+        Text(String),
     }
-}
-
-/// Checks every key of a section against its expected type, so an error can
-/// name `section.key` (serde's own messages do not say which key).
-fn check_types(section: &str, value: &toml::Value, source: &str) -> Result<()> {
-    let Some(table) = value.as_table() else {
-        return Ok(());
+    let value = match Written::deserialize(deserializer)? {
+        Written::Integer(n) => Some(n),
+        Written::Text(text) => text.trim().parse().ok(),
     };
-    if !SECTIONS.contains(&section) {
-        return Ok(()); // reported as an unknown key by the caller
-    }
-    let expected = schema(section);
-    for (key, value) in table {
-        let error = |reason: String| Error::Config {
-            key: format!("{section}.{key}"),
-            reason: format!("in {source}: {reason}"),
-        };
-        let Some((_, kind)) = expected.iter().find(|(name, _)| name == key) else {
-            return Err(error("unknown key".into()));
-        };
-        let fits = match kind {
-            Kind::Text => value.is_str(),
-            Kind::Texts => value
-                .as_array()
-                .is_some_and(|a| a.iter().all(toml::Value::is_str)),
-            Kind::Number => value.as_integer().is_some_and(|n| n >= 0),
-        };
-        if !fits {
-            let wanted = match kind {
-                Kind::Text => "a string",
-                Kind::Texts => "a list of strings",
-                Kind::Number => "a whole non-negative number",
-            };
-            return Err(error(format!(
-                "must be {wanted}, found {}",
-                value.type_str()
-            )));
-        }
-    }
-    Ok(())
+    value
+        .and_then(|n| N::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("must be a whole non-negative number"))
 }
 
-fn error_key(e: &toml::de::Error) -> String {
-    // toml reports "unknown field `x`" and "missing field `x`" in the message.
-    let message = e.message();
-    message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.contains("field"))
-        .map(str::to_owned)
-        .unwrap_or_else(|| "file".into())
+/// A list of strings, or (from the environment) one comma-separated string.
+fn list_or_commas<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        List(Vec<String>),
+        Commas(String),
+    }
+    let list = match Written::deserialize(deserializer)? {
+        Written::List(list) => list,
+        Written::Commas(text) => text.split(',').map(|s| s.trim().to_owned()).collect(),
+    };
+    Ok(list.into_iter().map(SecretString::from).collect())
 }
 
-/// `PAYBRIDGE_PROVIDER` and `PAYBRIDGE_<SECTION>_<KEY>` override the file.
-/// `..._SECRET_KEYS` takes a comma-separated list.
+/// `PAYBRIDGE_PROVIDER` and `PAYBRIDGE_<SECTION>_<KEY>` override the file. Values
+/// go in as text; the section's types read them.
 fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
@@ -431,7 +332,10 @@ fn apply_env(
             table.insert("provider".into(), toml::Value::String(value));
             continue;
         }
-        let Some(section) = SECTIONS.iter().find(|s| rest.starts_with(&format!("{s}_"))) else {
+        let Some(section) = ENV_SECTIONS
+            .iter()
+            .find(|s| rest.starts_with(&format!("{s}_")))
+        else {
             continue;
         };
         let key = &rest[section.len() + 1..];
@@ -444,26 +348,7 @@ fn apply_env(
                 reason: "is not a table".into(),
             });
         };
-        let parsed = if key == "secret_keys" {
-            toml::Value::Array(
-                value
-                    .split(',')
-                    .map(|s| toml::Value::String(s.trim().to_owned()))
-                    .collect(),
-            )
-        } else if key.ends_with("_ms") || key.ends_with("_attempts") {
-            value
-                .trim()
-                .parse::<i64>()
-                .map(toml::Value::Integer)
-                .map_err(|_| Error::Config {
-                    key: format!("{section}.{key}"),
-                    reason: format!("{name} must be a whole number"),
-                })?
-        } else {
-            toml::Value::String(value)
-        };
-        section_table.insert(key.to_owned(), parsed);
+        section_table.insert(key.to_owned(), toml::Value::String(value));
     }
     Ok(())
 }
@@ -499,7 +384,7 @@ monster_key = "file-monster-key"
             ("UNRELATED".into(), "x".into()),
         ];
         let config = Config::from_toml_with_env(FILE, "test.toml", env).unwrap();
-        assert_eq!(config.provider().unwrap(), ProviderName::Onepunch);
+        assert_eq!(config.provider().unwrap(), Provider::OnePunch);
         let vpay = config.vpay88.as_ref().unwrap();
         assert_eq!(
             vpay.api_key.as_ref().unwrap().expose_secret(),

@@ -4,7 +4,7 @@
 //! adapter crate directly. Either way every provider is a [`PaymentGateway`].
 //!
 //! ```
-//! use paybridge::{Config, Gateway, PaymentGateway};
+//! use paybridge::{Config, Gateway, Provider};
 //!
 //! let config = Config::from_toml(r#"
 //!     provider = "vpay88"
@@ -15,23 +15,25 @@
 //!     secret_key = "secret"
 //! "#, "example.toml").unwrap();
 //! let gateway = Gateway::from_config(&config).unwrap();
-//! assert_eq!(gateway.provider(), "vpay88");
+//! assert_eq!(gateway.provider(), Provider::Vpay88);
 //! // Secrets never show in Debug output.
 //! assert!(!format!("{config:?} {gateway:?}").contains("secret\""));
 //! ```
 #![deny(missing_docs)]
 
+use std::ops::Deref;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use paybridge_core::{ExposeSecret, Result};
+use paybridge_one1pay::One1Pay;
 use paybridge_onepunch::OnePunch;
+use paybridge_vpay88::{AuthPolicy, Vpay88};
 
 pub use paybridge_core::{
     confirm, outcome, transport, wire, Balance, Bank, CallbackEvent, CallbackRejection,
     CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal, DepositOrder, DepositRequest,
     DepositRequestBuilder, Error, LearnedFrom, Money, Operation, OrderId, OrderKind, OrderStatus,
-    PaymentGateway, PaymentMethod, RefusalKind, StatusQuery, StatusReport, Verdict,
+    PaymentGateway, PaymentMethod, Provider, RefusalKind, StatusQuery, StatusReport, Verdict,
     WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY,
 };
 
@@ -41,12 +43,13 @@ mod config;
 
 pub use config::{
     default_path, CallbackSection, Config, FormApiSection, HttpSection, OnePunchSection,
-    ProviderName,
 };
 
 /// A gateway for the configured provider, plus callback handling.
 ///
-/// Cheap to clone: one shared HTTP client and state behind an `Arc`.
+/// Every [`PaymentGateway`] operation is called straight on it (it dereferences
+/// to the adapter, so each call is one boxed future). Cheap to clone: one shared
+/// HTTP client and state behind an `Arc`.
 #[derive(Debug, Clone)]
 pub struct Gateway {
     inner: Arc<dyn PaymentGateway>,
@@ -60,19 +63,17 @@ impl Gateway {
     }
 
     /// Builds the gateway for `provider`, whatever `config.provider` says.
-    pub fn for_provider(config: &Config, provider: ProviderName) -> Result<Self> {
+    pub fn for_provider(config: &Config, provider: Provider) -> Result<Self> {
         let inner: Arc<dyn PaymentGateway> = match provider {
-            ProviderName::Vpay88 => Arc::new(form_api::<paybridge_vpay88::Vpay88Dialect>(
-                config,
-                "vpay88",
-                &config.vpay88,
-            )?) as Arc<dyn PaymentGateway>,
-            ProviderName::One1pay => Arc::new(form_api::<paybridge_one1pay::One1PayDialect>(
-                config,
-                "one1pay",
-                &config.one1pay,
-            )?),
-            ProviderName::Onepunch => Arc::new(onepunch(config)?),
+            Provider::Vpay88 => Arc::new(vpay88(config)?),
+            Provider::One1Pay => Arc::new(one1pay(config)?),
+            Provider::OnePunch => Arc::new(onepunch(config)?),
+            other => {
+                return Err(Error::Config {
+                    key: "provider".into(),
+                    reason: format!("{other} is not built into paybridge; wrap its adapter with Gateway::from_gateway"),
+                })
+            }
         };
         Ok(Self::from_gateway(inner, config.callback_answer()))
     }
@@ -95,7 +96,7 @@ impl Gateway {
     pub fn verify(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         let outcome = self.inner.verify_callback(request);
         if let Err(err) = &outcome {
-            tracing::warn!(provider = self.inner.provider(), error = %err, "callback rejected");
+            tracing::warn!(provider = %self.inner.provider(), error = %err, "callback rejected");
         }
         outcome
     }
@@ -122,11 +123,29 @@ impl Gateway {
     }
 }
 
-fn form_api<D: paybridge_formapi::Dialect>(
-    config: &Config,
-    name: &str,
-    section: &Option<FormApiSection>,
-) -> Result<paybridge_formapi::FormApiGateway<D>> {
+impl Deref for Gateway {
+    type Target = dyn PaymentGateway;
+
+    fn deref(&self) -> &Self::Target {
+        self.inner.as_ref()
+    }
+}
+
+/// A form API section's required values, or errors naming their keys.
+struct FormApiAccount<'a> {
+    section: &'a FormApiSection,
+    base_url: String,
+    username: String,
+    api_key: String,
+    auth_policy: AuthPolicy,
+}
+
+fn form_api_account<'a>(
+    config: &'a Config,
+    provider: Provider,
+    section: &'a Option<FormApiSection>,
+) -> Result<FormApiAccount<'a>> {
+    let name = provider.as_str();
     let env = |key: &str| {
         format!(
             "PAYBRIDGE_{}_{}",
@@ -137,31 +156,50 @@ fn form_api<D: paybridge_formapi::Dialect>(
     let section = section
         .as_ref()
         .ok_or_else(|| config.missing(&format!("[{name}]"), &env("BASE_URL")))?;
-    let required = |key: &str, value: &Option<String>| {
+    let required = |key: &str, value: Option<&str>| {
         value
-            .clone()
             .filter(|v| !v.trim().is_empty())
+            .map(str::to_owned)
             .ok_or_else(|| config.missing(&format!("{name}.{key}"), &env(key)))
     };
-    let base_url = required("base_url", &section.base_url)?;
-    let username = required("username", &section.username)?;
-    let api_key = section
-        .api_key
-        .as_ref()
-        .map(|k| k.expose_secret().to_owned())
-        .ok_or_else(|| config.missing(&format!("{name}.api_key"), &env("api_key")))?;
-    let builder = paybridge_formapi::FormApiGateway::<D>::builder(base_url, username, api_key)
-        .auth_policy(config.auth_policy(name, &section.auth_policy)?)
-        .transport(config.transport())
-        .secret_keys(section.secret_key.iter().cloned())
-        .secret_keys(section.secret_keys.iter().cloned());
     if section.secret_key.is_none() && section.secret_keys.is_empty() {
         tracing::warn!(
             provider = name,
             "no secret_key configured: callbacks cannot be verified"
         );
     }
-    builder.build()
+    Ok(FormApiAccount {
+        section,
+        base_url: required("base_url", section.base_url.as_deref())?,
+        username: required("username", section.username.as_deref())?,
+        api_key: required(
+            "api_key",
+            section.api_key.as_ref().map(|k| k.expose_secret()),
+        )?,
+        auth_policy: section.auth_policy.unwrap_or_default().into(),
+    })
+}
+
+/// Builds a form API gateway through its adapter crate's builder; the two
+/// adapters share one builder type, so one expansion serves both.
+macro_rules! form_api_gateway {
+    ($adapter:ty, $config:expr, $provider:expr, $section:expr) => {{
+        let account = form_api_account($config, $provider, $section)?;
+        <$adapter>::builder(account.base_url, account.username, account.api_key)
+            .auth_policy(account.auth_policy)
+            .transport($config.transport())
+            .secret_keys(account.section.secret_key.iter().cloned())
+            .secret_keys(account.section.secret_keys.iter().cloned())
+            .build()
+    }};
+}
+
+fn vpay88(config: &Config) -> Result<Vpay88> {
+    form_api_gateway!(Vpay88, config, Provider::Vpay88, &config.vpay88)
+}
+
+fn one1pay(config: &Config) -> Result<One1Pay> {
+    form_api_gateway!(One1Pay, config, Provider::One1Pay, &config.one1pay)
 }
 
 fn onepunch(config: &Config) -> Result<OnePunch> {
@@ -194,46 +232,6 @@ pub mod adapters {
     pub use paybridge_one1pay::One1Pay;
     pub use paybridge_onepunch::OnePunch;
     pub use paybridge_vpay88::Vpay88;
-}
-
-#[async_trait]
-impl PaymentGateway for Gateway {
-    fn provider(&self) -> &'static str {
-        self.inner.provider()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {
-        self.inner.currencies().await
-    }
-    async fn deposit_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
-        self.inner.deposit_banks(currency).await
-    }
-    async fn withdrawal_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
-        self.inner.withdrawal_banks(currency).await
-    }
-    async fn payment_methods(&self) -> Result<Vec<PaymentMethod>> {
-        self.inner.payment_methods().await
-    }
-    async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
-        self.inner.create_deposit(request).await
-    }
-    async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
-        self.inner.create_withdrawal(request).await
-    }
-    async fn deposit_status(&self, query: &StatusQuery) -> Result<StatusReport> {
-        self.inner.deposit_status(query).await
-    }
-    async fn withdrawal_status(&self, query: &StatusQuery) -> Result<StatusReport> {
-        self.inner.withdrawal_status(query).await
-    }
-    async fn balance(&self, currency: &Currency) -> Result<Balance> {
-        self.inner.balance(currency).await
-    }
-    fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
-        self.inner.verify_callback(request)
-    }
 }
 
 /// The integration guide's examples, compiled as doctests.

@@ -15,15 +15,15 @@ use axum::routing::{get, post};
 use axum::Router;
 use paybridge::outcome::{table, CreateAnswer, Holding, Resolution, Row, Verdict};
 use paybridge::{
-    Config, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderKind, OrderStatus,
-    PaymentGateway, ProviderName, WithdrawalRequest,
+    Config, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderKind, OrderStatus, Provider,
+    WithdrawalRequest,
 };
 use serde_json::{json, Value};
 
 /// What the scripted provider does for one row.
 #[derive(Debug)]
 struct Script {
-    provider: ProviderName,
+    provider: Provider,
     row: Row,
     requested: Money,
     /// A documented refusal message, for the `Refused` row.
@@ -68,7 +68,7 @@ fn html(status: StatusCode) -> Response {
 async fn create(State(script): State<Arc<Script>>) -> Response {
     script.creates.fetch_add(1, Ordering::SeqCst);
     let accepted = match (script.provider, script.row.kind) {
-        (ProviderName::Onepunch, _) => json!({
+        (Provider::OnePunch, _) => json!({
             "status": true, "message": "REGISTER PAYMENT SUCCEED", "user_info": {},
             "payload": {"payment_url": "https://pay.example/p/1", "payment_token": "OPT1", "amount": 1000}
         }),
@@ -158,7 +158,7 @@ async fn closed_port() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-fn gateway(provider: ProviderName, base: &str) -> Gateway {
+fn gateway(provider: Provider, base: &str) -> Gateway {
     let config = Config::from_toml(
         &format!(
             r#"
@@ -191,19 +191,19 @@ request_timeout_ms = 5000
     Gateway::for_provider(&config, provider).unwrap()
 }
 
-fn requested(provider: ProviderName, kind: OrderKind) -> Money {
+fn requested(provider: Provider, kind: OrderKind) -> Money {
     match (provider, kind) {
-        (ProviderName::Onepunch, _) => Money::parse("10", "CNY").unwrap(),
-        (ProviderName::Vpay88, _) => Money::parse("25", "MYR").unwrap(),
+        (Provider::OnePunch, _) => Money::parse("10", "CNY").unwrap(),
+        (Provider::Vpay88, _) => Money::parse("25", "MYR").unwrap(),
         _ => Money::parse("25", "THB").unwrap(),
     }
 }
 
-fn deposit(provider: ProviderName, amount: Money) -> DepositRequest {
+fn deposit(provider: Provider, amount: Money) -> DepositRequest {
     let b = DepositRequest::builder("ROW-1", amount);
     match provider {
-        ProviderName::Onepunch => b.payment_method("ali-person"),
-        ProviderName::Vpay88 => b
+        Provider::OnePunch => b.payment_method("ali-person"),
+        Provider::Vpay88 => b
             .customer_name("john")
             .email("john@example.com")
             .phone("60123"),
@@ -241,10 +241,10 @@ fn verdict_of<T>(result: &Result<T, Error>) -> Verdict {
 }
 
 /// Whether the provider can produce this row at all.
-fn applies(provider: ProviderName, row: &Row) -> bool {
+fn applies(provider: Provider, row: &Row) -> bool {
     match provider {
         // No withdrawals, no duplicate-id answer, no status by order number.
-        ProviderName::Onepunch => {
+        Provider::OnePunch => {
             row.kind == OrderKind::Deposit
                 && row.answer != CreateAnswer::DuplicateId
                 && matches!(
@@ -257,9 +257,9 @@ fn applies(provider: ProviderName, row: &Row) -> bool {
 }
 
 /// The documented refusals of each create call, plus one undocumented message.
-fn refusals(provider: ProviderName, kind: OrderKind) -> &'static [&'static str] {
+fn refusals(provider: Provider, kind: OrderKind) -> &'static [&'static str] {
     match (provider, kind) {
-        (ProviderName::Onepunch, _) => &["INVALID SIGNATURE"],
+        (Provider::OnePunch, _) => &["INVALID SIGNATURE"],
         (_, OrderKind::Withdrawal) => &[
             "Params incorrect",
             "Params missing.",
@@ -268,7 +268,7 @@ fn refusals(provider: ProviderName, kind: OrderKind) -> &'static [&'static str] 
             "Amount Invalid!",
             "Bank Maintenance.",
         ],
-        (ProviderName::Vpay88, _) => &[
+        (Provider::Vpay88, _) => &[
             "email incorrect.",
             "Params missing.",
             "Currency invalid.",
@@ -284,7 +284,7 @@ fn refusals(provider: ProviderName, kind: OrderKind) -> &'static [&'static str] 
     }
 }
 
-async fn run_row(provider: ProviderName, row: Row, refusal: &'static str) {
+async fn run_row(provider: Provider, row: Row, refusal: &'static str) {
     let amount = requested(provider, row.kind);
     let script = Arc::new(Script {
         provider,
@@ -332,7 +332,7 @@ async fn run_row(provider: ProviderName, row: Row, refusal: &'static str) {
     assert_eq!(creates, expected_creates, "{label}: create endpoint hits");
 }
 
-async fn walk(provider: ProviderName) -> usize {
+async fn walk(provider: Provider) -> usize {
     let mut walked = 0;
     for row in table().into_iter().filter(|row| applies(provider, row)) {
         let messages: &[&'static str] = if row.answer == CreateAnswer::Refused {
@@ -352,7 +352,7 @@ async fn walk(provider: ProviderName) -> usize {
 async fn every_row_for_vpay88() {
     // 2 kinds x (accepted + refusals + not sent + 5 open answers x 10 resolutions).
     assert_eq!(
-        walk(ProviderName::Vpay88).await,
+        walk(Provider::Vpay88).await,
         (1 + 6 + 1 + 50) + (1 + 5 + 1 + 50)
     );
 }
@@ -360,7 +360,7 @@ async fn every_row_for_vpay88() {
 #[tokio::test]
 async fn every_row_for_one1pay() {
     assert_eq!(
-        walk(ProviderName::One1pay).await,
+        walk(Provider::One1Pay).await,
         (1 + 6 + 1 + 50) + (1 + 4 + 1 + 50)
     );
 }
@@ -368,5 +368,5 @@ async fn every_row_for_one1pay() {
 #[tokio::test]
 async fn every_row_for_onepunch() {
     // Deposits only: accepted, refused, not sent, and 4 open answers, each unresolvable.
-    assert_eq!(walk(ProviderName::Onepunch).await, 1 + 1 + 1 + 4);
+    assert_eq!(walk(Provider::OnePunch).await, 1 + 1 + 1 + 4);
 }

@@ -1,7 +1,7 @@
 //! Parsers never panic, whatever arrives; and what they accept, they read exactly.
 
 use paybridge::wire::{parse_callback_fields, parse_decimal_str, parse_json_tolerant};
-use paybridge::{CallbackRequest, Config, Decimal, Gateway, PaymentGateway, ProviderName};
+use paybridge::{CallbackRequest, Config, Decimal, Gateway, Provider};
 use proptest::prelude::*;
 
 fn gateways() -> Vec<Gateway> {
@@ -24,7 +24,7 @@ monster_key = "key"
         "properties",
     )
     .unwrap();
-    ProviderName::ALL
+    Provider::ALL
         .iter()
         .map(|p| Gateway::for_provider(&config, *p).unwrap())
         .collect()

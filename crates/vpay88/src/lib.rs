@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use paybridge_core::{DepositRequest, Money, PaymentGateway, Operation};
-//! use paybridge_vpay88::Vpay88;
+//! use paybridge_vpay88::{DepositForm, Vpay88, Vpay88Dialect};
 //!
 //! let gateway = Vpay88::builder("https://pay.example", "merchant", "api-key")
 //!     .secret_key("secret-key")
@@ -18,21 +18,20 @@
 //!     .phone("601012456789")
 //!     .build()
 //!     .unwrap();
-//! let err = gateway.deposit_form(&request).unwrap_err();
+//! let err = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap_err();
 //! assert!(err.to_string().contains("bank_id"));
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_core::{Capabilities, DepositRequest, Error, Result, WithdrawalRequest};
-use paybridge_formapi::{inapplicable, Dialect, FormApiGateway, FormFields, FORM_API_OPERATIONS};
+use paybridge_core::{Capabilities, DepositRequest, Error, Provider, Result, WithdrawalRequest};
+use paybridge_formapi::transformers::{refuse_inapplicable, DepositFields, WithdrawalFields};
+use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
-pub use paybridge_formapi::{AuthPolicy, FormApiBuilder};
+pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
+pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 
-/// The provider name.
-pub const PROVIDER: &str = "vpay88";
-
-/// Currencies Vpay88 documents.
-pub const CURRENCIES: &[&str] = &["MYR", "SGD", "VND", "THB", "IDR"];
+/// The provider.
+pub const PROVIDER: Provider = Provider::Vpay88;
 
 /// Prepaid-card modes for MYR deposits.
 pub const MYR_MODES: &[&str] = &["DIGI", "MAXIS", "CELCOM"];
@@ -45,52 +44,55 @@ pub struct Vpay88Dialect;
 pub type Vpay88 = FormApiGateway<Vpay88Dialect>;
 
 impl Dialect for Vpay88Dialect {
-    const PROVIDER: &'static str = PROVIDER;
+    const PROVIDER: Provider = PROVIDER;
 
-    fn capabilities(&self) -> Capabilities {
+    /// Currencies Vpay88 documents.
+    const CURRENCIES: &'static [&'static str] = &["MYR", "SGD", "VND", "THB", "IDR"];
+
+    fn capabilities() -> Capabilities {
         Capabilities::of(&FORM_API_OPERATIONS)
     }
 
-    fn currencies(&self) -> &'static [&'static str] {
-        CURRENCIES
-    }
-
-    fn deposit_fields(&self, request: &DepositRequest, form: &mut FormFields) -> Result<()> {
+    fn deposit_fields(request: &DepositRequest) -> Result<DepositFields> {
         let currency = request.amount.currency().as_str();
         let context = format!(" {currency} deposits");
         // Fields only One1Pay or ONE-PUNCH take.
-        for (field, value) in [
-            ("payment_method", &request.payment_method),
-            ("callback_url", &request.callback_url),
-            (
-                "customer_bank_holder_name",
-                &request.customer_bank_holder_name,
-            ),
-            ("customer_bank_account", &request.customer_bank_account),
-            ("ip_addr", &request.ip_addr),
-            ("mac_addr", &request.mac_addr),
-        ] {
-            if value.is_some() {
-                return Err(inapplicable(field, PROVIDER, " deposits"));
-            }
-        }
+        refuse_inapplicable(
+            &[
+                ("payment_method", &request.payment_method),
+                ("callback_url", &request.callback_url),
+                (
+                    "customer_bank_holder_name",
+                    &request.customer_bank_holder_name,
+                ),
+                ("customer_bank_account", &request.customer_bank_account),
+                ("ip_addr", &request.ip_addr),
+                ("mac_addr", &request.mac_addr),
+            ],
+            PROVIDER,
+            " deposits",
+        )?;
         let needs_bank = matches!(currency, "THB" | "IDR");
-        let takes_redirect = matches!(currency, "MYR" | "SGD");
-        match (&request.bank_id, needs_bank) {
-            (None, true) => {
-                return Err(Error::missing(
-                    "bank_id",
-                    PROVIDER,
-                    &format!(" for{context}"),
-                ))
-            }
-            (Some(_), false) => return Err(inapplicable("bank_id", PROVIDER, &context)),
-            _ => {}
+        if needs_bank && request.bank_id.is_none() {
+            return Err(Error::missing(
+                "bank_id",
+                PROVIDER.as_str(),
+                &format!(" for{context}"),
+            ));
         }
+        let bank_id = (!needs_bank).then_some(&request.bank_id);
+        let mode = (currency != "MYR").then_some(&request.mode);
+        let redirect_url = (!matches!(currency, "MYR" | "SGD")).then_some(&request.redirect_url);
+        let refused: Vec<_> = [
+            ("bank_id", bank_id),
+            ("mode", mode),
+            ("redirect_url", redirect_url),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| Some((field, value?)))
+        .collect();
+        refuse_inapplicable(&refused, PROVIDER, &context)?;
         if let Some(mode) = &request.mode {
-            if currency != "MYR" {
-                return Err(inapplicable("mode", PROVIDER, &context));
-            }
             if !MYR_MODES.contains(&mode.as_str()) {
                 return Err(Error::invalid(
                     "mode",
@@ -98,19 +100,20 @@ impl Dialect for Vpay88Dialect {
                 ));
             }
         }
-        if request.redirect_url.is_some() && !takes_redirect {
-            return Err(inapplicable("redirect_url", PROVIDER, &context));
-        }
-        form.push_opt("mode", request.mode.as_ref());
-        form.push_opt("redirect_url", request.redirect_url.as_ref());
-        form.push_opt("bank_id", request.bank_id.as_ref());
-        Ok(())
+        Ok(DepositFields {
+            mode: request.mode.clone(),
+            redirect_url: request.redirect_url.clone(),
+            bank_id: request.bank_id.clone(),
+            ..DepositFields::default()
+        })
     }
 
-    fn withdrawal_fields(&self, request: &WithdrawalRequest, _form: &mut FormFields) -> Result<()> {
-        if request.callback_url.is_some() {
-            return Err(inapplicable("callback_url", PROVIDER, " withdrawals"));
-        }
-        Ok(())
+    fn withdrawal_fields(request: &WithdrawalRequest) -> Result<WithdrawalFields> {
+        refuse_inapplicable(
+            &[("callback_url", &request.callback_url)],
+            PROVIDER,
+            " withdrawals",
+        )?;
+        Ok(WithdrawalFields::default())
     }
 }

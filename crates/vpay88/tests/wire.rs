@@ -2,8 +2,8 @@
 //! the document's example, and every documented response normalized and snapshotted.
 
 use paybridge_core::{
-    CallbackRequest, Currency, DepositRequest, Error, Money, OrderId, OrderStatus, PaymentGateway,
-    StatusQuery, WithdrawalRequest,
+    CallbackRequest, Currency, DepositRequest, Error, Money, Operation, OrderId, OrderStatus,
+    PaymentGateway, StatusQuery, WithdrawalRequest,
 };
 use paybridge_testkit::{fixture, outcome, replay_form_operation, BoxFuture, Replay};
 use paybridge_vpay88::Vpay88;
@@ -170,7 +170,7 @@ async fn unsupported_operations_send_nothing() {
         matches!(
             err,
             Error::Unsupported {
-                operation: "balance",
+                operation: Operation::Balance,
                 ..
             }
         ),

@@ -1,0 +1,120 @@
+//! Building a [`FormApiGateway`]: credentials, callback secrets, policies.
+
+use std::marker::PhantomData;
+
+use paybridge_core::transport::{HttpTransport, TransportConfig};
+use paybridge_core::wire::base_url;
+use paybridge_core::{Error, ExposeSecret, Result, SecretString};
+
+use crate::auth::{AuthCache, AuthPolicy};
+use crate::gateway::{CallbackSecret, FormApiGateway};
+use crate::Dialect;
+
+/// Builds a [`FormApiGateway`]. `Debug` shows no secret: `SecretString` redacts itself.
+#[derive(Debug)]
+pub struct FormApiBuilder<D> {
+    base_url: String,
+    username: String,
+    api_key: SecretString,
+    secret_keys: Vec<CallbackSecret>,
+    auth_policy: AuthPolicy,
+    transport: TransportConfig,
+    client: Option<reqwest::Client>,
+    dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> FormApiBuilder<D> {
+    pub(crate) fn new(base_url: String, username: String, api_key: SecretString) -> Self {
+        Self {
+            base_url,
+            username,
+            api_key,
+            secret_keys: Vec::new(),
+            auth_policy: AuthPolicy::default(),
+            transport: TransportConfig::default(),
+            client: None,
+            dialect: PhantomData,
+        }
+    }
+
+    /// Adds a callback secret (`secret_key`). Call again, or use
+    /// [`secret_keys`](Self::secret_keys), for one secret per channel.
+    pub fn secret_key(self, secret: impl Into<String>) -> Self {
+        self.secret_keys([SecretString::from(secret.into())])
+    }
+
+    /// Adds several callback secrets.
+    pub fn secret_keys(mut self, secrets: impl IntoIterator<Item = SecretString>) -> Self {
+        self.secret_keys
+            .extend(secrets.into_iter().map(|secret| CallbackSecret {
+                secret,
+                account: None,
+            }));
+        self
+    }
+
+    /// Adds the callback secret of another merchant account (a channel with its
+    /// own user name). A callback it verifies is confirmed by asking the status
+    /// API as `account`.
+    pub fn channel_secret(mut self, account: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.secret_keys.push(CallbackSecret {
+            secret: SecretString::from(secret.into()),
+            account: Some(account.into()),
+        });
+        self
+    }
+
+    /// Sets the auth token policy.
+    pub fn auth_policy(mut self, policy: AuthPolicy) -> Self {
+        self.auth_policy = policy;
+        self
+    }
+
+    /// Sets timeouts and retries.
+    pub fn transport(mut self, transport: TransportConfig) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Uses the merchant's own `reqwest::Client` (shared pools, proxies).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Validates and builds.
+    pub fn build(self) -> Result<FormApiGateway<D>> {
+        let provider = D::PROVIDER;
+        let empty = |key: &str, reason: &str| Error::Config {
+            key: format!("{provider}.{key}"),
+            reason: reason.into(),
+        };
+        let base_url = base_url(&format!("{provider}.base_url"), &self.base_url)?;
+        if self.username.trim().is_empty() {
+            return Err(empty("username", "is empty"));
+        }
+        if self.api_key.expose_secret().trim().is_empty() {
+            return Err(empty("api_key", "is empty"));
+        }
+        if self
+            .secret_keys
+            .iter()
+            .any(|s| s.secret.expose_secret().is_empty())
+        {
+            return Err(empty("secret_key", "an empty secret would verify nothing"));
+        }
+        let transport = match self.client {
+            Some(client) => HttpTransport::with_client(client, &self.transport),
+            None => HttpTransport::new(&self.transport)?,
+        };
+        Ok(FormApiGateway {
+            base_url,
+            username: self.username,
+            api_key: self.api_key,
+            secret_keys: self.secret_keys,
+            auth: AuthCache::new(self.auth_policy),
+            transport,
+            dialect: PhantomData,
+        })
+    }
+}

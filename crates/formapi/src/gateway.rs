@@ -1,0 +1,353 @@
+//! [`FormApiGateway`]: each operation's path and HTTP, nothing else. What goes
+//! on the wire and how answers read is in [`crate::transformers`].
+
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use paybridge_core::outcome::{settle, within_deadline, CreateCall, Settled};
+use paybridge_core::transport::{HttpTransport, Idempotency};
+use paybridge_core::wire::{form_pairs, read_answer, AnswerError, Answered};
+use paybridge_core::{
+    Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
+    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Operation, OrderKind,
+    PaymentGateway, Provider, Result, SecretString, StatusQuery, StatusReport, WithdrawalReceipt,
+    WithdrawalRequest,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tracing::{info, instrument};
+
+use crate::auth::{token_refused, AuthCache, AuthPolicy};
+use crate::builder::FormApiBuilder;
+use crate::transformers::{
+    self as wire, AuthAnswer, AuthForm, AuthToken, Authed, BalanceAnswer, BalanceForm, BalanceOf,
+    BankListAnswer, CreatedDeposit, CreatedWithdrawal, CurrencyAnswer, DepositCreatedAnswer,
+    DepositForm, ListingForm, StatusAnswer, StatusForm, StatusOf, WithdrawalCreatedAnswer,
+    WithdrawalForm,
+};
+use crate::Dialect;
+
+/// A callback secret, and the merchant account it belongs to when that is not
+/// the gateway's own (one secret per channel, each its own merchant account).
+#[derive(Debug, Clone)]
+pub(crate) struct CallbackSecret {
+    pub(crate) secret: SecretString,
+    pub(crate) account: Option<String>,
+}
+
+/// A Vpay88-family gateway: the wire protocol, parameterized by a [`Dialect`].
+/// `Debug` shows no secret.
+#[derive(Debug)]
+pub struct FormApiGateway<D> {
+    pub(crate) base_url: String,
+    pub(crate) username: String,
+    pub(crate) api_key: SecretString,
+    pub(crate) secret_keys: Vec<CallbackSecret>,
+    pub(crate) auth: AuthCache,
+    pub(crate) transport: HttpTransport,
+    pub(crate) dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> FormApiGateway<D> {
+    /// Starts a gateway for `base_url` (which may carry a path prefix), the
+    /// merchant `username` and its `api_key`.
+    pub fn builder(
+        base_url: impl Into<String>,
+        username: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> FormApiBuilder<D> {
+        FormApiBuilder::new(
+            base_url.into(),
+            username.into(),
+            SecretString::from(api_key.into()),
+        )
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Posts `form` as multipart form data and reads the answer as `A`.
+    async fn post<A: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        path: &str,
+        idempotency: Idempotency,
+        form: &impl Serialize,
+    ) -> Result<Answered<A>> {
+        let pairs = form_pairs(form)?;
+        let url = format!("{}{}", self.base_url, path);
+        let reply = self
+            .transport
+            .send(operation, idempotency, |client| {
+                let multipart = pairs
+                    .iter()
+                    .fold(reqwest::multipart::Form::new(), |parts, (name, value)| {
+                        parts.text(name.clone(), value.clone())
+                    });
+                client.post(&url).multipart(multipart)
+            })
+            .await?;
+        read_answer(D::PROVIDER, operation, reply, wire::refusal_kind)
+    }
+
+    async fn fetch_token(&self, operation: Operation) -> Result<SecretString> {
+        let form = AuthForm {
+            username: &self.username,
+            api_key: self.api_key.expose_secret(),
+        };
+        let answered = self
+            .post::<AuthAnswer>(operation, "/merchant/auth", Idempotency::Read, &form)
+            .await?;
+        let AuthToken(token) = answered.map_into()?;
+        self.auth.keep(&token);
+        Ok(token)
+    }
+
+    /// Posts a form that needs an auth token. A failure to get a token is a
+    /// failure before sending. Under the cached policy a refused token (the
+    /// provider did nothing) is replaced and the form sent once more.
+    async fn post_authed<A: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        path: &str,
+        idempotency: Idempotency,
+        form: &(impl Serialize + Sync),
+    ) -> Result<Answered<A>> {
+        let token = match self.auth.get() {
+            Some(token) => token,
+            None => self
+                .fetch_token(operation)
+                .await
+                .map_err(|e| e.before_sending(operation))?,
+        };
+        let send = |token: SecretString| async move {
+            let authed = Authed {
+                auth: token.expose_secret(),
+                form,
+            };
+            self.post(operation, path, idempotency, &authed).await
+        };
+        match send(token).await {
+            Err(err) if token_refused(&err) && self.auth.policy() == AuthPolicy::Cached => {
+                let token = self
+                    .fetch_token(operation)
+                    .await
+                    .map_err(|e| e.before_sending(operation))?;
+                send(token).await
+            }
+            other => other,
+        }
+    }
+
+    async fn status(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
+        let (operation, path) = match kind {
+            OrderKind::Withdrawal => (
+                Operation::WithdrawalStatus,
+                "/merchant/check_withdraw_status",
+            ),
+            _ => (Operation::DepositStatus, "/merchant/check_status"),
+        };
+        let form = StatusForm::new(query, &self.username);
+        self.post::<StatusAnswer>(operation, path, Idempotency::Read, &form)
+            .await?
+            .map(|answer| {
+                StatusReport::try_from(StatusOf {
+                    kind,
+                    order_id: query.order_id.clone(),
+                    answer,
+                })
+            })
+    }
+
+    /// Sends an order once and settles its outcome through the outcome table,
+    /// asking its status (never resending) where the answer leaves it open.
+    async fn create<A, T>(
+        &self,
+        call: CreateCall<'_>,
+        operation: Operation,
+        path: &str,
+        form: &(impl Serialize + Sync),
+    ) -> Result<Settled<T>>
+    where
+        A: DeserializeOwned,
+        T: TryFrom<A, Error = AnswerError>,
+    {
+        let sending = async {
+            self.post_authed::<A>(operation, path, Idempotency::Write, form)
+                .await?
+                .map_into::<T>()
+        };
+        let sent = within_deadline(operation, call.deadline, sending).await;
+        let query = StatusQuery::new(call.order_id.clone());
+        settle(call, sent, Some(|| self.status(call.kind, &query))).await
+    }
+
+    async fn banks(
+        &self,
+        operation: Operation,
+        path: &str,
+        currency: Option<&Currency>,
+    ) -> Result<Vec<Bank>> {
+        if let Some(currency) = currency {
+            wire::check_currency::<D>(currency)?;
+        }
+        let form = ListingForm {
+            username: self.username.clone(),
+            currency: currency.map(|c| c.as_str().to_owned()),
+        };
+        self.post::<BankListAnswer>(operation, path, Idempotency::Read, &form)
+            .await?
+            .map_into()
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
+    fn provider(&self) -> Provider {
+        D::PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        D::capabilities()
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {
+        let form = ListingForm {
+            username: self.username.clone(),
+            currency: None,
+        };
+        self.post::<CurrencyAnswer>(
+            Operation::Currencies,
+            "/merchant/currency",
+            Idempotency::Read,
+            &form,
+        )
+        .await?
+        .map_into()
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    async fn deposit_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
+        self.banks(Operation::DepositBanks, "/wallet/bank_list", currency)
+            .await
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    async fn withdrawal_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
+        self.banks(
+            Operation::WithdrawalBanks,
+            "/wallet/withdraw_bank_list",
+            currency,
+        )
+        .await
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
+    async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
+        let form = DepositForm::<D>::try_from(request)?;
+        let call = CreateCall::new(
+            OrderKind::Deposit,
+            &request.order_id,
+            &request.amount,
+            &self.transport,
+        );
+        let created: CreatedDeposit = self
+            .create::<DepositCreatedAnswer, _>(
+                call,
+                Operation::CreateDeposit,
+                "/merchant/generate_orders",
+                &form,
+            )
+            .await?
+            .into_answer(&call)?;
+        info!("deposit created");
+        Ok(DepositOrder::new(
+            request.order_id.clone(),
+            created.payment_url,
+            created.provider_ref,
+        ))
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
+    async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
+        let form = WithdrawalForm::<D>::try_from(request)?;
+        let call = CreateCall::new(
+            OrderKind::Withdrawal,
+            &request.order_id,
+            &request.amount,
+            &self.transport,
+        );
+        let receipt = match self
+            .create::<WithdrawalCreatedAnswer, CreatedWithdrawal>(
+                call,
+                Operation::CreateWithdrawal,
+                "/merchant/withdraw_orders",
+                &form,
+            )
+            .await?
+        {
+            Settled::Answered(created) => {
+                WithdrawalReceipt::accepted(request.order_id.clone(), created.provider_ref)
+            }
+            Settled::FoundByStatus(report) => WithdrawalReceipt::found(report),
+        };
+        info!(status = %receipt.status, "withdrawal accepted");
+        Ok(receipt)
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %query.order_id))]
+    async fn deposit_status(&self, query: &StatusQuery) -> Result<StatusReport> {
+        self.status(OrderKind::Deposit, query).await
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %query.order_id))]
+    async fn withdrawal_status(&self, query: &StatusQuery) -> Result<StatusReport> {
+        self.status(OrderKind::Withdrawal, query).await
+    }
+
+    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    async fn balance(&self, currency: &Currency) -> Result<Balance> {
+        if !D::capabilities().supports(Operation::Balance) {
+            return Err(self.unsupported(Operation::Balance));
+        }
+        wire::check_currency::<D>(currency)?;
+        let form = BalanceForm {
+            currency: currency.as_str().to_owned(),
+        };
+        self.post_authed::<BalanceAnswer>(
+            Operation::Balance,
+            "/wallet/get_balance",
+            Idempotency::Read,
+            &form,
+        )
+        .await?
+        .map(|answer| {
+            Balance::try_from(BalanceOf {
+                currency: currency.clone(),
+                answer,
+            })
+        })
+    }
+
+    fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
+        request.check_size()?;
+        if self.secret_keys.is_empty() {
+            return Err(Error::Config {
+                key: format!("{}.secret_key", D::PROVIDER),
+                reason: "is required to verify callbacks".into(),
+            });
+        }
+        let callback = wire::unverified_callback(request.body, request.content_type)?;
+        let expected = self.secret_keys.iter().map(|s| {
+            paybridge_signing::form_callback_token(s.secret.expose_secret(), &callback.order_id)
+        });
+        let Some(index) = paybridge_signing::verify_any(expected, &callback.token) else {
+            return Err(CallbackRejection::BadSignature.into());
+        };
+        let account = self.secret_keys[index].account.clone();
+        Ok(wire::callback_event(D::PROVIDER, callback, request.body, index)?.with_account(account))
+    }
+}
