@@ -108,3 +108,63 @@ impl Dialect for One1PayDialect {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use paybridge_core::wire::form_pairs;
+    use paybridge_core::{DepositRequest, Money, WithdrawalRequest};
+    use paybridge_formapi::transformers::Authed;
+    use paybridge_testkit::request_fixture;
+
+    use super::*;
+
+    /// The fields a form sends, with the fixture's auth token, as `request.txt` lists them.
+    fn sent<F: serde::Serialize>(form: &F) -> Vec<(String, String)> {
+        form_pairs(&Authed {
+            auth: "t5IF5r2fXit1FnhjBVQv",
+            form,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_documents_thb_deposit_builds_the_documents_form() {
+        let request = DepositRequest::builder("Example_123", Money::parse("100", "THB").unwrap())
+            .customer_name("john")
+            .email("john@example.com")
+            .phone("601012456789")
+            .redirect_url("https://www.google.com")
+            .customer_bank_holder_name("tang")
+            .customer_bank_account("1234")
+            .bank_id("105")
+            .payment_method("thaiqr")
+            .callback_url("https://abc.com/deposit/callback")
+            .build()
+            .unwrap();
+        let form = DepositForm::<One1PayDialect>::try_from(&request).unwrap();
+        assert_eq!(
+            sent(&form),
+            request_fixture("one1pay", "create_deposit").fields
+        );
+    }
+
+    #[test]
+    fn the_documents_payout_with_its_callback_url_builds_the_documents_form() {
+        let request = WithdrawalRequest::builder(
+            "Example_123",
+            Money::parse("100", "THB").unwrap(),
+            "12",
+            "John Doe",
+            "12332343432",
+        )
+        .bank_branch("Kentucky")
+        .callback_url("https://abc.com/withdraw/callback")
+        .build()
+        .unwrap();
+        let form = WithdrawalForm::<One1PayDialect>::try_from(&request).unwrap();
+        assert_eq!(
+            sent(&form),
+            request_fixture("one1pay", "create_withdrawal").fields
+        );
+    }
+}

@@ -490,7 +490,145 @@ pub fn notification_event(n: UnverifiedNotification, raw_body: &[u8]) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use paybridge_core::transport::HttpReply;
+    use paybridge_core::wire::{read_answer, Answered};
+    use paybridge_core::Operation;
+    use serde::de::DeserializeOwned;
+
     use super::*;
+
+    fn fixture(path: &str) -> Vec<u8> {
+        let file = format!(
+            "{}/../../fixtures/onepunch/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
+    }
+
+    fn answer<P: DeserializeOwned>(
+        operation: Operation,
+        path: &str,
+    ) -> Result<Answered<Payload<P>>> {
+        let reply = HttpReply {
+            status: 200,
+            body: fixture(path),
+        };
+        read_answer(PROVIDER, operation, reply, refusal_kind)
+    }
+
+    fn status_of(path: &str) -> Result<StatusReport> {
+        answer::<StatusPayload>(Operation::DepositStatus, path)?.map(|answer| {
+            StatusReport::try_from(StatusOf {
+                order_id: OrderId::new("ORDER-1").unwrap(),
+                answer,
+            })
+        })
+    }
+
+    #[test]
+    fn status_fixtures_map_their_flags_and_amount_in_fen() {
+        for (path, status) in [
+            ("deposit_status/completed.json", OrderStatus::Completed),
+            ("deposit_status/failed.json", OrderStatus::Failed),
+            ("deposit_status/pending.json", OrderStatus::Pending),
+        ] {
+            let report = status_of(path).unwrap();
+            assert_eq!(report.status, status, "{path}");
+            assert_eq!(report.amount, Some(from_fen(100)), "{path}");
+            assert!(report.provider_ref.is_some(), "{path}");
+        }
+        let err = status_of("deposit_status/ok_as_documented.json").unwrap_err();
+        assert_eq!(
+            err.kind(),
+            "decode",
+            "the document's example has raw control characters"
+        );
+    }
+
+    #[test]
+    fn the_create_answer_gives_the_payment_page_and_token() {
+        let created: CreatedPayment =
+            answer::<CreatedPayload>(Operation::CreateDeposit, "create_deposit/ok.json")
+                .unwrap()
+                .map_into()
+                .unwrap();
+        assert!(created.payment_url.starts_with("http"));
+        assert!(!created.payment_token.is_empty());
+    }
+
+    #[test]
+    fn a_refused_signature_is_a_typed_refusal() {
+        let err = answer::<CreatedPayload>(
+            Operation::CreateDeposit,
+            "create_deposit/bad_signature.json",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.refusal_kind(),
+            Some(RefusalKind::InvalidSignature),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prices_in_every_shape_become_one_fixed_cny_list() {
+        let limits = answer::<Value>(Operation::Currencies, "currencies/ok.json")
+            .unwrap()
+            .map(prices)
+            .unwrap();
+        assert_eq!(limits.len(), 1);
+        let allowed = &limits[0];
+        for cny in ["1", "50", "100", "200"] {
+            assert!(
+                allowed.accepts(Decimal::from_str_exact(cny).unwrap()),
+                "{cny}"
+            );
+        }
+        assert!(!allowed.accepts(Decimal::from_str_exact("2").unwrap()));
+    }
+
+    #[test]
+    fn methods_keep_their_codes_names_and_raw_entries() {
+        let methods: Vec<PaymentMethod> =
+            answer::<Value>(Operation::PaymentMethods, "payment_methods/ok.json")
+                .unwrap()
+                .map_into()
+                .unwrap();
+        assert_eq!(methods.len(), 2);
+        assert_eq!(methods[0].code, "ali-person");
+        assert_eq!(methods[0].name.as_deref(), Some("Alipay (personal)"));
+        assert_eq!(methods[1].raw["extra"], 1);
+    }
+
+    #[test]
+    fn the_notification_fixture_reads_with_the_stored_token() {
+        let body = fixture("callback/notification.json");
+        let n = unverified_notification(&body, None, Some("OP9f2dca32af10cd12ab5f6d")).unwrap();
+        assert!(n.transaction_status);
+        assert_eq!(n.amount_fen, 100);
+        assert_eq!(n.payment_token, "OP9f2dca32af10cd12ab5f6d");
+        let event = notification_event(n, &body).unwrap();
+        assert_eq!(event.status, OrderStatus::Completed);
+        assert_eq!(event.amount, from_fen(100));
+        assert_eq!(event.order_id.unwrap().as_str(), "_some_order_num_");
+    }
+
+    #[test]
+    fn a_failed_transaction_notification_is_failed_not_pending() {
+        let body = br#"{"monster_token":"MON-demo","transaction_status":false,"message":"TRANSACTION FAILED","amount":100,"payment_token":"OP1","signature":"x"}"#;
+        let n = unverified_notification(body, None, None).unwrap();
+        assert_eq!(
+            notification_event(n, body).unwrap().status,
+            OrderStatus::Failed
+        );
+    }
+
+    #[test]
+    fn the_documents_notification_text_is_malformed_not_guessed() {
+        let body = fixture("callback/notification_as_documented.txt");
+        let err = unverified_notification(&body, None, Some("OP1")).unwrap_err();
+        assert_eq!(err.kind(), "callback_rejected", "{err}");
+    }
 
     #[test]
     fn fen_conversion_refuses_what_it_cannot_hold_without_panicking() {

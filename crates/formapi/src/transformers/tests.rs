@@ -1,1 +1,458 @@
+//! Every answer fixture of Vpay88 and One1Pay, read and mapped with no server.
 
+use paybridge_core::transport::HttpReply;
+use paybridge_core::wire::{read_answer, Answered};
+use paybridge_core::{Error, ExposeSecret, Operation};
+use serde::de::DeserializeOwned;
+
+use super::*;
+
+fn fixture(path: &str) -> Vec<u8> {
+    let file = format!("{}/../../fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// A fixture read as the answer of `operation`, over HTTP 200.
+fn answer<A: DeserializeOwned>(operation: Operation, path: &str) -> Result<Answered<A>> {
+    let reply = HttpReply {
+        status: 200,
+        body: fixture(path),
+    };
+    read_answer(Provider::Vpay88, operation, reply, refusal_kind)
+}
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str_exact(text).unwrap()
+}
+
+/// Every documented refusal, per provider and operation, and the kind it maps to.
+const REFUSALS: &[(&str, Operation, RefusalKind)] = &[
+    (
+        "vpay88/auth/params_incorrect.json",
+        Operation::CreateDeposit,
+        RefusalKind::Unauthorized,
+    ),
+    (
+        "one1pay/auth/params_incorrect.json",
+        Operation::CreateDeposit,
+        RefusalKind::Unauthorized,
+    ),
+    (
+        "vpay88/create_deposit/currency_invalid.json",
+        Operation::CreateDeposit,
+        RefusalKind::InvalidCurrency,
+    ),
+    (
+        "vpay88/create_deposit/email_incorrect.json",
+        Operation::CreateDeposit,
+        RefusalKind::InvalidEmail,
+    ),
+    (
+        "vpay88/create_deposit/invalid_amount.json",
+        Operation::CreateDeposit,
+        RefusalKind::InvalidAmount,
+    ),
+    (
+        "vpay88/create_deposit/order_id_exist.json",
+        Operation::CreateDeposit,
+        RefusalKind::DuplicateOrder,
+    ),
+    (
+        "vpay88/create_deposit/params_incorrect.json",
+        Operation::CreateDeposit,
+        RefusalKind::Unauthorized,
+    ),
+    (
+        "vpay88/create_deposit/params_missing.json",
+        Operation::CreateDeposit,
+        RefusalKind::MissingParameter,
+    ),
+    (
+        "one1pay/create_deposit/email_incorrect.json",
+        Operation::CreateDeposit,
+        RefusalKind::InvalidEmail,
+    ),
+    (
+        "one1pay/create_deposit/invalid_amount.json",
+        Operation::CreateDeposit,
+        RefusalKind::InvalidAmount,
+    ),
+    (
+        "one1pay/create_deposit/order_id_exist.json",
+        Operation::CreateDeposit,
+        RefusalKind::DuplicateOrder,
+    ),
+    (
+        "one1pay/create_deposit/params_incorrect.json",
+        Operation::CreateDeposit,
+        RefusalKind::Unauthorized,
+    ),
+    (
+        "one1pay/create_deposit/params_missing.json",
+        Operation::CreateDeposit,
+        RefusalKind::MissingParameter,
+    ),
+    (
+        "vpay88/create_withdrawal/amount_invalid.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::InvalidAmount,
+    ),
+    (
+        "vpay88/create_withdrawal/balance_not_enough.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::InsufficientBalance,
+    ),
+    (
+        "vpay88/create_withdrawal/bank_id_invalid.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::InvalidBank,
+    ),
+    (
+        "vpay88/create_withdrawal/order_id_exist.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::DuplicateOrder,
+    ),
+    (
+        "vpay88/create_withdrawal/params_incorrect.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::Unauthorized,
+    ),
+    (
+        "vpay88/create_withdrawal/params_missing.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::MissingParameter,
+    ),
+    (
+        "one1pay/create_withdrawal/amount_invalid.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::InvalidAmount,
+    ),
+    (
+        "one1pay/create_withdrawal/balance_not_enough.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::InsufficientBalance,
+    ),
+    (
+        "one1pay/create_withdrawal/bank_id_invalid.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::InvalidBank,
+    ),
+    (
+        "one1pay/create_withdrawal/order_id_exist.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::DuplicateOrder,
+    ),
+    (
+        "one1pay/create_withdrawal/params_incorrect.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::Unauthorized,
+    ),
+    (
+        "one1pay/create_withdrawal/params_missing.json",
+        Operation::CreateWithdrawal,
+        RefusalKind::MissingParameter,
+    ),
+];
+
+#[test]
+fn every_documented_refusal_maps_to_its_kind_and_keeps_the_message() {
+    for (path, operation, kind) in REFUSALS {
+        let err = answer::<DepositCreatedAnswer>(*operation, path).unwrap_err();
+        match &err {
+            Error::Provider {
+                kind: got,
+                message,
+                operation: named,
+                ..
+            } => {
+                assert_eq!(got, kind, "{path}");
+                assert_eq!(named, operation, "{path}");
+                let body = String::from_utf8(fixture(path)).unwrap();
+                assert!(body.contains(message.as_str()), "{path}: {message}");
+            }
+            other => panic!("{path}: expected a refusal, got {other}"),
+        }
+    }
+}
+
+#[test]
+fn auth_answers_give_the_token() {
+    for path in ["vpay88/auth/ok.json", "one1pay/auth/ok.json"] {
+        let AuthToken(token) = answer::<AuthAnswer>(Operation::CreateDeposit, path)
+            .unwrap()
+            .map_into()
+            .unwrap();
+        assert_eq!(token.expose_secret(), "t5IF5r2fXit1FnhjBVQv", "{path}");
+    }
+}
+
+#[test]
+fn currency_limits_read_exactly() {
+    let limits: Vec<CurrencyLimit> =
+        answer::<CurrencyAnswer>(Operation::Currencies, "vpay88/currencies/ok.json")
+            .unwrap()
+            .map_into()
+            .unwrap();
+    assert_eq!(limits.len(), 2);
+    assert_eq!(limits[0].currency.as_str(), "MYR");
+    assert!(limits[0].accepts(dec("420")) && limits[0].accepts(dec("42000")));
+    assert!(!limits[0].accepts(dec("419.99")) && !limits[0].accepts(dec("42000.01")));
+    let one1pay: Vec<CurrencyLimit> =
+        answer::<CurrencyAnswer>(Operation::Currencies, "one1pay/currencies/ok.json")
+            .unwrap()
+            .map_into()
+            .unwrap();
+    assert!(!one1pay.is_empty());
+}
+
+#[test]
+fn bank_lists_read_every_entry() {
+    for (path, currency) in [
+        ("vpay88/withdrawal_banks/ok.json", "MYR"),
+        ("one1pay/deposit_banks/ok.json", "THB"),
+        ("one1pay/withdrawal_banks/ok.json", "THB"),
+    ] {
+        let banks: Vec<Bank> = answer::<BankListAnswer>(Operation::WithdrawalBanks, path)
+            .unwrap()
+            .map_into()
+            .unwrap();
+        assert_eq!(banks.len(), 2, "{path}");
+        assert_eq!(banks[0].id, "1", "{path}");
+        assert!(
+            banks.iter().all(|b| b.currency.as_str() == currency),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn created_deposits_give_the_payment_page_and_one1pays_reference() {
+    let vpay: CreatedDeposit =
+        answer::<DepositCreatedAnswer>(Operation::CreateDeposit, "vpay88/create_deposit/ok.json")
+            .unwrap()
+            .map_into()
+            .unwrap();
+    assert!(vpay
+        .payment_url
+        .starts_with("https://xxxxx.com/checkout/order-pay/92/"));
+    assert_eq!(vpay.provider_ref, None);
+    let one1: CreatedDeposit =
+        answer::<DepositCreatedAnswer>(Operation::CreateDeposit, "one1pay/create_deposit/ok.json")
+            .unwrap()
+            .map_into()
+            .unwrap();
+    assert!(one1.provider_ref.is_some());
+}
+
+#[test]
+fn the_documents_create_deposit_example_missing_a_comma_is_undecodable() {
+    let err = answer::<DepositCreatedAnswer>(
+        Operation::CreateDeposit,
+        "one1pay/create_deposit/ok_as_documented.json",
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), "decode", "{err}");
+    assert!(err.may_have_been_delivered());
+}
+
+#[test]
+fn a_success_answer_without_a_payment_page_is_undecodable_naming_the_field() {
+    let reply = HttpReply {
+        status: 200,
+        body: br#"{"status": true}"#.to_vec(),
+    };
+    let err = read_answer::<DepositCreatedAnswer>(
+        Provider::Vpay88,
+        Operation::CreateDeposit,
+        reply,
+        refusal_kind,
+    )
+    .unwrap()
+    .map_into::<CreatedDeposit>()
+    .unwrap_err();
+    assert!(err.to_string().contains("`p_url`"), "{err}");
+}
+
+#[test]
+fn created_withdrawals_give_one1pays_reference_and_none_for_vpay88() {
+    let read = |path| -> CreatedWithdrawal {
+        answer::<WithdrawalCreatedAnswer>(Operation::CreateWithdrawal, path)
+            .unwrap()
+            .map_into()
+            .unwrap()
+    };
+    assert_eq!(read("vpay88/create_withdrawal/ok.json").provider_ref, None);
+    assert_eq!(
+        read("one1pay/create_withdrawal/ok.json")
+            .provider_ref
+            .as_deref(),
+        Some("015459_330_164")
+    );
+}
+
+#[test]
+fn every_status_fixture_maps_to_the_status_its_name_gives() {
+    let cases = [
+        (
+            "vpay88/deposit_status/completed.json",
+            OrderStatus::Completed,
+        ),
+        ("vpay88/deposit_status/fail.json", OrderStatus::Failed),
+        ("vpay88/deposit_status/pending.json", OrderStatus::Pending),
+        (
+            "vpay88/withdrawal_status/completed.json",
+            OrderStatus::Completed,
+        ),
+        ("vpay88/withdrawal_status/fail.json", OrderStatus::Failed),
+        (
+            "vpay88/withdrawal_status/pending.json",
+            OrderStatus::Pending,
+        ),
+        (
+            "one1pay/deposit_status/completed.json",
+            OrderStatus::Completed,
+        ),
+        ("one1pay/deposit_status/fail.json", OrderStatus::Failed),
+        ("one1pay/deposit_status/pending.json", OrderStatus::Pending),
+        (
+            "one1pay/withdrawal_status/completed.json",
+            OrderStatus::Completed,
+        ),
+        ("one1pay/withdrawal_status/fail.json", OrderStatus::Failed),
+        (
+            "one1pay/withdrawal_status/proccess.json",
+            OrderStatus::Processing,
+        ),
+        (
+            "one1pay/withdrawal_status/rejected.json",
+            OrderStatus::Rejected,
+        ),
+    ];
+    for (path, status) in cases {
+        let kind = if path.contains("withdrawal") {
+            OrderKind::Withdrawal
+        } else {
+            OrderKind::Deposit
+        };
+        let report: StatusReport = answer::<StatusAnswer>(Operation::DepositStatus, path)
+            .unwrap()
+            .map(|answer| {
+                StatusReport::try_from(StatusOf {
+                    kind,
+                    order_id: OrderId::new("Example_123").unwrap(),
+                    answer,
+                })
+            })
+            .unwrap();
+        assert_eq!(report.status, status, "{path}");
+        assert_eq!(report.kind, kind, "{path}");
+        assert!(report.amount.is_some(), "{path}: the amount is stated");
+    }
+}
+
+#[test]
+fn an_undocumented_status_word_is_surfaced_not_guessed() {
+    let reply = HttpReply {
+        status: 200,
+        body: br#"{"status":true,"order_status":"refunded","amount":"1","currency":"MYR"}"#
+            .to_vec(),
+    };
+    let err = read_answer::<StatusAnswer>(
+        Provider::Vpay88,
+        Operation::DepositStatus,
+        reply,
+        refusal_kind,
+    )
+    .unwrap()
+    .map(|answer| {
+        StatusReport::try_from(StatusOf {
+            kind: OrderKind::Deposit,
+            order_id: OrderId::new("A1").unwrap(),
+            answer,
+        })
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("refunded"), "{err}");
+}
+
+#[test]
+fn balance_reads_exactly_in_the_currency_asked() {
+    let balance: Balance = answer::<BalanceAnswer>(Operation::Balance, "one1pay/balance/ok.json")
+        .unwrap()
+        .map(|answer| {
+            Balance::try_from(BalanceOf {
+                currency: Currency::new("THB").unwrap(),
+                answer,
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        balance.available,
+        Money::new(dec("0.00"), Currency::new("THB").unwrap())
+    );
+}
+
+#[test]
+fn every_callback_fixture_reads_its_status_kind_and_amount() {
+    let cases = [
+        (
+            "vpay88/callback/deposit_completed.json",
+            OrderKind::Deposit,
+            OrderStatus::Completed,
+        ),
+        (
+            "vpay88/callback/deposit_fail.json",
+            OrderKind::Deposit,
+            OrderStatus::Failed,
+        ),
+        (
+            "vpay88/callback/withdrawal_completed.json",
+            OrderKind::Withdrawal,
+            OrderStatus::Completed,
+        ),
+        (
+            "vpay88/callback/withdrawal_fail.json",
+            OrderKind::Withdrawal,
+            OrderStatus::Failed,
+        ),
+        (
+            "one1pay/callback/deposit_completed.json",
+            OrderKind::Deposit,
+            OrderStatus::Completed,
+        ),
+        (
+            "one1pay/callback/deposit_fail.json",
+            OrderKind::Deposit,
+            OrderStatus::Failed,
+        ),
+        (
+            "one1pay/callback/withdrawal_completed.json",
+            OrderKind::Withdrawal,
+            OrderStatus::Completed,
+        ),
+        (
+            "one1pay/callback/withdrawal_fail.json",
+            OrderKind::Withdrawal,
+            OrderStatus::Failed,
+        ),
+        (
+            "one1pay/callback/withdrawal_rejected.json",
+            OrderKind::Withdrawal,
+            OrderStatus::Rejected,
+        ),
+    ];
+    for (path, kind, status) in cases {
+        let body = fixture(path);
+        let callback = unverified_callback(&body, None).unwrap();
+        assert!(!callback.token.is_empty(), "{path}: the token is read");
+        let event = callback_event(Provider::Vpay88, callback, &body, 0).unwrap();
+        assert_eq!((event.kind, event.status), (kind, status), "{path}");
+        assert!(event.amount.amount() > Decimal::ZERO, "{path}");
+    }
+}
+
+#[test]
+fn a_callback_without_a_token_is_refused_naming_it() {
+    let err = unverified_callback(br#"{"order_id":"A1","amount":"1"}"#, None).unwrap_err();
+    assert!(err.to_string().contains("`token`"), "{err}");
+}
