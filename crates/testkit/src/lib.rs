@@ -2,6 +2,8 @@
 //! capture of what an adapter really sent, and multipart parsing.
 #![deny(missing_docs)]
 
+pub mod conformance;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

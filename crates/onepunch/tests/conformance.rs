@@ -1,0 +1,39 @@
+//! ONE-PUNCH through the adapter conformance kit.
+
+use std::sync::Arc;
+
+use paybridge_core::{DepositRequest, Money, OrderId, PaymentGateway, StatusQuery};
+use paybridge_onepunch::OnePunch;
+use paybridge_testkit::conformance::Adapter;
+
+#[tokio::test]
+async fn onepunch_conforms() {
+    let deposit = |amount: &str| {
+        DepositRequest::builder("KIT-1", Money::parse(amount, "CNY").unwrap())
+            .payment_method("ali-person")
+    };
+    Adapter::new("onepunch", |base_url, transport| {
+        let gateway = OnePunch::builder("MON-kit", "kit-monster-key-5Rt")
+            .base_url(base_url)
+            .notify_url("https://merchant.example/notify")
+            .return_url("https://merchant.example/back")
+            .transport(transport)
+            .build()?;
+        Ok(Arc::new(gateway) as Arc<dyn PaymentGateway>)
+    })
+    .secret("kit-monster-key-5Rt")
+    .write_path("/api/v0/payment/")
+    .deposit(deposit("100").build().unwrap())
+    .invalid_deposit(deposit("0.001").build().unwrap())
+    .invalid_deposit(
+        DepositRequest::builder("KIT-2", Money::parse("100", "USD").unwrap())
+            .payment_method("x")
+            .build()
+            .unwrap(),
+    )
+    .invalid_deposit(deposit("100").email("john@example.com").build().unwrap())
+    .status_query(StatusQuery::new(OrderId::new("KIT-1").unwrap()).with_provider_ref("OPkit1"))
+    .run()
+    .await
+    .assert_passed();
+}
