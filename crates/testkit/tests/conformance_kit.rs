@@ -32,6 +32,7 @@ impl PaymentGateway for Careless {
         for _ in 0..2 {
             if let Ok(answer) = client
                 .post(format!("{}/orders", self.base_url))
+                .header("x-key", &self.key)
                 .send()
                 .await
             {
