@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use paybridge::{CallbackRequest, Config, Gateway, PaymentGateway, ProviderName};
+use paybridge::{CallbackRequest, Config, Gateway, Provider};
 
 fn gateways() -> &'static [Gateway] {
     static GATEWAYS: OnceLock<Vec<Gateway>> = OnceLock::new();
@@ -16,7 +16,7 @@ fn gateways() -> &'static [Gateway] {
             "fuzz",
         )
         .expect("a valid fuzz configuration");
-        ProviderName::ALL.iter().map(|p| Gateway::for_provider(&config, *p).expect("a gateway")).collect()
+        Provider::ALL.iter().map(|p| Gateway::for_provider(&config, *p).expect("a gateway")).collect()
     })
 }
 

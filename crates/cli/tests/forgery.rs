@@ -122,14 +122,13 @@ async fn every_forged_or_altered_callback_is_rejected() {
             form_body("FORGE-1", "100", "paid", &good_token),
         ),
         (
-            "negative amount text",
+            "amount written 1e999",
             form_body("FORGE-1", "-100", "completed", &good_token).replace("\"-100\"", "\"1e999\""),
         ),
     ];
-    let mut rejected_by_verification = 0;
     for (name, body) in &verification_corpus {
         match vpay.verify(&CallbackRequest::new(body.as_bytes())) {
-            Err(paybridge::Error::CallbackRejected(_)) => rejected_by_verification += 1,
+            Err(paybridge::Error::CallbackRejected(_)) => {}
             other => panic!("{name}: not rejected by verification: {other:?}"),
         }
     }
@@ -153,13 +152,12 @@ async fn every_forged_or_altered_callback_is_rejected() {
             form_body("FORGE-1", "100", "completed", &good_token).replace("MYR", "SGD"),
         ),
     ];
-    let mut rejected_by_confirmation = 0;
     for (name, body) in &confirmation_corpus {
         let event = vpay
             .verify(&CallbackRequest::new(body.as_bytes()))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         match vpay.confirm(&event).await {
-            Err(paybridge::Error::CallbackRejected(_)) => rejected_by_confirmation += 1,
+            Err(paybridge::Error::CallbackRejected(_)) => {}
             other => panic!("{name}: not caught by confirm: {other:?}"),
         }
     }
@@ -205,12 +203,11 @@ async fn every_forged_or_altered_callback_is_rejected() {
             notification(true, 1000, "MON-demo", "f".repeat(32)),
         ),
     ];
-    let mut rejected_onepunch = 0;
     for (name, body) in &punch_corpus {
         let body = body.to_string();
         let request = CallbackRequest::new(body.as_bytes()).with_provider_ref(Some("OPT"));
         match punch.verify_callback(&request) {
-            Err(paybridge::Error::CallbackRejected(_)) => rejected_onepunch += 1,
+            Err(paybridge::Error::CallbackRejected(_)) => {}
             other => panic!("{name}: not rejected: {other:?}"),
         }
     }
@@ -219,10 +216,11 @@ async fn every_forged_or_altered_callback_is_rejected() {
         .verify_callback(&CallbackRequest::new(genuine.as_bytes()).with_provider_ref(Some("OPT")))
         .is_ok());
 
-    let total = verification_corpus.len() + confirmation_corpus.len() + punch_corpus.len();
-    let rejected = rejected_by_verification + rejected_by_confirmation + rejected_onepunch;
+    // Each case above panics unless rejected; this only reports the corpus's size.
     println!(
-        "forgery corpus: {rejected}/{total} rejected ({rejected_by_verification} by verification, {rejected_by_confirmation} by confirmation, {rejected_onepunch} ONE-PUNCH)"
+        "forgery corpus: {} by verification, {} by confirmation, {} ONE-PUNCH, every one rejected",
+        verification_corpus.len(),
+        confirmation_corpus.len(),
+        punch_corpus.len()
     );
-    assert_eq!(rejected, total);
 }

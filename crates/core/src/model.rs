@@ -316,7 +316,7 @@ pub struct StatusQuery {
     pub order_id: OrderId,
     /// The provider's reference, where its status API needs one (ONE-PUNCH payment token).
     pub provider_ref: Option<String>,
-    /// Overrides the `username` sent to Vpay88/One1Pay status calls (documents' ambiguity 1).
+    /// Overrides the `username` sent to Vpay88/One1Pay status calls (the documents name both the merchant and the payer `username`).
     pub username: Option<String>,
 }
 

@@ -50,21 +50,6 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    /// Maps a provider's status word; `None` for a word nobody has documented,
-    /// which callers must surface rather than guess about.
-    pub fn from_provider_word(word: &str) -> Option<Self> {
-        let word = word.trim().to_ascii_lowercase();
-        Some(match word.as_str() {
-            "pending" => OrderStatus::Pending,
-            // `proccess` is the documents' own spelling for a pending payout.
-            "proccess" | "process" | "processing" => OrderStatus::Processing,
-            "completed" | "complete" | "success" => OrderStatus::Completed,
-            "fail" | "failed" => OrderStatus::Failed,
-            "rejected" | "reject" => OrderStatus::Rejected,
-            _ => return None,
-        })
-    }
-
     /// Whether the status can still change.
     pub fn is_final(self) -> bool {
         matches!(
@@ -88,30 +73,5 @@ impl OrderStatus {
 impl fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documented_words_map() {
-        let cases = [
-            ("pending", OrderStatus::Pending),
-            ("proccess", OrderStatus::Processing),
-            ("completed", OrderStatus::Completed),
-            ("fail", OrderStatus::Failed),
-            ("rejected", OrderStatus::Rejected),
-            (" Completed ", OrderStatus::Completed),
-        ];
-        for (word, status) in cases {
-            assert_eq!(
-                OrderStatus::from_provider_word(word),
-                Some(status),
-                "{word}"
-            );
-        }
-        assert_eq!(OrderStatus::from_provider_word("refunded"), None);
     }
 }

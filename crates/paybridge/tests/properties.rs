@@ -1,6 +1,6 @@
 //! Parsers never panic, whatever arrives; and what they accept, they read exactly.
 
-use paybridge::wire::{parse_callback_fields, parse_decimal_str, parse_json_tolerant};
+use paybridge::wire::{parse_callback_body, parse_decimal_str, parse_json_tolerant, Scalar};
 use paybridge::{CallbackRequest, Config, Decimal, Gateway, Provider};
 use proptest::prelude::*;
 
@@ -104,7 +104,7 @@ proptest! {
     #[test]
     fn callback_parsing_never_panics(body in callbackish(), form in any::<bool>()) {
         let content_type = form.then_some("application/x-www-form-urlencoded");
-        let _ = parse_callback_fields(&body, content_type);
+        let _ = parse_callback_body::<std::collections::BTreeMap<String, Scalar>>(&body, content_type);
     }
 
     #[test]
