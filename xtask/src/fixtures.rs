@@ -10,7 +10,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use paybridge::{Config, Gateway, Provider};
-use paybridge_cli::demo::demo_config;
+use paybridge_cli::harness::demo_config;
 use paybridge_cli::recorded::{scenarios, scrub_fields, scrub_json, scrub_path};
 use paybridge_sandbox::{Sandbox, SandboxConfig};
 use paybridge_testkit::parse_multipart;

@@ -1,4 +1,5 @@
-//! Table and JSON output. JSON keys are snake_case; amounts are decimal strings.
+//! Table and JSON output, errors and exit codes. JSON keys are snake_case;
+//! amounts are decimal strings.
 
 use clap::ValueEnum;
 use paybridge::{Error, Money, StatusReport};
@@ -141,5 +142,42 @@ fn table(value: &Value) -> String {
                 .collect()
         }
         other => format!("{}\n", cell(other)),
+    }
+}
+
+/// Exit codes, part of the command's contract (README, "Exit codes").
+pub mod exit {
+    use paybridge::Error;
+
+    /// Some demo step failed.
+    pub const DEMO_FAILED: u8 = 1;
+    /// Bad arguments, configuration or input.
+    pub const USAGE: u8 = 2;
+    /// The provider refused the request.
+    pub const REFUSED: u8 = 3;
+    /// The provider could not be reached or answered nonsense.
+    pub const TRANSPORT: u8 = 4;
+    /// A callback failed verification or confirmation.
+    pub const CALLBACK_REJECTED: u8 = 5;
+    /// A payout the provider holds as failed.
+    pub const HELD_AS_FAILED: u8 = 7;
+    /// The order id is taken by a different order.
+    pub const ORDER_ID_CONFLICT: u8 = 8;
+
+    /// The exit code for `err`.
+    pub fn code(err: &Error) -> u8 {
+        match err {
+            Error::Provider { .. } => REFUSED,
+            Error::HttpStatus { status, .. } if *status < 500 => REFUSED,
+            Error::Transport { .. }
+            | Error::Timeout { .. }
+            | Error::HttpStatus { .. }
+            | Error::Ambiguous { .. }
+            | Error::Decode { .. } => TRANSPORT,
+            Error::CallbackRejected(_) => CALLBACK_REJECTED,
+            Error::HeldAsFailed { .. } => HELD_AS_FAILED,
+            Error::OrderIdConflict { .. } => ORDER_ID_CONFLICT,
+            _ => USAGE,
+        }
     }
 }

@@ -8,7 +8,7 @@ use paybridge::{
     Config, Currency, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderId, OrderStatus,
     Provider, RefusalKind, StatusQuery, WithdrawalRequest,
 };
-use paybridge_cli::demo::{pay, Harness};
+use paybridge_cli::harness::{pay, Harness};
 use paybridge_sandbox::SandboxConfig;
 use serde_json::{json, Value};
 
@@ -50,7 +50,7 @@ async fn trailing_commas_from_the_sandbox_are_tolerated() {
         raw.trim_end().ends_with(",\n}"),
         "sandbox answered without trailing comma: {raw}"
     );
-    let vpay = h.gateway("vpay88").unwrap().clone();
+    let vpay = h.gateway(Provider::Vpay88).unwrap().clone();
     assert_eq!(vpay.currencies().await.unwrap().len(), 5);
     let order = vpay
         .create_deposit(&myr_deposit("TC-1", "100"))
@@ -92,7 +92,7 @@ fn refusal(err: Error) -> (RefusalKind, String) {
 #[tokio::test]
 async fn documented_failures_come_back_typed() {
     let h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let vpay = h.gateway("vpay88").unwrap();
+    let vpay = h.gateway(Provider::Vpay88).unwrap();
     vpay.create_deposit(&myr_deposit("DUP-1", "100"))
         .await
         .unwrap();
@@ -130,7 +130,7 @@ async fn documented_failures_come_back_typed() {
     );
     assert_eq!(kind, RefusalKind::InvalidAmount);
 
-    let one1 = h.gateway("one1pay").unwrap();
+    let one1 = h.gateway(Provider::One1Pay).unwrap();
     let payout = |id: &str, amount: &str, bank: &str| {
         WithdrawalRequest::builder(
             id,
@@ -219,7 +219,7 @@ async fn documented_failures_come_back_typed() {
     assert_eq!(kind, RefusalKind::InvalidSignature);
 
     // ONE-PUNCH takes only its listed prices.
-    let punch = h.gateway("onepunch").unwrap();
+    let punch = h.gateway(Provider::OnePunch).unwrap();
     let odd = DepositRequest::builder("P-ODD", Money::parse("12.34", "CNY").unwrap())
         .payment_method("ali-person")
         .build()
@@ -231,7 +231,7 @@ async fn documented_failures_come_back_typed() {
 #[tokio::test]
 async fn a_withdrawal_that_fails_refunds_the_balance_and_calls_back() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let one1 = h.gateway("one1pay").unwrap().clone();
+    let one1 = h.gateway(Provider::One1Pay).unwrap().clone();
     let thb = Currency::new("THB").unwrap();
     let start = one1.balance(&thb).await.unwrap().available.amount();
     let request = WithdrawalRequest::builder(
@@ -378,7 +378,7 @@ impl Drop for Browser {
 async fn a_real_browser_pays_on_the_payment_page() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
     let return_url = format!("{}/return", h.receiver.url);
-    let one1 = h.gateway("one1pay").unwrap().clone();
+    let one1 = h.gateway(Provider::One1Pay).unwrap().clone();
     let request = DepositRequest::builder("BROWSER-1", Money::parse("250", "THB").unwrap())
         .customer_name("john")
         .email("john@example.com")

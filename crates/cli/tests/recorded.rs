@@ -5,7 +5,7 @@
 use httpmock::prelude::*;
 use httpmock::HttpMockResponse;
 use paybridge::{Config, Gateway, Provider};
-use paybridge_cli::demo::demo_config;
+use paybridge_cli::harness::demo_config;
 use paybridge_cli::recorded::{scenarios, scrub_fields, scrub_json, scrub_path, PAYMENT_TOKEN};
 use paybridge_testkit::{capture, fixtures_dir, Captures};
 use serde_json::{json, Value};

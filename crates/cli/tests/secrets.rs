@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use paybridge::{Config, DepositRequest, Money, WithdrawalRequest};
-use paybridge_cli::demo::{pay, Harness};
+use paybridge::{Config, DepositRequest, Money, Provider, WithdrawalRequest};
+use paybridge_cli::harness::{pay, Harness};
 use paybridge_sandbox::{SandboxConfig, DEMO_API_KEY, DEMO_MONSTER_KEY, DEMO_SECRET_KEY};
 
 #[derive(Clone, Default)]
@@ -33,9 +33,13 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
         .init();
 
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    for provider in ["vpay88", "one1pay"] {
+    for provider in [Provider::Vpay88, Provider::One1Pay] {
         let gateway = h.gateway(provider).unwrap().clone();
-        let currency = if provider == "vpay88" { "MYR" } else { "THB" };
+        let currency = if provider == Provider::Vpay88 {
+            "MYR"
+        } else {
+            "THB"
+        };
         let mut request = DepositRequest::builder(
             format!("LOG-{provider}"),
             Money::parse("100", currency).unwrap(),
@@ -43,7 +47,7 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
         .customer_name("john")
         .email("john@example.com")
         .phone("601012456789");
-        if provider == "one1pay" {
+        if provider == Provider::One1Pay {
             request = request
                 .bank_id("101")
                 .payment_method("thaiqr")
@@ -74,7 +78,7 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
         ));
         tracing::info!(gateway = ?gateway, "gateway debug");
     }
-    let punch = h.gateway("onepunch").unwrap().clone();
+    let punch = h.gateway(Provider::OnePunch).unwrap().clone();
     let order = punch
         .create_deposit(
             &DepositRequest::builder("LOG-P", Money::parse("10", "CNY").unwrap())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use paybridge::{DepositRequest, Error, Gateway, Money, WithdrawalRequest};
-use paybridge_cli::demo::Harness;
+use paybridge_cli::harness::Harness;
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::Kind;
 use paybridge_sandbox::SandboxConfig;
@@ -192,7 +192,10 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
     let mut tallies: HashMap<(&str, Kind), Tally> = HashMap::new();
     let mut outcomes: HashMap<(String, Kind, String), Outcome> = HashMap::new();
     for provider in ["vpay88", "one1pay"] {
-        let gateway = h.gateway(provider).unwrap().clone();
+        let gateway = h
+            .gateway(paybridge::Provider::parse(provider).unwrap())
+            .unwrap()
+            .clone();
         for kind in [Kind::Withdrawal, Kind::Deposit] {
             for (id, outcome) in run_all(gateway.clone(), provider, kind).await {
                 let tally = tallies.entry((provider, kind)).or_default();

@@ -1,0 +1,271 @@
+//! The command line as clap reads it, and each argument set turned into the
+//! SDK's request types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use paybridge::{
+    DepositRequest, DepositRequestBuilder, Error, Money, OrderId, StatusQuery, WithdrawalRequest,
+};
+
+use crate::output::Output;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "paybridge",
+    version,
+    about = "Deposits and payouts through Vpay88, One1Pay and ONE-PUNCH"
+)]
+pub struct Cli {
+    /// Configuration file (default paybridge.toml; for `sandbox`, the sandbox's own file).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Provider, overriding the file's `provider`.
+    #[arg(long, global = true)]
+    pub provider: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Currencies and amount limits.
+    Currencies,
+    /// Deposit or withdrawal bank lists.
+    Banks {
+        /// Which list.
+        #[arg(value_enum)]
+        which: BankList,
+        /// Only banks for this currency.
+        #[arg(long)]
+        currency: Option<String>,
+    },
+    /// Payment methods.
+    Methods,
+    /// Create a deposit or ask its status.
+    #[command(subcommand)]
+    Deposit(DepositCommand),
+    /// Send a payout or ask its status.
+    #[command(subcommand)]
+    Withdrawal(WithdrawalCommand),
+    /// The payout balance.
+    Balance {
+        /// Currency.
+        #[arg(long)]
+        currency: String,
+    },
+    /// Verify a callback body.
+    #[command(subcommand)]
+    Callback(CallbackCommand),
+    /// Run the local emulator of every provider.
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        listen: std::net::SocketAddr,
+        /// Account-level callback URL for the `demo` merchants.
+        #[arg(long)]
+        callback_url: Option<String>,
+    },
+    /// The whole life of a merchant, for every provider, against an embedded sandbox.
+    Demo,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BankList {
+    Deposit,
+    Withdrawal,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DepositCommand {
+    /// Create a deposit and print its payment URL.
+    Create(Box<DepositArgs>),
+    /// A deposit's status.
+    Status(StatusArgs),
+}
+
+/// The order every create command names: id, amount and currency.
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    /// Your order id, unique per order.
+    #[arg(long)]
+    pub order_id: String,
+    /// The amount as a decimal string, e.g. 100.50.
+    #[arg(long)]
+    pub amount: String,
+    /// ISO 4217 currency code, e.g. MYR.
+    #[arg(long)]
+    pub currency: String,
+}
+
+impl OrderArgs {
+    fn money(&self) -> Result<Money, Error> {
+        Money::parse(&self.amount, &self.currency)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DepositArgs {
+    #[command(flatten)]
+    pub order: OrderArgs,
+    /// The customer's user name on your site.
+    #[arg(long)]
+    pub customer: Option<String>,
+    /// The customer's e-mail address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The customer's phone number.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// The paying bank, an id from `banks deposit`, where the currency asks for one.
+    #[arg(long)]
+    pub bank_id: Option<String>,
+    /// One1Pay pay_method or ONE-PUNCH payment_method.
+    #[arg(long)]
+    pub pay_method: Option<String>,
+    /// Vpay88 MYR prepaid-card mode.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Where the payer's browser goes after paying.
+    #[arg(long)]
+    pub redirect_url: Option<String>,
+    /// Where this deposit's callback goes, instead of the account's URL.
+    #[arg(long)]
+    pub callback_url: Option<String>,
+    /// One1Pay customer bank holder name.
+    #[arg(long)]
+    pub holder_name: Option<String>,
+    /// One1Pay customer bank account.
+    #[arg(long)]
+    pub account_no: Option<String>,
+    /// ONE-PUNCH return_url (same as --redirect-url).
+    #[arg(long)]
+    pub return_url: Option<String>,
+    /// ONE-PUNCH notify_url (same as --callback-url).
+    #[arg(long)]
+    pub notify_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Your order id.
+    #[arg(long)]
+    pub order_id: String,
+    /// The provider's reference (ONE-PUNCH payment token).
+    #[arg(long)]
+    pub provider_ref: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WithdrawalCommand {
+    /// Send a payout (at most once).
+    Create(WithdrawalArgs),
+    /// A payout's status.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WithdrawalArgs {
+    #[command(flatten)]
+    pub order: OrderArgs,
+    /// The payee's bank, an id from `banks withdrawal`.
+    #[arg(long)]
+    pub bank_id: String,
+    /// The name on the payee's account.
+    #[arg(long)]
+    pub holder_name: String,
+    /// The payee's account number.
+    #[arg(long)]
+    pub account_no: String,
+    /// The payee's branch, where the currency asks for one.
+    #[arg(long)]
+    pub bank_branch: Option<String>,
+    /// Where this payout's callback goes, instead of the account's URL.
+    #[arg(long)]
+    pub callback_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallbackCommand {
+    /// Verify a callback's token or signature (no network I/O unless --confirm).
+    Verify {
+        /// Read the body from this file instead of standard input.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Also confirm status and amount with the provider's status API.
+        #[arg(long)]
+        confirm: bool,
+        /// The body's content type, e.g. application/x-www-form-urlencoded.
+        #[arg(long)]
+        content_type: Option<String>,
+        /// The payment token stored for the order (ONE-PUNCH).
+        #[arg(long)]
+        provider_ref: Option<String>,
+    },
+}
+
+impl DepositArgs {
+    /// The deposit request these arguments describe.
+    pub fn into_request(self) -> Result<DepositRequest, Error> {
+        let either = |a: Option<String>, b: Option<String>, name: &str| match (a, b) {
+            (Some(_), Some(_)) => Err(Error::invalid(name, "was given twice under two names")),
+            (a, b) => Ok(a.or(b)),
+        };
+        let redirect = either(self.redirect_url, self.return_url, "redirect_url")?;
+        let callback = either(self.callback_url, self.notify_url, "callback_url")?;
+        type Setter = fn(DepositRequestBuilder, String) -> DepositRequestBuilder;
+        let setters: [(Option<String>, Setter); 10] = [
+            (self.customer, |b, v| b.customer_name(v)),
+            (self.email, |b, v| b.email(v)),
+            (self.phone, |b, v| b.phone(v)),
+            (self.bank_id, |b, v| b.bank_id(v)),
+            (self.pay_method, |b, v| b.payment_method(v)),
+            (self.mode, |b, v| b.mode(v)),
+            (redirect, |b, v| b.redirect_url(v)),
+            (callback, |b, v| b.callback_url(v)),
+            (self.holder_name, |b, v| b.customer_bank_holder_name(v)),
+            (self.account_no, |b, v| b.customer_bank_account(v)),
+        ];
+        let mut builder = DepositRequest::builder(&self.order.order_id, self.order.money()?);
+        for (value, set) in setters {
+            if let Some(value) = value {
+                builder = set(builder, value);
+            }
+        }
+        builder.build()
+    }
+}
+
+impl WithdrawalArgs {
+    /// The payout request these arguments describe.
+    pub fn into_request(self) -> Result<WithdrawalRequest, Error> {
+        let mut builder = WithdrawalRequest::builder(
+            &self.order.order_id,
+            self.order.money()?,
+            self.bank_id,
+            self.holder_name,
+            self.account_no,
+        );
+        if let Some(branch) = self.bank_branch {
+            builder = builder.bank_branch(branch);
+        }
+        if let Some(url) = self.callback_url {
+            builder = builder.callback_url(url);
+        }
+        builder.build()
+    }
+}
+
+impl StatusArgs {
+    /// The status query these arguments describe.
+    pub fn into_query(self) -> Result<StatusQuery, Error> {
+        let mut query = StatusQuery::new(OrderId::new(&self.order_id)?);
+        if let Some(reference) = self.provider_ref {
+            query = query.with_provider_ref(reference);
+        }
+        Ok(query)
+    }
+}

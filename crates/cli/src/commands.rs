@@ -1,0 +1,204 @@
+//! What each command does: the gateway it builds, the call it makes, and the
+//! value it hands to [`crate::output`].
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use paybridge::{CallbackRequest, Config, Currency, Error, Gateway, Provider};
+use serde_json::{json, Value};
+
+use crate::args::{BankList, CallbackCommand, Cli, Command, DepositCommand, WithdrawalCommand};
+use crate::output::{money_fields, report_json};
+
+fn gateway(cli: &Cli) -> Result<Gateway, Error> {
+    let path = cli.config.clone().unwrap_or_else(paybridge::default_path);
+    let config = Config::load(&path)?;
+    match &cli.provider {
+        Some(name) => Gateway::for_provider(&config, Provider::parse(name)?),
+        None => Gateway::from_config(&config),
+    }
+}
+
+fn currency(code: Option<&String>) -> Result<Option<Currency>, Error> {
+    code.map(|c| Currency::new(c)).transpose()
+}
+
+/// Runs one gateway command and returns what it prints.
+pub async fn run(cli: Cli) -> Result<Value, Error> {
+    let gateway = gateway(&cli)?;
+    match cli.command {
+        Command::Currencies => {
+            let limits = gateway.currencies().await?;
+            Ok(Value::Array(
+                limits
+                    .iter()
+                    .map(|l| {
+                        json!({
+                            "currency": l.currency,
+                            "min": l.min.to_string(),
+                            "max": l.max.to_string(),
+                            "allowed_amounts": l.allowed_amounts.as_ref().map(|a| a.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+                        })
+                    })
+                    .collect(),
+            ))
+        }
+        Command::Banks {
+            which,
+            currency: code,
+        } => {
+            let code = currency(code.as_ref())?;
+            let banks = match which {
+                BankList::Deposit => gateway.deposit_banks(code.as_ref()).await?,
+                BankList::Withdrawal => gateway.withdrawal_banks(code.as_ref()).await?,
+            };
+            Ok(serde_json::to_value(banks).unwrap_or_default())
+        }
+        Command::Methods => {
+            let methods = gateway.payment_methods().await?;
+            Ok(Value::Array(
+                methods
+                    .iter()
+                    .map(|m| json!({ "code": m.code, "name": m.name }))
+                    .collect(),
+            ))
+        }
+        Command::Deposit(DepositCommand::Create(args)) => {
+            let request = args.into_request()?;
+            let order = gateway.create_deposit(&request).await?;
+            Ok(json!({
+                "order_id": order.order_id,
+                "payment_url": order.payment_url,
+                "provider_ref": order.provider_ref,
+            }))
+        }
+        Command::Deposit(DepositCommand::Status(args)) => Ok(report_json(
+            &gateway.deposit_status(&args.into_query()?).await?,
+        )),
+        Command::Withdrawal(WithdrawalCommand::Create(args)) => {
+            let receipt = gateway.create_withdrawal(&args.into_request()?).await?;
+            Ok(json!({
+                "order_id": receipt.order_id,
+                "status": receipt.status,
+                "provider_status": receipt.provider_status,
+                "learned_from": receipt.learned_from,
+                "provider_ref": receipt.provider_ref,
+            }))
+        }
+        Command::Withdrawal(WithdrawalCommand::Status(args)) => Ok(report_json(
+            &gateway.withdrawal_status(&args.into_query()?).await?,
+        )),
+        Command::Balance { currency: code } => {
+            let balance = gateway.balance(&Currency::new(&code)?).await?;
+            Ok(money_fields(json!({}), "available", &balance.available))
+        }
+        Command::Sandbox { .. } | Command::Demo => Err(Error::invalid(
+            "command",
+            "handled before any gateway is built",
+        )),
+        Command::Callback(CallbackCommand::Verify {
+            file,
+            confirm,
+            content_type,
+            provider_ref,
+        }) => {
+            let body = read_body(file.as_ref())?;
+            let request = CallbackRequest::new(&body)
+                .with_content_type(content_type.as_deref())
+                .with_provider_ref(provider_ref.as_deref());
+            let event = gateway.verify(&request)?;
+            let confirmed = if confirm {
+                Some(gateway.confirm(&event).await?)
+            } else {
+                None
+            };
+            // The Vpay88/One1Pay token covers only the order id.
+            let unconfirmed: &[&str] = if confirmed.is_none()
+                && event.provider != paybridge::Provider::OnePunch
+            {
+                eprintln!(
+                    "warning: the token verified, but {} signs only the order id: amount and status are unconfirmed until --confirm asks the provider",
+                    event.provider
+                );
+                &["amount", "status"]
+            } else {
+                &[]
+            };
+            let value = json!({
+                "provider": event.provider,
+                "kind": event.kind,
+                "order_id": event.order_id,
+                "status": event.status,
+                "provider_status": event.provider_status,
+                "charge": event.charge.map(|c| c.to_string()),
+                "provider_ref": event.provider_ref,
+                "confirmed": confirmed.is_some(),
+                "unconfirmed": unconfirmed,
+            });
+            Ok(money_fields(value, "amount", &event.amount))
+        }
+    }
+}
+
+fn read_body(file: Option<&PathBuf>) -> Result<Vec<u8>, Error> {
+    let limit = paybridge::MAX_CALLBACK_BODY;
+    let mut body = Vec::new();
+    let read = match file {
+        Some(path) => {
+            std::fs::File::open(path).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut body))
+        }
+        None => std::io::stdin()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut body),
+    };
+    read.map_err(|e| Error::invalid("file", e.to_string()))?;
+    if body.len() > limit {
+        return Err(Error::CallbackRejected(
+            paybridge::CallbackRejection::TooLarge {
+                size: body.len(),
+                limit,
+            },
+        ));
+    }
+    Ok(body)
+}
+
+/// Runs the sandbox until Ctrl-C.
+pub async fn sandbox(
+    config: Option<&PathBuf>,
+    listen: std::net::SocketAddr,
+    callback_url: Option<&str>,
+) -> Result<(), Error> {
+    let config_error = |key: &str, reason: String| Error::Config {
+        key: key.into(),
+        reason,
+    };
+    let mut sandbox_config = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| config_error("file", format!("{}: {e}", path.display())))?;
+            paybridge_sandbox::SandboxConfig::from_toml(&text)
+                .map_err(|e| config_error("file", format!("{}: {e}", path.display())))?
+        }
+        None => paybridge_sandbox::SandboxConfig::default(),
+    };
+    if let Some(url) = callback_url {
+        sandbox_config = sandbox_config.with_demo_callback_url(url);
+    }
+    let sandbox = paybridge_sandbox::Sandbox::start(sandbox_config, listen)
+        .await
+        .map_err(|e| config_error("listen", format!("{listen}: {e}")))?;
+    eprintln!("paybridge sandbox listening on {}", sandbox.base_url());
+    for provider in ["vpay88", "one1pay", "onepunch"] {
+        eprintln!(
+            "  {provider:<9} base_url = \"{}/{provider}\"",
+            sandbox.base_url()
+        );
+    }
+    eprintln!("demo credentials: username demo, api_key demo-api-key, secret_key demo-secret-key; monster_token MON-demo, monster_key demo-monster-key");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| config_error("signal", e.to_string()))?;
+    eprintln!("stopping");
+    Ok(())
+}
