@@ -81,20 +81,22 @@ fn deposit(order_id: &str) -> DepositRequest {
         .expect("valid deposit")
 }
 
+/// Posts a multipart form and reads the JSON answer, as a hand-written integration does.
+async fn post_form(client: &reqwest::Client, url: &str, form: Form) -> Value {
+    let response = client.post(url).multipart(form).send().await;
+    response
+        .expect("the local provider answers")
+        .json()
+        .await
+        .expect("the local provider answers JSON")
+}
+
 /// The same deposit by hand: a fresh auth token, then the order, as the documents' PHP does.
 async fn plain_deposit(client: &reqwest::Client, base: &str, order_id: &str) -> String {
     let auth = Form::new()
         .text("username", "demo")
         .text("api_key", "demo-api-key");
-    let token: Value = client
-        .post(format!("{base}/merchant/auth"))
-        .multipart(auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = post_form(client, &format!("{base}/merchant/auth"), auth).await;
     let token = token["auth"].as_str().unwrap().to_owned();
     let order = Form::new()
         .text("auth", token)
@@ -104,15 +106,7 @@ async fn plain_deposit(client: &reqwest::Client, base: &str, order_id: &str) -> 
         .text("orderid", order_id.to_owned())
         .text("email", "john@example.com")
         .text("phone_number", "601012456789");
-    let answer: Value = client
-        .post(format!("{base}/merchant/generate_orders"))
-        .multipart(order)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = post_form(client, &format!("{base}/merchant/generate_orders"), order).await;
     answer["p_url"].as_str().unwrap().to_owned()
 }
 
@@ -120,15 +114,7 @@ async fn plain_status(client: &reqwest::Client, base: &str, order_id: &str) -> S
     let form = Form::new()
         .text("username", "demo")
         .text("id", order_id.to_owned());
-    let answer: Value = client
-        .post(format!("{base}/merchant/check_status"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = post_form(client, &format!("{base}/merchant/check_status"), form).await;
     answer["order_status"].as_str().unwrap().to_owned()
 }
 

@@ -150,13 +150,14 @@ fn limit(min: i64, max: i64) -> Limit {
     }
 }
 
-fn demo_merchant(currencies: &[&str]) -> Merchant {
+/// A demo merchant for the currencies named in `currencies`, separated by spaces.
+fn demo_merchant(currencies: &str) -> Merchant {
     let mut deposit_banks = Vec::new();
     let mut withdrawal_banks = Vec::new();
     let mut limits = BTreeMap::new();
     let mut balances = BTreeMap::new();
-    for (offset, currency) in currencies.iter().enumerate() {
-        let names: &[&str] = match *currency {
+    for (offset, currency) in currencies.split_whitespace().enumerate() {
+        let names: &[&str] = match currency {
             "MYR" => &["Malayan Banking Berhad", "CIMB Bank"],
             "THB" => &["Siam Commercial Bank", "Kasikornbank"],
             "IDR" => &["Bank Central Asia", "Bank Mandiri"],
@@ -171,8 +172,8 @@ fn demo_merchant(currencies: &[&str]) -> Merchant {
         }
         deposit_banks.extend(list.clone());
         withdrawal_banks.extend(list);
-        limits.insert((*currency).to_string(), limit(10, 50_000));
-        balances.insert((*currency).to_string(), Decimal::from(100_000));
+        limits.insert(currency.to_string(), limit(10, 50_000));
+        balances.insert(currency.to_string(), Decimal::from(100_000));
     }
     Merchant {
         username: DEMO_USERNAME.into(),
@@ -187,20 +188,11 @@ fn demo_merchant(currencies: &[&str]) -> Merchant {
 }
 
 fn vpay88_merchants() -> Vec<Merchant> {
-    vec![demo_merchant(&["MYR", "SGD", "VND", "THB", "IDR"])]
+    vec![demo_merchant("MYR SGD VND THB IDR")]
 }
 
 fn one1pay_merchants() -> Vec<Merchant> {
-    vec![demo_merchant(&[
-        "THB",
-        "CNY",
-        "VND",
-        "INR",
-        "USDT-TRC20",
-        "MYR",
-        "BDT",
-        "SGD",
-    ])]
+    vec![demo_merchant("THB CNY VND INR USDT-TRC20 MYR BDT SGD")]
 }
 
 fn monster_accounts() -> Vec<MonsterAccount> {

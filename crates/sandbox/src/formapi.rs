@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::config::Merchant;
-use crate::state::{FormProvider, Kind, Order};
+use crate::state::{FormProvider, Kind, Order, OrderKey};
 use crate::{now_text, page, random_token, read_form, Inner};
 
 /// One provider's view of the sandbox.
@@ -84,6 +84,27 @@ impl Ctx {
             .or_default() += 1;
     }
 
+    /// The key an order of `merchant`'s is stored under.
+    fn order_key(&self, merchant: &str, kind: Kind, order_id: &str) -> OrderKey {
+        (
+            self.provider,
+            merchant.to_owned(),
+            kind,
+            order_id.to_owned(),
+        )
+    }
+
+    /// The order's own callback URL: One1Pay takes one per order, Vpay88 only per account.
+    fn order_callback_url(&self, fields: &HashMap<String, String>) -> Option<String> {
+        match self.provider {
+            FormProvider::One1pay => fields
+                .get("callback_url")
+                .filter(|u| !u.is_empty())
+                .cloned(),
+            FormProvider::Vpay88 => None,
+        }
+    }
+
     fn authed(&self, fields: &HashMap<String, String>) -> Result<&Merchant, &'static str> {
         let token = fields
             .get("auth")
@@ -100,11 +121,24 @@ impl Ctx {
     }
 }
 
-fn required<'a>(fields: &'a HashMap<String, String>, names: &[&str]) -> Option<Vec<&'a str>> {
+/// The trimmed values of the `N` fields named in `names` (separated by spaces);
+/// `None` when any of them is missing or blank.
+fn required<'a, const N: usize>(
+    fields: &'a HashMap<String, String>,
+    names: &str,
+) -> Option<[&'a str; N]> {
+    let values: Vec<&str> = names
+        .split_whitespace()
+        .map(|n| fields.get(n).map(|v| v.trim()).filter(|v| !v.is_empty()))
+        .collect::<Option<_>>()?;
+    values.try_into().ok()
+}
+
+/// Whether every field named in `names` (separated by spaces) is present and not blank.
+fn all_present(fields: &HashMap<String, String>, names: &str) -> bool {
     names
-        .iter()
-        .map(|n| fields.get(*n).map(|v| v.trim()).filter(|v| !v.is_empty()))
-        .collect()
+        .split_whitespace()
+        .all(|n| fields.get(n).is_some_and(|v| !v.trim().is_empty()))
 }
 
 fn amount(text: &str) -> Option<Decimal> {
@@ -161,20 +195,10 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         Ok(m) => m.clone(),
         Err(_) => return fail(&ctx, "Params incorrect."),
     };
-    let Some(values) = required(
+    let Some([customer, amount_text, currency, order_id, email, _phone]) = required(
         &fields,
-        &[
-            "username",
-            "amount",
-            "currency",
-            "orderid",
-            "email",
-            "phone_number",
-        ],
+        "username amount currency orderid email phone_number",
     ) else {
-        return fail(&ctx, "Params missing.");
-    };
-    let [customer, amount_text, currency, order_id, email, _phone] = values[..] else {
         return fail(&ctx, "Params missing.");
     };
     ctx.count_create(Kind::Deposit, order_id);
@@ -187,18 +211,14 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     let Some(amount) = amount(amount_text).filter(|a| *a >= limit.min && *a <= limit.max) else {
         return fail(&ctx, "Invalid Amount.");
     };
-    let extra_required: &[&str] = match (ctx.provider, currency) {
-        (FormProvider::Vpay88, "THB" | "IDR") => &["bank_id"],
-        (FormProvider::Vpay88, _) => &[],
-        (FormProvider::One1pay, _) => &[
-            "redirect_url",
-            "customer_bank_holder_name",
-            "customer_bank_account",
-            "bank_id",
-            "pay_method",
-        ],
+    let extra_required = match (ctx.provider, currency) {
+        (FormProvider::Vpay88, "THB" | "IDR") => "bank_id",
+        (FormProvider::Vpay88, _) => "",
+        (FormProvider::One1pay, _) => {
+            "redirect_url customer_bank_holder_name customer_bank_account bank_id pay_method"
+        }
     };
-    if required(&fields, extra_required).is_none() {
+    if !all_present(&fields, extra_required) {
         return fail(&ctx, "Params missing.");
     }
     if ctx.provider == FormProvider::One1pay
@@ -209,18 +229,8 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     {
         return fail(&ctx, "Params incorrect.");
     }
-    let key = (
-        ctx.provider,
-        merchant.username.clone(),
-        Kind::Deposit,
-        order_id.to_owned(),
-    );
-    let payment_id = format!(
-        "{}_{}_{}",
-        random_digits(6),
-        merchant.username.len(),
-        random_digits(3)
-    );
+    let key = ctx.order_key(&merchant.username, Kind::Deposit, order_id);
+    let payment_id = payment_id(&merchant.username.len().to_string());
     let order = Order {
         kind: Kind::Deposit,
         merchant: merchant.username.clone(),
@@ -230,13 +240,7 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         status: "pending",
         created_at: now_text(),
         name: customer.to_owned(),
-        callback_url: match ctx.provider {
-            FormProvider::One1pay => fields
-                .get("callback_url")
-                .cloned()
-                .filter(|u| !u.is_empty()),
-            FormProvider::Vpay88 => None,
-        },
+        callback_url: ctx.order_callback_url(&fields),
         redirect_url: fields
             .get("redirect_url")
             .cloned()
@@ -264,6 +268,12 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     ctx.inner.reply(answer)
 }
 
+/// A payment id as the documents show them (`301650_4_618`): six random digits,
+/// `middle`, three random digits.
+fn payment_id(middle: &str) -> String {
+    format!("{}_{middle}_{}", random_digits(6), random_digits(3))
+}
+
 fn random_digits(n: usize) -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
@@ -278,20 +288,10 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         Ok(m) => m.clone(),
         Err(message) => return fail(&ctx, message),
     };
-    let Some(values) = required(
+    let Some([amount_text, currency, order_id, bank_id, holder, _account]) = required(
         &fields,
-        &[
-            "amount",
-            "currency",
-            "orderid",
-            "bank_id",
-            "holder_name",
-            "account_no",
-        ],
+        "amount currency orderid bank_id holder_name account_no",
     ) else {
-        return fail(&ctx, "Params missing.");
-    };
-    let [amount_text, currency, order_id, bank_id, holder, _account] = values[..] else {
         return fail(&ctx, "Params missing.");
     };
     ctx.count_create(Kind::Withdrawal, order_id);
@@ -308,18 +308,8 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     {
         return fail(&ctx, "bank_id invalid.");
     }
-    let key = (
-        ctx.provider,
-        merchant.username.clone(),
-        Kind::Withdrawal,
-        order_id.to_owned(),
-    );
-    let payment_id = format!(
-        "{}_{}_{}",
-        random_digits(6),
-        random_digits(3),
-        random_digits(3)
-    );
+    let key = ctx.order_key(&merchant.username, Kind::Withdrawal, order_id);
+    let payment_id = payment_id(&random_digits(3));
     {
         let mut state = ctx.inner.state();
         if state.orders.contains_key(&key) {
@@ -344,13 +334,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
                 status: "proccess",
                 created_at: now_text(),
                 name: holder.to_owned(),
-                callback_url: match ctx.provider {
-                    FormProvider::One1pay => fields
-                        .get("callback_url")
-                        .cloned()
-                        .filter(|u| !u.is_empty()),
-                    FormProvider::Vpay88 => None,
-                },
+                callback_url: ctx.order_callback_url(&fields),
                 redirect_url: None,
                 payment_id: payment_id.clone(),
                 charge: Decimal::ZERO,
@@ -366,7 +350,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
 
 async fn check(ctx: Ctx, request: Request, kind: Kind) -> Response {
     let fields = form(request).await;
-    let Some([username, id]) = required(&fields, &["username", "id"]).map(|v| [v[0], v[1]]) else {
+    let Some([username, id]) = required(&fields, "username id") else {
         return fail(&ctx, "Params missing.");
     };
     if ctx.merchant(username).is_none() {
@@ -475,7 +459,7 @@ pub(crate) fn settle(
     };
     let order = {
         let mut state = ctx.inner.state();
-        let key = (ctx.provider, merchant.to_owned(), kind, order_id.to_owned());
+        let key = ctx.order_key(merchant, kind, order_id);
         let Some(order) = state.orders.get_mut(&key) else {
             return Err((StatusCode::NOT_FOUND, format!("no {kind:?} {order_id:?}")));
         };

@@ -35,6 +35,9 @@ pub enum Kind {
     Withdrawal,
 }
 
+/// Where a form-API order is stored: provider, merchant user name, kind, merchant order id.
+pub type OrderKey = (FormProvider, String, Kind, String);
+
 /// An order of a form-API merchant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Order {
@@ -110,7 +113,7 @@ pub struct State {
     /// Issued auth tokens: (provider, token) to merchant.
     pub auth_tokens: HashMap<(FormProvider, String), String>,
     /// Orders by (provider, merchant, kind, order id).
-    pub orders: HashMap<(FormProvider, String, Kind, String), Order>,
+    pub orders: HashMap<OrderKey, Order>,
     /// Payout balances by (provider, merchant, currency).
     pub balances: HashMap<(FormProvider, String, String), Decimal>,
     /// Payment pages: (provider, payment id) to the order's key.

@@ -96,6 +96,22 @@ pub fn request_fixture(provider: &str, operation: &str) -> CapturedRequest {
     }
 }
 
+/// Asserts that `form` serializes to the fields of `{provider}/{operation}/request.txt`, in
+/// order. The fixture's leading `auth` token, sent by the transport ahead of every form, is
+/// taken as given.
+pub fn assert_form_is_fixture<F: serde::Serialize>(provider: &str, operation: &str, form: &F) {
+    let expected = request_fixture(provider, operation).fields;
+    let mut sent = paybridge_core::wire::form_pairs(form)
+        .unwrap_or_else(|e| panic!("{provider} {operation}: the form does not serialize: {e}"));
+    if let Some(auth) = expected.first().filter(|(name, _)| name == "auth") {
+        sent.insert(0, auth.clone());
+    }
+    assert_eq!(
+        sent, expected,
+        "{provider} {operation}: the form differs from request.txt"
+    );
+}
+
 /// Parses a `multipart/form-data` body of text fields, in order.
 pub fn parse_multipart(content_type: &str, body: &[u8]) -> Vec<(String, String)> {
     paybridge_core::wire::multipart_fields(body, Some(content_type)).unwrap_or_default()

@@ -120,57 +120,9 @@ impl Dialect for Vpay88Dialect {
 
 #[cfg(test)]
 mod tests {
-    use paybridge_core::wire::form_pairs;
-    use paybridge_core::{DepositRequest, Money, WithdrawalRequest};
-    use paybridge_formapi::transformers::Authed;
-    use paybridge_testkit::request_fixture;
+    use paybridge_core::{DepositRequest, Money};
 
     use super::*;
-
-    /// The fields a form sends, with the fixture's auth token, as `request.txt` lists them.
-    fn sent<F: serde::Serialize>(form: &F) -> Vec<(String, String)> {
-        form_pairs(&Authed {
-            auth: "t5IF5r2fXit1FnhjBVQv",
-            form,
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn the_documents_myr_deposit_builds_the_documents_form() {
-        let request = DepositRequest::builder("Example_123", Money::parse("100", "MYR").unwrap())
-            .customer_name("john")
-            .email("john@example.com")
-            .phone("601012456789")
-            .mode("DIGI")
-            .redirect_url("https://www.google.com")
-            .build()
-            .unwrap();
-        let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
-        assert_eq!(
-            sent(&form),
-            request_fixture("vpay88", "create_deposit").fields
-        );
-    }
-
-    #[test]
-    fn the_documents_payout_builds_the_documents_form() {
-        let request = WithdrawalRequest::builder(
-            "Example_123",
-            Money::parse("100", "MYR").unwrap(),
-            "12",
-            "John Doe",
-            "12332343432",
-        )
-        .bank_branch("Kentucky")
-        .build()
-        .unwrap();
-        let form = WithdrawalForm::<Vpay88Dialect>::try_from(&request).unwrap();
-        assert_eq!(
-            sent(&form),
-            request_fixture("vpay88", "create_withdrawal").fields
-        );
-    }
 
     #[test]
     fn per_currency_fields_are_refused_by_name_before_any_form_exists() {
