@@ -215,6 +215,8 @@ pub fn bench(quick: bool) -> Result<(), String> {
         overheads.push(serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?);
     }
 
+    let profile = instruction_profile(&loadbench);
+
     let (sandbox, base) = start_sandbox()?;
     let text = output(Command::new("sh").arg("-c").arg(format!(
         "ulimit -n 16384 2>/dev/null; exec '{}' concurrency '{base}' {} 1 16 256 1024",
@@ -272,11 +274,68 @@ end"#,
             ("create deposit", create),
             ("status", status),
         ],
+        &profile,
     );
     let path = root().join("docs/benchmarks.md");
     std::fs::write(&path, doc).map_err(|e| e.to_string())?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// Iterations of the overhead driver under callgrind (it runs ~50x slower there).
+const PROFILE_ITERATIONS: u64 = 200;
+
+/// Instructions per call, from one callgrind run of the overhead driver.
+struct Profile {
+    plain_deposit: u64,
+    paybridge_deposit: u64,
+    paybridge_status: u64,
+}
+
+/// Runs the overhead driver under callgrind and reads the inclusive instruction
+/// counts of the calls it makes. Valgrind missing is reported, not fatal.
+fn instruction_profile(loadbench: &Path) -> Result<Profile, String> {
+    let out = root().join("target/callgrind.overhead.out");
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "--quiet"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(loadbench)
+        .args(["overhead", &PROFILE_ITERATIONS.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("valgrind did not start ({e})"))?;
+    if !status.success() {
+        return Err(format!("valgrind exited with {status}"));
+    }
+    let annotated = output(
+        Command::new("callgrind_annotate")
+            .arg("--inclusive=yes")
+            .arg(&out),
+    )?;
+    // Each deposit is made once more than the iterations, to warm the pools.
+    let calls = |function: &str, count: u64| -> Result<u64, String> {
+        annotated
+            .lines()
+            .find(|line| line.contains(function) && line.trim_end().ends_with(']'))
+            .and_then(|line| line.split_whitespace().next())
+            .and_then(|n| n.replace(',', "").parse::<u64>().ok())
+            .map(|total| total / count)
+            .ok_or_else(|| format!("callgrind shows no line for {function}"))
+    };
+    Ok(Profile {
+        plain_deposit: calls(
+            "paybridge_loadbench::plain_deposit::{{closure}}",
+            PROFILE_ITERATIONS + 1,
+        )?,
+        paybridge_deposit: calls(
+            "as paybridge_core::gateway::PaymentGateway>::create_deposit::{{closure}}",
+            PROFILE_ITERATIONS + 1,
+        )?,
+        paybridge_status: calls(
+            "as paybridge_core::gateway::PaymentGateway>::deposit_status::{{closure}}",
+            PROFILE_ITERATIONS,
+        )?,
+    })
 }
 
 fn machine() -> String {
@@ -304,6 +363,7 @@ fn render(
     overheads: &[Value],
     concurrency: &Value,
     wrk: &[(&str, (String, String, String))],
+    profile: &Result<Profile, String>,
 ) -> String {
     let mut d = String::new();
     let _ = writeln!(d, "# Benchmarks\n");
@@ -353,19 +413,18 @@ fn render(
         let plain = criterion_estimate(&format!("callback/{name}/serde_json_only"))?;
         Some((verify.0 / plain.0, 1e9 / verify.0))
     };
-    let _ = writeln!(d, "\nCallback verification (parse, verify in constant time, build the event) against plain `serde_json` parsing of the same bytes into a `Value` (target: at most 1.5x, and 500,000 verifications per second on one core):\n");
+    let _ = writeln!(d, "\nCallback verification (parse, verify in constant time, build the event) against plain `serde_json` parsing of the same bytes into a `Value` (targets: Vpay88 at most 1.5x, ONE-PUNCH at most 1.1x, and 500,000 verifications per second on one core):\n");
     for name in ["vpay88", "onepunch"] {
         if let Some((ratio, per_second)) = pair(name) {
             let _ = writeln!(d, "- {name}: **{ratio:.2}x** plain parsing; {:.0} verifications per second on one core.", per_second);
         }
     }
-    let _ = writeln!(d, "\nThe first measurement missed the target (Vpay88 1.60x, ONE-PUNCH 1.92x). The cost was building a `serde_json::Value` map of the whole body before reading five fields; callbacks are now read straight into typed structs of `Scalar` fields with the same tolerance (trailing commas, BOM, forms, numbers or strings).\n");
 
     let _ = writeln!(
         d,
         "## paybridge over plain reqwest (`paybridge-loadbench overhead`)\n"
     );
-    let _ = writeln!(d, "The same deposit creation (a fresh auth token, then the order, as the documents' flow does: two requests) and the same status query, sent alternately with (a) plain reqwest, a shared client with the same timeouts and hand-built multipart forms, and (b) paybridge, against one local server on loopback. Three runs; medians per call, 10th–90th percentile in brackets. Target: at most 1.05x.\n");
+    let _ = writeln!(d, "The same deposit creation (a fresh auth token, then the order, as the documents' flow does: two requests) and the same status query, sent alternately with (a) plain reqwest, a shared client with the same timeouts and hand-built multipart forms, and (b) paybridge, against one local server on loopback. Three runs; medians per call, 10th–90th percentile in brackets. Target: at most 1.03x in each run.\n");
     let _ = writeln!(d, "| run | deposit: plain | deposit: paybridge | ratio | status: plain | status: paybridge | ratio | calls / connections |\n|---|---|---|---|---|---|---|---|");
     for (i, o) in overheads.iter().enumerate() {
         let cell = |v: &Value| {
@@ -430,7 +489,8 @@ fn render(
     let _ = writeln!(d, "\n## Targets\n");
     for name in ["vpay88", "onepunch"] {
         if let Some((ratio, per_second)) = pair(name) {
-            let met = ratio <= 1.5 && per_second >= 500_000.0;
+            let limit = if name == "onepunch" { 1.1 } else { 1.5 };
+            let met = ratio <= limit && per_second >= 500_000.0;
             let _ = writeln!(d, "- Callback verification, {name}: {ratio:.2}x plain parsing, {per_second:.0}/s on one core — {}.", if met { "met" } else { "missed" });
         }
     }
@@ -441,11 +501,11 @@ fn render(
             .collect();
         let met = ratios
             .iter()
-            .filter(|r| r.parse::<f64>().map(|r| r <= 1.05).unwrap_or(false))
+            .filter(|r| r.parse::<f64>().map(|r| r <= 1.03).unwrap_or(false))
             .count();
         let _ = writeln!(
             d,
-            "- paybridge over plain reqwest, {operation}: {} — at most 1.05x in {met} of {} runs.",
+            "- paybridge over plain reqwest, {operation}: {} — at most 1.03x in {met} of {} runs.",
             ratios.join(", "),
             ratios.len()
         );
@@ -467,7 +527,27 @@ fn render(
         );
     }
     let _ = writeln!(d, "- No per-call client or TLS configuration: one pooled `reqwest::Client` per gateway, shared by clones; the overhead runs show thousands of calls over a handful of connections.");
-    const PROFILE: &str = "Where a run shows the overhead ratio above 1.05 — the status query did in the runs above — this is what the profiles show. `perf record -g` over `paybridge-loadbench overhead 2000`: no paybridge function is among the top user-space symbols; about a third of all samples are the kernel's scheduler and loopback (futex wake-ups and epoll waits of the runtimes sharing two cores), most of the rest hyper and reqwest, which both clients share. `valgrind --tool=callgrind` over 200 iterations: a paybridge deposit creation costs about 195,000 instructions against 178,000 for the plain client (+9.5%). The difference is work the plain client does not do: paybridge decodes every answer into typed, validated values (the envelope check, exact decimals, the currency code, the order date) where the plain client reads one string, validates the request before sending it, and goes through two boxed `async_trait` futures (facade and adapter). Decoding a status answer into its typed report costs about 0.9 µs against 0.5 µs for plain `serde_json` parsing (`request/vpay88/status_decode` above), so decoding explains under half a microsecond of the gap between the medians. The rest is spread through the request path and was measured but not reduced in this round; the deposit ratio, two requests per call, stays near the target.";
-    let _ = writeln!(d, "\n{PROFILE}");
+    match profile {
+        Ok(p) => {
+            let _ = writeln!(d, "\n## Instructions per call (callgrind)\n");
+            let _ = writeln!(d, "`valgrind --tool=callgrind` over `paybridge-loadbench overhead {PROFILE_ITERATIONS}` in this run: instructions executed inside each call, HTTP client included, counted rather than timed, so the figures do not move with the machine's load.\n");
+            let _ = writeln!(
+                d,
+                "| call | plain reqwest | paybridge | ratio |\n|---|---|---|---|"
+            );
+            let _ = writeln!(
+                d,
+                "| deposit (auth + order) | {} | {} | {:.3} |",
+                p.plain_deposit,
+                p.paybridge_deposit,
+                p.paybridge_deposit as f64 / p.plain_deposit.max(1) as f64
+            );
+            let _ = writeln!(d, "| status | - | {} | - |", p.paybridge_status);
+            let _ = writeln!(d, "\nThe plain client's status query is inlined into the driver's loop, so callgrind gives it no line of its own.");
+        }
+        Err(why) => {
+            let _ = writeln!(d, "\nNo instruction profile in this run: {why}.");
+        }
+    }
     d
 }

@@ -240,7 +240,11 @@ impl CallbackEvent {
             charge: None,
             name: None,
             remarks: None,
-            raw_body: String::from_utf8_lossy(raw_body).into_owned(),
+            // Checked as UTF-8 first: far cheaper than the lossy path a valid body never needs.
+            raw_body: match std::str::from_utf8(raw_body) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(raw_body).into_owned(),
+            },
             secret_index,
             account: None,
         }

@@ -19,6 +19,7 @@
 
 mod callback;
 mod error;
+mod form;
 mod gateway;
 mod model;
 mod money;
@@ -42,3 +43,4 @@ pub use provider::Provider;
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use status::{OrderKind, OrderStatus};
+pub use transport::HttpOptions;

@@ -138,6 +138,45 @@ impl TransportConfig {
     }
 }
 
+/// How a gateway reaches its provider: timeouts and retries, and the
+/// merchant's own `reqwest::Client` when one is given.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Timeouts, retries, limits.
+    pub config: TransportConfig,
+    /// The merchant's client (shared pools, proxies), used instead of a new one.
+    pub client: Option<reqwest::Client>,
+}
+
+impl HttpSettings {
+    /// The transport these settings describe.
+    pub fn into_transport(self) -> Result<HttpTransport> {
+        match self.client {
+            Some(client) => Ok(HttpTransport::with_client(client, &self.config)),
+            None => HttpTransport::new(&self.config),
+        }
+    }
+}
+
+/// The HTTP options every adapter's builder offers, a merchant's own adapter
+/// included: implement [`http_settings`](Self::http_settings) and the setters come with it.
+pub trait HttpOptions: Sized {
+    /// The builder's settings, for the setters to change.
+    fn http_settings(&mut self) -> &mut HttpSettings;
+
+    /// Sets timeouts and retries.
+    fn transport(mut self, transport: TransportConfig) -> Self {
+        self.http_settings().config = transport;
+        self
+    }
+
+    /// Uses the merchant's own `reqwest::Client` (shared pools, proxies).
+    fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_settings().client = Some(client);
+        self
+    }
+}
+
 /// What came back.
 #[derive(Debug, Clone)]
 pub struct HttpReply {

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use paybridge_core::transport::{HttpTransport, TransportConfig};
+use paybridge_core::transport::{HttpOptions, HttpSettings};
 use paybridge_core::wire::base_url;
 use paybridge_core::{Error, ExposeSecret, Result, SecretString};
 
@@ -18,8 +18,7 @@ pub struct FormApiBuilder<D> {
     api_key: SecretString,
     secret_keys: Vec<CallbackSecret>,
     auth_policy: AuthPolicy,
-    transport: TransportConfig,
-    client: Option<reqwest::Client>,
+    http: HttpSettings,
     dialect: PhantomData<D>,
 }
 
@@ -31,8 +30,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             api_key,
             secret_keys: Vec::new(),
             auth_policy: AuthPolicy::default(),
-            transport: TransportConfig::default(),
-            client: None,
+            http: HttpSettings::default(),
             dialect: PhantomData,
         }
     }
@@ -70,18 +68,6 @@ impl<D: Dialect> FormApiBuilder<D> {
         self
     }
 
-    /// Sets timeouts and retries.
-    pub fn transport(mut self, transport: TransportConfig) -> Self {
-        self.transport = transport;
-        self
-    }
-
-    /// Uses the merchant's own `reqwest::Client` (shared pools, proxies).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-
     /// Validates and builds.
     pub fn build(self) -> Result<FormApiGateway<D>> {
         let provider = D::PROVIDER;
@@ -103,10 +89,7 @@ impl<D: Dialect> FormApiBuilder<D> {
         {
             return Err(empty("secret_key", "an empty secret would verify nothing"));
         }
-        let transport = match self.client {
-            Some(client) => HttpTransport::with_client(client, &self.transport),
-            None => HttpTransport::new(&self.transport)?,
-        };
+        let transport = self.http.into_transport()?;
         Ok(FormApiGateway {
             base_url,
             username: self.username,
@@ -116,5 +99,11 @@ impl<D: Dialect> FormApiBuilder<D> {
             transport,
             dialect: PhantomData,
         })
+    }
+}
+
+impl<D> HttpOptions for FormApiBuilder<D> {
+    fn http_settings(&mut self) -> &mut HttpSettings {
+        &mut self.http
     }
 }

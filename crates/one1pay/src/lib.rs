@@ -30,6 +30,7 @@ use paybridge_formapi::transformers::{
 };
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
+pub use paybridge_core::HttpOptions;
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
 pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use paybridge_core::{
     DepositRequest, Money, OrderId, PaymentGateway, StatusQuery, WithdrawalRequest,
 };
-use paybridge_one1pay::One1Pay;
+use paybridge_one1pay::{HttpOptions, One1Pay};
 use paybridge_testkit::conformance::Adapter;
 
 #[tokio::test]

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, NoLookup};
-use paybridge_core::transport::{HttpTransport, Idempotency, TransportConfig};
+use paybridge_core::transport::{HttpSettings, HttpTransport, Idempotency};
 use paybridge_core::wire::{base_url, is_path_segment, read_answer, Answered};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
@@ -42,6 +42,8 @@ use serde::de::DeserializeOwned;
 use tracing::{info, instrument};
 
 pub mod transformers;
+
+pub use paybridge_core::HttpOptions;
 
 use transformers::{
     Account, CreateOf, CreatePaymentBody, CreatedPayload, CreatedPayment, MethodsAnswer, Payload,
@@ -60,8 +62,7 @@ pub struct OnePunchBuilder {
     base_url: String,
     account: Account,
     magic_seed: Option<u64>,
-    transport: TransportConfig,
-    client: Option<reqwest::Client>,
+    http: HttpSettings,
 }
 
 impl OnePunchBuilder {
@@ -89,18 +90,6 @@ impl OnePunchBuilder {
         self
     }
 
-    /// Sets timeouts and retries.
-    pub fn transport(mut self, transport: TransportConfig) -> Self {
-        self.transport = transport;
-        self
-    }
-
-    /// Uses the merchant's own `reqwest::Client`.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-
     /// Validates and builds.
     pub fn build(self) -> Result<OnePunch> {
         let base_url = base_url("onepunch.base_url", &self.base_url)?;
@@ -121,16 +110,19 @@ impl OnePunchBuilder {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_entropy(),
         };
-        let transport = match self.client {
-            Some(client) => HttpTransport::with_client(client, &self.transport),
-            None => HttpTransport::new(&self.transport)?,
-        };
+        let transport = self.http.into_transport()?;
         Ok(OnePunch {
             base_url,
             account: self.account,
             rng: Mutex::new(rng),
             transport,
         })
+    }
+}
+
+impl HttpOptions for OnePunchBuilder {
+    fn http_settings(&mut self) -> &mut HttpSettings {
+        &mut self.http
     }
 }
 
@@ -158,8 +150,7 @@ impl OnePunch {
                 return_url: None,
             },
             magic_seed: None,
-            transport: TransportConfig::default(),
-            client: None,
+            http: HttpSettings::default(),
         }
     }
 

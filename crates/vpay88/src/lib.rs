@@ -27,6 +27,7 @@ use paybridge_core::{Capabilities, DepositRequest, Error, Provider, Result, With
 use paybridge_formapi::transformers::{refuse_inapplicable, DepositFields, WithdrawalFields};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
+pub use paybridge_core::HttpOptions;
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
 pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 
