@@ -312,13 +312,19 @@ fn instruction_profile(loadbench: &Path) -> Result<Profile, String> {
             .arg("--inclusive=yes")
             .arg(&out),
     )?;
-    // Each deposit is made once more than the iterations, to warm the pools.
+    // Lines come largest first, so a function's first line is its outermost
+    // frame. Each deposit is made once more than the iterations, to warm the pools.
     let calls = |function: &str, count: u64| -> Result<u64, String> {
         annotated
             .lines()
-            .find(|line| line.contains(function) && line.trim_end().ends_with(']'))
-            .and_then(|line| line.split_whitespace().next())
-            .and_then(|n| n.replace(',', "").parse::<u64>().ok())
+            .filter(|line| line.contains(function))
+            .find_map(|line| {
+                line.split_whitespace()
+                    .next()?
+                    .replace(',', "")
+                    .parse::<u64>()
+                    .ok()
+            })
             .map(|total| total / count)
             .ok_or_else(|| format!("callgrind shows no line for {function}"))
     };
@@ -422,7 +428,7 @@ fn render(
 
     let _ = writeln!(
         d,
-        "## paybridge over plain reqwest (`paybridge-loadbench overhead`)\n"
+        "\n## paybridge over plain reqwest (`paybridge-loadbench overhead`)\n"
     );
     let _ = writeln!(d, "The same deposit creation (a fresh auth token, then the order, as the documents' flow does: two requests) and the same status query, sent alternately with (a) plain reqwest, a shared client with the same timeouts and hand-built multipart forms, and (b) paybridge, against one local server on loopback. Three runs; medians per call, 10th–90th percentile in brackets. Target: at most 1.03x in each run.\n");
     let _ = writeln!(d, "| run | deposit: plain | deposit: paybridge | ratio | status: plain | status: paybridge | ratio | calls / connections |\n|---|---|---|---|---|---|---|---|");

@@ -8,6 +8,45 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The conversions a validated text type shares: `as_str`, `Display` (the text
+/// itself), `FromStr` and `TryFrom<String>` through `new`, and back into `String`.
+macro_rules! validated_text {
+    ($name:ident, $what:literal) => {
+        impl $name {
+            #[doc = concat!("The ", $what, ".")]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(value: String) -> Result<Self> {
+                Self::new(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
 /// A currency code as the providers write it: `MYR`, `THB`, and also `USDT-TRC20`.
 ///
 /// Two to sixteen characters of ASCII letters, digits and `-`; stored upper case.
@@ -28,42 +67,13 @@ impl Currency {
         }
         Ok(Self(code.to_ascii_uppercase()))
     }
-
-    /// The code, upper case.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+validated_text!(Currency, "code, upper case");
 
 impl fmt::Debug for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for Currency {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::new(s)
-    }
-}
-
-impl TryFrom<String> for Currency {
-    type Error = Error;
-    fn try_from(value: String) -> Result<Self> {
-        Self::new(&value)
-    }
-}
-
-impl From<Currency> for String {
-    fn from(value: Currency) -> Self {
-        value.0
     }
 }
 
@@ -150,42 +160,13 @@ impl OrderId {
         }
         Ok(Self(id.to_owned()))
     }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+validated_text!(OrderId, "id");
 
 impl fmt::Debug for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", self.0)
-    }
-}
-
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for OrderId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Self::new(s)
-    }
-}
-
-impl TryFrom<String> for OrderId {
-    type Error = Error;
-    fn try_from(value: String) -> Result<Self> {
-        Self::new(&value)
-    }
-}
-
-impl From<OrderId> for String {
-    fn from(value: OrderId) -> Self {
-        value.0
     }
 }
 

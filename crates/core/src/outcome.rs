@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::error::{Error, RefusalKind, Result};
 use crate::gateway::Operation;
-use crate::model::StatusReport;
+use crate::model::{DepositRequest, StatusReport, WithdrawalRequest};
 use crate::money::{Money, OrderId};
 use crate::status::{OrderKind, OrderStatus};
 use crate::transport::{HttpTransport, ResolvePolicy};
@@ -403,6 +403,26 @@ impl<'a> CreateCall<'a> {
             deadline: transport.deadline(),
             resolve: transport.config().resolve,
         }
+    }
+
+    /// The create call of `request`, a deposit, starting now.
+    pub fn deposit(request: &'a DepositRequest, transport: &HttpTransport) -> Self {
+        Self::new(
+            OrderKind::Deposit,
+            &request.order_id,
+            &request.amount,
+            transport,
+        )
+    }
+
+    /// The create call of `request`, a payout, starting now.
+    pub fn withdrawal(request: &'a WithdrawalRequest, transport: &HttpTransport) -> Self {
+        Self::new(
+            OrderKind::Withdrawal,
+            &request.order_id,
+            &request.amount,
+            transport,
+        )
     }
 }
 

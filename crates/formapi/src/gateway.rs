@@ -248,12 +248,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
         let form = DepositForm::<D>::try_from(request)?;
-        let call = CreateCall::new(
-            OrderKind::Deposit,
-            &request.order_id,
-            &request.amount,
-            &self.transport,
-        );
+        let call = CreateCall::deposit(request, &self.transport);
         let created: CreatedDeposit = self
             .create::<DepositCreatedAnswer, _>(
                 call,
@@ -274,12 +269,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
         let form = WithdrawalForm::<D>::try_from(request)?;
-        let call = CreateCall::new(
-            OrderKind::Withdrawal,
-            &request.order_id,
-            &request.amount,
-            &self.transport,
-        );
+        let call = CreateCall::withdrawal(request, &self.transport);
         let receipt = match self
             .create::<WithdrawalCreatedAnswer, CreatedWithdrawal>(
                 call,

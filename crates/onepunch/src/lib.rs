@@ -29,8 +29,8 @@ use paybridge_core::transport::{HttpSettings, HttpTransport, Idempotency};
 use paybridge_core::wire::{base_url, is_path_segment, read_answer, Answered};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
-    DepositRequest, Error, ExposeSecret, Operation, OrderKind, PaymentGateway, PaymentMethod,
-    Provider, Result, SecretString, StatusQuery, StatusReport,
+    DepositRequest, Error, ExposeSecret, Operation, PaymentGateway, PaymentMethod, Provider,
+    Result, SecretString, StatusQuery, StatusReport,
 };
 use paybridge_signing::{
     onepunch_listing_signature, onepunch_notification_signature, onepunch_status_signature,
@@ -245,12 +245,7 @@ impl PaymentGateway for OnePunch {
         let json =
             serde_json::to_vec(&body).map_err(|e| Error::invalid("request", e.to_string()))?;
         let url = format!("{}/api/v0/payment/", self.base_url);
-        let call = CreateCall::new(
-            OrderKind::Deposit,
-            &request.order_id,
-            &request.amount,
-            &self.transport,
-        );
+        let call = CreateCall::deposit(request, &self.transport);
         let sending = async {
             self.send::<CreatedPayload>(OPERATION, Idempotency::Write, |client| {
                 client

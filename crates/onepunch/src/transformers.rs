@@ -177,26 +177,26 @@ impl TryFrom<CreateOf<'_>> for CreatePaymentBody {
             .payment_method
             .clone()
             .ok_or_else(|| missing("payment_method", " (see payment_methods)"))?;
-        let notify_url = request
-            .callback_url
-            .clone()
-            .or_else(|| account.notify_url.clone())
-            .ok_or_else(|| {
-                missing(
-                    "callback_url",
-                    " as notify_url, per order or in configuration",
-                )
-            })?;
-        let return_url = request
-            .redirect_url
-            .clone()
-            .or_else(|| account.return_url.clone())
-            .ok_or_else(|| {
-                missing(
-                    "redirect_url",
-                    " as return_url, per order or in configuration",
-                )
-            })?;
+        // The order's own URL, else the account's default, else refused by name.
+        let per_order_or_account =
+            |given: &Option<String>, default: &Option<String>, field, as_| {
+                given
+                    .clone()
+                    .or_else(|| default.clone())
+                    .ok_or_else(|| missing(field, as_))
+            };
+        let notify_url = per_order_or_account(
+            &request.callback_url,
+            &account.notify_url,
+            "callback_url",
+            " as notify_url, per order or in configuration",
+        )?;
+        let return_url = per_order_or_account(
+            &request.redirect_url,
+            &account.return_url,
+            "redirect_url",
+            " as return_url, per order or in configuration",
+        )?;
         let order_num = request.order_id.as_str().to_owned();
         let signature = onepunch_create_signature(
             &OnepunchCreateFields {

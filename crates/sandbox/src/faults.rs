@@ -306,24 +306,26 @@ mod tests {
 
     #[test]
     fn paths_classify_by_endpoint() {
-        assert_eq!(
-            classify("/vpay88/merchant/withdraw_orders"),
-            Some(("vpay88", "withdraw_orders"))
-        );
-        assert_eq!(
-            classify("/onepunch/api/v0/payment/"),
-            Some(("onepunch", "payment"))
-        );
-        assert_eq!(
-            classify("/onepunch/api/v0/payment/status/OP1/MON/1/sig"),
-            Some(("onepunch", "status"))
-        );
-        assert_eq!(
-            classify("/onepunch/api/v0/payment/all/prices/MON/1/sig"),
-            Some(("onepunch", "prices"))
-        );
-        assert_eq!(classify("/one1pay/_sandbox/withdrawals/W1/settle"), None);
-        assert_eq!(classify("/one1pay/pay/123"), None);
+        let table = [
+            (
+                "/vpay88/merchant/withdraw_orders",
+                Some(("vpay88", "withdraw_orders")),
+            ),
+            ("/onepunch/api/v0/payment/", Some(("onepunch", "payment"))),
+            (
+                "/onepunch/api/v0/payment/status/OP1/MON/1/sig",
+                Some(("onepunch", "status")),
+            ),
+            (
+                "/onepunch/api/v0/payment/all/prices/MON/1/sig",
+                Some(("onepunch", "prices")),
+            ),
+            ("/one1pay/_sandbox/withdrawals/W1/settle", None),
+            ("/one1pay/pay/123", None),
+        ];
+        for (path, endpoint) in table {
+            assert_eq!(classify(path), endpoint, "{path}");
+        }
     }
 
     #[test]
