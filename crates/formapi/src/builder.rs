@@ -76,6 +76,17 @@ impl<D: Dialect> FormApiBuilder<D> {
             reason: reason.into(),
         };
         let base_url = base_url(&format!("{provider}.base_url"), &self.base_url)?;
+        // The document writes its endpoints as `<base>/merchant/auth`; a base URL
+        // copied with that `/merchant` would send `/merchant/merchant/...` and
+        // `/merchant/wallet/...`.
+        if base_url.to_ascii_lowercase().ends_with("/merchant") {
+            return Err(Error::Config {
+                key: format!("{provider}.base_url"),
+                reason: format!(
+                    "{base_url:?} ends in /merchant; give the address before it (paybridge adds /merchant/... and /wallet/... itself)"
+                ),
+            });
+        }
         if self.username.trim().is_empty() {
             return Err(empty("username", "is empty"));
         }

@@ -197,6 +197,13 @@ impl TryFrom<CreateOf<'_>> for CreatePaymentBody {
             "redirect_url",
             " as return_url, per order or in configuration",
         )?;
+        check_lengths(&[
+            ("payment_method", Some(&payment_method), 32),
+            ("callback_url (notify_url)", Some(&notify_url), 200),
+            ("redirect_url (return_url)", Some(&return_url), 200),
+            ("ip_addr", request.ip_addr.as_ref(), 65),
+            ("mac_addr", request.mac_addr.as_ref(), 65),
+        ])?;
         let order_num = request.order_id.as_str().to_owned();
         let signature = onepunch_create_signature(
             &OnepunchCreateFields {
@@ -223,6 +230,21 @@ impl TryFrom<CreateOf<'_>> for CreatePaymentBody {
             signature,
         })
     }
+}
+
+/// Refuses a field longer than the document allows, before anything is sent:
+/// the provider would truncate or refuse it, and a truncated URL signs differently.
+fn check_lengths(fields: &[(&str, Option<&String>, usize)]) -> Result<()> {
+    for &(field, value, max) in fields {
+        let length = value.map_or(0, |v| v.chars().count());
+        if length > max {
+            return Err(Error::invalid(
+                field,
+                format!("is {length} characters long; {PROVIDER} takes at most {max}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 // ----------------------------------------------------------------- answers
@@ -523,6 +545,42 @@ mod tests {
                 answer,
             })
         })
+    }
+
+    /// A deposit's create body, with `notify_url` as the account's default.
+    fn create_body(request: &DepositRequest, notify_url: String) -> Result<CreatePaymentBody> {
+        let account = Account {
+            monster_token: "MON-demo".into(),
+            monster_key: SecretString::from("demo-monster-key".to_owned()),
+            notify_url: Some(notify_url),
+            return_url: Some("https://r.example/".into()),
+        };
+        CreatePaymentBody::try_from(CreateOf {
+            request,
+            account: &account,
+            magic_num: 888,
+        })
+    }
+
+    #[test]
+    fn a_configured_notify_url_longer_than_200_characters_is_refused_at_200_it_passes() {
+        // The request's own fields are held to the same limits by its builder; the
+        // account's default URLs come from configuration and are checked here.
+        let request = DepositRequest::builder("A1", Money::parse("10", "CNY").unwrap())
+            .payment_method("m".repeat(32))
+            .ip_addr("1".repeat(65))
+            .mac_addr("2".repeat(65))
+            .build()
+            .unwrap();
+        let url_of = |length: usize| format!("https://n.example/{}", "x".repeat(length - 18));
+        assert!(create_body(&request, url_of(200)).is_ok());
+        match create_body(&request, url_of(201)) {
+            Err(Error::InvalidRequest { field, reason }) => {
+                assert_eq!(field, "callback_url (notify_url)");
+                assert_eq!(reason, "is 201 characters long; onepunch takes at most 200");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]

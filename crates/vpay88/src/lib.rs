@@ -126,6 +126,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_base_url_ending_in_merchant_is_refused_naming_the_key() {
+        for url in [
+            "https://api.example/merchant",
+            "https://api.example/Merchant/",
+        ] {
+            match Vpay88::builder(url, "demo", "key").build() {
+                Err(Error::Config { key, reason }) => {
+                    assert_eq!(key, "vpay88.base_url");
+                    assert!(reason.contains("ends in /merchant"), "{reason}");
+                }
+                other => panic!("{url}: expected a configuration error, got {other:?}"),
+            }
+        }
+        assert!(
+            Vpay88::builder("https://api.example/merchants", "demo", "key")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn per_currency_fields_are_refused_by_name_before_any_form_exists() {
         let deposit = |currency: &str| {
             DepositRequest::builder("A1", Money::parse("100", currency).unwrap())
