@@ -575,28 +575,25 @@ mod tests {
 
     #[test]
     fn deposit_builder_validates_up_front() {
-        let err = DepositRequest::builder("A1", myr("0"))
-            .build()
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("amount"), "{err}");
-        let err = DepositRequest::builder("A1", myr("1.00001"))
-            .build()
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("decimal places"), "{err}");
-        let err = DepositRequest::builder("A1", myr("10"))
-            .email("nope")
-            .build()
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("email"), "{err}");
-        let err = DepositRequest::builder("A1", myr("10"))
-            .redirect_url("javascript:alert(1)")
-            .build()
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("redirect_url"), "{err}");
+        let refusals = [
+            (DepositRequest::builder("A1", myr("0")), "amount"),
+            (
+                DepositRequest::builder("A1", myr("1.00001")),
+                "decimal places",
+            ),
+            (
+                DepositRequest::builder("A1", myr("10")).email("nope"),
+                "email",
+            ),
+            (
+                DepositRequest::builder("A1", myr("10")).redirect_url("javascript:alert(1)"),
+                "redirect_url",
+            ),
+        ];
+        for (builder, named) in refusals {
+            let err = builder.build().unwrap_err().to_string();
+            assert!(err.contains(named), "{named}: {err}");
+        }
         let ok = DepositRequest::builder("A1", myr("10.50"))
             .email("a@b.c")
             .build()
