@@ -348,7 +348,13 @@ async fn payout_life(
                 .withdrawal_status(&query)
                 .await
                 .map_err(|e| e.to_string())?;
-            expect_status(&report, OrderStatus::Processing)
+            // Vpay88 calls an unsettled payout `pending`, One1Pay `proccess`.
+            let unsettled = if provider == Provider::Vpay88 {
+                OrderStatus::Pending
+            } else {
+                OrderStatus::Processing
+            };
+            expect_status(&report, unsettled)
         })
         .await;
     steps

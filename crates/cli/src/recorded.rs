@@ -197,6 +197,8 @@ pub fn scrub_json(value: &mut Value) {
         Value::Object(map) => {
             for (key, field) in map.iter_mut() {
                 match SCRUBBED.iter().find(|(name, _)| name == key) {
+                    // An absent value stays absent: scrubbing it would hide a change.
+                    Some(_) if field.is_null() => {}
                     Some(_) if field.is_number() => *field = json!(0),
                     Some((_, replacement)) => *field = json!(replacement),
                     None => scrub_json(field),

@@ -374,6 +374,61 @@ impl Drop for Browser {
     }
 }
 
+/// Vpay88's document shows an unsettled payout as `pending` and settles one as
+/// `completed` or `fail` only; `rejected` is One1Pay's word alone.
+#[tokio::test]
+async fn a_vpay88_payout_is_pending_until_settled_and_never_rejected() {
+    let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let vpay = h.gateway(Provider::Vpay88).unwrap().clone();
+    let payout = WithdrawalRequest::builder(
+        "V-PAYOUT-1",
+        Money::parse("250", "MYR").unwrap(),
+        "101",
+        "John Doe",
+        "1234567890",
+    )
+    .build()
+    .unwrap();
+    let receipt = vpay.create_withdrawal(&payout).await.unwrap();
+    // Accepted by the create answer, so in hand and not yet final.
+    assert_eq!(
+        (receipt.learned_from, receipt.status),
+        (LearnedFrom::CreateAnswer, OrderStatus::Processing)
+    );
+    let status = vpay
+        .withdrawal_status(&StatusQuery::new(OrderId::new("V-PAYOUT-1").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status.status, status.provider_status.as_str()),
+        (OrderStatus::Pending, "pending")
+    );
+    let settle = |outcome: &'static str| {
+        let url = format!(
+            "{}/vpay88/_sandbox/withdrawals/V-PAYOUT-1/settle",
+            h.sandbox.base_url()
+        );
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[("outcome", outcome)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let rejected = settle("rejected").await;
+    assert_eq!(rejected.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(rejected.text().await.unwrap().contains("completed, fail"));
+    assert!(settle("fail").await.status().is_success());
+    let delivery = h.receiver.next("V-PAYOUT-1").await.unwrap();
+    assert_eq!(delivery.event.status, OrderStatus::Failed);
+    assert_eq!(
+        delivery.confirmed.map(|c| c.provider_status),
+        Some("fail".to_owned())
+    );
+}
+
 #[tokio::test]
 async fn a_real_browser_pays_on_the_payment_page() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();

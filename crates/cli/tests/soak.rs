@@ -291,12 +291,13 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
         let provider = provider_of(order.kind, &order.order_id);
         let (path, outcome) = match order.kind {
             Kind::Deposit => ("deposits", "completed"),
+            // `rejected` is One1Pay's word alone; Vpay88 refuses a payout as `fail`.
             Kind::Withdrawal => (
                 "withdrawals",
-                if order.order_id.ends_with('7') {
-                    "rejected"
-                } else {
-                    "completed"
+                match (provider, order.order_id.ends_with('7')) {
+                    ("one1pay", true) => "rejected",
+                    (_, true) => "fail",
+                    _ => "completed",
                 },
             ),
         };

@@ -331,7 +331,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
                 order_id: order_id.to_owned(),
                 amount,
                 currency: currency.to_owned(),
-                status: "proccess",
+                status: ctx.provider.unsettled_payout_word(),
                 created_at: now_text(),
                 name: holder.to_owned(),
                 callback_url: ctx.order_callback_url(&fields),
@@ -360,22 +360,19 @@ async fn check(ctx: Ctx, request: Request, kind: Kind) -> Response {
         .inner
         .state()
         .orders
-        .get(&(ctx.provider, username.to_owned(), kind, id.to_owned()))
+        .get(&ctx.order_key(username, kind, id))
         .cloned();
     let Some(order) = order else {
         return fail(&ctx, "Order not found.");
     };
-    let mut answer = json!({
+    // Both documents' status answers carry exactly these fields.
+    ctx.inner.reply(json!({
         "status": true,
         "order_status": order.status,
         "order_datetime": order.created_at,
         "amount": num4(order.amount),
         "currency": order.currency,
-    });
-    if ctx.provider == FormProvider::One1pay {
-        answer["payment_id"] = json!(order.payment_id);
-    }
-    ctx.inner.reply(answer)
+    }))
 }
 
 async fn check_deposit(State(ctx): State<Ctx>, request: Request) -> Response {
@@ -444,9 +441,10 @@ pub(crate) fn settle(
     order_id: &str,
     outcome: &str,
 ) -> Result<Order, (StatusCode, String)> {
-    let allowed: &[&str] = match kind {
-        Kind::Deposit => &["completed", "fail"],
-        Kind::Withdrawal => &["completed", "fail", "rejected"],
+    // Only One1Pay's document shows a payout `rejected`.
+    let allowed: &[&str] = match (kind, ctx.provider) {
+        (Kind::Withdrawal, FormProvider::One1pay) => &["completed", "fail", "rejected"],
+        _ => &["completed", "fail"],
     };
     let Some(status) = allowed.iter().find(|o| **o == outcome).copied() else {
         return Err((

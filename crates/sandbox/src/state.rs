@@ -23,6 +23,15 @@ impl FormProvider {
             FormProvider::One1pay => "one1pay",
         }
     }
+
+    /// The status word of a payout not yet settled, as each document shows it:
+    /// Vpay88 `pending`, One1Pay `proccess` (sic).
+    pub fn unsettled_payout_word(self) -> &'static str {
+        match self {
+            FormProvider::Vpay88 => "pending",
+            FormProvider::One1pay => "proccess",
+        }
+    }
 }
 
 /// Deposit or withdrawal.
