@@ -13,7 +13,7 @@ use paybridge::{
 };
 use paybridge_sandbox::SandboxConfig;
 
-use crate::harness::{pay, Harness, Receiver};
+use crate::harness::{pay, settle, Harness, Receiver};
 
 /// Runs steps, printing one line for each.
 #[derive(Default)]
@@ -359,13 +359,14 @@ async fn payout_life(
         .await;
     steps
         .run(provider, "withdrawal settled by provider", async {
-            let url = format!("{sandbox_base}/{provider}/_sandbox/withdrawals/{payout_id}/settle");
-            let r = reqwest::Client::new()
-                .post(url)
-                .form(&[("outcome", "completed")])
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
+            let r = settle(
+                sandbox_base,
+                provider,
+                "withdrawals",
+                &payout_id,
+                "completed",
+            )
+            .await?;
             if r.status().is_success() {
                 Ok("completed".to_string())
             } else {

@@ -222,6 +222,26 @@ pub async fn pay(page_url: &str, outcome: &str) -> Result<String, String> {
     }
 }
 
+/// Settles an order as the provider's back office would, through the sandbox's
+/// operator endpoint: `kind` is `deposits` or `withdrawals`, `outcome` a status
+/// word the provider's document uses. The sandbox calls the merchant back.
+pub async fn settle(
+    sandbox_base: &str,
+    provider: Provider,
+    kind: &str,
+    order_id: &str,
+    outcome: &str,
+) -> Result<reqwest::Response, String> {
+    reqwest::Client::new()
+        .post(format!(
+            "{sandbox_base}/{provider}/_sandbox/{kind}/{order_id}/settle"
+        ))
+        .form(&[("outcome", outcome)])
+        .send()
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// A sandbox, a callback receiver and the three gateways, wired together.
 #[derive(Debug)]
 pub struct Harness {

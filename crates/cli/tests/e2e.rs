@@ -8,7 +8,7 @@ use paybridge::{
     Config, Currency, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderId, OrderStatus,
     Provider, RefusalKind, StatusQuery, WithdrawalRequest,
 };
-use paybridge_cli::harness::{pay, Harness};
+use paybridge_cli::harness::{pay, settle, Harness};
 use paybridge_sandbox::SandboxConfig;
 use serde_json::{json, Value};
 
@@ -256,15 +256,15 @@ async fn a_withdrawal_that_fails_refunds_the_balance_and_calls_back() {
         (status.status, status.provider_status.as_str()),
         (OrderStatus::Processing, "proccess")
     );
-    let settled = reqwest::Client::new()
-        .post(format!(
-            "{}/one1pay/_sandbox/withdrawals/W-REJ/settle",
-            h.sandbox.base_url()
-        ))
-        .form(&[("outcome", "rejected")])
-        .send()
-        .await
-        .unwrap();
+    let settled = settle(
+        &h.sandbox.base_url(),
+        Provider::One1Pay,
+        "withdrawals",
+        "W-REJ",
+        "rejected",
+    )
+    .await
+    .unwrap();
     assert!(settled.status().is_success());
     let delivery = h.receiver.next("W-REJ").await.unwrap();
     assert_eq!(delivery.event.status, OrderStatus::Rejected);
@@ -403,24 +403,20 @@ async fn a_vpay88_payout_is_pending_until_settled_and_never_rejected() {
         (status.status, status.provider_status.as_str()),
         (OrderStatus::Pending, "pending")
     );
-    let settle = |outcome: &'static str| {
-        let url = format!(
-            "{}/vpay88/_sandbox/withdrawals/V-PAYOUT-1/settle",
-            h.sandbox.base_url()
-        );
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .form(&[("outcome", outcome)])
-                .send()
-                .await
-                .unwrap()
-        }
+    let base = h.sandbox.base_url();
+    let settle = |outcome| {
+        settle(
+            &base,
+            Provider::Vpay88,
+            "withdrawals",
+            "V-PAYOUT-1",
+            outcome,
+        )
     };
-    let rejected = settle("rejected").await;
+    let rejected = settle("rejected").await.unwrap();
     assert_eq!(rejected.status(), reqwest::StatusCode::BAD_REQUEST);
     assert!(rejected.text().await.unwrap().contains("completed, fail"));
-    assert!(settle("fail").await.status().is_success());
+    assert!(settle("fail").await.unwrap().status().is_success());
     let delivery = h.receiver.next("V-PAYOUT-1").await.unwrap();
     assert_eq!(delivery.event.status, OrderStatus::Failed);
     assert_eq!(

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use paybridge::{DepositRequest, Error, Gateway, Money, WithdrawalRequest};
-use paybridge_cli::harness::Harness;
+use paybridge::{DepositRequest, Error, Gateway, Money, Provider, WithdrawalRequest};
+use paybridge_cli::harness::{settle, Harness};
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::Kind;
 use paybridge_sandbox::SandboxConfig;
@@ -279,7 +279,6 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
     );
 
     // 3. Settle everything the provider holds; every callback must reach the handler.
-    let client = reqwest::Client::new();
     let mut settled = HashSet::new();
     // Orders a fault already failed are final: nothing to settle, no callback due.
     for order in h
@@ -301,17 +300,15 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
                 },
             ),
         };
-        let url = format!(
-            "{}/{provider}/_sandbox/{path}/{}/settle",
-            h.sandbox.base_url(),
-            order.order_id
-        );
-        let answer = client
-            .post(url)
-            .form(&[("outcome", outcome)])
-            .send()
-            .await
-            .unwrap();
+        let answer = settle(
+            &h.sandbox.base_url(),
+            Provider::parse(provider).unwrap(),
+            path,
+            &order.order_id,
+            outcome,
+        )
+        .await
+        .unwrap();
         assert!(
             answer.status().is_success(),
             "settling {}: {}",
