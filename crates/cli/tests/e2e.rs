@@ -374,6 +374,86 @@ impl Drop for Browser {
     }
 }
 
+/// One1Pay's document names `pay_method`s for THB only: the SDK holds THB to
+/// them and lets other currencies' methods through; the sandbox answers a wrong
+/// THB method and a currency without limits with messages that are not the
+/// token-refusal `Params incorrect.`.
+#[tokio::test]
+async fn one1pay_pay_methods_are_checked_for_thb_only_on_both_sides() {
+    let h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let one1 = h.gateway(Provider::One1Pay).unwrap();
+    let deposit = |id: &str, currency: &str, method: &str| {
+        DepositRequest::builder(id, Money::parse("100", currency).unwrap())
+            .customer_name("john")
+            .email("john@example.com")
+            .phone("601012456789")
+            .bank_id("301")
+            .payment_method(method)
+            .redirect_url("http://127.0.0.1:9/back")
+            .customer_bank_holder_name("John Doe")
+            .customer_bank_account("123")
+            .build()
+            .unwrap()
+    };
+    one1.create_deposit(&deposit("VND-M-1", "VND", "bank-transfer"))
+        .await
+        .unwrap();
+    match one1
+        .create_deposit(&deposit("THB-M-1", "THB", "promptpay"))
+        .await
+        .unwrap_err()
+    {
+        Error::InvalidRequest { field, .. } => assert_eq!(field, "payment_method"),
+        other => panic!("a THB method the document does not name must be refused, got {other}"),
+    }
+    assert_eq!(
+        h.sandbox.create_requests().len(),
+        1,
+        "the refused one was never sent"
+    );
+
+    let base = h.sandbox.base_url();
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{base}/one1pay/merchant/auth"))
+        .form(&[("username", "demo"), ("api_key", "demo-api-key")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["auth"].as_str().unwrap();
+    let create = |order_id: &'static str, currency: &'static str| {
+        let form = [
+            ("auth", token),
+            ("username", "john"),
+            ("amount", "100"),
+            ("currency", currency),
+            ("orderid", order_id),
+            ("email", "john@example.com"),
+            ("phone_number", "601012456789"),
+            ("redirect_url", "http://127.0.0.1:9/back"),
+            ("customer_bank_holder_name", "John Doe"),
+            ("customer_bank_account", "123"),
+            ("bank_id", "101"),
+            ("pay_method", "promptpay"),
+        ];
+        let request = client
+            .post(format!("{base}/one1pay/merchant/generate_orders"))
+            .form(&form);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(
+        create("RAW-THB", "THB").await,
+        json!({ "status": false, "message": "pay_method invalid." })
+    );
+    assert_eq!(
+        create("RAW-USD", "USD").await,
+        json!({ "status": false, "message": "Invalid Amount." })
+    );
+}
+
 /// Vpay88's document shows an unsettled payout as `pending` and settles one as
 /// `completed` or `fail` only; `rejected` is One1Pay's word alone.
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Building a [`FormApiGateway`]: credentials, callback secrets, policies.
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use paybridge_core::transport::{HttpOptions, HttpSettings};
@@ -18,6 +19,7 @@ pub struct FormApiBuilder<D> {
     api_key: SecretString,
     secret_keys: Vec<CallbackSecret>,
     auth_policy: AuthPolicy,
+    payment_methods: BTreeMap<String, Vec<String>>,
     http: HttpSettings,
     dialect: PhantomData<D>,
 }
@@ -30,6 +32,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             api_key,
             secret_keys: Vec::new(),
             auth_policy: AuthPolicy::default(),
+            payment_methods: BTreeMap::new(),
             http: HttpSettings::default(),
             dialect: PhantomData,
         }
@@ -59,6 +62,21 @@ impl<D: Dialect> FormApiBuilder<D> {
             secret: SecretString::from(secret.into()),
             account: Some(account.into()),
         });
+        self
+    }
+
+    /// The payment methods this merchant's account takes in `currency`; a deposit
+    /// naming another is refused before anything is sent. Without a list, the
+    /// provider's documented rules alone apply.
+    pub fn payment_methods<M: Into<String>>(
+        mut self,
+        currency: &str,
+        methods: impl IntoIterator<Item = M>,
+    ) -> Self {
+        self.payment_methods.insert(
+            currency.trim().to_ascii_uppercase(),
+            methods.into_iter().map(Into::into).collect(),
+        );
         self
     }
 
@@ -100,6 +118,12 @@ impl<D: Dialect> FormApiBuilder<D> {
         {
             return Err(empty("secret_key", "an empty secret would verify nothing"));
         }
+        if let Some((currency, _)) = self.payment_methods.iter().find(|(_, m)| m.is_empty()) {
+            return Err(Error::Config {
+                key: format!("{provider}.pay_methods.{currency}"),
+                reason: "is an empty list; leave the currency out to allow any method".into(),
+            });
+        }
         let transport = self.http.into_transport()?;
         Ok(FormApiGateway {
             base_url,
@@ -107,6 +131,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             api_key: self.api_key,
             secret_keys: self.secret_keys,
             auth: AuthCache::new(self.auth_policy),
+            payment_methods: self.payment_methods,
             transport,
             dialect: PhantomData,
         })

@@ -1,6 +1,7 @@
 //! [`FormApiGateway`]: each operation's path and HTTP, nothing else. What goes
 //! on the wire and how answers read is in [`crate::transformers`].
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
@@ -44,6 +45,8 @@ pub struct FormApiGateway<D> {
     pub(crate) api_key: SecretString,
     pub(crate) secret_keys: Vec<CallbackSecret>,
     pub(crate) auth: AuthCache,
+    /// The methods the merchant's account takes, per currency, from configuration.
+    pub(crate) payment_methods: BTreeMap<String, Vec<String>>,
     pub(crate) transport: HttpTransport,
     pub(crate) dialect: PhantomData<D>,
 }
@@ -66,6 +69,25 @@ impl<D: Dialect> FormApiGateway<D> {
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Refuses a payment method the configuration does not list for the
+    /// deposit's currency.
+    fn check_payment_method(&self, request: &DepositRequest) -> Result<()> {
+        let currency = request.amount.currency().as_str();
+        match (
+            self.payment_methods.get(currency),
+            &request.payment_method,
+        ) {
+            (Some(allowed), Some(method)) if !allowed.contains(method) => Err(Error::invalid(
+                "payment_method",
+                format!(
+                    "{method:?} is not among the {currency} methods configured for this account ({})",
+                    allowed.join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Posts `form` as multipart form data and reads the answer as `A`.
@@ -247,6 +269,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
 
     #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
+        self.check_payment_method(request)?;
         let form = DepositForm::<D>::try_from(request)?;
         let call = CreateCall::deposit(request, &self.transport);
         let created: CreatedDeposit = self

@@ -37,8 +37,8 @@ pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 /// The provider.
 pub const PROVIDER: Provider = Provider::One1Pay;
 
-/// Values of `pay_method`.
-pub const PAY_METHODS: &[&str] = &["thaiqr", "truemoney"];
+/// Values of `pay_method` for THB, the only currency whose methods the document names.
+pub const THB_PAY_METHODS: &[&str] = &["thaiqr", "truemoney"];
 
 /// One1Pay's rules over the shared wire protocol.
 #[derive(Debug, Default, Clone, Copy)]
@@ -80,10 +80,16 @@ impl Dialect for One1PayDialect {
         )?;
         let need = |field, value| required(field, value, PROVIDER, " deposits");
         let pay_method = need("payment_method", &request.payment_method)?;
-        if !PAY_METHODS.contains(&pay_method.as_str()) {
+        // The document names THB's two methods only; other currencies' methods
+        // are the merchant's to know (and to list in configuration).
+        let currency = request.amount.currency().as_str();
+        if currency == "THB" && !THB_PAY_METHODS.contains(&pay_method.as_str()) {
             return Err(Error::invalid(
                 "payment_method",
-                format!("{pay_method:?} is not one of {}", PAY_METHODS.join(", ")),
+                format!(
+                    "{pay_method:?} is not a THB method ({})",
+                    THB_PAY_METHODS.join(", ")
+                ),
             ));
         }
         Ok(DepositFields {

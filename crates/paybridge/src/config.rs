@@ -29,6 +29,10 @@ pub struct FormApiSection {
     pub secret_keys: Vec<SecretString>,
     /// When auth tokens are fetched: `per_request` (default) or `cached`.
     pub auth_policy: Option<AuthPolicySetting>,
+    /// The payment methods the account takes, per currency (`[one1pay.pay_methods]`,
+    /// `VND = ["bank"]`); a deposit naming another is refused before sending.
+    #[serde(default)]
+    pub pay_methods: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `auth_policy`: when auth tokens are fetched.
@@ -399,6 +403,60 @@ monster_key = "file-monster-key"
             config.transport().connect_timeout,
             Duration::from_millis(250)
         );
+    }
+
+    #[tokio::test]
+    async fn configured_pay_methods_refuse_others_before_sending_and_let_listed_ones_through() {
+        // Port 9 on loopback answers nothing: a listed method gets as far as the network.
+        let text = r#"
+[one1pay]
+base_url = "http://127.0.0.1:9"
+username = "merchant"
+api_key = "k"
+secret_key = "s"
+[one1pay.pay_methods]
+vnd = ["bank", "momo"]
+"#;
+        let config = Config::from_toml(text, "test.toml").unwrap();
+        let gateway = crate::Gateway::for_provider(&config, Provider::One1Pay).unwrap();
+        let deposit = |method: &str| {
+            crate::DepositRequest::builder("A1", crate::Money::parse("100", "VND").unwrap())
+                .customer_name("john")
+                .email("john@example.com")
+                .phone("601012456789")
+                .bank_id("1")
+                .payment_method(method)
+                .redirect_url("https://r.example/")
+                .customer_bank_holder_name("J")
+                .customer_bank_account("1")
+                .build()
+                .unwrap()
+        };
+        match gateway
+            .create_deposit(&deposit("zalopay"))
+            .await
+            .unwrap_err()
+        {
+            Error::InvalidRequest { field, reason } => {
+                assert_eq!(field, "payment_method");
+                assert!(reason.contains("bank, momo"), "{reason}");
+            }
+            other => panic!("expected a refusal before sending, got {other}"),
+        }
+        let listed = gateway.create_deposit(&deposit("momo")).await.unwrap_err();
+        assert!(
+            !matches!(listed, Error::InvalidRequest { .. }),
+            "a listed method must be sent: {listed}"
+        );
+        let empty = "[one1pay]\nbase_url = \"http://127.0.0.1:9\"\nusername = \"m\"\napi_key = \"k\"\n[one1pay.pay_methods]\nVND = []\n";
+        let config = Config::from_toml(empty, "test.toml").unwrap();
+        match crate::Gateway::for_provider(&config, Provider::One1Pay) {
+            Err(Error::Config { key, .. }) => assert_eq!(key, "one1pay.pay_methods.VND"),
+            other => panic!(
+                "an empty list must be a configuration error, got {:?}",
+                other.err()
+            ),
+        }
     }
 
     #[test]

@@ -186,12 +186,15 @@ fn form_api_account<'a>(
 macro_rules! form_api_gateway {
     ($adapter:ty, $config:expr, $provider:expr, $section:expr) => {{
         let account = form_api_account($config, $provider, $section)?;
-        <$adapter>::builder(account.base_url, account.username, account.api_key)
+        let mut builder = <$adapter>::builder(account.base_url, account.username, account.api_key)
             .auth_policy(account.auth_policy)
             .transport($config.transport())
             .secret_keys(account.section.secret_key.iter().cloned())
-            .secret_keys(account.section.secret_keys.iter().cloned())
-            .build()
+            .secret_keys(account.section.secret_keys.iter().cloned());
+        for (currency, methods) in &account.section.pay_methods {
+            builder = builder.payment_methods(currency, methods.iter().cloned());
+        }
+        builder.build()
     }};
 }
 

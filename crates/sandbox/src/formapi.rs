@@ -203,7 +203,15 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     };
     ctx.count_create(Kind::Deposit, order_id);
     let Some(limit) = merchant.limits.get(currency) else {
-        return fail(&ctx, "Currency invalid.");
+        // Only Vpay88's document has a message for a currency; One1Pay's lists
+        // none, and an amount in a currency without limits cannot be valid.
+        return fail(
+            &ctx,
+            match ctx.provider {
+                FormProvider::Vpay88 => "Currency invalid.",
+                FormProvider::One1pay => "Invalid Amount.",
+            },
+        );
     };
     if !email.contains('@') || !email.contains('.') {
         return fail(&ctx, "email incorrect.");
@@ -221,13 +229,17 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     if !all_present(&fields, extra_required) {
         return fail(&ctx, "Params missing.");
     }
+    // The document names methods for THB only (its example's two). It lists no
+    // message for a wrong one, and `Params incorrect.` means a refused token, so
+    // the sandbox answers with a message of its own, as a real server may.
     if ctx.provider == FormProvider::One1pay
+        && currency == "THB"
         && !matches!(
-            fields.get("pay_method").map(String::as_str),
+            fields.get("pay_method").map(|m| m.trim()),
             Some("thaiqr" | "truemoney")
         )
     {
-        return fail(&ctx, "Params incorrect.");
+        return fail(&ctx, "pay_method invalid.");
     }
     let key = ctx.order_key(&merchant.username, Kind::Deposit, order_id);
     let payment_id = payment_id(&merchant.username.len().to_string());

@@ -83,7 +83,9 @@ impl Dialect for Vpay88Dialect {
         }
         let bank_id = (!needs_bank).then_some(&request.bank_id);
         let mode = (currency != "MYR").then_some(&request.mode);
-        let redirect_url = (!matches!(currency, "MYR" | "SGD")).then_some(&request.redirect_url);
+        // MYR documents `redirect_url`; THB, IDR and VND do not forbid it; SGD has no
+        // section in the document, so nothing beyond the common fields is sent for it.
+        let redirect_url = (currency == "SGD").then_some(&request.redirect_url);
         let refused: Vec<_> = [
             ("bank_id", bank_id),
             ("mode", mode),
@@ -147,6 +149,26 @@ mod tests {
     }
 
     #[test]
+    fn redirect_url_is_sent_for_every_currency_but_sgd() {
+        for currency in ["MYR", "THB", "IDR", "VND"] {
+            let mut request = DepositRequest::builder("A1", Money::parse("100", currency).unwrap())
+                .customer_name("john")
+                .email("john@example.com")
+                .phone("601012456789")
+                .redirect_url("https://r.example/");
+            if matches!(currency, "THB" | "IDR") {
+                request = request.bank_id("1");
+            }
+            let form = DepositForm::<Vpay88Dialect>::try_from(&request.build().unwrap()).unwrap();
+            assert_eq!(
+                form.fields.redirect_url.as_deref(),
+                Some("https://r.example/"),
+                "{currency}"
+            );
+        }
+    }
+
+    #[test]
     fn per_currency_fields_are_refused_by_name_before_any_form_exists() {
         let deposit = |currency: &str| {
             DepositRequest::builder("A1", Money::parse("100", currency).unwrap())
@@ -168,8 +190,7 @@ mod tests {
         assert_eq!(named(deposit("MYR").mode("VISA").build().unwrap()), "mode");
         assert_eq!(
             named(
-                deposit("THB")
-                    .bank_id("1")
+                deposit("SGD")
                     .redirect_url("https://r.example")
                     .build()
                     .unwrap()

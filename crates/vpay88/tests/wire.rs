@@ -199,7 +199,7 @@ async fn per_currency_rules_refuse_before_sending() {
         ),
         (base("MYR").mode("OTHER").build().unwrap(), "mode"),
         (
-            base("VND")
+            base("SGD")
                 .redirect_url("https://x.example")
                 .build()
                 .unwrap(),
