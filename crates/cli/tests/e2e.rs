@@ -62,22 +62,25 @@ async fn trailing_commas_from_the_sandbox_are_tolerated() {
     assert!(delivery.confirmed.is_some());
 }
 
+/// Posts `form` urlencoded to the sandbox, as a hand-written client would, and
+/// reads the JSON answer.
+async fn post_raw(url: String, form: &[(&str, &str)]) -> Value {
+    let response = reqwest::Client::new().post(url).form(form).send().await;
+    response.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn urlencoded_requests_are_accepted_like_multipart() {
     let h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/one1pay/merchant/auth", h.sandbox.base_url()))
-        .form(&[
+    let answer = post_raw(
+        format!("{}/one1pay/merchant/auth", h.sandbox.base_url()),
+        &[
             ("username", "demo"),
             ("api_key", "demo-api-key"),
             ("extra", "ignored"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(answer["status"], true);
     assert_eq!(answer["auth"].as_str().unwrap().len(), 20);
 }
@@ -413,16 +416,11 @@ async fn one1pay_pay_methods_are_checked_for_thb_only_on_both_sides() {
     );
 
     let base = h.sandbox.base_url();
-    let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{base}/one1pay/merchant/auth"))
-        .form(&[("username", "demo"), ("api_key", "demo-api-key")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = post_raw(
+        format!("{base}/one1pay/merchant/auth"),
+        &[("username", "demo"), ("api_key", "demo-api-key")],
+    )
+    .await;
     let token = token["auth"].as_str().unwrap();
     let create = |order_id: &'static str, currency: &'static str| {
         let form = [
@@ -439,10 +437,8 @@ async fn one1pay_pay_methods_are_checked_for_thb_only_on_both_sides() {
             ("bank_id", "101"),
             ("pay_method", "promptpay"),
         ];
-        let request = client
-            .post(format!("{base}/one1pay/merchant/generate_orders"))
-            .form(&form);
-        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+        let url = format!("{base}/one1pay/merchant/generate_orders");
+        async move { post_raw(url, &form).await }
     };
     assert_eq!(
         create("RAW-THB", "THB").await,
