@@ -37,6 +37,10 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
+/// The documents' example deposit (100 MYR) is below their own example limits
+/// (MYR from 420), so the commands that replay the documents turn the check off.
+const LIMITS_OFF: &str = "limits_ttl_secs = 0";
+
 fn config(base_url: &str, provider: &str) -> PathBuf {
     let path = temp_dir().join("paybridge.toml");
     std::fs::write(
@@ -48,11 +52,13 @@ base_url = "{base_url}"
 username = "vpay88-test"
 api_key = "EPSOWM0eewwrwer0OfUo"
 secret_key = "{SECRET}"
+{LIMITS_OFF}
 [one1pay]
 base_url = "{base_url}"
 username = "Payment-test"
 api_key = "EPSOWM0eewwrwer0OfUo"
 secret_keys = ["other-channel-secret", "{SECRET}"]
+{LIMITS_OFF}
 [onepunch]
 base_url = "{base_url}"
 monster_token = "MON-demo"
@@ -175,6 +181,52 @@ fn switching_provider_in_the_file_switches_the_wire_protocol() {
         &["--provider", "vpay88", "currencies"],
     );
     assert_eq!(over.json()[0]["currency"], "MYR");
+}
+
+#[test]
+fn a_deposit_below_the_published_minimum_is_refused_naming_it_and_never_sent() {
+    let server = MockServer::start();
+    for (path, file) in [
+        ("/merchant/auth", "auth/ok.json"),
+        ("/merchant/currency", "currencies/ok.json"),
+    ] {
+        server.mock(|when, then| {
+            when.method(POST).path(path);
+            then.status(200).body(fixture(&format!("vpay88/{file}")));
+        });
+    }
+    let orders = server.mock(|when, then| {
+        when.method(POST).path("/merchant/generate_orders");
+        then.status(200)
+            .body(fixture("vpay88/create_deposit/ok.json"));
+    });
+    let cfg = config(&server.base_url(), "vpay88");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(LIMITS_OFF, "");
+    std::fs::write(&cfg, text).unwrap();
+    let run = json(
+        &cfg,
+        &[
+            "deposit",
+            "create",
+            "--order-id",
+            "LOW-1",
+            "--amount",
+            "100",
+            "--currency",
+            "MYR",
+            "--customer",
+            "john",
+            "--email",
+            "john@example.com",
+            "--phone",
+            "601012456789",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("the minimum is 420"), "{}", run.stderr);
+    assert_eq!(orders.calls(), 0, "nothing was sent");
 }
 
 #[test]

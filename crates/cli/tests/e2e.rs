@@ -126,12 +126,25 @@ async fn documented_failures_come_back_typed() {
         Error::OrderIdConflict { held, .. } => assert_eq!(held.to_string(), "100 MYR"),
         other => panic!("another amount under a held id must conflict, got {other}"),
     }
-    let (kind, _) = refusal(
-        vpay.create_deposit(&myr_deposit("LIMIT-1", "1"))
-            .await
-            .unwrap_err(),
+    // Below the minimum the provider publishes: refused before sending, by name.
+    match vpay
+        .create_deposit(&myr_deposit("LIMIT-1", "1"))
+        .await
+        .unwrap_err()
+    {
+        Error::InvalidRequest { field, reason } => {
+            assert_eq!(field, "amount");
+            assert!(reason.contains("the minimum is 10"), "{reason}");
+        }
+        other => panic!("an amount below the published minimum must be refused, got {other}"),
+    }
+    assert!(
+        h.sandbox
+            .create_requests()
+            .keys()
+            .all(|(_, _, id)| id != "LIMIT-1"),
+        "the refused deposit was never sent"
     );
-    assert_eq!(kind, RefusalKind::InvalidAmount);
 
     let one1 = h.gateway(Provider::One1Pay).unwrap();
     let payout = |id: &str, amount: &str, bank: &str| {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use paybridge_core::transport::{HttpOptions, HttpSettings};
 use paybridge_core::wire::base_url;
@@ -9,6 +10,7 @@ use paybridge_core::{Error, ExposeSecret, Result, SecretString};
 
 use crate::auth::{AuthCache, AuthPolicy};
 use crate::gateway::{CallbackSecret, FormApiGateway};
+use crate::limits::{LimitsCache, DEFAULT_LIMITS_TTL};
 use crate::Dialect;
 
 /// Builds a [`FormApiGateway`]. `Debug` shows no secret: `SecretString` redacts itself.
@@ -20,6 +22,7 @@ pub struct FormApiBuilder<D> {
     secret_keys: Vec<CallbackSecret>,
     auth_policy: AuthPolicy,
     payment_methods: BTreeMap<String, Vec<String>>,
+    limits_ttl: Option<Duration>,
     http: HttpSettings,
     dialect: PhantomData<D>,
 }
@@ -33,6 +36,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             secret_keys: Vec::new(),
             auth_policy: AuthPolicy::default(),
             payment_methods: BTreeMap::new(),
+            limits_ttl: Some(DEFAULT_LIMITS_TTL),
             http: HttpSettings::default(),
             dialect: PhantomData,
         }
@@ -77,6 +81,14 @@ impl<D: Dialect> FormApiBuilder<D> {
             currency.trim().to_ascii_uppercase(),
             methods.into_iter().map(Into::into).collect(),
         );
+        self
+    }
+
+    /// How long the amount limits the provider publishes are trusted before
+    /// they are fetched again (10 minutes by default); `None` turns the check off.
+    /// Orders whose amount is outside them are refused before anything is sent.
+    pub fn limits_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.limits_ttl = ttl;
         self
     }
 
@@ -132,6 +144,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             secret_keys: self.secret_keys,
             auth: AuthCache::new(self.auth_policy),
             payment_methods: self.payment_methods,
+            limits: LimitsCache::new(self.limits_ttl),
             transport,
             dialect: PhantomData,
         })

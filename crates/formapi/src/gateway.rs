@@ -10,7 +10,7 @@ use paybridge_core::transport::{HttpTransport, Idempotency};
 use paybridge_core::wire::{form_pairs, read_answer, AnswerError, Answered};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
-    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Operation, OrderKind,
+    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Money, Operation, OrderKind,
     PaymentGateway, Provider, Result, SecretString, StatusQuery, StatusReport, WithdrawalReceipt,
     WithdrawalRequest,
 };
@@ -20,6 +20,7 @@ use tracing::{info, instrument};
 
 use crate::auth::{token_refused, AuthCache, AuthPolicy};
 use crate::builder::FormApiBuilder;
+use crate::limits::{check_amount, LimitsCache};
 use crate::transformers::{
     self as wire, AuthAnswer, AuthForm, AuthToken, Authed, BalanceAnswer, BalanceForm, BalanceOf,
     BankListAnswer, CreatedDeposit, CreatedWithdrawal, CurrencyAnswer, DepositCreatedAnswer,
@@ -47,6 +48,8 @@ pub struct FormApiGateway<D> {
     pub(crate) auth: AuthCache,
     /// The methods the merchant's account takes, per currency, from configuration.
     pub(crate) payment_methods: BTreeMap<String, Vec<String>>,
+    /// The provider's published amount limits, kept for a while.
+    pub(crate) limits: LimitsCache,
     pub(crate) transport: HttpTransport,
     pub(crate) dialect: PhantomData<D>,
 }
@@ -88,6 +91,14 @@ impl<D: Dialect> FormApiGateway<D> {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Refuses an amount outside the limits the provider publishes for its currency.
+    async fn check_limits(&self, amount: &Money) -> Result<()> {
+        if let Some(limits) = self.limits.current(|| self.currencies()).await {
+            check_amount(amount, &limits)?;
+        }
+        Ok(())
     }
 
     /// Posts `form` as multipart form data and reads the answer as `A`.
@@ -271,6 +282,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
         self.check_payment_method(request)?;
         let form = DepositForm::<D>::try_from(request)?;
+        self.check_limits(&request.amount).await?;
         let call = CreateCall::deposit(request, &self.transport);
         let created: CreatedDeposit = self
             .create::<DepositCreatedAnswer, _>(
@@ -292,6 +304,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
         let form = WithdrawalForm::<D>::try_from(request)?;
+        self.check_limits(&request.amount).await?;
         let call = CreateCall::withdrawal(request, &self.transport);
         let receipt = match self
             .create::<WithdrawalCreatedAnswer, CreatedWithdrawal>(

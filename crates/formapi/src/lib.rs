@@ -38,11 +38,13 @@ use paybridge_core::{
 mod auth;
 mod builder;
 mod gateway;
+mod limits;
 pub mod transformers;
 
 pub use auth::AuthPolicy;
 pub use builder::FormApiBuilder;
 pub use gateway::FormApiGateway;
+pub use limits::DEFAULT_LIMITS_TTL;
 use transformers::{DepositFields, WithdrawalFields};
 
 /// What makes one provider of this family different from another: its own

@@ -33,6 +33,9 @@ pub struct FormApiSection {
     /// `VND = ["bank"]`); a deposit naming another is refused before sending.
     #[serde(default)]
     pub pay_methods: std::collections::BTreeMap<String, Vec<String>>,
+    /// Seconds the provider's published amount limits are trusted before they
+    /// are fetched again (600 by default); 0 turns the check off.
+    pub limits_ttl_secs: Option<u64>,
 }
 
 /// `auth_policy`: when auth tokens are fetched.

@@ -23,6 +23,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use paybridge_core::{ExposeSecret, Result};
 use paybridge_one1pay::One1Pay;
@@ -191,6 +192,9 @@ macro_rules! form_api_gateway {
             .transport($config.transport())
             .secret_keys(account.section.secret_key.iter().cloned())
             .secret_keys(account.section.secret_keys.iter().cloned());
+        if let Some(seconds) = account.section.limits_ttl_secs {
+            builder = builder.limits_ttl((seconds > 0).then(|| Duration::from_secs(seconds)));
+        }
         for (currency, methods) in &account.section.pay_methods {
             builder = builder.payment_methods(currency, methods.iter().cloned());
         }

@@ -1,0 +1,156 @@
+//! The amount limits the provider publishes (`/merchant/currency`), kept for a
+//! while and checked before an order is sent, so an amount out of range is
+//! refused by name instead of by the provider's `Invalid Amount.`.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use paybridge_core::{CurrencyLimit, Error, Money, Result};
+
+/// How long published limits are trusted by default.
+pub const DEFAULT_LIMITS_TTL: Duration = Duration::from_secs(600);
+
+/// The limits last fetched, and when.
+#[derive(Debug)]
+pub(crate) struct LimitsCache {
+    /// `None`: limits are never fetched nor checked.
+    ttl: Option<Duration>,
+    /// The last answer; an empty list when fetching failed, so a provider that
+    /// does not answer is not asked again before every order.
+    kept: Mutex<Option<(Instant, Vec<CurrencyLimit>)>>,
+}
+
+impl LimitsCache {
+    pub(crate) fn new(ttl: Option<Duration>) -> Self {
+        Self {
+            ttl,
+            kept: Mutex::new(None),
+        }
+    }
+
+    /// The limits to check against: `None` when checking is off, the kept ones
+    /// while fresh, else `fetch`'s answer (kept for next time).
+    pub(crate) async fn current<F, Fut>(&self, fetch: F) -> Option<Vec<CurrencyLimit>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<CurrencyLimit>>>,
+    {
+        let ttl = self.ttl?;
+        if let Some((at, limits)) = self.lock().as_ref() {
+            if at.elapsed() < ttl {
+                return Some(limits.clone());
+            }
+        }
+        let limits = match fetch().await {
+            Ok(limits) => limits,
+            Err(err) => {
+                // The provider still checks the amount itself; the order is not held up.
+                tracing::warn!(error = %err, "currency limits unavailable; amounts go unchecked until they are fetched again");
+                Vec::new()
+            }
+        };
+        *self.lock() = Some((Instant::now(), limits.clone()));
+        Some(limits)
+    }
+
+    /// Limits are only ever replaced whole: a poisoned lock still holds a whole list.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Vec<CurrencyLimit>)>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Refuses `amount` when the provider's published limits for its currency
+/// exclude it; a currency the limits do not name is left to the provider.
+pub(crate) fn check_amount(amount: &Money, limits: &[CurrencyLimit]) -> Result<()> {
+    let Some(limit) = limits.iter().find(|l| &l.currency == amount.currency()) else {
+        return Ok(());
+    };
+    let value = amount.amount();
+    let bound = if value < limit.min {
+        Some(("minimum", limit.min))
+    } else if value > limit.max {
+        Some(("maximum", limit.max))
+    } else {
+        None
+    };
+    match bound {
+        Some((which, bound)) => Err(Error::invalid(
+            "amount",
+            format!(
+                "{amount} is outside the provider's published {} limits: the {which} is {}",
+                amount.currency(),
+                bound.normalize()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use paybridge_core::{Currency, Decimal};
+
+    use super::*;
+
+    fn myr_limits() -> Vec<CurrencyLimit> {
+        let myr = Currency::new("MYR").unwrap();
+        vec![CurrencyLimit::range(
+            myr,
+            Decimal::new(4200, 1),
+            Decimal::new(420_000, 1),
+        )]
+    }
+
+    #[test]
+    fn amounts_inside_the_range_and_at_its_ends_pass_others_name_the_limit() {
+        let limits = myr_limits();
+        for ok in ["420", "420.00", "1000", "42000"] {
+            assert!(
+                check_amount(&Money::parse(ok, "MYR").unwrap(), &limits).is_ok(),
+                "{ok}"
+            );
+        }
+        for (amount, named) in [
+            ("419.99", "minimum is 420"),
+            ("42000.01", "maximum is 42000"),
+        ] {
+            let err = check_amount(&Money::parse(amount, "MYR").unwrap(), &limits)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{amount}: {err}");
+        }
+        assert!(check_amount(&Money::parse("1", "THB").unwrap(), &limits).is_ok());
+    }
+
+    #[tokio::test]
+    async fn limits_are_fetched_once_per_ttl_and_a_failure_is_kept_too() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let fetches = AtomicUsize::new(0);
+        let answering = || async {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(myr_limits())
+        };
+        let cache = LimitsCache::new(Some(Duration::from_secs(60)));
+        assert_eq!(cache.current(answering).await.unwrap().len(), 1);
+        assert_eq!(cache.current(answering).await.unwrap().len(), 1);
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+        let failures = AtomicUsize::new(0);
+        let failing = || async {
+            failures.fetch_add(1, Ordering::SeqCst);
+            Err(Error::invalid("limits", "the provider is down"))
+        };
+        let cache = LimitsCache::new(Some(Duration::from_secs(60)));
+        assert_eq!(cache.current(failing).await.unwrap().len(), 0);
+        assert_eq!(cache.current(failing).await.unwrap().len(), 0);
+        assert_eq!(failures.load(Ordering::SeqCst), 1);
+
+        let off = LimitsCache::new(None);
+        assert!(off.current(answering).await.is_none());
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "checking off fetches nothing"
+        );
+    }
+}
