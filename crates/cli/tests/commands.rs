@@ -183,6 +183,30 @@ fn switching_provider_in_the_file_switches_the_wire_protocol() {
     assert_eq!(over.json()[0]["currency"], "MYR");
 }
 
+/// `deposit create` or `withdrawal create` of the documents' example order:
+/// `Example_123`, 100 in `currency`.
+fn documents_order<'a>(command: &'a str, currency: &'a str) -> Vec<&'a str> {
+    let order = ["--order-id", "Example_123", "--amount", "100", "--currency"];
+    let mut args = vec![command, "create"];
+    args.extend(order);
+    args.push(currency);
+    args
+}
+
+/// `deposit create` with the documents' example customer, 100 in `currency`.
+fn documents_deposit(currency: &str) -> Vec<&str> {
+    let mut args = documents_order("deposit", currency);
+    args.extend([
+        "--customer",
+        "john",
+        "--email",
+        "john@example.com",
+        "--phone",
+        "601012456789",
+    ]);
+    args
+}
+
 #[test]
 fn a_deposit_below_the_published_minimum_is_refused_naming_it_and_never_sent() {
     let server = MockServer::start();
@@ -205,25 +229,7 @@ fn a_deposit_below_the_published_minimum_is_refused_naming_it_and_never_sent() {
         .unwrap()
         .replace(LIMITS_OFF, "");
     std::fs::write(&cfg, text).unwrap();
-    let run = json(
-        &cfg,
-        &[
-            "deposit",
-            "create",
-            "--order-id",
-            "LOW-1",
-            "--amount",
-            "100",
-            "--currency",
-            "MYR",
-            "--customer",
-            "john",
-            "--email",
-            "john@example.com",
-            "--phone",
-            "601012456789",
-        ],
-    );
+    let run = json(&cfg, &documents_deposit("MYR"));
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("the minimum is 420"), "{}", run.stderr);
     assert_eq!(orders.calls(), 0, "nothing was sent");
@@ -241,22 +247,7 @@ fn form_api_commands_for_both_providers() {
         assert_eq!(banks.code, 0, "{provider}: {}", banks.stderr);
         assert_eq!(banks.json()[0]["currency"], currency);
 
-        let mut deposit = vec![
-            "deposit",
-            "create",
-            "--order-id",
-            "Example_123",
-            "--amount",
-            "100",
-            "--currency",
-            currency,
-            "--customer",
-            "john",
-            "--email",
-            "john@example.com",
-            "--phone",
-            "601012456789",
-        ];
+        let mut deposit = documents_deposit(currency);
         if provider == "one1pay" {
             deposit.extend([
                 "--bank-id",
@@ -295,21 +286,17 @@ fn form_api_commands_for_both_providers() {
         let payout = json(
             &cfg,
             &[
-                "withdrawal",
-                "create",
-                "--order-id",
-                "Example_123",
-                "--amount",
-                "100",
-                "--currency",
-                currency,
-                "--bank-id",
-                "12",
-                "--holder-name",
-                "John Doe",
-                "--account-no",
-                "12332343432",
-            ],
+                documents_order("withdrawal", currency).as_slice(),
+                &[
+                    "--bank-id",
+                    "12",
+                    "--holder-name",
+                    "John Doe",
+                    "--account-no",
+                    "12332343432",
+                ],
+            ]
+            .concat(),
         );
         assert_eq!(payout.code, 0, "{provider}: {}", payout.stderr);
         assert_eq!(payout.json()["order_id"], "Example_123");
