@@ -2,7 +2,7 @@
 //! while and checked before an order is sent, so an amount out of range is
 //! refused by name instead of by the provider's `Invalid Amount.`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use paybridge_core::{CurrencyLimit, Error, Money, Result};
@@ -17,7 +17,7 @@ pub(crate) struct LimitsCache {
     ttl: Option<Duration>,
     /// The last answer; an empty list when fetching failed, so a provider that
     /// does not answer is not asked again before every order.
-    kept: Mutex<Option<(Instant, Vec<CurrencyLimit>)>>,
+    kept: Mutex<Option<(Instant, Arc<Vec<CurrencyLimit>>)>>,
 }
 
 impl LimitsCache {
@@ -30,7 +30,7 @@ impl LimitsCache {
 
     /// The limits to check against: `None` when checking is off, the kept ones
     /// while fresh, else `fetch`'s answer (kept for next time).
-    pub(crate) async fn current<F, Fut>(&self, fetch: F) -> Option<Vec<CurrencyLimit>>
+    pub(crate) async fn current<F, Fut>(&self, fetch: F) -> Option<Arc<Vec<CurrencyLimit>>>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Vec<CurrencyLimit>>>,
@@ -38,23 +38,23 @@ impl LimitsCache {
         let ttl = self.ttl?;
         if let Some((at, limits)) = self.lock().as_ref() {
             if at.elapsed() < ttl {
-                return Some(limits.clone());
+                return Some(Arc::clone(limits));
             }
         }
-        let limits = match fetch().await {
+        let limits = Arc::new(match fetch().await {
             Ok(limits) => limits,
             Err(err) => {
                 // The provider still checks the amount itself; the order is not held up.
                 tracing::warn!(error = %err, "currency limits unavailable; amounts go unchecked until they are fetched again");
                 Vec::new()
             }
-        };
-        *self.lock() = Some((Instant::now(), limits.clone()));
+        });
+        *self.lock() = Some((Instant::now(), Arc::clone(&limits)));
         Some(limits)
     }
 
     /// Limits are only ever replaced whole: a poisoned lock still holds a whole list.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Vec<CurrencyLimit>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Arc<Vec<CurrencyLimit>>)>> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
