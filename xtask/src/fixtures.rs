@@ -2,7 +2,12 @@
 //! `fixtures/sandbox/`, through a recording proxy, against the sandbox (or a
 //! real provider: `PAYBRIDGE_RECORD_BASE_URL`, `PAYBRIDGE_RECORD_PROVIDER` and
 //! the provider's `PAYBRIDGE_<PROVIDER>_*` credentials in the environment).
+//!
+//! `--check` records again without writing and reports, per operation, the
+//! answer fields added or missing and the status words and messages never seen
+//! in the committed recordings; any of them is drift, and the run fails.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -88,7 +93,7 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
         .unwrap_or_default()
 }
 
-pub async fn record(root: &Path) -> Result<(), String> {
+pub async fn record(root: &Path, check: bool) -> Result<(), String> {
     let real = std::env::var("PAYBRIDGE_RECORD_BASE_URL").ok();
     let sandbox = Sandbox::start(SandboxConfig::default(), ([127, 0, 0, 1], 0).into())
         .await
@@ -131,6 +136,7 @@ pub async fn record(root: &Path) -> Result<(), String> {
     let dir = root.join("fixtures/sandbox");
     let mut payment_token = String::new();
     let mut written = 0;
+    let mut drifts: Vec<String> = Vec::new();
     for scenario in scenarios() {
         if only.as_deref().is_some_and(|p| p != scenario.provider) {
             continue;
@@ -162,11 +168,132 @@ pub async fn record(root: &Path) -> Result<(), String> {
         let path = dir
             .join(scenario.provider)
             .join(format!("{}.json", scenario.name));
+        if check {
+            let label = format!("{}/{}", scenario.provider, scenario.name);
+            let committed = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+            match committed {
+                Some(committed) => drifts.extend(
+                    drift(&committed, &recorded)
+                        .into_iter()
+                        .map(|line| format!("{label}: {line}")),
+                ),
+                None => drifts.push(format!("{label}: no committed recording")),
+            }
+            written += 1;
+            continue;
+        }
         std::fs::create_dir_all(path.parent().unwrap_or(&dir)).map_err(|e| e.to_string())?;
         let text = serde_json::to_string_pretty(&recorded).map_err(|e| e.to_string())? + "\n";
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         written += 1;
     }
-    println!("recorded {written} exchanges into {}", dir.display());
-    Ok(())
+    if !check {
+        println!("recorded {written} exchanges into {}", dir.display());
+        return Ok(());
+    }
+    if drifts.is_empty() {
+        println!(
+            "{written} operations recorded again: no drift from {}",
+            dir.display()
+        );
+        return Ok(());
+    }
+    for line in &drifts {
+        println!("drift: {line}");
+    }
+    Err(format!(
+        "{} differences from the committed recordings; if the provider changed, run `cargo xtask fixtures` and review the diff",
+        drifts.len()
+    ))
+}
+
+/// The fields of every answer in a recording, as `exchange N: a.b.c` paths,
+/// and the values of its status words and messages.
+fn contract(recording: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut fields = BTreeSet::new();
+    let mut words = BTreeSet::new();
+    let exchanges = recording["exchanges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (index, exchange) in exchanges.iter().enumerate() {
+        let response = &exchange["response"];
+        let mut stack = vec![(format!("exchange {} answer", index + 1), &response["body"])];
+        while let Some((path, value)) = stack.pop() {
+            match value {
+                Value::Object(map) => {
+                    for (key, field) in map {
+                        let here = format!("{path}.{key}");
+                        if matches!(key.as_str(), "order_status" | "message" | "status") {
+                            words.insert(format!("{here} = {field}"));
+                        }
+                        fields.insert(here.clone());
+                        stack.push((here, field));
+                    }
+                }
+                Value::Array(items) => {
+                    for item in items {
+                        stack.push((format!("{path}[]"), item));
+                    }
+                }
+                _ => {}
+            }
+        }
+        words.insert(format!(
+            "exchange {} HTTP status = {}",
+            index + 1,
+            response["status"]
+        ));
+    }
+    (fields, words)
+}
+
+/// What differs between a committed recording and a fresh one, a line each.
+fn drift(committed: &Value, fresh: &Value) -> Vec<String> {
+    let (old_fields, old_words) = contract(committed);
+    let (new_fields, new_words) = contract(fresh);
+    let mut lines = Vec::new();
+    for field in new_fields.difference(&old_fields) {
+        lines.push(format!("field added: {field}"));
+    }
+    for field in old_fields.difference(&new_fields) {
+        lines.push(format!("field missing: {field}"));
+    }
+    for word in new_words.difference(&old_words) {
+        lines.push(format!("never seen before: {word}"));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recording(body: Value) -> Value {
+        json!({ "exchanges": [{ "response": { "status": 200, "body": body } }] })
+    }
+
+    #[test]
+    fn the_same_contract_is_no_drift() {
+        let body = json!({ "status": true, "order_status": "pending", "amount": 1 });
+        assert!(drift(&recording(body.clone()), &recording(body)).is_empty());
+    }
+
+    #[test]
+    fn added_and_missing_fields_and_new_words_are_each_named() {
+        let committed =
+            recording(json!({ "status": true, "order_status": "pending", "amount": 1 }));
+        let fresh =
+            recording(json!({ "status": true, "order_status": "proccess", "payment_id": "1" }));
+        assert_eq!(
+            drift(&committed, &fresh),
+            [
+                "field added: exchange 1 answer.payment_id",
+                "field missing: exchange 1 answer.amount",
+                "never seen before: exchange 1 answer.order_status = \"proccess\"",
+            ]
+        );
+    }
 }

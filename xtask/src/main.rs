@@ -3,8 +3,9 @@
 //! - `test`: installs what the tests need on a fresh machine (Chromium and its
 //!   driver, from Debian's packages), then runs every test, doctests included.
 //! - `bench [--quick]`: every benchmark, written to `docs/benchmarks.md`.
-//! - `fixtures`: records every adapter operation against the sandbox into
-//!   `fixtures/sandbox/` (see `fixtures.rs` for recording a real provider).
+//! - `fixtures [--check]`: records every adapter operation against the sandbox
+//!   into `fixtures/sandbox/` (see `fixtures.rs` for recording a real provider);
+//!   with `--check`, records again and reports drift from the committed files.
 
 mod bench;
 mod fixtures;
@@ -19,10 +20,15 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(args.iter().any(|a| a == "--quick")),
         Some("fixtures") => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(fixtures::record(&root()))),
+            .and_then(|rt| {
+                rt.block_on(fixtures::record(
+                    &root(),
+                    args.iter().any(|a| a == "--check"),
+                ))
+            }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test [cargo test args...] | fixtures | bench [--quick]>"
+                "usage: cargo xtask <test [cargo test args...] | fixtures [--check] | bench [--quick]>"
             );
             return ExitCode::from(2);
         }
