@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
 //! - `test`: installs what the tests need on a fresh machine (Chromium and its
-//!   driver, from Debian's packages), then runs every test, doctests included.
+//!   driver, from Debian's packages), then runs every test, doctests included,
+//!   and checks the committed recordings for drift (`fixtures --check`).
 //! - `bench [--quick]`: every benchmark, written to `docs/benchmarks.md`.
 //! - `fixtures [--check]`: records every adapter operation against the sandbox
 //!   into `fixtures/sandbox/` (see `fixtures.rs` for recording a real provider);
@@ -108,5 +109,9 @@ fn test(extra: &[String]) -> Result<(), String> {
         .env("PAYBRIDGE_REQUIRE_BROWSER", "1")
         .args(["test", "--workspace", "--all-targets"])
         .args(extra))?;
-    run(cargo().args(["test", "--workspace", "--doc"]))
+    run(cargo().args(["test", "--workspace", "--doc"]))?;
+    // The committed recordings must still be what the code records.
+    tokio::runtime::Runtime::new()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(fixtures::record(&root(), true)))
 }
