@@ -496,6 +496,10 @@ pub struct CurrencyLimit {
     pub max: Decimal,
     /// Where only fixed amounts are accepted (ONE-PUNCH prices), the list of them.
     pub allowed_amounts: Option<Vec<Decimal>>,
+    /// Entries of the provider's answer that paybridge could not read, as they
+    /// came (the ONE-PUNCH prices answer is undocumented): kept, not dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unrecognized: Vec<serde_json::Value>,
 }
 
 impl CurrencyLimit {
@@ -506,6 +510,7 @@ impl CurrencyLimit {
             min,
             max,
             allowed_amounts: None,
+            unrecognized: Vec::new(),
         }
     }
 
@@ -519,7 +524,14 @@ impl CurrencyLimit {
             min,
             max,
             allowed_amounts: Some(amounts),
+            unrecognized: Vec::new(),
         })
+    }
+
+    /// Keeps entries of the provider's answer that could not be read.
+    pub fn with_unrecognized(mut self, entries: Vec<serde_json::Value>) -> Self {
+        self.unrecognized = entries;
+        self
     }
 
     /// Whether `amount` is accepted.
@@ -550,7 +562,8 @@ impl Balance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct PaymentMethod {
-    /// The code to send (`ali-person`, `thaiqr`).
+    /// The code to send (`ali-person`, `thaiqr`); empty for an entry whose shape
+    /// paybridge does not know, which is kept in `raw` rather than dropped.
     pub code: String,
     /// Display name, when given.
     pub name: Option<String>,

@@ -265,25 +265,28 @@ pub type MethodsAnswer = Payload<Value>;
 impl TryFrom<MethodsAnswer> for Vec<PaymentMethod> {
     type Error = AnswerError;
 
-    /// A list of codes, or of objects naming one.
+    /// A list of codes, or of objects naming one. The list's shape is
+    /// undocumented: an entry of another shape is kept whole, with no code.
     fn try_from(answer: MethodsAnswer) -> Result<Self, AnswerError> {
         let payload = answer.required()?;
         let list =
             list_in(&payload).ok_or_else(|| AnswerError("the payload holds no list".into()))?;
-        list.iter()
-            .map(|entry| match entry {
-                Value::String(code) => Ok(PaymentMethod::new(code.clone(), None, entry.clone())),
-                Value::Object(map) => {
-                    let code = ["payment_method", "code", "method", "key"]
-                        .iter()
-                        .find_map(|k| map.get(*k).and_then(text_of))
-                        .ok_or_else(|| AnswerError("an entry names no method code".into()))?;
-                    let name = map.get("name").and_then(text_of);
-                    Ok(PaymentMethod::new(code, name, entry.clone()))
-                }
-                _ => Err(AnswerError("an entry is neither text nor an object".into())),
+        Ok(list
+            .iter()
+            .map(|entry| {
+                let (code, name) = match entry {
+                    Value::String(code) => (Some(code.clone()), None),
+                    Value::Object(map) => (
+                        ["payment_method", "code", "method", "key"]
+                            .iter()
+                            .find_map(|k| map.get(*k).and_then(text_of)),
+                        map.get("name").and_then(text_of),
+                    ),
+                    _ => (None, None),
+                };
+                PaymentMethod::new(code.unwrap_or_default(), name, entry.clone())
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -295,22 +298,29 @@ pub type PricesAnswer = Payload<Value>;
 pub fn prices(answer: PricesAnswer) -> Result<Vec<CurrencyLimit>, AnswerError> {
     let payload = answer.required()?;
     let list = list_in(&payload).ok_or_else(|| AnswerError("the payload holds no list".into()))?;
-    let amounts = list
-        .iter()
-        .map(|entry| {
-            let value = match entry {
-                Value::Object(map) => ["amount", "price", "value"]
-                    .iter()
-                    .find_map(|k| map.get(*k))
-                    .ok_or_else(|| AnswerError("a price entry has no amount".into()))?,
-                other => other,
-            };
-            u64_from_value(value)
-                .map(|fen| from_fen(fen).amount())
-                .map_err(AnswerError)
-        })
-        .collect::<Result<Vec<_>, AnswerError>>()?;
-    Ok(CurrencyLimit::fixed(cny(), amounts).into_iter().collect())
+    let mut amounts = Vec::new();
+    let mut unrecognized = Vec::new();
+    for entry in list {
+        let value = match entry {
+            Value::Object(map) => ["amount", "price", "value"]
+                .iter()
+                .find_map(|k| map.get(*k)),
+            other => Some(other),
+        };
+        match value.map(u64_from_value) {
+            Some(Ok(fen)) => amounts.push(from_fen(fen).amount()),
+            // The list's shape is undocumented: keep what cannot be read.
+            _ => unrecognized.push(entry.clone()),
+        }
+    }
+    match CurrencyLimit::fixed(cny(), amounts) {
+        Some(limit) => Ok(vec![limit.with_unrecognized(unrecognized)]),
+        None if unrecognized.is_empty() => Ok(Vec::new()),
+        None => Err(AnswerError(format!(
+            "none of the {} price entries is an amount",
+            unrecognized.len()
+        ))),
+    }
 }
 
 /// The create-payment payload.
@@ -581,6 +591,55 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    fn payload(body: &str) -> Answered<Payload<Value>> {
+        let reply = HttpReply {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+        };
+        read_answer(PROVIDER, Operation::PaymentMethods, reply, refusal_kind).unwrap()
+    }
+
+    #[test]
+    fn method_entries_of_unknown_shape_are_kept_whole_not_refused() {
+        let methods: Vec<PaymentMethod> = payload(
+            r#"{"status":true,"payload":["ali-person",{"code":"wechat","name":"WeChat"},42,{"odd":true}]}"#,
+        )
+        .map_into()
+        .unwrap();
+        let codes: Vec<&str> = methods.iter().map(|m| m.code.as_str()).collect();
+        assert_eq!(codes, ["ali-person", "wechat", "", ""]);
+        assert_eq!(methods[1].name.as_deref(), Some("WeChat"));
+        assert_eq!(methods[2].raw, serde_json::json!(42));
+        assert_eq!(methods[3].raw, serde_json::json!({ "odd": true }));
+    }
+
+    #[test]
+    fn price_entries_of_unknown_shape_are_kept_beside_the_amounts_read() {
+        let limits = prices(
+            payload(r#"{"status":true,"payload":[1000,"5000",{"amount":100},{"odd":1},true]}"#)
+                .answer,
+        )
+        .unwrap();
+        let amounts: Vec<String> = limits[0]
+            .allowed_amounts
+            .iter()
+            .flatten()
+            .map(|a| a.normalize().to_string())
+            .collect();
+        assert_eq!(amounts, ["1", "10", "50"]);
+        assert_eq!(
+            limits[0].unrecognized,
+            [serde_json::json!({ "odd": 1 }), serde_json::json!(true)]
+        );
+        let none_readable =
+            prices(payload(r#"{"status":true,"payload":[true,{"odd":1}]}"#).answer).unwrap_err();
+        assert!(
+            none_readable.0.contains("none of the 2 price entries"),
+            "{}",
+            none_readable.0
+        );
     }
 
     #[test]
