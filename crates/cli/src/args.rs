@@ -204,6 +204,10 @@ pub enum CallbackCommand {
         /// The payment token stored for the order (ONE-PUNCH).
         #[arg(long)]
         provider_ref: Option<String>,
+        /// When the token or signature does not verify, show what was signed,
+        /// field by field (secrets by name only), the digests, and the likely mistake.
+        #[arg(long)]
+        explain: bool,
     },
 }
 

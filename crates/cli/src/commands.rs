@@ -101,12 +101,17 @@ pub async fn run(cli: Cli) -> Result<Value, Error> {
             confirm,
             content_type,
             provider_ref,
+            explain,
         }) => {
             let body = read_body(file.as_ref())?;
             let request = CallbackRequest::new(&body)
                 .with_content_type(content_type.as_deref())
                 .with_provider_ref(provider_ref.as_deref());
-            let event = gateway.verify(&request)?;
+            let event = gateway.verify(&request).inspect_err(|err| {
+                if explain {
+                    explain_rejection(err);
+                }
+            })?;
             let confirmed = if confirm {
                 Some(gateway.confirm(&event).await?)
             } else {
@@ -136,6 +141,23 @@ pub async fn run(cli: Cli) -> Result<Value, Error> {
                 "unconfirmed": unconfirmed,
             });
             Ok(money_fields(value, "amount", &event.amount))
+        }
+    }
+}
+
+/// Prints why a token or signature did not verify, for `--explain`.
+fn explain_rejection(err: &Error) {
+    let Error::CallbackRejected(paybridge::CallbackRejection::BadSignature { explanation }) = err
+    else {
+        return;
+    };
+    match explanation {
+        Some(explanation) => {
+            eprintln!("{explanation}");
+            eprintln!("expected digest:       {}", explanation.expected());
+        }
+        None => {
+            eprintln!("the body names another account than the configured one; nothing to compare")
         }
     }
 }

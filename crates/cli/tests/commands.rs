@@ -534,6 +534,52 @@ fn vpay88_callback(order_id: &str, amount: &str, status: &str) -> String {
 }
 
 #[test]
+fn callback_verify_explain_names_the_mistake_and_shows_no_secret() {
+    let cfg = config("http://127.0.0.1:9", "vpay88");
+    let genuine = vpay88_callback("Example_123", "300", "completed");
+    let right = paybridge_signing::form_callback_token(SECRET, "Example_123");
+    // The sender used the api_key where the callback secret belongs.
+    let api_key = "EPSOWM0eewwrwer0OfUo";
+    let wrong = paybridge_signing::form_callback_token(api_key, "Example_123");
+    let body = genuine.replace(&right, &wrong);
+    let run = paybridge(
+        &cfg,
+        &["callback", "verify", "--explain"],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    for shown in [
+        "<secret_key>",
+        "Example_123",
+        wrong.as_str(),
+        right.as_str(),
+        "the api_key was used as the secret",
+    ] {
+        assert!(
+            run.stderr.contains(shown),
+            "{shown} missing: {}",
+            run.stderr
+        );
+    }
+    for secret in [SECRET, api_key] {
+        assert!(
+            !run.stderr.contains(secret),
+            "{secret} shown: {}",
+            run.stderr
+        );
+    }
+    // Without --explain the expected digest stays out of the output.
+    let run = paybridge(&cfg, &["callback", "verify"], Some(body.as_bytes()));
+    assert_eq!(run.code, 5);
+    assert!(!run.stderr.contains(right.as_str()), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("likely: the api_key was used"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn callback_verify_accepts_valid_and_rejects_forged() {
     let cfg = config("http://127.0.0.1:9", "vpay88");
     // Trailing commas and a string amount are fine.

@@ -85,7 +85,12 @@ pub enum CallbackRejection {
         reason: String,
     },
     /// The token or signature does not verify against any configured secret.
-    BadSignature,
+    BadSignature {
+        /// What was signed, field by field, and which common mistake reproduces
+        /// the received digest; `None` where the body did not carry enough to tell.
+        /// Its `Debug` and `Display` never show a secret or the expected digest.
+        explanation: Option<Box<paybridge_signing::Explanation>>,
+    },
     /// The callback claims a final status the provider's status API does not yet
     /// report (it says a non-final one): ask again later, do not act yet.
     NotYetConfirmed {
@@ -123,8 +128,12 @@ impl fmt::Display for CallbackRejection {
             CallbackRejection::InvalidField { field, reason } => {
                 write!(f, "invalid field `{field}`: {reason}")
             }
-            CallbackRejection::BadSignature => {
-                f.write_str("token/signature does not verify against any configured secret")
+            CallbackRejection::BadSignature { explanation } => {
+                f.write_str("token/signature does not verify against any configured secret")?;
+                match explanation.as_ref().and_then(|e| e.mistake.as_ref()) {
+                    Some(mistake) => write!(f, " (likely: {mistake})"),
+                    None => Ok(()),
+                }
             }
             CallbackRejection::NotYetConfirmed { claimed, confirmed } => write!(
                 f,
@@ -161,7 +170,7 @@ impl CallbackRejection {
             CallbackRejection::Malformed(_)
             | CallbackRejection::MissingField(_)
             | CallbackRejection::InvalidField { .. } => "rejected: malformed",
-            CallbackRejection::BadSignature => "rejected: signature",
+            CallbackRejection::BadSignature { .. } => "rejected: signature",
             CallbackRejection::NotYetConfirmed { .. } => "try later",
             CallbackRejection::StatusMismatch { .. } | CallbackRejection::AmountMismatch { .. } => {
                 "rejected: not confirmed"

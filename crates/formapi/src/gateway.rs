@@ -74,6 +74,34 @@ impl<D: Dialect> FormApiGateway<D> {
         &self.base_url
     }
 
+    /// Why `token` did not verify for `order_id`, against the first secret, with
+    /// the others as other accounts (named by account where they have one).
+    fn explain_token(&self, order_id: &str, token: &str) -> paybridge_signing::Explanation {
+        let others: Vec<(String, &str)> = self
+            .secret_keys
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(index, s)| {
+                let name = s
+                    .account
+                    .clone()
+                    .unwrap_or_else(|| format!("secret number {}", index + 1));
+                (name, s.secret.expose_secret())
+            })
+            .collect();
+        paybridge_signing::explain_form_token(
+            &paybridge_signing::FormTokenContext {
+                order_id,
+                secret_key: self.secret_keys[0].secret.expose_secret(),
+                api_key: Some(self.api_key.expose_secret()),
+                other_accounts: &others,
+                provider_reference: None,
+            },
+            token,
+        )
+    }
+
     /// Refuses a payment method the configuration does not list for the
     /// deposit's currency.
     fn check_payment_method(&self, request: &DepositRequest) -> Result<()> {
@@ -371,7 +399,11 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
             paybridge_signing::form_callback_token(s.secret.expose_secret(), &callback.order_id)
         });
         let Some(index) = paybridge_signing::verify_any(expected, &callback.token) else {
-            return Err(CallbackRejection::BadSignature.into());
+            let explanation = self.explain_token(&callback.order_id, &callback.token);
+            return Err(CallbackRejection::BadSignature {
+                explanation: Some(Box::new(explanation)),
+            }
+            .into());
         };
         let account = self.secret_keys[index].account.clone();
         Ok(wire::callback_event(D::PROVIDER, callback, request.body, index)?.with_account(account))

@@ -33,8 +33,8 @@ use paybridge_core::{
     Result, SecretString, StatusQuery, StatusReport,
 };
 use paybridge_signing::{
-    onepunch_listing_signature, onepunch_notification_signature, onepunch_status_signature,
-    verify_hex, OnepunchNotificationFields,
+    explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_signature,
+    onepunch_status_signature, verify_hex, OnepunchNotificationFields,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -306,20 +306,26 @@ impl PaymentGateway for OnePunch {
             request.content_type,
             request.provider_ref,
         )?;
-        let expected = onepunch_notification_signature(
-            &OnepunchNotificationFields {
-                transaction_status: n.transaction_status,
-                message: &n.message,
-                payment_token: &n.payment_token,
-                amount_fen: n.amount_fen,
-                monster_token: &self.account.monster_token,
-                order_num: n.order_num.as_deref(),
-            },
-            self.monster_key(),
-        );
+        let fields = OnepunchNotificationFields {
+            transaction_status: n.transaction_status,
+            message: &n.message,
+            payment_token: &n.payment_token,
+            amount_fen: n.amount_fen,
+            monster_token: &self.account.monster_token,
+            order_num: n.order_num.as_deref(),
+        };
+        let expected = onepunch_notification_signature(&fields, self.monster_key());
         // The body's monster_token must be ours; the signature is computed over ours.
-        if !verify_hex(&expected, &n.signature) || n.monster_token != self.account.monster_token {
-            return Err(CallbackRejection::BadSignature.into());
+        if n.monster_token != self.account.monster_token {
+            return Err(CallbackRejection::BadSignature { explanation: None }.into());
+        }
+        if !verify_hex(&expected, &n.signature) {
+            let explanation =
+                explain_onepunch_notification(&fields, self.monster_key(), &n.signature);
+            return Err(CallbackRejection::BadSignature {
+                explanation: Some(Box::new(explanation)),
+            }
+            .into());
         }
         transformers::notification_event(n, request.body)
     }

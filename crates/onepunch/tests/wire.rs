@@ -352,3 +352,32 @@ fn the_documents_notification_literal_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("does not verify"), "{err}");
 }
+
+#[test]
+fn a_signature_over_a_python_boolean_is_refused_with_the_mistake_named_on_the_error() {
+    let g = gateway("http://127.0.0.1:9");
+    let pt = "OP9f2dca";
+    let signature = md5(&format!("TrueTRANSACTION SUCCEED{pt}100{TOKEN}A1{KEY}"));
+    let body = serde_json::json!({
+        "monster_token": TOKEN, "transaction_status": true, "message": "TRANSACTION SUCCEED",
+        "amount": 100, "order_num": "A1", "signature": signature,
+    })
+    .to_string();
+    let err = g
+        .verify_callback(&CallbackRequest::new(body.as_bytes()).with_provider_ref(Some(pt)))
+        .unwrap_err();
+    match &err {
+        Error::CallbackRejected(paybridge_core::CallbackRejection::BadSignature {
+            explanation: Some(explanation),
+        }) => {
+            assert_eq!(
+                explanation.mistake,
+                Some(paybridge_signing::Mistake::BooleanWrittenAs("True"))
+            );
+            assert_eq!(explanation.received, signature);
+        }
+        other => panic!("expected an explained signature refusal, got {other:?}"),
+    }
+    assert!(err.to_string().contains("`True`"), "{err}");
+    assert!(!format!("{err} {err:?}").contains(KEY), "the key leaked");
+}

@@ -14,6 +14,12 @@
 //! ```
 #![deny(missing_docs)]
 
+mod explain;
+
+pub use explain::{
+    explain_form_token, explain_onepunch_notification, Explanation, FormTokenContext, Mistake,
+};
+
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
