@@ -6,7 +6,7 @@ use paybridge_core::{
     DepositRequest, Money, OrderId, PaymentGateway, StatusQuery, WithdrawalRequest,
 };
 use paybridge_one1pay::{HttpOptions, One1Pay};
-use paybridge_testkit::conformance::Adapter;
+use paybridge_testkit::conformance::{Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET};
 
 #[tokio::test]
 async fn one1pay_conforms() {
@@ -16,22 +16,13 @@ async fn one1pay_conforms() {
             .email("john@example.com")
             .phone("601012456789")
     };
-    Adapter::new("one1pay", |base_url, transport| {
-        let gateway = One1Pay::builder(base_url, "kit-merchant", "kit-api-key-7Qz")
-            .secret_key("kit-secret-key-9Xw")
+    Adapter::form_api("one1pay", |base_url, transport| {
+        let gateway = One1Pay::builder(base_url, FORM_API_MERCHANT, FORM_API_KEY)
+            .secret_key(FORM_API_SECRET)
             .transport(transport)
             .build()?;
         Ok(Arc::new(gateway) as Arc<dyn PaymentGateway>)
     })
-    .secret("kit-api-key-7Qz")
-    .secret("kit-secret-key-9Xw")
-    .secret("kit-auth-token-3Lm")
-    .canned(
-        "/merchant/auth",
-        r#"{"status": true, "auth": "kit-auth-token-3Lm"}"#,
-    )
-    .write_path("/merchant/generate_orders")
-    .write_path("/merchant/withdraw_orders")
     .deposit(
         deposit("THB")
             .bank_id("105")

@@ -173,7 +173,36 @@ impl Report {
     }
 }
 
+/// The merchant user name a form-API adapter is built with in the kit.
+pub const FORM_API_MERCHANT: &str = "kit-merchant";
+/// The api_key a form-API adapter is built with in the kit.
+pub const FORM_API_KEY: &str = "kit-api-key-7Qz";
+/// The callback secret a form-API adapter is built with in the kit.
+pub const FORM_API_SECRET: &str = "kit-secret-key-9Xw";
+/// The auth token the kit's server hands a form-API adapter.
+const FORM_API_AUTH_TOKEN: &str = "kit-auth-token-3Lm";
+
 impl Adapter {
+    /// An adapter of the merchant form API (Vpay88, One1Pay), built by `build`
+    /// with [`FORM_API_MERCHANT`], [`FORM_API_KEY`] and [`FORM_API_SECRET`]: those
+    /// and the auth token are its secrets, the auth call is answered under every
+    /// fault, and both create paths are writes.
+    pub fn form_api(
+        name: impl Into<String>,
+        build: impl Fn(&str, TransportConfig) -> Result<Arc<dyn PaymentGateway>> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, build)
+            .secret(FORM_API_KEY)
+            .secret(FORM_API_SECRET)
+            .secret(FORM_API_AUTH_TOKEN)
+            .canned(
+                "/merchant/auth",
+                format!(r#"{{"status": true, "auth": "{FORM_API_AUTH_TOKEN}"}}"#),
+            )
+            .write_path("/merchant/generate_orders")
+            .write_path("/merchant/withdraw_orders")
+    }
+
     /// An adapter named `name`, built by `build` for each scripted server.
     pub fn new(
         name: impl Into<String>,

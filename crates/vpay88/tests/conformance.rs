@@ -5,7 +5,7 @@ use std::sync::Arc;
 use paybridge_core::{
     DepositRequest, Money, OrderId, PaymentGateway, StatusQuery, WithdrawalRequest,
 };
-use paybridge_testkit::conformance::Adapter;
+use paybridge_testkit::conformance::{Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET};
 use paybridge_vpay88::{HttpOptions, Vpay88};
 
 #[tokio::test]
@@ -16,22 +16,13 @@ async fn vpay88_conforms() {
             .email("john@example.com")
             .phone("601012456789")
     };
-    Adapter::new("vpay88", |base_url, transport| {
-        let gateway = Vpay88::builder(base_url, "kit-merchant", "kit-api-key-7Qz")
-            .secret_key("kit-secret-key-9Xw")
+    Adapter::form_api("vpay88", |base_url, transport| {
+        let gateway = Vpay88::builder(base_url, FORM_API_MERCHANT, FORM_API_KEY)
+            .secret_key(FORM_API_SECRET)
             .transport(transport)
             .build()?;
         Ok(Arc::new(gateway) as Arc<dyn PaymentGateway>)
     })
-    .secret("kit-api-key-7Qz")
-    .secret("kit-secret-key-9Xw")
-    .secret("kit-auth-token-3Lm")
-    .canned(
-        "/merchant/auth",
-        r#"{"status": true, "auth": "kit-auth-token-3Lm"}"#,
-    )
-    .write_path("/merchant/generate_orders")
-    .write_path("/merchant/withdraw_orders")
     .deposit(deposit("MYR").build().unwrap())
     .withdrawal(
         WithdrawalRequest::builder(
