@@ -23,6 +23,9 @@ pub struct Cli {
     /// Provider, overriding the file's `provider`.
     #[arg(long, global = true)]
     pub provider: Option<String>,
+    /// A named account (`[accounts.NAME]`); it implies its provider.
+    #[arg(long, global = true)]
+    pub account: Option<String>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,

@@ -13,9 +13,23 @@ use crate::output::{money_fields, report_json};
 fn gateway(cli: &Cli) -> Result<Gateway, Error> {
     let path = cli.config.clone().unwrap_or_else(paybridge::default_path);
     let config = Config::load(&path)?;
-    match &cli.provider {
-        Some(name) => Gateway::for_provider(&config, Provider::parse(name)?),
-        None => Gateway::from_config(&config),
+    let provider = cli.provider.as_deref().map(Provider::parse).transpose()?;
+    match (&cli.account, provider) {
+        (Some(account), provider) => {
+            let gateway = Gateway::for_account(&config, account)?;
+            match provider {
+                Some(provider) if provider != gateway.provider() => Err(Error::Config {
+                    key: "--provider".into(),
+                    reason: format!(
+                        "names {provider}, but account {account} is a {} account",
+                        gateway.provider()
+                    ),
+                }),
+                _ => Ok(gateway),
+            }
+        }
+        (None, Some(provider)) => Gateway::for_provider(&config, provider),
+        (None, None) => Gateway::from_config(&config),
     }
 }
 
@@ -131,6 +145,7 @@ pub async fn run(cli: Cli) -> Result<Value, Error> {
             };
             let value = json!({
                 "provider": event.provider,
+                "account": gateway.account(),
                 "kind": event.kind,
                 "order_id": event.order_id,
                 "status": event.status,

@@ -20,6 +20,16 @@ struct Run {
 }
 
 impl Run {
+    /// Asserts the exit code and that stderr says `text`.
+    fn assert_fails_saying(&self, code: i32, text: &str) {
+        assert_eq!(self.code, code, "{}", self.stderr);
+        assert!(
+            self.stderr.contains(text),
+            "{text:?} missing: {}",
+            self.stderr
+        );
+    }
+
     fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
@@ -570,13 +580,8 @@ fn callback_verify_explain_names_the_mistake_and_shows_no_secret() {
     }
     // Without --explain the expected digest stays out of the output.
     let run = paybridge(&cfg, &["callback", "verify"], Some(body.as_bytes()));
-    assert_eq!(run.code, 5);
+    run.assert_fails_saying(5, "likely: the api_key was used");
     assert!(!run.stderr.contains(right.as_str()), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("likely: the api_key was used"),
-        "{}",
-        run.stderr
-    );
 }
 
 #[test]
@@ -736,5 +741,88 @@ fn the_sandbox_command_serves_every_provider() {
     assert!(
         stderr.contains("POST /vpay88/merchant/currency 200"),
         "one line per request: {stderr}"
+    );
+}
+
+/// Two Vpay88 accounts beside the shorthand section, for `--account`.
+fn accounts_config(base_url: &str) -> PathBuf {
+    let path = config(base_url, "one1pay");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (name, secret) in [("main", "main-secret"), ("duitnow", "duitnow-secret")] {
+        text.push_str(&format!(
+            "[accounts.{name}]\nprovider = \"vpay88\"\nbase_url = \"{base_url}\"\nusername = \"{name}-user\"\napi_key = \"{name}-api-key\"\nsecret_key = \"{secret}\"\n{LIMITS_OFF}\n"
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn account_selects_the_named_account_and_its_provider() {
+    let server = MockServer::start();
+    // Registered first, so it is the mock an auth of this account meets.
+    let duitnow_status = server.mock(|when, then| {
+        when.method(POST)
+            .path("/merchant/check_status")
+            .body_includes("duitnow-user");
+        then.status(200)
+            .body(fixture("vpay88/deposit_status/completed.json"));
+    });
+    mock_form_api(&server, "vpay88");
+    let cfg = accounts_config(&server.base_url());
+    // The file's provider is one1pay; the account implies vpay88.
+    let args: Vec<&str> = "--account duitnow deposit status --order-id Example_123"
+        .split(' ')
+        .collect();
+    let status = json(&cfg, &args);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert_eq!(status.json()["provider_status"], "completed");
+    duitnow_status.assert_calls(1);
+
+    let clash = json(
+        &cfg,
+        &["--account", "main", "--provider", "one1pay", "currencies"],
+    );
+    clash.assert_fails_saying(2, "account main is a vpay88 account");
+    let unknown = json(&cfg, &["--account", "nosuch", "currencies"]);
+    unknown.assert_fails_saying(2, "duitnow, main");
+}
+
+#[test]
+fn a_callback_signed_for_one_account_is_refused_by_the_other_naming_it() {
+    let cfg = accounts_config("http://127.0.0.1:9");
+    let body = vpay88_callback("Example_123", "300", "completed").replace(
+        &paybridge_signing::form_callback_token(SECRET, "Example_123"),
+        &paybridge_signing::form_callback_token("main-secret", "Example_123"),
+    );
+    let own = paybridge(
+        &cfg,
+        &[
+            "--output",
+            "json",
+            "--account",
+            "main",
+            "callback",
+            "verify",
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    assert_eq!(own.json()["account"], "main");
+    let other = paybridge(
+        &cfg,
+        &["--account", "duitnow", "callback", "verify", "--explain"],
+        Some(body.as_bytes()),
+    );
+    let named = "the secret of another configured account (main) was used";
+    assert_eq!(
+        (
+            other.code,
+            other.stderr.contains(named),
+            other.stderr.contains("main-secret")
+        ),
+        (5, true, false),
+        "exit 5, naming main's secret without showing it: {}",
+        other.stderr
     );
 }

@@ -4,13 +4,16 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use paybridge::axum::{CallbackRoute, Delivery};
 use paybridge::{
     Config, Currency, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderId, OrderStatus,
     Provider, RefusalKind, StatusQuery, WithdrawalRequest,
 };
 use paybridge_cli::harness::{pay, settle, Harness};
-use paybridge_sandbox::SandboxConfig;
+use paybridge_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
 fn myr_deposit(order_id: &str, amount: &str) -> DepositRequest {
     DepositRequest::builder(order_id, Money::parse(amount, "MYR").unwrap())
@@ -659,4 +662,147 @@ async fn a_payout_whose_answer_trickles_past_the_timeout_is_found_not_resent() {
         )],
         1
     );
+}
+
+const ACCOUNTS: [(&str, &str); 2] = [("main", "main-secret"), ("duitnow", "duitnow-secret")];
+
+fn myr_payout(order_id: &str) -> WithdrawalRequest {
+    WithdrawalRequest::builder(
+        order_id,
+        Money::parse("50", "MYR").unwrap(),
+        // The sandbox's first MYR bank.
+        "101",
+        "john",
+        "1234567890",
+    )
+    .build()
+    .unwrap()
+}
+
+async fn next_delivery(
+    deliveries: &mut mpsc::UnboundedReceiver<Delivery>,
+    order_id: &str,
+) -> Delivery {
+    loop {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), deliveries.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no callback for {order_id}"))
+            .expect("receiver stopped");
+        if delivery.event.order_id.as_ref().map(OrderId::as_str) == Some(order_id) {
+            return delivery;
+        }
+    }
+}
+
+/// Two Vpay88 accounts of one merchant: orders on each, each account's
+/// callbacks on its own path, verified with its own secret and confirmed as its
+/// own user; a callback signed for one account is refused on the other's path.
+#[tokio::test]
+async fn two_accounts_of_one_provider_each_take_orders_and_callbacks_on_their_own_path() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver = format!("http://{}", listener.local_addr().unwrap());
+
+    let mut sandbox_config = SandboxConfig::default();
+    let demo = sandbox_config.vpay88[0].clone();
+    sandbox_config.vpay88 = ACCOUNTS
+        .iter()
+        .map(|(name, secret)| {
+            let mut merchant = demo.clone();
+            merchant.username = format!("{name}-user");
+            merchant.api_key = format!("{name}-api-key");
+            merchant.secret_key = (*secret).to_owned();
+            merchant.callback_url = Some(format!("{receiver}/callbacks/{name}"));
+            merchant
+        })
+        .collect();
+    let sandbox = Sandbox::start(sandbox_config, ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let base = sandbox.base_url();
+
+    let mut text = String::new();
+    for (name, secret) in ACCOUNTS {
+        text.push_str(&format!(
+            "[accounts.{name}]\nprovider = \"vpay88\"\nbase_url = \"{base}/vpay88\"\nusername = \"{name}-user\"\napi_key = \"{name}-api-key\"\nsecret_key = \"{secret}\"\n"
+        ));
+    }
+    let config = Config::from_toml(&text, "accounts.toml").unwrap();
+    let gateways = Gateway::for_every_account(&config).unwrap();
+    let (tx, mut deliveries) = mpsc::unbounded_channel();
+    let route = CallbackRoute::for_accounts(gateways, move |delivery: Delivery| {
+        let tx = tx.clone();
+        async move { tx.send(delivery).map_err(|_| "receiver closed") }
+    })
+    .unwrap();
+    let app = axum::Router::new().nest("/callbacks", route.into_router());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut genuine = Vec::new();
+    for (name, _) in ACCOUNTS {
+        let gateway = Gateway::for_account(&config, name).unwrap();
+        let deposit_id = format!("{name}-D1");
+        let order = gateway
+            .create_deposit(&myr_deposit(&deposit_id, "100"))
+            .await
+            .unwrap();
+        pay(&order.payment_url, "completed").await.unwrap();
+        let delivery = next_delivery(&mut deliveries, &deposit_id).await;
+        assert_eq!(delivery.account.as_deref(), Some(name));
+        assert_eq!(delivery.event.status, OrderStatus::Completed);
+        // The sandbox keeps each account's orders apart: only a status query
+        // made as this account's user finds this order.
+        let confirmed = delivery.confirmed.as_ref().expect("confirmed");
+        assert_eq!(confirmed.status, OrderStatus::Completed);
+        genuine.push((name, delivery.event.raw_body.clone()));
+
+        let payout_id = format!("{name}-W1");
+        gateway
+            .create_withdrawal(&myr_payout(&payout_id))
+            .await
+            .unwrap();
+        let settled = reqwest::Client::new()
+            .post(format!(
+                "{base}/vpay88/_sandbox/withdrawals/{payout_id}/settle"
+            ))
+            .form(&[
+                ("outcome", "completed"),
+                ("merchant", &format!("{name}-user")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(settled.status(), 200, "{}", settled.text().await.unwrap());
+        let delivery = next_delivery(&mut deliveries, &payout_id).await;
+        assert_eq!(delivery.account.as_deref(), Some(name));
+        assert_eq!(delivery.event.status, OrderStatus::Completed);
+        assert!(delivery.confirmed.is_some());
+    }
+    let other = Gateway::for_account(&config, "duitnow").unwrap();
+    let asked_as_other = other
+        .deposit_status(&StatusQuery::new(OrderId::new("main-D1").unwrap()))
+        .await;
+    assert!(
+        asked_as_other.is_err(),
+        "the sandbox must not show main's order to duitnow: {asked_as_other:?}"
+    );
+
+    // main's genuine callback, posted to duitnow's path and back to its own.
+    let (_, main_body) = &genuine[0];
+    let client = reqwest::Client::new();
+    let post = |account: &str| {
+        client
+            .post(format!("{receiver}/callbacks/{account}"))
+            .header("content-type", "application/json")
+            .body(main_body.clone())
+            .send()
+    };
+    let refused = post("duitnow").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.text().await.unwrap(), "rejected: signature");
+    let accepted = post("main").await.unwrap();
+    assert_eq!(accepted.status(), 200);
+    let again = next_delivery(&mut deliveries, "main-D1").await;
+    assert_eq!(again.account.as_deref(), Some("main"));
+    let unknown = post("nosuch").await.unwrap();
+    assert_eq!(unknown.status(), 404);
 }

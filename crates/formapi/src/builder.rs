@@ -20,6 +20,7 @@ pub struct FormApiBuilder<D> {
     username: String,
     api_key: SecretString,
     secret_keys: Vec<CallbackSecret>,
+    other_accounts: Vec<(String, SecretString)>,
     auth_policy: AuthPolicy,
     payment_methods: BTreeMap<String, Vec<String>>,
     limits_ttl: Option<Duration>,
@@ -34,6 +35,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             username,
             api_key,
             secret_keys: Vec::new(),
+            other_accounts: Vec::new(),
             auth_policy: AuthPolicy::default(),
             payment_methods: BTreeMap::new(),
             limits_ttl: Some(DEFAULT_LIMITS_TTL),
@@ -66,6 +68,19 @@ impl<D: Dialect> FormApiBuilder<D> {
             secret: SecretString::from(secret.into()),
             account: Some(account.into()),
         });
+        self
+    }
+
+    /// The callback secret of another configured account, named `account`. It
+    /// never verifies a callback here: it only lets a refused one be explained
+    /// as signed with that account's secret (posted to the wrong account's route).
+    pub fn other_account_secret(
+        mut self,
+        account: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
+        self.other_accounts
+            .push((account.into(), SecretString::from(secret.into())));
         self
     }
 
@@ -142,6 +157,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             username: self.username,
             api_key: self.api_key,
             secret_keys: self.secret_keys,
+            other_accounts: self.other_accounts,
             auth: AuthCache::new(self.auth_policy),
             payment_methods: self.payment_methods,
             limits: LimitsCache::new(self.limits_ttl),

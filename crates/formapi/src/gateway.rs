@@ -45,6 +45,8 @@ pub struct FormApiGateway<D> {
     pub(crate) username: String,
     pub(crate) api_key: SecretString,
     pub(crate) secret_keys: Vec<CallbackSecret>,
+    /// Other configured accounts' secrets, used only to explain a refusal.
+    pub(crate) other_accounts: Vec<(String, SecretString)>,
     pub(crate) auth: AuthCache,
     /// The methods the merchant's account takes, per currency, from configuration.
     pub(crate) payment_methods: BTreeMap<String, Vec<String>>,
@@ -75,7 +77,8 @@ impl<D: Dialect> FormApiGateway<D> {
     }
 
     /// Why `token` did not verify for `order_id`, against the first secret, with
-    /// the others as other accounts (named by account where they have one).
+    /// the others and other configured accounts' as other accounts (named by
+    /// account where they have one).
     fn explain_token(&self, order_id: &str, token: &str) -> paybridge_signing::Explanation {
         let others: Vec<(String, &str)> = self
             .secret_keys
@@ -89,6 +92,11 @@ impl<D: Dialect> FormApiGateway<D> {
                     .unwrap_or_else(|| format!("secret number {}", index + 1));
                 (name, s.secret.expose_secret())
             })
+            .chain(
+                self.other_accounts
+                    .iter()
+                    .map(|(name, secret)| (name.clone(), secret.expose_secret())),
+            )
             .collect();
         paybridge_signing::explain_form_token(
             &paybridge_signing::FormTokenContext {

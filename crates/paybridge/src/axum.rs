@@ -67,6 +67,9 @@ pub struct Delivery {
     pub confirmed: Option<StatusReport>,
     /// `true` when the merchant's seen-before check recognised this event.
     pub duplicate: bool,
+    /// The named account whose path received it (routes built by
+    /// [`CallbackRoute::for_accounts`]).
+    pub account: Option<String>,
 }
 
 type SeenBefore = Arc<dyn Fn(&CallbackEvent) -> bool + Send + Sync>;
@@ -74,7 +77,9 @@ type RefLookup = Arc<dyn Fn(Option<&str>) -> Option<String> + Send + Sync>;
 
 /// Builds the callback route.
 pub struct CallbackRoute<H> {
-    gateway: Gateway,
+    /// One gateway served at `/`, or one per named account at `/{account}`.
+    gateways: Vec<Gateway>,
+    per_account: bool,
     handler: H,
     confirm: bool,
     max_body: usize,
@@ -85,7 +90,7 @@ pub struct CallbackRoute<H> {
 impl<H> std::fmt::Debug for CallbackRoute<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallbackRoute")
-            .field("gateway", &self.gateway)
+            .field("gateways", &self.gateways)
             .field("confirm", &self.confirm)
             .field("max_body", &self.max_body)
             .finish_non_exhaustive()
@@ -98,10 +103,76 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Display + Send + 'static,
 {
-    /// A route that verifies, confirms, then calls `handler`.
+    /// A route that verifies, confirms, then calls `handler`; it serves `POST /`.
     pub fn new(gateway: Gateway, handler: H) -> Self {
+        Self::with_gateways(vec![gateway], false, handler)
+    }
+
+    /// One path per named account, `POST /{account}` (nest the router at
+    /// `/callbacks`): a callback is verified against the secrets of the account
+    /// whose path it reached only, and confirmed as that account.
+    ///
+    /// ```
+    /// use paybridge::axum::{CallbackRoute, Delivery};
+    /// use paybridge::{Config, Gateway};
+    ///
+    /// let config = Config::from_toml(r#"
+    ///     [accounts.main]
+    ///     provider = "vpay88"
+    ///     base_url = "https://pay.example"
+    ///     username = "main"
+    ///     api_key = "key"
+    ///     secret_key = "secret"
+    ///     [accounts.duitnow]
+    ///     provider = "vpay88"
+    ///     base_url = "https://pay.example"
+    ///     username = "duitnow"
+    ///     api_key = "key-2"
+    ///     secret_key = "secret-2"
+    /// "#, "inline").unwrap();
+    /// let handler = |delivery: Delivery| async move {
+    ///     // delivery.account names the account: "main" or "duitnow".
+    ///     Ok::<(), std::convert::Infallible>(())
+    /// };
+    /// let route = CallbackRoute::for_accounts(Gateway::for_every_account(&config)?, handler)?;
+    /// let app: axum::Router = axum::Router::new().nest("/callbacks", route.into_router());
+    /// # Ok::<(), paybridge::Error>(())
+    /// ```
+    pub fn for_accounts(
+        gateways: impl IntoIterator<Item = Gateway>,
+        handler: H,
+    ) -> Result<Self, Error> {
+        let gateways: Vec<Gateway> = gateways.into_iter().collect();
+        let mut names = std::collections::BTreeSet::new();
+        for gateway in &gateways {
+            let Some(name) = gateway.account() else {
+                return Err(Error::Config {
+                    key: "accounts".into(),
+                    reason:
+                        "a per-account callback route needs gateways built by Gateway::for_account"
+                            .into(),
+                });
+            };
+            if !names.insert(name) {
+                return Err(Error::Config {
+                    key: format!("accounts.{name}"),
+                    reason: "is given twice to the callback route".into(),
+                });
+            }
+        }
+        if gateways.is_empty() {
+            return Err(Error::Config {
+                key: "accounts".into(),
+                reason: "no account to serve callbacks for".into(),
+            });
+        }
+        Ok(Self::with_gateways(gateways, true, handler))
+    }
+
+    fn with_gateways(gateways: Vec<Gateway>, per_account: bool, handler: H) -> Self {
         Self {
-            gateway,
+            gateways,
+            per_account,
             handler,
             confirm: true,
             max_body: MAX_CALLBACK_BODY,
@@ -148,14 +219,36 @@ where
     /// nor confirmation answers every callback `503 try later` (and logs why):
     /// nothing is trusted, and nothing is lost once it is set up.
     pub fn into_router(self) -> Router {
-        if unprotected_onepunch(&self) {
+        if self
+            .gateways
+            .iter()
+            .any(|gateway| unprotected_onepunch(&self, gateway))
+        {
             tracing::error!(
                 "ONE-PUNCH callback route has neither a stored-token lookup nor confirmation: every callback will be answered 503"
             );
         }
         let max_body = self.max_body;
-        Router::new()
-            .route("/", post(receive::<H, Fut, E>))
+        let paths: Vec<String> = match self.per_account {
+            false => vec!["/".to_owned()],
+            true => self
+                .gateways
+                .iter()
+                .map(|gateway| format!("/{}", gateway.account().unwrap_or_default()))
+                .collect(),
+        };
+        let mut router = Router::new();
+        for (index, path) in paths.iter().enumerate() {
+            router = router.route(
+                path,
+                post(
+                    move |state: State<Arc<Self>>, headers: HeaderMap, body: Bytes| {
+                        receive(state, index, headers, body)
+                    },
+                ),
+            );
+        }
+        router
             .layer(DefaultBodyLimit::max(max_body))
             .with_state(Arc::new(self))
     }
@@ -190,14 +283,15 @@ fn refuse(provider: &str, err: &Error) -> Response {
 
 /// ONE-PUNCH's signature lets characters move between `payment_token` and
 /// `amount`; only the merchant's stored token or a status confirmation closes it.
-fn unprotected_onepunch<H>(route: &CallbackRoute<H>) -> bool {
-    route.gateway.provider() == Provider::OnePunch
+fn unprotected_onepunch<H>(route: &CallbackRoute<H>, gateway: &Gateway) -> bool {
+    gateway.provider() == Provider::OnePunch
         && route.provider_ref_lookup.is_none()
         && !route.confirm
 }
 
 async fn receive<H, Fut, E>(
     State(route): State<Arc<CallbackRoute<H>>>,
+    gateway: usize,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response
@@ -206,12 +300,13 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Display + Send + 'static,
 {
-    let provider = route.gateway.provider().as_str();
+    let gateway = &route.gateways[gateway];
+    let provider = gateway.provider().as_str();
     if body.len() > route.max_body {
         tracing::warn!(provider, bytes = body.len(), "callback body too large");
         return answer(StatusCode::PAYLOAD_TOO_LARGE, "rejected: too large");
     }
-    if unprotected_onepunch(&route) {
+    if unprotected_onepunch(&route, gateway) {
         tracing::error!(
             provider,
             "ONE-PUNCH callbacks need provider_ref_lookup or confirmation; refusing to run unconfirmed"
@@ -235,12 +330,12 @@ where
     let request = CallbackRequest::new(&body)
         .with_content_type(content_type)
         .with_provider_ref(stored_ref.as_deref());
-    let event = match route.gateway.verify(&request) {
+    let event = match gateway.verify(&request) {
         Ok(event) => event,
         Err(err) => return refuse(provider, &err),
     };
     let confirmed = if route.confirm {
-        match route.gateway.confirm(&event).await {
+        match gateway.confirm(&event).await {
             Ok(report) => Some(report),
             Err(err) => return refuse(provider, &err),
         }
@@ -254,10 +349,11 @@ where
         event,
         confirmed,
         duplicate,
+        account: gateway.account().map(str::to_owned),
     }))
     .await;
     match outcome {
-        Ok(Ok(())) => answer(StatusCode::OK, route.gateway.callback_answer()),
+        Ok(Ok(())) => answer(StatusCode::OK, gateway.callback_answer()),
         Ok(Err(err)) => {
             tracing::error!(provider, error = %err, "callback handler failed");
             answer(StatusCode::INTERNAL_SERVER_ERROR, "handler failed")

@@ -35,6 +35,7 @@ pub struct FormApiSection {
     pub pay_methods: std::collections::BTreeMap<String, Vec<String>>,
     /// Seconds the provider's published amount limits are trusted before they
     /// are fetched again (600 by default); 0 turns the check off.
+    #[serde(default, deserialize_with = "number")]
     pub limits_ttl_secs: Option<u64>,
 }
 
@@ -113,11 +114,105 @@ pub struct CallbackSection {
     pub answer: Option<String>,
 }
 
+/// `[accounts.NAME]`: one merchant account of a provider. The section's keys
+/// are those of the provider's own section, beside `provider`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AccountSection {
+    /// A Vpay88 account.
+    Vpay88(FormApiSection),
+    /// A One1Pay account.
+    One1Pay(FormApiSection),
+    /// A ONE-PUNCH sub-account.
+    OnePunch(OnePunchSection),
+}
+
+impl AccountSection {
+    /// The provider the account belongs to.
+    pub fn provider(&self) -> Provider {
+        match self {
+            AccountSection::Vpay88(_) => Provider::Vpay88,
+            AccountSection::One1Pay(_) => Provider::One1Pay,
+            AccountSection::OnePunch(_) => Provider::OnePunch,
+        }
+    }
+
+    /// Reads `[accounts.NAME]`: `provider` first, then the rest as that
+    /// provider's section, errors naming `accounts.NAME.<key>`.
+    fn read(name: &str, mut table: toml::Table, source: &str) -> Result<Self> {
+        let key = |rest: &str| format!("accounts.{name}.{rest}");
+        if !is_account_name(name) {
+            return Err(Error::Config {
+                key: format!("accounts.{name}"),
+                reason: format!("in {source}: an account name is letters, digits, '-' or '_' (it is a URL path segment)"),
+            });
+        }
+        let provider = match table.remove("provider") {
+            Some(value) => read_value::<Provider>(value, source, &key("provider"))?,
+            None => {
+                return Err(Error::Config {
+                    key: key("provider"),
+                    reason: format!(
+                        "is missing in {source} (or set PAYBRIDGE_ACCOUNTS_{}_PROVIDER)",
+                        name.to_ascii_uppercase()
+                    ),
+                })
+            }
+        };
+        let rest = toml::Value::Table(table);
+        let prefix = format!("accounts.{name}");
+        Ok(match provider {
+            Provider::Vpay88 => AccountSection::Vpay88(read_value(rest, source, &prefix)?),
+            Provider::One1Pay => AccountSection::One1Pay(read_value(rest, source, &prefix)?),
+            Provider::OnePunch => AccountSection::OnePunch(read_value(rest, source, &prefix)?),
+            other => {
+                return Err(Error::Config {
+                    key: key("provider"),
+                    reason: format!("in {source}: {other} is not built into paybridge"),
+                })
+            }
+        })
+    }
+}
+
+/// Letters, digits, `-` and `_`: a name that is a URL path segment and an
+/// environment variable's part alike.
+fn is_account_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Reads `value` as `T`; an error names its key under `prefix` and the source.
+fn read_value<T: serde::de::DeserializeOwned>(
+    value: toml::Value,
+    source: &str,
+    prefix: &str,
+) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let key = match (prefix, path.as_str()) {
+            ("", ".") => "file".to_owned(),
+            ("", path) => path.to_owned(),
+            (prefix, ".") => prefix.to_owned(),
+            (prefix, path) => format!("{prefix}.{path}"),
+        };
+        Error::Config {
+            key,
+            reason: format!("in {source}: {}", e.inner().message()),
+        }
+    })
+}
+
 /// The file's shape: what serde reads.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     provider: Option<Provider>,
+    /// Read per account once its provider is known.
+    #[serde(default)]
+    accounts: std::collections::BTreeMap<String, toml::Table>,
     vpay88: Option<FormApiSection>,
     one1pay: Option<FormApiSection>,
     onepunch: Option<OnePunchSection>,
@@ -139,6 +234,8 @@ pub struct Config {
     pub one1pay: Option<FormApiSection>,
     /// ONE-PUNCH settings.
     pub onepunch: Option<OnePunchSection>,
+    /// Named accounts (`[accounts.NAME]`), several per provider if need be.
+    pub accounts: std::collections::BTreeMap<String, AccountSection>,
     /// Timeouts and retries.
     pub http: HttpSection,
     /// Callback answers.
@@ -194,19 +291,18 @@ impl Config {
             reason: format!("in {source}: {}", e.message()),
         })?;
         apply_env(&mut table, env)?;
-        let file: File =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                let path = e.path().to_string();
-                Error::Config {
-                    key: if path == "." { "file".into() } else { path },
-                    reason: format!("in {source}: {}", e.inner().message()),
-                }
-            })?;
+        let file: File = read_value(toml::Value::Table(table), source, "")?;
+        let accounts = file
+            .accounts
+            .into_iter()
+            .map(|(name, table)| Ok((name.clone(), AccountSection::read(&name, table, source)?)))
+            .collect::<Result<_>>()?;
         Ok(Config {
             provider: file.provider,
             vpay88: file.vpay88,
             one1pay: file.one1pay,
             onepunch: file.onepunch,
+            accounts,
             http: file.http,
             callback: file.callback,
             source: source.to_owned(),
@@ -271,16 +367,51 @@ impl Config {
 
     /// Every secret configured, for log scrubbing checks.
     pub fn secrets(&self) -> Vec<&str> {
+        let mut form_api: Vec<&FormApiSection> = [&self.vpay88, &self.one1pay]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut onepunch: Vec<&OnePunchSection> = self.onepunch.iter().collect();
+        for account in self.accounts.values() {
+            match account {
+                AccountSection::Vpay88(section) | AccountSection::One1Pay(section) => {
+                    form_api.push(section)
+                }
+                AccountSection::OnePunch(section) => onepunch.push(section),
+            }
+        }
         let mut out = Vec::new();
-        for section in [&self.vpay88, &self.one1pay].into_iter().flatten() {
+        for section in form_api {
             out.extend(section.api_key.iter().map(|s| s.expose_secret()));
             out.extend(section.secret_key.iter().map(|s| s.expose_secret()));
             out.extend(section.secret_keys.iter().map(|s| s.expose_secret()));
         }
-        if let Some(section) = &self.onepunch {
+        for section in onepunch {
             out.extend(section.monster_key.iter().map(|s| s.expose_secret()));
         }
         out
+    }
+
+    /// The named account `name`, or an error listing the configured ones.
+    pub fn account(&self, name: &str) -> Result<&AccountSection> {
+        self.accounts.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.accounts.keys().map(String::as_str).collect();
+            Error::Config {
+                key: format!("accounts.{name}"),
+                reason: if known.is_empty() {
+                    format!(
+                        "is not configured in {} (no [accounts.NAME] section)",
+                        self.source
+                    )
+                } else {
+                    format!(
+                        "is not configured in {} (configured: {})",
+                        self.source,
+                        known.join(", ")
+                    )
+                },
+            }
+        })
     }
 }
 
@@ -335,6 +466,10 @@ fn apply_env(
             continue;
         };
         let rest = rest.to_ascii_lowercase();
+        if let Some(account) = rest.strip_prefix("accounts_") {
+            apply_account_env(table, &name, account, value)?;
+            continue;
+        }
         if rest == "provider" {
             table.insert("provider".into(), toml::Value::String(value));
             continue;
@@ -357,6 +492,72 @@ fn apply_env(
         };
         section_table.insert(key.to_owned(), toml::Value::String(value));
     }
+    Ok(())
+}
+
+/// Every key an `[accounts.NAME]` section may hold: a name may contain `_`
+/// too, so `PAYBRIDGE_ACCOUNTS_<NAME>_<KEY>` is split at the known key.
+const ACCOUNT_KEYS: [&str; 12] = [
+    "provider",
+    "base_url",
+    "username",
+    "api_key",
+    "secret_key",
+    "secret_keys",
+    "auth_policy",
+    "limits_ttl_secs",
+    "monster_token",
+    "monster_key",
+    "notify_url",
+    "return_url",
+];
+
+/// `PAYBRIDGE_ACCOUNTS_<NAME>_<KEY>`: sets `accounts.<name>.<key>`, matching a
+/// file's account whatever its case and with `-` written as `_`.
+fn apply_account_env(
+    table: &mut toml::Table,
+    variable: &str,
+    name_and_key: &str,
+    value: String,
+) -> Result<()> {
+    let split = ACCOUNT_KEYS
+        .iter()
+        .filter_map(|key| {
+            let name = name_and_key.strip_suffix(key)?.strip_suffix('_')?;
+            (!name.is_empty()).then_some((name, *key))
+        })
+        .max_by_key(|(_, key)| key.len());
+    let Some((name, key)) = split else {
+        return Err(Error::Config {
+            key: variable.to_owned(),
+            reason: format!(
+                "names no account key; write PAYBRIDGE_ACCOUNTS_<NAME>_<KEY> with KEY one of {}",
+                ACCOUNT_KEYS.join(", ").to_ascii_uppercase()
+            ),
+        });
+    };
+    let accounts = table
+        .entry("accounts")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| Error::Config {
+            key: "accounts".into(),
+            reason: "is not a table".into(),
+        })?;
+    let existing = accounts
+        .keys()
+        .find(|written| written.to_ascii_lowercase().replace('-', "_") == name)
+        .cloned();
+    let account = accounts
+        .entry(existing.unwrap_or_else(|| name.to_owned()))
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(account) = account.as_table_mut() else {
+        return Err(Error::Config {
+            key: format!("accounts.{name}"),
+            reason: "is not a table".into(),
+        });
+    };
+    account.insert(key.to_owned(), toml::Value::String(value));
     Ok(())
 }
 
@@ -472,6 +673,19 @@ vnd = ["bank", "momo"]
         assert_eq!(config.secrets().len(), 4);
     }
 
+    /// Each text is refused with a configuration error naming its key and the file.
+    fn assert_errors_name(cases: &[(&str, &str)]) {
+        for (text, key) in cases {
+            match Config::from_toml(text, "my.toml").unwrap_err() {
+                Error::Config { key: named, reason } => {
+                    assert_eq!(named, *key, "{text}: {reason}");
+                    assert!(reason.contains("my.toml"), "{reason}");
+                }
+                other => panic!("{text}: {other}"),
+            }
+        }
+    }
+
     #[test]
     fn errors_name_the_key_and_the_source() {
         let cases = [
@@ -482,20 +696,163 @@ vnd = ["bank", "momo"]
             ("[paypal]\nx = 1", "paypal"),
             ("provider = ", "file"),
         ];
-        for (text, key) in cases {
-            match Config::from_toml(text, "my.toml").unwrap_err() {
-                Error::Config { key: named, reason } => {
-                    assert_eq!(named, key, "{text}: {reason}");
-                    assert!(reason.contains("my.toml"), "{reason}");
-                }
-                other => panic!("{text}: {other}"),
-            }
-        }
+        assert_errors_name(&cases);
         let env = [(
             "PAYBRIDGE_HTTP_READ_ATTEMPTS".to_string(),
             "many".to_string(),
         )];
         let err = Config::from_toml_with_env("", "x", env).unwrap_err();
         assert!(err.to_string().contains("http.read_attempts"), "{err}");
+    }
+
+    const ACCOUNTS: &str = r#"
+[accounts.main]
+provider = "vpay88"
+base_url = "https://pay.example"
+username = "main-user"
+api_key = "main-api-key"
+secret_key = "main-secret"
+
+[accounts.duit-now]
+provider = "vpay88"
+base_url = "https://pay.example"
+username = "duitnow-user"
+api_key = "duitnow-api-key"
+secret_key = "duitnow-secret"
+
+[accounts.punch]
+provider = "onepunch"
+monster_token = "MON-x"
+monster_key = "punch-key"
+"#;
+
+    #[test]
+    fn named_accounts_are_read_per_provider_and_the_environment_reaches_them() {
+        let env = [
+            (
+                "PAYBRIDGE_ACCOUNTS_DUIT_NOW_USERNAME".to_string(),
+                "env-user".to_string(),
+            ),
+            (
+                "PAYBRIDGE_ACCOUNTS_NEW_ONE_PROVIDER".into(),
+                "one1pay".into(),
+            ),
+            (
+                "PAYBRIDGE_ACCOUNTS_NEW_ONE_SECRET_KEYS".into(),
+                "a,b".into(),
+            ),
+            ("PAYBRIDGE_ACCOUNTS_MAIN_LIMITS_TTL_SECS".into(), "0".into()),
+        ];
+        let config = Config::from_toml_with_env(ACCOUNTS, "test.toml", env).unwrap();
+        let names: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+        assert_eq!(names, ["duit-now", "main", "new_one", "punch"]);
+        match &config.accounts["duit-now"] {
+            AccountSection::Vpay88(section) => {
+                assert_eq!(section.username.as_deref(), Some("env-user"))
+            }
+            other => panic!("duit-now is a Vpay88 account, read {other:?}"),
+        }
+        match &config.accounts["main"] {
+            AccountSection::Vpay88(section) => assert_eq!(section.limits_ttl_secs, Some(0)),
+            other => panic!("main is a Vpay88 account, read {other:?}"),
+        }
+        match &config.accounts["new_one"] {
+            AccountSection::One1Pay(section) => assert_eq!(section.secret_keys.len(), 2),
+            other => panic!("new_one is a One1Pay account, read {other:?}"),
+        }
+        assert_eq!(config.accounts["punch"].provider(), Provider::OnePunch);
+        let debug = format!("{config:?}");
+        for secret in ["main-secret", "duitnow-api-key", "punch-key", "a", "b"] {
+            assert!(config.secrets().contains(&secret), "{secret} not listed");
+        }
+        for secret in ["main-secret", "duitnow-api-key", "punch-key"] {
+            assert!(!debug.contains(secret), "{secret} leaked in {debug}");
+        }
+    }
+
+    #[test]
+    fn account_errors_name_the_account_key() {
+        let cases = [
+            (
+                "[accounts.main]\nusername = \"u\"",
+                "accounts.main.provider",
+            ),
+            (
+                "[accounts.main]\nprovider = \"paypal\"",
+                "accounts.main.provider",
+            ),
+            (
+                "[accounts.main]\nprovider = \"onepunch\"\nusername = \"u\"",
+                "accounts.main.username",
+            ),
+            (
+                "[accounts.main]\nprovider = \"vpay88\"\napi_key = 5",
+                "accounts.main.api_key",
+            ),
+            ("[accounts.\"a/b\"]\nprovider = \"vpay88\"", "accounts.a/b"),
+        ];
+        assert_errors_name(&cases);
+        let env = [("PAYBRIDGE_ACCOUNTS_MAIN".to_string(), "x".to_string())];
+        match Config::from_toml_with_env("", "x", env).unwrap_err() {
+            Error::Config { key, reason } => {
+                assert_eq!(key, "PAYBRIDGE_ACCOUNTS_MAIN");
+                assert!(reason.contains("BASE_URL"), "{reason}");
+            }
+            other => panic!("{other}"),
+        }
+        let config = Config::from_toml(ACCOUNTS, "my.toml").unwrap();
+        let err = crate::Gateway::for_account(&config, "other").unwrap_err();
+        assert!(
+            err.to_string().contains("duit-now, main, punch"),
+            "the error lists the configured accounts: {err}"
+        );
+        let missing = "[accounts.main]\nprovider = \"vpay88\"\nbase_url = \"https://p.example\"\nusername = \"u\"";
+        let config = Config::from_toml(missing, "my.toml").unwrap();
+        match crate::Gateway::for_account(&config, "main").unwrap_err() {
+            Error::Config { key, reason } => {
+                assert_eq!(key, "accounts.main.api_key");
+                assert!(
+                    reason.contains("PAYBRIDGE_ACCOUNTS_MAIN_API_KEY"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other}"),
+        }
+        let bad_url = "[accounts.main]\nprovider = \"vpay88\"\nbase_url = \"ftp://p\"\nusername = \"u\"\napi_key = \"k\"";
+        let config = Config::from_toml(bad_url, "my.toml").unwrap();
+        match crate::Gateway::for_account(&config, "main").unwrap_err() {
+            Error::Config { key, .. } => assert_eq!(key, "accounts.main.base_url"),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn an_account_verifies_its_own_secret_only_and_names_the_account_whose_secret_signed() {
+        let config = Config::from_toml(ACCOUNTS, "test.toml").unwrap();
+        let main = crate::Gateway::for_account(&config, "main").unwrap();
+        let duitnow = crate::Gateway::for_account(&config, "duit-now").unwrap();
+        assert_eq!(main.account(), Some("main"));
+        let body = |secret: &str| {
+            let token = paybridge_signing::form_callback_token(secret, "A1");
+            format!("order_id=A1&amount=100.00&currency=MYR&order_status=completed&status=true&type=deposit&token={token}")
+        };
+        let own = body("main-secret");
+        let event = main
+            .verify(&crate::CallbackRequest::new(own.as_bytes()))
+            .unwrap();
+        assert_eq!(event.order_id.as_ref().map(|id| id.as_str()), Some("A1"));
+        match duitnow
+            .verify(&crate::CallbackRequest::new(own.as_bytes()))
+            .unwrap_err()
+        {
+            Error::CallbackRejected(crate::CallbackRejection::BadSignature {
+                explanation: Some(explanation),
+            }) => {
+                let text = explanation.to_string();
+                assert!(text.contains("another configured account (main)"), "{text}");
+                assert!(!text.contains("main-secret"), "{text}");
+            }
+            other => panic!("main's callback must be refused by duit-now: {other}"),
+        }
     }
 }

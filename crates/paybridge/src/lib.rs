@@ -44,7 +44,8 @@ pub mod axum;
 mod config;
 
 pub use config::{
-    default_path, CallbackSection, Config, FormApiSection, HttpSection, OnePunchSection,
+    default_path, AccountSection, CallbackSection, Config, FormApiSection, HttpSection,
+    OnePunchSection,
 };
 
 /// A gateway for the configured provider, plus callback handling.
@@ -56,6 +57,7 @@ pub use config::{
 pub struct Gateway {
     inner: Arc<dyn PaymentGateway>,
     callback_answer: String,
+    account: Option<String>,
 }
 
 impl Gateway {
@@ -64,12 +66,13 @@ impl Gateway {
         Self::for_provider(config, config.provider()?)
     }
 
-    /// Builds the gateway for `provider`, whatever `config.provider` says.
+    /// Builds the gateway for `provider` from its one-account section
+    /// (`[vpay88]`, `[one1pay]`, `[onepunch]`), whatever `config.provider` says.
     pub fn for_provider(config: &Config, provider: Provider) -> Result<Self> {
-        let inner: Arc<dyn PaymentGateway> = match provider {
-            Provider::Vpay88 => Arc::new(vpay88(config)?),
-            Provider::One1Pay => Arc::new(one1pay(config)?),
-            Provider::OnePunch => Arc::new(onepunch(config)?),
+        let name = SectionName::provider(provider);
+        let section = match provider {
+            Provider::Vpay88 | Provider::One1Pay | Provider::OnePunch => shorthand(config, provider)
+                .ok_or_else(|| config.missing(&format!("[{provider}]"), &format!("{}_BASE_URL", name.env)))?,
             other => {
                 return Err(Error::Config {
                     key: "provider".into(),
@@ -77,7 +80,30 @@ impl Gateway {
                 })
             }
         };
+        let others = other_account_secrets(config, provider, &format!("[{provider}]"));
+        let inner = build(config, &name, section, &others)?;
         Ok(Self::from_gateway(inner, config.callback_answer()))
+    }
+
+    /// Builds the gateway for the named account `[accounts.NAME]`. Its
+    /// callbacks verify against that account's secrets only (the other
+    /// accounts' serve to explain a refusal) and are confirmed as its user.
+    pub fn for_account(config: &Config, name: &str) -> Result<Self> {
+        let account = config.account(name)?;
+        let others = other_account_secrets(config, account.provider(), name);
+        let inner = build(config, &SectionName::account(name), account.into(), &others)?;
+        let mut gateway = Self::from_gateway(inner, config.callback_answer());
+        gateway.account = Some(name.to_owned());
+        Ok(gateway)
+    }
+
+    /// A gateway for every named account, in name order.
+    pub fn for_every_account(config: &Config) -> Result<Vec<Self>> {
+        config
+            .accounts
+            .keys()
+            .map(|name| Self::for_account(config, name))
+            .collect()
     }
 
     /// Wraps any gateway (a custom adapter, a test double).
@@ -85,7 +111,14 @@ impl Gateway {
         Self {
             inner,
             callback_answer: callback_answer.to_owned(),
+            account: None,
         }
+    }
+
+    /// The named account this gateway serves, when built by
+    /// [`for_account`](Self::for_account).
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// The adapter behind this gateway.
@@ -98,7 +131,12 @@ impl Gateway {
     pub fn verify(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         let outcome = self.inner.verify_callback(request);
         if let Err(err) = &outcome {
-            tracing::warn!(provider = %self.inner.provider(), error = %err, "callback rejected");
+            tracing::warn!(
+                provider = %self.inner.provider(),
+                account = self.account.as_deref().unwrap_or(""),
+                error = %err,
+                "callback rejected"
+            );
         }
         outcome
     }
@@ -133,106 +171,205 @@ impl Deref for Gateway {
     }
 }
 
-/// A form API section's required values, or errors naming their keys.
-struct FormApiAccount<'a> {
-    section: &'a FormApiSection,
-    base_url: String,
-    username: String,
-    api_key: String,
-    auth_policy: AuthPolicy,
+/// Where a section was configured: the key its errors name (`vpay88`,
+/// `accounts.main`) and the prefix of its environment variables.
+struct SectionName {
+    key: String,
+    env: String,
 }
 
-fn form_api_account<'a>(
-    config: &'a Config,
-    provider: Provider,
-    section: &'a Option<FormApiSection>,
-) -> Result<FormApiAccount<'a>> {
-    let name = provider.as_str();
-    let env = |key: &str| {
-        format!(
-            "PAYBRIDGE_{}_{}",
-            name.to_ascii_uppercase(),
-            key.to_ascii_uppercase()
-        )
-    };
-    let section = section
-        .as_ref()
-        .ok_or_else(|| config.missing(&format!("[{name}]"), &env("BASE_URL")))?;
-    let required = |key: &str, value: Option<&str>| {
-        value
-            .filter(|v| !v.trim().is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| config.missing(&format!("{name}.{key}"), &env(key)))
-    };
-    if section.secret_key.is_none() && section.secret_keys.is_empty() {
-        tracing::warn!(
-            provider = name,
-            "no secret_key configured: callbacks cannot be verified"
-        );
+impl SectionName {
+    fn provider(provider: Provider) -> Self {
+        Self {
+            key: provider.as_str().to_owned(),
+            env: format!("PAYBRIDGE_{}", provider.as_str().to_ascii_uppercase()),
+        }
     }
-    Ok(FormApiAccount {
-        section,
-        base_url: required("base_url", section.base_url.as_deref())?,
-        username: required("username", section.username.as_deref())?,
-        api_key: required(
-            "api_key",
-            section.api_key.as_ref().map(|k| k.expose_secret()),
-        )?,
-        auth_policy: section.auth_policy.unwrap_or_default().into(),
-    })
+
+    fn account(name: &str) -> Self {
+        Self {
+            key: format!("accounts.{name}"),
+            env: format!(
+                "PAYBRIDGE_ACCOUNTS_{}",
+                name.to_ascii_uppercase().replace('-', "_")
+            ),
+        }
+    }
+
+    fn missing(&self, config: &Config, key: &str) -> Error {
+        config.missing(
+            &format!("{}.{key}", self.key),
+            &format!("{}_{}", self.env, key.to_ascii_uppercase()),
+        )
+    }
+
+    /// Renames the adapter's `provider.key` in a configuration error to this
+    /// section's key, so an account's error names the account.
+    fn rename(&self, provider: Provider, err: Error) -> Error {
+        match err {
+            Error::Config { key, reason } => {
+                let key = match key.strip_prefix(provider.as_str()) {
+                    Some(rest) if rest.starts_with('.') => format!("{}{rest}", self.key),
+                    _ => key,
+                };
+                Error::Config { key, reason }
+            }
+            other => other,
+        }
+    }
 }
 
-/// Builds a form API gateway through its adapter crate's builder; the two
-/// adapters share one builder type, so one expansion serves both.
-macro_rules! form_api_gateway {
-    ($adapter:ty, $config:expr, $provider:expr, $section:expr) => {{
-        let account = form_api_account($config, $provider, $section)?;
-        let mut builder = <$adapter>::builder(account.base_url, account.username, account.api_key)
-            .auth_policy(account.auth_policy)
-            .transport($config.transport())
-            .secret_keys(account.section.secret_key.iter().cloned())
-            .secret_keys(account.section.secret_keys.iter().cloned());
-        if let Some(seconds) = account.section.limits_ttl_secs {
+/// A form API builder from its section: required values named by key, then
+/// every option the section sets. The two adapters share one builder type.
+macro_rules! form_api_builder {
+    ($adapter:ty, $config:expr, $name:expr, $section:expr, $others:expr) => {{
+        let section: &FormApiSection = $section;
+        let required = |key: &str, value: Option<&str>| {
+            value
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| $name.missing($config, key))
+        };
+        if section.secret_key.is_none() && section.secret_keys.is_empty() {
+            tracing::warn!(
+                section = %$name.key,
+                "no secret_key configured: callbacks cannot be verified"
+            );
+        }
+        let mut builder = <$adapter>::builder(
+            required("base_url", section.base_url.as_deref())?,
+            required("username", section.username.as_deref())?,
+            required(
+                "api_key",
+                section.api_key.as_ref().map(|k| k.expose_secret()),
+            )?,
+        )
+        .auth_policy(AuthPolicy::from(section.auth_policy.unwrap_or_default()))
+        .transport($config.transport())
+        .secret_keys(section.secret_key.iter().cloned())
+        .secret_keys(section.secret_keys.iter().cloned());
+        for (account, secret) in $others {
+            builder = builder.other_account_secret(account.clone(), *secret);
+        }
+        if let Some(seconds) = section.limits_ttl_secs {
             builder = builder.limits_ttl((seconds > 0).then(|| Duration::from_secs(seconds)));
         }
-        for (currency, methods) in &account.section.pay_methods {
+        for (currency, methods) in &section.pay_methods {
             builder = builder.payment_methods(currency, methods.iter().cloned());
         }
-        builder.build()
+        builder
     }};
 }
-
-fn vpay88(config: &Config) -> Result<Vpay88> {
-    form_api_gateway!(Vpay88, config, Provider::Vpay88, &config.vpay88)
+/// Builds the gateway for one configured section.
+fn build(
+    config: &Config,
+    name: &SectionName,
+    section: Section<'_>,
+    other_accounts: &[(String, &str)],
+) -> Result<Arc<dyn PaymentGateway>> {
+    let missing = |key: &str| name.missing(config, key);
+    let gateway: Arc<dyn PaymentGateway> = match section {
+        Section::FormApi(Provider::Vpay88, section) => Arc::new(
+            form_api_builder!(Vpay88, config, name, section, other_accounts)
+                .build()
+                .map_err(|e| name.rename(Provider::Vpay88, e))?,
+        ),
+        Section::FormApi(_, section) => Arc::new(
+            form_api_builder!(One1Pay, config, name, section, other_accounts)
+                .build()
+                .map_err(|e| name.rename(Provider::One1Pay, e))?,
+        ),
+        Section::OnePunch(section) => {
+            let token = section
+                .monster_token
+                .clone()
+                .ok_or_else(|| missing("monster_token"))?;
+            let key = section
+                .monster_key
+                .as_ref()
+                .ok_or_else(|| missing("monster_key"))?;
+            let mut builder =
+                OnePunch::builder(token, key.expose_secret()).transport(config.transport());
+            if let Some(url) = &section.base_url {
+                builder = builder.base_url(url.clone());
+            }
+            if let Some(url) = &section.notify_url {
+                builder = builder.notify_url(url.clone());
+            }
+            if let Some(url) = &section.return_url {
+                builder = builder.return_url(url.clone());
+            }
+            Arc::new(
+                builder
+                    .build()
+                    .map_err(|e| name.rename(Provider::OnePunch, e))?,
+            )
+        }
+    };
+    Ok(gateway)
 }
 
-fn one1pay(config: &Config) -> Result<One1Pay> {
-    form_api_gateway!(One1Pay, config, Provider::One1Pay, &config.one1pay)
+/// One configured section, of whichever shape its provider takes.
+#[derive(Clone, Copy)]
+enum Section<'a> {
+    FormApi(Provider, &'a FormApiSection),
+    OnePunch(&'a OnePunchSection),
 }
 
-fn onepunch(config: &Config) -> Result<OnePunch> {
-    let section = config
-        .onepunch
-        .as_ref()
-        .ok_or_else(|| config.missing("[onepunch]", "PAYBRIDGE_ONEPUNCH_MONSTER_TOKEN"))?;
-    let token = section.monster_token.clone().ok_or_else(|| {
-        config.missing("onepunch.monster_token", "PAYBRIDGE_ONEPUNCH_MONSTER_TOKEN")
-    })?;
-    let key = section
-        .monster_key
-        .as_ref()
-        .ok_or_else(|| config.missing("onepunch.monster_key", "PAYBRIDGE_ONEPUNCH_MONSTER_KEY"))?;
-    let mut builder = OnePunch::builder(token, key.expose_secret()).transport(config.transport());
-    if let Some(url) = &section.base_url {
-        builder = builder.base_url(url.clone());
+impl<'a> From<&'a AccountSection> for Section<'a> {
+    fn from(account: &'a AccountSection) -> Self {
+        match account {
+            AccountSection::Vpay88(section) => Section::FormApi(Provider::Vpay88, section),
+            AccountSection::One1Pay(section) => Section::FormApi(Provider::One1Pay, section),
+            AccountSection::OnePunch(section) => Section::OnePunch(section),
+        }
     }
-    if let Some(url) = &section.notify_url {
-        builder = builder.notify_url(url.clone());
+}
+
+/// The one-account shorthand section of `provider` (`[vpay88]`...), if any.
+fn shorthand(config: &Config, provider: Provider) -> Option<Section<'_>> {
+    match provider {
+        Provider::Vpay88 => config
+            .vpay88
+            .as_ref()
+            .map(|s| Section::FormApi(provider, s)),
+        Provider::One1Pay => config
+            .one1pay
+            .as_ref()
+            .map(|s| Section::FormApi(provider, s)),
+        Provider::OnePunch => config.onepunch.as_ref().map(Section::OnePunch),
+        _ => None,
     }
-    if let Some(url) = &section.return_url {
-        builder = builder.return_url(url.clone());
-    }
-    builder.build()
+}
+
+/// The callback secrets of every configured form-API section of `provider`
+/// but `except`, named by section, for explaining a callback signed with one.
+fn other_account_secrets<'a>(
+    config: &'a Config,
+    provider: Provider,
+    except: &str,
+) -> Vec<(String, &'a str)> {
+    let shorthand = shorthand(config, provider).map(|s| (format!("[{provider}]"), s));
+    let accounts = config
+        .accounts
+        .iter()
+        .map(|(name, account)| (name.clone(), Section::from(account)));
+    shorthand
+        .into_iter()
+        .chain(accounts)
+        .filter(|(name, _)| name != except)
+        .filter_map(|(name, section)| match section {
+            Section::FormApi(p, s) if p == provider => Some((name, s)),
+            _ => None,
+        })
+        .flat_map(|(name, section)| {
+            section
+                .secret_key
+                .iter()
+                .chain(&section.secret_keys)
+                .map(move |secret| (name.clone(), secret.expose_secret()))
+        })
+        .collect()
 }
 
 /// Keeps the adapter types nameable from the facade.
