@@ -261,6 +261,7 @@ impl PaymentGateway for OnePunch {
         let created = settle(call, sent, None::<NoLookup>)
             .await?
             .into_answer(&call)?;
+        created.check_amount(&request.order_id, &request.amount)?;
         info!("payment registered");
         Ok(DepositOrder::new(
             request.order_id.clone(),

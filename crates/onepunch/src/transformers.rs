@@ -330,6 +330,8 @@ pub struct CreatedPayload {
     pub payment_url: Option<Scalar>,
     /// The provider's reference.
     pub payment_token: Option<Scalar>,
+    /// The amount registered, in fen like the amount sent.
+    pub amount: Option<Scalar>,
 }
 
 /// A registered payment, from the create-payment payload.
@@ -339,18 +341,43 @@ pub struct CreatedPayment {
     pub payment_url: String,
     /// The provider's reference, needed for every status query.
     pub payment_token: String,
+    /// The amount the provider registered, in fen, when the answer names one.
+    pub amount_fen: Option<u64>,
+}
+
+impl CreatedPayment {
+    /// Refuses a registration of another amount than `sent`: the payer would
+    /// be asked for the provider's amount, not the merchant's.
+    pub fn check_amount(&self, order_id: &OrderId, sent: &Money) -> Result<()> {
+        match self.amount_fen {
+            Some(fen) if fen != to_fen(sent)? => Err(Error::OrderIdConflict {
+                kind: OrderKind::Deposit,
+                order_id: order_id.clone(),
+                requested: sent.clone(),
+                held: from_fen(fen),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl TryFrom<Payload<CreatedPayload>> for CreatedPayment {
     type Error = AnswerError;
 
-    /// The payload's `amount` is not compared with the amount sent: the
-    /// document's own example sends 10000 fen and answers `"amount": 10`.
+    /// `amount` is read in fen, the unit of the amount sent and of the status
+    /// payload's. (The document's create example answers `"amount": 10` to a
+    /// request of 10000 fen; read in fen or in yuan the two disagree, so that
+    /// answer is taken to be another payment's, of 10 fen.)
     fn try_from(answer: Payload<CreatedPayload>) -> Result<Self, AnswerError> {
         let payload = answer.required()?;
+        let amount_fen = payload
+            .amount
+            .map(|amount| amount.u64().map_err(|r| AnswerError::field("amount", r)))
+            .transpose()?;
         Ok(Self {
             payment_url: Scalar::required(payload.payment_url, "payment_url")?,
             payment_token: Scalar::required(payload.payment_token, "payment_token")?,
+            amount_fen,
         })
     }
 }

@@ -205,6 +205,8 @@ async fn create_deposit_sends_a_signed_json_body_in_fen() {
         outcomes["bad_signature"]["error"],
         "provider/InvalidSignature"
     );
+    // Registered for 10 fen when 10000 were sent: refused, naming what is held.
+    assert_eq!(outcomes["other_amount"]["error"], "order_id_conflict");
     insta::assert_json_snapshot!("create_deposit", outcomes);
 }
 
