@@ -491,9 +491,10 @@ async fn a_vpay88_payout_is_pending_until_settled_and_never_rejected() {
         .withdrawal_status(&StatusQuery::new(OrderId::new("V-PAYOUT-1").unwrap()))
         .await
         .unwrap();
+    // Vpay88's word for a payout it holds unsettled; in flight, like One1Pay's `proccess`.
     assert_eq!(
         (status.status, status.provider_status.as_str()),
-        (OrderStatus::Pending, "pending")
+        (OrderStatus::Processing, "pending")
     );
     let base = h.sandbox.base_url();
     let settle = |outcome| {

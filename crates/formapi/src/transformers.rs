@@ -39,11 +39,14 @@ pub fn refusal_kind(message: &str) -> RefusalKind {
     }
 }
 
-/// Maps an `order_status` word; `None` for a word nobody has documented, which
-/// callers surface rather than guess about.
-pub fn order_status(word: &str) -> Option<OrderStatus> {
+/// Maps an `order_status` word of a `kind` of order; `None` for a word nobody
+/// has documented, which callers surface rather than guess about.
+pub fn order_status(kind: OrderKind, word: &str) -> Option<OrderStatus> {
     Some(match word.trim().to_ascii_lowercase().as_str() {
-        "pending" => OrderStatus::Pending,
+        "pending" if kind == OrderKind::Deposit => OrderStatus::Pending,
+        // Vpay88's word for a payout it holds but has not settled, One1Pay's
+        // `proccess`: the provider accepted it, so it is in flight.
+        "pending" => OrderStatus::Processing,
         // `proccess` is the documents' own spelling for a payout in flight.
         "proccess" | "process" | "processing" => OrderStatus::Processing,
         "completed" | "complete" | "success" => OrderStatus::Completed,
@@ -491,7 +494,7 @@ impl TryFrom<StatusOf> for StatusReport {
         }: StatusOf,
     ) -> Result<Self, AnswerError> {
         let word = Scalar::required(answer.order_status, "order_status")?;
-        let status = order_status(&word)
+        let status = order_status(kind, &word)
             .ok_or_else(|| AnswerError(format!("unknown order_status {word:?}")))?;
         let amount = Money::new(
             decimal(answer.amount, "amount")?,
@@ -613,7 +616,7 @@ pub fn callback_event(
         }
     };
     let word = present(f.order_status, "order_status")?;
-    let status = order_status(&word)
+    let status = order_status(kind, &word)
         .ok_or_else(|| invalid("order_status", format!("unknown status {word:?}")))?;
     let amount = Scalar(present(f.amount, "amount")?)
         .decimal()

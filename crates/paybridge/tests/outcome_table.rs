@@ -313,6 +313,12 @@ async fn run_row(provider: Provider, row: Row, refusal: &'static str) {
             let result = gateway.create_withdrawal(&request).await;
             if let Ok(receipt) = &result {
                 let expected = match row.resolution {
+                    // A payout the provider holds unsettled is in flight,
+                    // whichever word says so (`pending` or `proccess`).
+                    Resolution::Found {
+                        status: OrderStatus::Pending,
+                        ..
+                    } => (OrderStatus::Processing, LearnedFrom::StatusQuery),
                     Resolution::Found { status, .. } => (status, LearnedFrom::StatusQuery),
                     _ => (OrderStatus::Processing, LearnedFrom::CreateAnswer),
                 };

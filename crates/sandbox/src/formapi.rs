@@ -44,7 +44,8 @@ pub(crate) fn router(inner: Arc<Inner>, provider: FormProvider) -> Router {
         .route(
             "/_sandbox/withdrawals/{id}/settle",
             post(control_settle_withdrawal),
-        );
+        )
+        .route("/_sandbox/auth/expire", post(control_expire_tokens));
     if provider == FormProvider::One1pay {
         router = router.route("/wallet/get_balance", post(balance));
     }
@@ -534,6 +535,21 @@ async fn control_settle(ctx: Ctx, kind: Kind, id: String, request: Request) -> R
             .reply(json!({ "status": true, "order_status": order.status })),
         Err((code, message)) => (code, message).into_response(),
     }
+}
+
+/// Forgets every auth token issued so far, as a provider's expiry would: the
+/// next call made with one is answered `Params incorrect`.
+async fn control_expire_tokens(State(ctx): State<Ctx>) -> Response {
+    let provider = ctx.provider;
+    let mut state = ctx.inner.state();
+    let before = state.auth_tokens.len();
+    state
+        .auth_tokens
+        .retain(|(issuer, _), _| *issuer != provider);
+    let expired = before - state.auth_tokens.len();
+    drop(state);
+    ctx.inner
+        .reply(json!({ "status": true, "expired": expired }))
 }
 
 async fn control_settle_deposit(

