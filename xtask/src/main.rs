@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
 //! - `test`: installs what the tests need on a fresh machine (Chromium and its
-//!   driver, from Debian's packages), then runs every test, doctests included,
+//!   driver, and PostgreSQL, from Debian's packages), then runs every test, doctests included,
 //!   and checks the committed recordings for drift (`fixtures --check`).
 //! - `bench [--quick]`: every benchmark, written to `docs/benchmarks.md`.
 //! - `fixtures [--check]`: records every adapter operation against the sandbox
@@ -70,12 +70,33 @@ fn cargo() -> Command {
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// Installs Debian's chromium and chromium-driver when they are missing.
-fn ensure_browser() -> Result<(), String> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+/// Whether Debian's PostgreSQL server programs are installed.
+fn has_postgres() -> bool {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .map(|versions| {
+            versions
+                .filter_map(Result::ok)
+                .any(|v| v.path().join("bin/initdb").exists())
+        })
+        .unwrap_or(false)
+}
+
+/// Installs Debian's chromium and chromium-driver, and postgresql, when missing.
+fn ensure_browser_and_database() -> Result<(), String> {
+    let mut packages = Vec::new();
+    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        packages.extend(["chromium", "chromium-driver"]);
+    }
+    if !has_postgres() {
+        packages.push("postgresql");
+    }
+    if packages.is_empty() {
         return Ok(());
     }
-    eprintln!("xtask: installing chromium and chromium-driver for the browser test");
+    eprintln!(
+        "xtask: installing {} for the browser and database tests",
+        packages.join(", ")
+    );
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -94,19 +115,24 @@ fn ensure_browser() -> Result<(), String> {
         run(&mut command)
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])?;
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
-        Ok(())
-    } else {
-        Err("chromium or chromedriver is still missing after installing".into())
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend(&packages);
+    apt(&install)?;
+    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        return Err("chromium or chromedriver is still missing after installing".into());
     }
+    if !has_postgres() {
+        return Err("postgresql's server is still missing after installing".into());
+    }
+    Ok(())
 }
 
 fn test(extra: &[String]) -> Result<(), String> {
-    ensure_browser()?;
-    // Here the browser test may not skip: its absence is a failure.
+    ensure_browser_and_database()?;
+    // Here the browser and database tests may not skip: their absence is a failure.
     run(cargo()
         .env("PAYBRIDGE_REQUIRE_BROWSER", "1")
+        .env("PAYBRIDGE_REQUIRE_POSTGRES", "1")
         .args(["test", "--workspace", "--all-targets"])
         .args(extra))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;

@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use httpmock::prelude::*;
 use paybridge_testkit::fixture;
@@ -37,14 +36,7 @@ impl Run {
 }
 
 fn temp_dir() -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "paybridge-cli-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    paybridge_testkit::temp_dir("paybridge-cli")
 }
 
 /// The documents' example deposit (100 MYR) is below their own example limits

@@ -344,6 +344,8 @@ pub enum LearnedFrom {
     CreateAnswer,
     /// A status query made after the create call's answer left its fate open.
     StatusQuery,
+    /// The order ledger, which already held the order: nothing was sent.
+    Ledger,
 }
 
 /// What [`settle`] found: the create call's own answer, or, for payouts, the

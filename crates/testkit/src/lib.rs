@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod conformance;
+pub mod postgres;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -266,4 +267,16 @@ where
         request: expected.redacted(&["api_key", "auth"]),
         outcomes,
     }
+}
+
+/// A fresh, empty directory under the system's temporary directory, unique to
+/// this process and call: `<prefix>-<pid>-<n>`.
+pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
 }

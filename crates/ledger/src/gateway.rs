@@ -1,0 +1,314 @@
+//! [`Ledgered`]: any gateway, with every order kept in a ledger.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use paybridge_core::{
+    Balance, Bank, CallbackEvent, CallbackRequest, Capabilities, Currency, CurrencyLimit,
+    DepositOrder, DepositRequest, Error, LearnedFrom, Money, OrderId, OrderKind, OrderStatus,
+    PaymentGateway, PaymentMethod, Provider, Result, StatusQuery, StatusReport, WithdrawalReceipt,
+    WithdrawalRequest,
+};
+
+use crate::{Begin, Ledger, LedgerState, Observation, OrderKey, OrderRecord, Source};
+
+/// A gateway whose orders are kept in a ledger.
+///
+/// - An order is recorded `sending` (committed) before it is sent, and its
+///   outcome after.
+/// - An order id the ledger holds is never sent again, across restarts: a
+///   payout in flight or final is answered from the ledger; one left `sending`
+///   or `unknown` (the process died, or the answer was lost) is resolved by a
+///   status query, never resent.
+/// - Status queries are recorded as observations.
+#[derive(Debug, Clone)]
+pub struct Ledgered {
+    inner: Arc<dyn PaymentGateway>,
+    ledger: Arc<dyn Ledger>,
+    account: Option<String>,
+}
+
+impl Ledgered {
+    /// Wraps `inner`, recording into `ledger` under the named `account`.
+    pub fn new(
+        inner: Arc<dyn PaymentGateway>,
+        ledger: Arc<dyn Ledger>,
+        account: Option<String>,
+    ) -> Self {
+        Self {
+            inner,
+            ledger,
+            account,
+        }
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Arc<dyn Ledger> {
+        &self.ledger
+    }
+
+    /// The ledger key of an order of this gateway.
+    pub fn key(&self, kind: OrderKind, order_id: &OrderId) -> OrderKey {
+        OrderKey::new(
+            self.inner.provider(),
+            self.account.as_deref(),
+            kind,
+            order_id,
+        )
+    }
+
+    /// Records a create call's outcome. The call's own result is what the
+    /// caller gets: a ledger that fails here leaves the order `sending`, which
+    /// the next attempt resolves by status.
+    async fn record_create<T>(
+        &self,
+        key: &OrderKey,
+        result: &Result<T>,
+        answered: impl FnOnce(&T) -> Observation,
+    ) {
+        let observation = match result {
+            Ok(value) => answered(value),
+            // Refused before anything was sent: a corrected request may use the id.
+            Err(
+                Error::InvalidRequest { .. } | Error::Unsupported { .. } | Error::Config { .. },
+            ) => {
+                if let Err(err) = self.ledger.forget_unsent(key).await {
+                    tracing::error!(order = %key, error = %err, "the ledger could not forget an unsent order");
+                }
+                return;
+            }
+            Err(Error::Provider { message, .. }) => {
+                Observation::new(Source::Create, LedgerState::Refused).detail(message.clone())
+            }
+            Err(Error::HeldAsFailed {
+                status,
+                provider_status,
+                ..
+            }) => Observation::new(Source::Create, LedgerState::from(*status))
+                .provider_status(provider_status.clone()),
+            Err(Error::OrderIdConflict { held, .. }) => {
+                Observation::new(Source::Create, LedgerState::Unknown).amount(Some(held.clone()))
+            }
+            Err(err) => {
+                Observation::new(Source::Create, LedgerState::Unknown).detail(err.to_string())
+            }
+        };
+        if let Err(err) = self.ledger.observe(key, &observation).await {
+            tracing::error!(order = %key, error = %err, "the ledger could not record an outcome; the order stays sending and is resolved by status");
+        }
+    }
+
+    /// Resolves an order the ledger holds without a definite answer by asking
+    /// its status: never by sending it again.
+    async fn resolve(&self, record: &OrderRecord, order_id: &OrderId) -> Result<StatusReport> {
+        let mut query = StatusQuery::new(order_id.clone());
+        if let Some(reference) = &record.provider_ref {
+            query = query.with_provider_ref(reference.clone());
+        }
+        let asked = match record.key.kind {
+            OrderKind::Deposit => self.inner.deposit_status(&query).await,
+            _ => self.inner.withdrawal_status(&query).await,
+        };
+        let report = asked.map_err(|err| Error::Ambiguous {
+            kind: record.key.kind,
+            order_id: order_id.clone(),
+            reason: format!(
+                "the ledger holds it as {} and the status query failed ({err}); not resent",
+                record.state
+            ),
+        })?;
+        self.observe(&record.key, &report, Source::Status).await;
+        Ok(report)
+    }
+
+    async fn observe(&self, key: &OrderKey, report: &StatusReport, source: Source) {
+        let observation = Observation::new(source, LedgerState::from(report.status))
+            .provider_status(report.provider_status.clone())
+            .amount(report.amount.clone())
+            .provider_ref(report.provider_ref.clone());
+        if let Err(err) = self.ledger.observe(key, &observation).await {
+            tracing::error!(order = %key, error = %err, "the ledger could not record a status");
+        }
+    }
+
+    /// The refusal of a request whose id the ledger holds for another amount.
+    fn reused(record: &OrderRecord, order_id: &OrderId, requested: &Money) -> Option<Error> {
+        (record.amount != *requested).then(|| Error::OrderIdConflict {
+            kind: record.key.kind,
+            order_id: order_id.clone(),
+            requested: requested.clone(),
+            held: record.amount.clone(),
+        })
+    }
+
+    /// What the ledger answers for an order it holds with a definite state.
+    fn held_as_failed(record: &OrderRecord, order_id: &OrderId) -> Option<Error> {
+        match record.state {
+            LedgerState::Refused => Some(Error::invalid(
+                "order_id",
+                format!(
+                    "{} was refused by the provider before ({}); send it under a new order id",
+                    record.key,
+                    record.detail.as_deref().unwrap_or("no message")
+                ),
+            )),
+            LedgerState::Failed | LedgerState::Rejected => Some(Error::HeldAsFailed {
+                kind: record.key.kind,
+                order_id: order_id.clone(),
+                status: record.state.status().unwrap_or(OrderStatus::Failed),
+                provider_status: record.provider_status.clone().unwrap_or_default(),
+            }),
+            _ => None,
+        }
+    }
+
+    async fn existing_withdrawal(
+        &self,
+        record: OrderRecord,
+        request: &WithdrawalRequest,
+    ) -> Result<WithdrawalReceipt> {
+        if let Some(err) = Self::reused(&record, &request.order_id, &request.amount) {
+            return Err(err);
+        }
+        if record.state.is_unresolved() {
+            let report = self.resolve(&record, &request.order_id).await?;
+            tracing::info!(order = %record.key, status = %report.status, "payout resolved by status, not resent");
+            return Ok(WithdrawalReceipt::found(report));
+        }
+        if let Some(err) = Self::held_as_failed(&record, &request.order_id) {
+            return Err(err);
+        }
+        tracing::info!(order = %record.key, state = %record.state, "payout already in the ledger; not sent again");
+        let mut receipt =
+            WithdrawalReceipt::accepted(request.order_id.clone(), record.provider_ref);
+        receipt.status = record.state.status().unwrap_or(OrderStatus::Processing);
+        receipt.provider_status = record.provider_status;
+        receipt.learned_from = LearnedFrom::Ledger;
+        Ok(receipt)
+    }
+
+    async fn existing_deposit(
+        &self,
+        record: OrderRecord,
+        request: &DepositRequest,
+    ) -> Result<DepositOrder> {
+        if let Some(err) = Self::reused(&record, &request.order_id, &request.amount) {
+            return Err(err);
+        }
+        if record.state.is_unresolved() {
+            self.resolve(&record, &request.order_id).await?;
+        }
+        let record = self.ledger.get(&record.key).await?.unwrap_or(record);
+        if let Some(err) = Self::held_as_failed(&record, &request.order_id) {
+            return Err(err);
+        }
+        match record.payment_url {
+            Some(url) => Ok(DepositOrder::new(
+                request.order_id.clone(),
+                url,
+                record.provider_ref,
+            )),
+            None => Err(Error::Ambiguous {
+                kind: OrderKind::Deposit,
+                order_id: request.order_id.clone(),
+                reason: format!(
+                    "the ledger holds it as {} without its payment page; not created again",
+                    record.state
+                ),
+            }),
+        }
+    }
+
+    async fn status(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
+        let report = match kind {
+            OrderKind::Deposit => self.inner.deposit_status(query).await?,
+            _ => self.inner.withdrawal_status(query).await?,
+        };
+        let key = self.key(kind, &query.order_id);
+        if matches!(self.ledger.get(&key).await, Ok(Some(_))) {
+            self.observe(&key, &report, Source::Status).await;
+        }
+        Ok(report)
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for Ledgered {
+    fn provider(&self) -> Provider {
+        self.inner.provider()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {
+        self.inner.currencies().await
+    }
+
+    async fn deposit_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
+        self.inner.deposit_banks(currency).await
+    }
+
+    async fn withdrawal_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
+        self.inner.withdrawal_banks(currency).await
+    }
+
+    async fn payment_methods(&self) -> Result<Vec<PaymentMethod>> {
+        self.inner.payment_methods().await
+    }
+
+    async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
+        let key = self.key(OrderKind::Deposit, &request.order_id);
+        match self.ledger.begin(&key, &request.amount).await? {
+            Begin::Existing(record) => self.existing_deposit(*record, request).await,
+            Begin::Fresh => {
+                let result = self.inner.create_deposit(request).await;
+                self.record_create(&key, &result, |order| {
+                    Observation::new(Source::Create, LedgerState::Pending)
+                        .payment_url(order.payment_url.clone())
+                        .provider_ref(order.provider_ref.clone())
+                })
+                .await;
+                result
+            }
+        }
+    }
+
+    async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
+        let key = self.key(OrderKind::Withdrawal, &request.order_id);
+        match self.ledger.begin(&key, &request.amount).await? {
+            Begin::Existing(record) => self.existing_withdrawal(*record, request).await,
+            Begin::Fresh => {
+                let result = self.inner.create_withdrawal(request).await;
+                self.record_create(&key, &result, |receipt| {
+                    let observation =
+                        Observation::new(Source::Create, LedgerState::from(receipt.status))
+                            .provider_ref(receipt.provider_ref.clone());
+                    match &receipt.provider_status {
+                        Some(word) => observation.provider_status(word.clone()),
+                        None => observation,
+                    }
+                })
+                .await;
+                result
+            }
+        }
+    }
+
+    async fn deposit_status(&self, query: &StatusQuery) -> Result<StatusReport> {
+        self.status(OrderKind::Deposit, query).await
+    }
+
+    async fn withdrawal_status(&self, query: &StatusQuery) -> Result<StatusReport> {
+        self.status(OrderKind::Withdrawal, query).await
+    }
+
+    async fn balance(&self, currency: &Currency) -> Result<Balance> {
+        self.inner.balance(currency).await
+    }
+
+    fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
+        self.inner.verify_callback(request)
+    }
+}

@@ -1,0 +1,357 @@
+//! The order ledger around paybridge: what every merchant writes by hand
+//! around a payment SDK, kept in a real database.
+//!
+//! - Each order is recorded **before** it is sent (`sending`), then its
+//!   outcome, every status observation and every callback (raw body byte-exact,
+//!   verified, confirmed, applied or why not).
+//! - One [state machine](state) decides what an observation does: a final
+//!   state never changes, a contradiction is recorded as a conflict and
+//!   surfaced, duplicates change nothing.
+//! - Transitions are transactional (compare-and-set on a version), so two
+//!   instances applying the same callback at once apply it once, and the
+//!   merchant's handler is claimed by exactly one of them.
+//! - [`Ledgered`] wraps any [`PaymentGateway`] so a payout whose id is in
+//!   flight or final is never sent again, across restarts, and one left
+//!   `sending` or `unknown` is resolved by status, never resent.
+//!
+//! SQLite (a file, no set-up, WAL) is the embedded default; PostgreSQL serves
+//! several instances of the merchant's service. Both run the same SQL through
+//! sqlx's `Any` driver; only the schema's column types differ. Amounts are
+//! stored as exact decimal text, never floats.
+//!
+//! ```no_run
+//! # async fn run() -> paybridge_core::Result<()> {
+//! use paybridge_ledger::{Ledger, ListFilter, SqlLedger};
+//!
+//! let ledger = SqlLedger::open("sqlite://paybridge.db").await?;
+//! let open = ledger.list(&ListFilter::open()).await?;
+//! println!("{} orders not final yet", open.len());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod gateway;
+mod schema;
+mod sql;
+pub mod state;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
+
+pub use gateway::Ledgered;
+pub use sql::SqlLedger;
+pub use state::{step, LedgerState, Step};
+
+/// What identifies an order: the provider, the merchant account (empty for a
+/// provider's one-account section), deposit or withdrawal, and the merchant's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderKey {
+    /// The provider.
+    pub provider: String,
+    /// The named account, or empty.
+    pub account: String,
+    /// Deposit or withdrawal.
+    pub kind: OrderKind,
+    /// The merchant's order id.
+    pub order_id: String,
+}
+
+impl OrderKey {
+    /// The key of `order_id`.
+    pub fn new(
+        provider: Provider,
+        account: Option<&str>,
+        kind: OrderKind,
+        order_id: &OrderId,
+    ) -> Self {
+        Self {
+            provider: provider.as_str().to_owned(),
+            account: account.unwrap_or_default().to_owned(),
+            kind,
+            order_id: order_id.as_str().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for OrderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.provider, self.kind, self.order_id)?;
+        if !self.account.is_empty() {
+            write!(f, " (account {})", self.account)?;
+        }
+        Ok(())
+    }
+}
+
+/// One order as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrderRecord {
+    /// Which order.
+    pub key: OrderKey,
+    /// The amount asked for.
+    pub amount: Money,
+    /// Where it stands.
+    pub state: LedgerState,
+    /// The provider's own last word for it.
+    pub provider_status: Option<String>,
+    /// The provider's reference.
+    pub provider_ref: Option<String>,
+    /// A deposit's payment page, so a repeated create can hand it out again.
+    pub payment_url: Option<String>,
+    /// Why an observation contradicted this order, when one did.
+    pub conflict: Option<String>,
+    /// What the last definite answer said (a refusal's message, say).
+    pub detail: Option<String>,
+    /// When it was recorded, milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When it last changed, milliseconds since the Unix epoch.
+    pub updated_at: i64,
+}
+
+/// Where an observation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// The create call's answer.
+    Create,
+    /// A status query.
+    Status,
+    /// A verified (and confirmed) callback.
+    Callback,
+    /// A reconcile run.
+    Reconcile,
+}
+
+impl Source {
+    /// The word stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Create => "create",
+            Source::Status => "status",
+            Source::Callback => "callback",
+            Source::Reconcile => "reconcile",
+        }
+    }
+}
+
+/// What was learned about an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Observation {
+    /// Where from.
+    pub source: Source,
+    /// The state it says.
+    pub state: LedgerState,
+    /// The provider's own word.
+    pub provider_status: Option<String>,
+    /// The amount the provider holds, when said.
+    pub amount: Option<Money>,
+    /// The provider's reference, when said.
+    pub provider_ref: Option<String>,
+    /// A deposit's payment page, when said.
+    pub payment_url: Option<String>,
+    /// Free text kept with the order (a refusal's message).
+    pub detail: Option<String>,
+}
+
+impl Observation {
+    /// An observation of `state` from `source`.
+    pub fn new(source: Source, state: LedgerState) -> Self {
+        Self {
+            source,
+            state,
+            provider_status: None,
+            amount: None,
+            provider_ref: None,
+            payment_url: None,
+            detail: None,
+        }
+    }
+
+    /// With the provider's own word.
+    pub fn provider_status(mut self, word: impl Into<String>) -> Self {
+        self.provider_status = Some(word.into());
+        self
+    }
+
+    /// With the amount the provider holds.
+    pub fn amount(mut self, amount: Option<Money>) -> Self {
+        self.amount = amount;
+        self
+    }
+
+    /// With the provider's reference.
+    pub fn provider_ref(mut self, reference: Option<String>) -> Self {
+        self.provider_ref = reference;
+        self
+    }
+
+    /// With a deposit's payment page.
+    pub fn payment_url(mut self, url: impl Into<String>) -> Self {
+        self.payment_url = Some(url.into());
+        self
+    }
+
+    /// With free text kept on the order.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// What recording an order about to be sent found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Begin {
+    /// Recorded as `sending`: send it.
+    Fresh,
+    /// The ledger holds it already: never send it again.
+    Existing(Box<OrderRecord>),
+}
+
+/// What an observation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The step the state machine took.
+    pub step: Step,
+    /// The order after it.
+    pub record: OrderRecord,
+    /// The transition recorded, when the step advanced the order.
+    pub transition: Option<i64>,
+}
+
+/// A callback as it arrived, before anything was decided about it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReceivedCallback<'a> {
+    /// The provider whose route received it.
+    pub provider: Provider,
+    /// The named account whose route received it.
+    pub account: Option<&'a str>,
+    /// The body, byte for byte.
+    pub body: &'a [u8],
+    /// Its Content-Type, as claimed.
+    pub content_type: Option<&'a str>,
+}
+
+/// What became of a callback, recorded beside its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallbackVerdict {
+    /// The order it names, once verified.
+    pub key: Option<OrderKey>,
+    /// Whether its token or signature verified.
+    pub verified: bool,
+    /// Whether the provider's status API confirmed it.
+    pub confirmed: bool,
+    /// Whether it moved its order.
+    pub applied: bool,
+    /// Why, in a few words (`applied`, `duplicate`, `conflict: ...`, `rejected: ...`).
+    pub outcome: String,
+}
+
+/// Whether the merchant's handler should run for a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Claim {
+    /// This caller claimed it: run the handler, then [`Ledger::finish_handler`].
+    Claimed,
+    /// Another caller is running it now.
+    Running,
+    /// It ran to success already.
+    Done,
+}
+
+/// Which orders to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListFilter {
+    /// `open` (not final), `final`, `conflict` or every order.
+    pub which: Which,
+    /// Only orders changed at or after this time, milliseconds since the epoch.
+    pub since: Option<i64>,
+}
+
+impl ListFilter {
+    /// Every order not final yet.
+    pub fn open() -> Self {
+        Self {
+            which: Which::Open,
+            since: None,
+        }
+    }
+
+    /// Orders of `which` kind changed since `since`.
+    pub fn new(which: Which, since: Option<i64>) -> Self {
+        Self { which, since }
+    }
+}
+
+/// A class of orders.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Which {
+    /// Every order.
+    #[default]
+    All,
+    /// Not final yet (`sending`, `unknown`, `pending`, `processing`).
+    Open,
+    /// Final.
+    Final,
+    /// An observation contradicted it.
+    Conflict,
+}
+
+/// The ledger: where orders, observations and callbacks are kept.
+#[async_trait]
+pub trait Ledger: Send + Sync + fmt::Debug {
+    /// Records an order about to be sent as `sending`, committed before this
+    /// returns; or, when the ledger holds its key already, what it holds.
+    async fn begin(&self, key: &OrderKey, amount: &Money) -> Result<Begin>;
+
+    /// Removes a `sending` order whose call failed before anything was sent
+    /// (an invalid request), so a corrected one may be sent under its id.
+    async fn forget_unsent(&self, key: &OrderKey) -> Result<()>;
+
+    /// Applies an observation through the state machine, in one transaction.
+    /// An order the ledger does not hold yet is recorded as observed, when
+    /// the observation states its amount.
+    async fn observe(&self, key: &OrderKey, observation: &Observation) -> Result<Applied>;
+
+    /// Records a callback as it arrived; returns its id for
+    /// [`settle_callback`](Self::settle_callback).
+    async fn record_callback(&self, callback: &ReceivedCallback<'_>) -> Result<i64>;
+
+    /// Records what became of callback `id`.
+    async fn settle_callback(&self, id: i64, verdict: &CallbackVerdict) -> Result<()>;
+
+    /// The transition of `key` into `state` whose handler has not run to
+    /// success yet, if any (a handler that failed before).
+    async fn unhandled_transition(&self, key: &OrderKey, state: LedgerState)
+        -> Result<Option<i64>>;
+
+    /// Claims transition `id` for the merchant's handler. A claim older than
+    /// `lease_ms` (its holder died) may be taken over.
+    async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim>;
+
+    /// Records the handler's end: done, or due again after a failure.
+    async fn finish_handler(&self, id: i64, succeeded: bool) -> Result<()>;
+
+    /// The order `key`, when held.
+    async fn get(&self, key: &OrderKey) -> Result<Option<OrderRecord>>;
+
+    /// Orders matching `filter`, oldest change first.
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<OrderRecord>>;
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,73 @@
+//! The ledger's tables, embedded and applied on open. The SQL is the same for
+//! SQLite and PostgreSQL but for two column types, filled in per database.
+
+/// The database behind a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// An auto-numbered primary key column.
+    fn id_column(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "id INTEGER PRIMARY KEY AUTOINCREMENT",
+            Backend::Postgres => "id BIGSERIAL PRIMARY KEY",
+        }
+    }
+
+    /// A column of raw bytes.
+    fn bytes_type(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BLOB",
+            Backend::Postgres => "BYTEA",
+        }
+    }
+}
+
+/// The columns naming an order, shared by every table that refers to one.
+const ORDER_KEY: &str =
+    "provider TEXT NOT NULL, account TEXT NOT NULL, kind TEXT NOT NULL, order_id TEXT NOT NULL";
+
+/// Each migration's statements, in order; its number is its index plus one.
+const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE IF NOT EXISTS paybridge_orders ({key}, \
+        amount TEXT NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL, \
+        provider_status TEXT, provider_ref TEXT, payment_url TEXT, conflict TEXT, detail TEXT, \
+        version BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, \
+        PRIMARY KEY (provider, account, kind, order_id))",
+    "CREATE INDEX IF NOT EXISTS paybridge_orders_by_change ON paybridge_orders (updated_at)",
+    "CREATE TABLE IF NOT EXISTS paybridge_observations ({id}, {key}, \
+        source TEXT NOT NULL, observed TEXT NOT NULL, provider_status TEXT, amount TEXT, \
+        currency TEXT, effect TEXT NOT NULL, at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS paybridge_callbacks ({id}, provider TEXT NOT NULL, \
+        account TEXT NOT NULL, kind TEXT, order_id TEXT, body {bytes} NOT NULL, content_type TEXT, \
+        verified BIGINT NOT NULL, confirmed BIGINT NOT NULL, applied BIGINT NOT NULL, \
+        outcome TEXT NOT NULL, received_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS paybridge_transitions ({id}, {key}, \
+        from_state TEXT NOT NULL, to_state TEXT NOT NULL, source TEXT NOT NULL, \
+        at BIGINT NOT NULL, handler TEXT NOT NULL, claimed_at BIGINT)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS paybridge_transitions_once \
+        ON paybridge_transitions (provider, account, kind, order_id, to_state)",
+]];
+
+/// The statements of every migration after `applied`, numbered.
+pub(crate) fn pending(backend: Backend, applied: i64) -> Vec<(i64, Vec<String>)> {
+    MIGRATIONS
+        .iter()
+        .zip(1_i64..)
+        .filter(|(_, number)| *number > applied)
+        .map(|(statements, number)| {
+            let sql = statements
+                .iter()
+                .map(|s| {
+                    s.replace("{key}", ORDER_KEY)
+                        .replace("{id}", backend.id_column())
+                        .replace("{bytes}", backend.bytes_type())
+                })
+                .collect();
+            (number, sql)
+        })
+        .collect()
+}

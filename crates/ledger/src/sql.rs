@@ -1,0 +1,610 @@
+//! The ledger on SQLite or PostgreSQL, through sqlx's `Any` driver: one body
+//! of SQL for both, `$n` parameters (which SQLite reads too).
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use paybridge_core::{Currency, Decimal, Error, Money, OrderKind, Result};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::schema::{self, Backend};
+use crate::state::{step, LedgerState, Step};
+use crate::{
+    now_ms, Applied, Begin, CallbackVerdict, Claim, Ledger, ListFilter, Observation, OrderKey,
+    OrderRecord, ReceivedCallback, Which,
+};
+
+/// How many times an observation is retried when another writer moved its
+/// order between the read and the compare-and-set.
+const CAS_ATTEMPTS: usize = 16;
+
+/// The columns of an order, in the order [`record`] reads them.
+const ORDER_COLUMNS: &str = "provider, account, kind, order_id, amount, currency, state, \
+    provider_status, provider_ref, payment_url, conflict, detail, created_at, updated_at, version";
+
+/// The condition naming one order, parameters `$1` to `$4`.
+const BY_KEY: &str = "provider = $1 AND account = $2 AND kind = $3 AND order_id = $4";
+
+/// A ledger in a SQLite file or a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct SqlLedger {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A database failure, as paybridge reports local failures.
+fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |e| Error::local(format!("the ledger could not {what}"), e)
+}
+
+/// A stored value that does not read back: the database was written by
+/// something else.
+fn corrupt(what: String) -> Error {
+    Error::local("the ledger holds a value it cannot read", what)
+}
+
+fn kind_word(kind: OrderKind) -> &'static str {
+    kind.as_str()
+}
+
+fn parse_kind(word: &str) -> Result<OrderKind> {
+    match word {
+        "deposit" => Ok(OrderKind::Deposit),
+        "withdrawal" => Ok(OrderKind::Withdrawal),
+        other => Err(corrupt(format!("order kind {other:?}"))),
+    }
+}
+
+fn money(amount: &str, currency: &str) -> Result<Money> {
+    let amount =
+        Decimal::from_str(amount).map_err(|e| corrupt(format!("amount {amount:?}: {e}")))?;
+    Ok(Money::new(amount, Currency::new(currency)?))
+}
+
+/// Reads an order row selected with [`ORDER_COLUMNS`]; also its version.
+fn record(row: &AnyRow) -> Result<(OrderRecord, i64)> {
+    let text = |column: &str| -> Result<String> {
+        row.try_get::<String, _>(column)
+            .map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    let optional = |column: &str| -> Result<Option<String>> {
+        row.try_get::<Option<String>, _>(column)
+            .map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    let number = |column: &str| -> Result<i64> {
+        row.try_get::<i64, _>(column)
+            .map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    let state = text("state")?;
+    let record = OrderRecord {
+        key: OrderKey {
+            provider: text("provider")?,
+            account: text("account")?,
+            kind: parse_kind(&text("kind")?)?,
+            order_id: text("order_id")?,
+        },
+        amount: money(&text("amount")?, &text("currency")?)?,
+        state: LedgerState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?,
+        provider_status: optional("provider_status")?,
+        provider_ref: optional("provider_ref")?,
+        payment_url: optional("payment_url")?,
+        conflict: optional("conflict")?,
+        detail: optional("detail")?,
+        created_at: number("created_at")?,
+        updated_at: number("updated_at")?,
+    };
+    Ok((record, number("version")?))
+}
+
+/// Binds the four key parameters `$1`..`$4`.
+macro_rules! by_key {
+    ($query:expr, $key:expr) => {
+        $query
+            .bind($key.provider.clone())
+            .bind($key.account.clone())
+            .bind(kind_word($key.kind))
+            .bind($key.order_id.clone())
+    };
+}
+
+impl SqlLedger {
+    /// Opens the ledger at `url` (`sqlite://paybridge.db`, `postgres://...`),
+    /// creating a SQLite file when missing, and applies the embedded
+    /// migrations it lacks.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(Error::Config {
+                key: "ledger.url".into(),
+                reason: "must start with sqlite:// or postgres://".into(),
+            });
+        };
+        // SQLite serializes writers anyway: one connection means no "database
+        // is locked" between this process's own writers.
+        let connections = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA busy_timeout = 10000",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *connection).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(db("open its database"))?;
+        let ledger = Self { pool, backend };
+        ledger.migrate().await?;
+        Ok(ledger)
+    }
+
+    /// Applies the migrations the database lacks, in one transaction that
+    /// holds off any other instance migrating at the same moment.
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7160442)")
+                .execute(&mut *tx)
+                .await
+                .map_err(db("lock its schema"))?;
+        }
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS paybridge_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db("create its schema table"))?;
+        let applied: i64 =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM paybridge_schema")
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|row| row.try_get::<i64, _>("v"))
+                .map_err(db("read its schema version"))?;
+        for (number, statements) in schema::pending(self.backend, applied) {
+            for statement in statements {
+                sqlx::query(&statement)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("apply a migration"))?;
+            }
+            sqlx::query("INSERT INTO paybridge_schema (version, applied_at) VALUES ($1, $2)")
+                .bind(number)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db("record a migration"))?;
+        }
+        tx.commit().await.map_err(db("commit a migration"))
+    }
+
+    /// Begins a write transaction. SQLite's takes the write lock at once, so
+    /// two writers wait on each other (`busy_timeout`) instead of failing
+    /// with "database is locked" when a read would turn into a write.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let begun = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        begun.map_err(db("start a transaction"))
+    }
+
+    /// The pool, for benchmarks that compare the ledger with bare statements.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn read(
+        connection: &mut AnyConnection,
+        key: &OrderKey,
+    ) -> Result<Option<(OrderRecord, i64)>> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM paybridge_orders WHERE {BY_KEY}");
+        let row = by_key!(sqlx::query(&sql), key)
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(db("read an order"))?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Inserts `key` unless held; whether this call inserted it.
+    async fn insert(
+        connection: &mut AnyConnection,
+        key: &OrderKey,
+        amount: &Money,
+        observation: &Observation,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let inserted = by_key!(
+            sqlx::query(
+                "INSERT INTO paybridge_orders (provider, account, kind, order_id, amount, currency, \
+                 state, provider_status, provider_ref, payment_url, detail, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) \
+                 ON CONFLICT (provider, account, kind, order_id) DO NOTHING"
+            ),
+            key
+        )
+        .bind(amount.amount().to_string())
+        .bind(amount.currency().as_str().to_owned())
+        .bind(observation.state.as_str())
+        .bind(observation.provider_status.clone())
+        .bind(observation.provider_ref.clone())
+        .bind(observation.payment_url.clone())
+        .bind(observation.detail.clone())
+        .bind(now)
+        .execute(&mut *connection)
+        .await
+        .map_err(db("record an order"))?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Records what an observation did, beside the order.
+    async fn log_observation(
+        connection: &mut AnyConnection,
+        key: &OrderKey,
+        observation: &Observation,
+        effect: &str,
+    ) -> Result<()> {
+        by_key!(
+            sqlx::query(
+                "INSERT INTO paybridge_observations (provider, account, kind, order_id, source, \
+                 observed, provider_status, amount, currency, effect, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ),
+            key
+        )
+        .bind(observation.source.as_str())
+        .bind(observation.state.as_str())
+        .bind(observation.provider_status.clone())
+        .bind(observation.amount.as_ref().map(|m| m.amount().to_string()))
+        .bind(
+            observation
+                .amount
+                .as_ref()
+                .map(|m| m.currency().as_str().to_owned()),
+        )
+        .bind(effect.to_owned())
+        .bind(now_ms())
+        .execute(&mut *connection)
+        .await
+        .map_err(db("record an observation"))?;
+        Ok(())
+    }
+
+    /// One attempt at an observation: `None` when another writer moved the
+    /// order first (the caller reads again and retries).
+    async fn observe_once(
+        &self,
+        key: &OrderKey,
+        observation: &Observation,
+    ) -> Result<Option<Applied>> {
+        let mut tx = self.write().await?;
+        let current = match Self::read(&mut tx, key).await? {
+            Some(current) => current,
+            None => {
+                let Some(amount) = &observation.amount else {
+                    return Err(Error::invalid(
+                        "order_id",
+                        format!("{key} is not in the ledger, and the observation names no amount"),
+                    ));
+                };
+                if Self::insert(&mut tx, key, amount, observation).await? {
+                    let transition = Self::log_transition(&mut tx, key, None, observation).await?;
+                    Self::log_observation(&mut tx, key, observation, "recorded").await?;
+                    let (record, _) = Self::read(&mut tx, key)
+                        .await?
+                        .ok_or_else(|| corrupt(format!("{key} vanished while recorded")))?;
+                    tx.commit().await.map_err(db("commit an observation"))?;
+                    return Ok(Some(Applied {
+                        step: Step::Advance(observation.state),
+                        record,
+                        transition,
+                    }));
+                }
+                // Another writer recorded it first.
+                return Ok(None);
+            }
+        };
+        let (record, version) = current;
+        let amount_differs = observation
+            .amount
+            .as_ref()
+            .is_some_and(|amount| *amount != record.amount);
+        let step = if amount_differs {
+            Step::Conflict
+        } else {
+            step(record.state, observation.state)
+        };
+        let now = now_ms();
+        let transition = match step {
+            Step::Advance(state) => {
+                let moved = by_key!(
+                    sqlx::query(&format!(
+                        "UPDATE paybridge_orders SET state = $5, \
+                         provider_status = COALESCE($6, provider_status), \
+                         provider_ref = COALESCE($7, provider_ref), \
+                         payment_url = COALESCE($8, payment_url), detail = COALESCE($9, detail), \
+                         version = version + 1, updated_at = $10 WHERE {BY_KEY} AND version = $11"
+                    )),
+                    key
+                )
+                .bind(state.as_str())
+                .bind(observation.provider_status.clone())
+                .bind(observation.provider_ref.clone())
+                .bind(observation.payment_url.clone())
+                .bind(observation.detail.clone())
+                .bind(now)
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("move an order"))?;
+                if moved.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                Self::log_transition(&mut tx, key, Some(record.state), observation).await?
+            }
+            Step::Conflict => {
+                let reason = if amount_differs {
+                    format!(
+                        "{} said {} where {} was asked",
+                        observation.source.as_str(),
+                        observation
+                            .amount
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        record.amount
+                    )
+                } else {
+                    format!(
+                        "{} said {} after {}",
+                        observation.source.as_str(),
+                        observation.state,
+                        record.state
+                    )
+                };
+                tracing::warn!(order = %key, %reason, "an observation contradicts the ledger; not applied");
+                by_key!(
+                    sqlx::query(&format!(
+                        "UPDATE paybridge_orders SET conflict = COALESCE(conflict, $5), \
+                         updated_at = $6 WHERE {BY_KEY}"
+                    )),
+                    key
+                )
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("record a conflict"))?;
+                None
+            }
+            Step::Same | Step::Stale => None,
+        };
+        let effect = match step {
+            Step::Advance(_) => "applied",
+            Step::Same => "duplicate",
+            Step::Stale => "stale",
+            Step::Conflict => "conflict",
+        };
+        Self::log_observation(&mut tx, key, observation, effect).await?;
+        let (record, _) = Self::read(&mut tx, key)
+            .await?
+            .ok_or_else(|| corrupt(format!("{key} vanished while observed")))?;
+        tx.commit().await.map_err(db("commit an observation"))?;
+        Ok(Some(Applied {
+            step,
+            record,
+            transition,
+        }))
+    }
+
+    /// Records a transition whose handler is due; its id. A transition into
+    /// a local state (`sending`, `unknown`, `refused`) has no handler.
+    async fn log_transition(
+        connection: &mut AnyConnection,
+        key: &OrderKey,
+        from: Option<LedgerState>,
+        observation: &Observation,
+    ) -> Result<Option<i64>> {
+        if observation.state.status().is_none() {
+            return Ok(None);
+        }
+        let row = by_key!(
+            sqlx::query(
+                "INSERT INTO paybridge_transitions (provider, account, kind, order_id, from_state, \
+                 to_state, source, at, handler) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'due') \
+                 ON CONFLICT (provider, account, kind, order_id, to_state) DO NOTHING RETURNING id"
+            ),
+            key
+        )
+        .bind(from.map_or("none", LedgerState::as_str))
+        .bind(observation.state.as_str())
+        .bind(observation.source.as_str())
+        .bind(now_ms())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(db("record a transition"))?;
+        row.map(|row| row.try_get::<i64, _>("id"))
+            .transpose()
+            .map_err(db("read a transition id"))
+    }
+}
+
+#[async_trait]
+impl Ledger for SqlLedger {
+    async fn begin(&self, key: &OrderKey, amount: &Money) -> Result<Begin> {
+        let mut connection = self.pool.acquire().await.map_err(db("connect"))?;
+        let sending = Observation::new(crate::Source::Create, LedgerState::Sending);
+        if Self::insert(&mut connection, key, amount, &sending).await? {
+            Self::log_observation(&mut connection, key, &sending, "recorded").await?;
+            return Ok(Begin::Fresh);
+        }
+        let (record, _) = Self::read(&mut connection, key)
+            .await?
+            .ok_or_else(|| corrupt(format!("{key} neither inserted nor found")))?;
+        Ok(Begin::Existing(Box::new(record)))
+    }
+
+    async fn forget_unsent(&self, key: &OrderKey) -> Result<()> {
+        let sql = format!("DELETE FROM paybridge_orders WHERE {BY_KEY} AND state = 'sending'");
+        by_key!(sqlx::query(&sql), key)
+            .execute(&self.pool)
+            .await
+            .map_err(db("forget an unsent order"))?;
+        Ok(())
+    }
+
+    async fn observe(&self, key: &OrderKey, observation: &Observation) -> Result<Applied> {
+        for _ in 0..CAS_ATTEMPTS {
+            if let Some(applied) = self.observe_once(key, observation).await? {
+                return Ok(applied);
+            }
+        }
+        Err(Error::local(
+            "the ledger",
+            format!("{key} kept changing under {CAS_ATTEMPTS} attempts to apply an observation"),
+        ))
+    }
+
+    async fn record_callback(&self, callback: &ReceivedCallback<'_>) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO paybridge_callbacks (provider, account, body, content_type, verified, \
+             confirmed, applied, outcome, received_at) VALUES ($1, $2, $3, $4, 0, 0, 0, 'received', $5) \
+             RETURNING id",
+        )
+        .bind(callback.provider.as_str())
+        .bind(callback.account.unwrap_or_default().to_owned())
+        .bind(callback.body.to_vec())
+        .bind(callback.content_type.map(str::to_owned))
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .and_then(|row| row.try_get::<i64, _>("id"))
+        .map_err(db("record a callback"))
+    }
+
+    async fn settle_callback(&self, id: i64, verdict: &CallbackVerdict) -> Result<()> {
+        sqlx::query(
+            "UPDATE paybridge_callbacks SET kind = $1, order_id = $2, verified = $3, confirmed = $4, \
+             applied = $5, outcome = $6 WHERE id = $7",
+        )
+        .bind(verdict.key.as_ref().map(|k| kind_word(k.kind)))
+        .bind(verdict.key.as_ref().map(|k| k.order_id.clone()))
+        .bind(i64::from(verdict.verified))
+        .bind(i64::from(verdict.confirmed))
+        .bind(i64::from(verdict.applied))
+        .bind(verdict.outcome.clone())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("record what became of a callback"))?;
+        Ok(())
+    }
+
+    async fn unhandled_transition(
+        &self,
+        key: &OrderKey,
+        state: LedgerState,
+    ) -> Result<Option<i64>> {
+        let sql = format!(
+            "SELECT id FROM paybridge_transitions WHERE {BY_KEY} AND to_state = $5 AND handler <> 'done'"
+        );
+        let row = by_key!(sqlx::query(&sql), key)
+            .bind(state.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read a transition"))?;
+        row.map(|row| row.try_get::<i64, _>("id"))
+            .transpose()
+            .map_err(db("read a transition id"))
+    }
+
+    async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim> {
+        let now = now_ms();
+        let claimed = sqlx::query(
+            "UPDATE paybridge_transitions SET handler = 'running', claimed_at = $1 \
+             WHERE id = $2 AND (handler = 'due' OR (handler = 'running' AND claimed_at < $3))",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now - lease_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db("claim a handler"))?;
+        if claimed.rows_affected() == 1 {
+            return Ok(Claim::Claimed);
+        }
+        let handler: String =
+            sqlx::query("SELECT handler FROM paybridge_transitions WHERE id = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get::<String, _>("handler"))
+                .map_err(db("read a handler's state"))?;
+        Ok(if handler == "done" {
+            Claim::Done
+        } else {
+            Claim::Running
+        })
+    }
+
+    async fn finish_handler(&self, id: i64, succeeded: bool) -> Result<()> {
+        sqlx::query(
+            "UPDATE paybridge_transitions SET handler = $1, claimed_at = NULL WHERE id = $2",
+        )
+        .bind(if succeeded { "done" } else { "due" })
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("record a handler's end"))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &OrderKey) -> Result<Option<OrderRecord>> {
+        let mut connection = self.pool.acquire().await.map_err(db("connect"))?;
+        Ok(Self::read(&mut connection, key)
+            .await?
+            .map(|(record, _)| record))
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<OrderRecord>> {
+        let finals = "('refused', 'completed', 'failed', 'rejected')";
+        let which = match filter.which {
+            Which::All => "1 = 1".to_owned(),
+            Which::Open => format!("state NOT IN {finals}"),
+            Which::Final => format!("state IN {finals}"),
+            Which::Conflict => "conflict IS NOT NULL".to_owned(),
+        };
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM paybridge_orders WHERE {which} AND updated_at >= $1 \
+             ORDER BY updated_at, provider, account, kind, order_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.since.unwrap_or(i64::MIN))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("list orders"))?;
+        rows.iter().map(|row| record(row).map(|(r, _)| r)).collect()
+    }
+}

@@ -1,0 +1,268 @@
+//! The ledger against real databases: SQLite in a temporary directory and a
+//! PostgreSQL server started for the test (skipped loudly when PostgreSQL is
+//! not installed; `cargo xtask test` requires it).
+
+use std::sync::Arc;
+
+use paybridge_core::{Money, OrderId, OrderKind, Provider};
+use paybridge_ledger::{
+    Begin, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey, Source, SqlLedger, Step,
+    Which,
+};
+use paybridge_testkit::postgres::TestPostgres;
+
+fn sqlite_url() -> String {
+    let dir = paybridge_testkit::temp_dir("paybridge-ledger");
+    format!("sqlite://{}", dir.join("ledger.db").display())
+}
+
+fn key(order_id: &str) -> OrderKey {
+    OrderKey::new(
+        Provider::Vpay88,
+        None,
+        OrderKind::Withdrawal,
+        &OrderId::new(order_id).unwrap(),
+    )
+}
+
+fn myr(amount: &str) -> Money {
+    Money::parse(amount, "MYR").unwrap()
+}
+
+fn seen(state: LedgerState) -> Observation {
+    Observation::new(Source::Callback, state).amount(Some(myr("100.50")))
+}
+
+/// Runs `scenario` against SQLite, then against PostgreSQL when it is here.
+macro_rules! on_every_database {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario(&super::sqlite_url()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let test = concat!(stringify!($name), "::postgres");
+                if let Some(server) = super::TestPostgres::start(test) {
+                    super::$scenario(&server.url()).await;
+                }
+            }
+        }
+    };
+}
+
+async fn an_order_is_recorded_before_it_is_sent_and_never_begun_twice(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    assert_eq!(
+        ledger.begin(&key("W1"), &myr("100.50")).await.unwrap(),
+        Begin::Fresh
+    );
+    // Opened again (a restart): the migrations are not applied twice, the order is there.
+    let reopened = SqlLedger::open(url).await.unwrap();
+    match reopened.begin(&key("W1"), &myr("100.50")).await.unwrap() {
+        Begin::Existing(record) => {
+            assert_eq!(record.state, LedgerState::Sending);
+            assert_eq!(record.amount, myr("100.50"));
+            assert_eq!(
+                record.amount.amount().to_string(),
+                "100.50",
+                "exact decimals"
+            );
+        }
+        Begin::Fresh => panic!("a recorded order must not be begun twice"),
+        other => panic!("{other:?}"),
+    }
+    reopened.forget_unsent(&key("W1")).await.unwrap();
+    assert_eq!(reopened.get(&key("W1")).await.unwrap(), None);
+}
+on_every_database!(
+    begin,
+    an_order_is_recorded_before_it_is_sent_and_never_begun_twice
+);
+
+async fn a_late_fail_after_completed_is_a_conflict_not_a_downgrade(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    ledger.begin(&key("W2"), &myr("100.50")).await.unwrap();
+    let steps = [
+        (
+            LedgerState::Processing,
+            Step::Advance(LedgerState::Processing),
+        ),
+        (LedgerState::Pending, Step::Stale),
+        (
+            LedgerState::Completed,
+            Step::Advance(LedgerState::Completed),
+        ),
+        (LedgerState::Completed, Step::Same),
+        (LedgerState::Failed, Step::Conflict),
+    ];
+    for (observed, expected) in steps {
+        let applied = ledger.observe(&key("W2"), &seen(observed)).await.unwrap();
+        assert_eq!(applied.step, expected, "observed {observed}");
+    }
+    let record = ledger.get(&key("W2")).await.unwrap().unwrap();
+    assert_eq!(record.state, LedgerState::Completed, "never downgraded");
+    assert_eq!(
+        record.conflict.as_deref(),
+        Some("callback said failed after completed")
+    );
+    let conflicts = ledger
+        .list(&ListFilter::new(Which::Conflict, None))
+        .await
+        .unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].key, key("W2"));
+    // Another amount under the id is a conflict too, and changes nothing.
+    ledger.begin(&key("W3"), &myr("100.50")).await.unwrap();
+    let other = Observation::new(Source::Status, LedgerState::Completed).amount(Some(myr("999")));
+    let applied = ledger.observe(&key("W3"), &other).await.unwrap();
+    assert_eq!(applied.step, Step::Conflict);
+    assert_eq!(applied.record.state, LedgerState::Sending);
+    assert_eq!(
+        applied.record.conflict.as_deref(),
+        Some("status said 999 MYR where 100.5 MYR was asked")
+    );
+}
+on_every_database!(
+    late_fail,
+    a_late_fail_after_completed_is_a_conflict_not_a_downgrade
+);
+
+async fn lists_split_open_final_and_conflicting_orders(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    for (id, state) in [
+        ("L-OPEN", LedgerState::Processing),
+        ("L-DONE", LedgerState::Completed),
+        ("L-SENDING", LedgerState::Sending),
+    ] {
+        ledger.begin(&key(id), &myr("100.50")).await.unwrap();
+        if state != LedgerState::Sending {
+            ledger.observe(&key(id), &seen(state)).await.unwrap();
+        }
+    }
+    let ids = |records: Vec<paybridge_ledger::OrderRecord>| {
+        let mut ids: Vec<String> = records.into_iter().map(|r| r.key.order_id).collect();
+        ids.sort();
+        ids
+    };
+    let (open, done, all) = (
+        ListFilter::new(Which::Open, None),
+        ListFilter::new(Which::Final, None),
+        ListFilter::new(Which::All, None),
+    );
+    assert_eq!(
+        ids(ledger.list(&open).await.unwrap()),
+        ["L-OPEN", "L-SENDING"]
+    );
+    assert_eq!(ids(ledger.list(&done).await.unwrap()), ["L-DONE"]);
+    assert_eq!(ids(ledger.list(&all).await.unwrap()).len(), 3);
+    let future = paybridge_ledger::now_ms() + 60_000;
+    let later = ledger
+        .list(&ListFilter::new(Which::All, Some(future)))
+        .await
+        .unwrap();
+    assert!(later.is_empty(), "nothing changed after {future}");
+}
+on_every_database!(lists, lists_split_open_final_and_conflicting_orders);
+
+/// Two instances (two connections pools on one database) apply one callback
+/// 100 times at once: it advances the order once, and exactly one caller
+/// claims its handler.
+async fn one_callback_applied_100_times_at_once_advances_once_and_is_claimed_once(url: &str) {
+    let first: Arc<dyn Ledger> = Arc::new(SqlLedger::open(url).await.unwrap());
+    let second: Arc<dyn Ledger> = Arc::new(SqlLedger::open(url).await.unwrap());
+    first.begin(&key("C1"), &myr("100.50")).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..100 {
+        let ledger = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let applied = ledger
+                .observe(&key("C1"), &seen(LedgerState::Completed))
+                .await
+                .unwrap();
+            let transition = match applied.transition {
+                Some(id) => Some(id),
+                None => ledger
+                    .unhandled_transition(&key("C1"), LedgerState::Completed)
+                    .await
+                    .unwrap(),
+            };
+            let claim = match transition {
+                Some(id) => ledger.claim_handler(id, 60_000).await.unwrap(),
+                None => Claim::Done,
+            };
+            (applied.step, claim)
+        }));
+    }
+    let mut advanced = 0;
+    let mut claimed = 0;
+    for task in tasks {
+        let (step, claim) = task.await.unwrap();
+        advanced += usize::from(step == Step::Advance(LedgerState::Completed));
+        claimed += usize::from(claim == Claim::Claimed);
+    }
+    assert_eq!((advanced, claimed), (1, 1));
+    let record = first.get(&key("C1")).await.unwrap().unwrap();
+    assert_eq!(record.state, LedgerState::Completed);
+}
+on_every_database!(
+    concurrent,
+    one_callback_applied_100_times_at_once_advances_once_and_is_claimed_once
+);
+
+async fn a_failed_handler_is_due_again_and_a_dead_claim_is_taken_over(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    ledger.begin(&key("H1"), &myr("100.50")).await.unwrap();
+    let applied = ledger
+        .observe(&key("H1"), &seen(LedgerState::Completed))
+        .await
+        .unwrap();
+    let id = applied.transition.expect("a transition into completed");
+    assert_eq!(
+        ledger.claim_handler(id, 60_000).await.unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        ledger.claim_handler(id, 60_000).await.unwrap(),
+        Claim::Running
+    );
+    ledger.finish_handler(id, false).await.unwrap();
+    assert_eq!(
+        ledger
+            .unhandled_transition(&key("H1"), LedgerState::Completed)
+            .await
+            .unwrap(),
+        Some(id)
+    );
+    assert_eq!(
+        ledger.claim_handler(id, 60_000).await.unwrap(),
+        Claim::Claimed
+    );
+    // Its holder died: a claim older than the lease is taken over.
+    assert_eq!(ledger.claim_handler(id, -1).await.unwrap(), Claim::Claimed);
+    ledger.finish_handler(id, true).await.unwrap();
+    assert_eq!(ledger.claim_handler(id, -1).await.unwrap(), Claim::Done);
+    assert_eq!(
+        ledger
+            .unhandled_transition(&key("H1"), LedgerState::Completed)
+            .await
+            .unwrap(),
+        None
+    );
+}
+on_every_database!(
+    handlers,
+    a_failed_handler_is_due_again_and_a_dead_claim_is_taken_over
+);
+
+#[tokio::test]
+async fn a_url_of_another_database_is_a_configuration_error() {
+    let err = SqlLedger::open("mysql://x").await.unwrap_err();
+    assert_eq!(err.kind(), "config", "{err}");
+}
