@@ -10,13 +10,29 @@ use serde_json::{json, Value};
 use crate::args::{BankList, CallbackCommand, Cli, Command, DepositCommand, WithdrawalCommand};
 use crate::output::{money_fields, report_json};
 
-fn gateway(cli: &Cli) -> Result<Gateway, Error> {
+/// The configuration `--config` names (or `paybridge.toml`), with the environment.
+pub fn config(cli: &Cli) -> Result<Config, Error> {
     let path = cli.config.clone().unwrap_or_else(paybridge::default_path);
-    let config = Config::load(&path)?;
+    Config::load(&path)
+}
+
+/// The gateway the command line selects, keeping its orders in the
+/// configured ledger when there is one.
+async fn gateway(cli: &Cli) -> Result<Gateway, Error> {
+    let config = config(cli)?;
+    let gateway = select(cli, &config)?;
+    Ok(match config.open_ledger().await? {
+        Some(ledger) => gateway.with_ledger(ledger),
+        None => gateway,
+    })
+}
+
+/// The gateway `--account` / `--provider` / the file's `provider` names.
+fn select(cli: &Cli, config: &Config) -> Result<Gateway, Error> {
     let provider = cli.provider.as_deref().map(Provider::parse).transpose()?;
     match (&cli.account, provider) {
         (Some(account), provider) => {
-            let gateway = Gateway::for_account(&config, account)?;
+            let gateway = Gateway::for_account(config, account)?;
             match provider {
                 Some(provider) if provider != gateway.provider() => Err(Error::Config {
                     key: "--provider".into(),
@@ -28,8 +44,8 @@ fn gateway(cli: &Cli) -> Result<Gateway, Error> {
                 _ => Ok(gateway),
             }
         }
-        (None, Some(provider)) => Gateway::for_provider(&config, provider),
-        (None, None) => Gateway::from_config(&config),
+        (None, Some(provider)) => Gateway::for_provider(config, provider),
+        (None, None) => Gateway::from_config(config),
     }
 }
 
@@ -39,7 +55,7 @@ fn currency(code: Option<&String>) -> Result<Option<Currency>, Error> {
 
 /// Runs one gateway command and returns what it prints.
 pub async fn run(cli: Cli) -> Result<Value, Error> {
-    let gateway = gateway(&cli)?;
+    let gateway = gateway(&cli).await?;
     match cli.command {
         Command::Currencies => {
             let limits = gateway.currencies().await?;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use paybridge::axum::{CallbackRoute, Delivery};
-use paybridge::{CallbackEvent, Config, Error, Gateway, OrderId, Provider};
+use paybridge::{CallbackEvent, Config, DepositRequest, Error, Gateway, Money, OrderId, Provider};
 use paybridge_sandbox::{
     Sandbox, SandboxConfig, DEMO_API_KEY, DEMO_MONSTER_KEY, DEMO_MONSTER_TOKEN, DEMO_SECRET_KEY,
     DEMO_USERNAME,
@@ -172,6 +172,17 @@ pub fn gateways(sandbox: &Sandbox, receiver_url: &str) -> Result<Vec<(Provider, 
         .into_iter()
         .map(|provider| Ok((provider, Gateway::for_provider(&config, provider)?)))
         .collect()
+}
+
+/// A Vpay88 MYR deposit of `amount` by the demo payer, sending them back to a
+/// closed loopback port.
+pub fn myr_deposit(order_id: &str, amount: &str) -> Result<DepositRequest, Error> {
+    DepositRequest::builder(order_id, Money::parse(amount, "MYR")?)
+        .customer_name("john")
+        .email("john@example.com")
+        .phone("601012456789")
+        .redirect_url("http://127.0.0.1:9/back")
+        .build()
 }
 
 /// Opens a payment page and presses a button, as a payer would. The browser

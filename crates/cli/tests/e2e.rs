@@ -16,13 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 fn myr_deposit(order_id: &str, amount: &str) -> DepositRequest {
-    DepositRequest::builder(order_id, Money::parse(amount, "MYR").unwrap())
-        .customer_name("john")
-        .email("john@example.com")
-        .phone("601012456789")
-        .redirect_url("http://127.0.0.1:9/back")
-        .build()
-        .unwrap()
+    paybridge_cli::harness::myr_deposit(order_id, amount).unwrap()
 }
 
 #[tokio::test]

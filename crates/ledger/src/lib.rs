@@ -226,7 +226,6 @@ pub struct Applied {
 
 /// A callback as it arrived, before anything was decided about it.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct ReceivedCallback<'a> {
     /// The provider whose route received it.
     pub provider: Provider,
@@ -240,7 +239,6 @@ pub struct ReceivedCallback<'a> {
 
 /// What became of a callback, recorded beside its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct CallbackVerdict {
     /// The order it names, once verified.
     pub key: Option<OrderKey>,

@@ -330,21 +330,59 @@ where
     let request = CallbackRequest::new(&body)
         .with_content_type(content_type)
         .with_provider_ref(stored_ref.as_deref());
-    let event = match gateway.verify(&request) {
-        Ok(event) => event,
-        Err(err) => return refuse(provider, &err),
+    #[cfg(feature = "ledger")]
+    let recorded = match ledger::record(gateway, &body, content_type).await {
+        Ok(recorded) => recorded,
+        Err(response) => return response,
     };
-    let confirmed = if route.confirm {
-        match gateway.confirm(&event).await {
-            Ok(report) => Some(report),
-            Err(err) => return refuse(provider, &err),
+    let checked = async {
+        let event = gateway.verify(&request)?;
+        let confirmed = if route.confirm {
+            Some(gateway.confirm(&event).await?)
+        } else {
+            None
+        };
+        Ok::<_, Error>((event, confirmed))
+    };
+    let (event, confirmed) = match checked.await {
+        Ok(checked) => checked,
+        Err(err) => {
+            #[cfg(feature = "ledger")]
+            ledger::refused(recorded.as_ref(), &err).await;
+            return refuse(provider, &err);
         }
-    } else {
-        None
     };
+    #[cfg(feature = "ledger")]
+    if let Some(recorded) = recorded {
+        if let Some(response) =
+            ledger::apply(&route, gateway, recorded, &event, confirmed.as_ref()).await
+        {
+            return response;
+        }
+    }
     let duplicate = route.seen_before.as_ref().is_some_and(|seen| seen(&event));
+    match handle(&route, gateway, event, confirmed, duplicate).await {
+        Ok(()) => answer(StatusCode::OK, gateway.callback_answer()),
+        Err(response) => response,
+    }
+}
+
+/// Runs the merchant's handler in its own task, so a panic becomes a 500, not
+/// a dropped connection; the 500 answer when it did not succeed.
+async fn handle<H, Fut, E>(
+    route: &CallbackRoute<H>,
+    gateway: &Gateway,
+    event: CallbackEvent,
+    confirmed: Option<StatusReport>,
+    duplicate: bool,
+) -> Result<(), Response>
+where
+    H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Display + Send + 'static,
+{
+    let provider = gateway.provider().as_str();
     let handler = route.handler.clone();
-    // Run the handler in its own task so a panic becomes a 500, not a dropped connection.
     let outcome = tokio::spawn(handler(Delivery {
         event,
         confirmed,
@@ -353,14 +391,217 @@ where
     }))
     .await;
     match outcome {
-        Ok(Ok(())) => answer(StatusCode::OK, gateway.callback_answer()),
+        Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => {
             tracing::error!(provider, error = %err, "callback handler failed");
-            answer(StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
+            Err(answer(StatusCode::INTERNAL_SERVER_ERROR, "handler failed"))
         }
         Err(panic) => {
             tracing::error!(provider, error = %panic, "callback handler panicked");
-            answer(StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
+            Err(answer(StatusCode::INTERNAL_SERVER_ERROR, "handler failed"))
         }
+    }
+}
+
+/// Callbacks through the gateway's ledger: every body recorded as it came,
+/// then what became of it; a verified (and confirmed) one applied by the
+/// ledger's state machine, the handler run once per transition.
+#[cfg(feature = "ledger")]
+mod ledger {
+    use std::fmt::Display;
+    use std::future::Future;
+    use std::sync::Arc;
+
+    use axum::http::StatusCode;
+    use axum::response::Response;
+    use paybridge_ledger::{
+        CallbackVerdict, Claim, Ledger, LedgerState, Observation, OrderKey, ReceivedCallback,
+        Source, Step,
+    };
+
+    use super::{answer, handle, CallbackRoute, Delivery};
+    use crate::{CallbackEvent, Error, Gateway, StatusReport};
+
+    /// How long a claimed handler may run before another instance may take
+    /// it over (its holder is taken to have died).
+    const HANDLER_LEASE_MS: i64 = 5 * 60 * 1000;
+
+    /// The gateway's ledger and the id of the callback recorded in it.
+    pub(super) type Recorded = (Arc<dyn Ledger>, i64);
+
+    /// Records the body before anything is decided; a ledger that cannot
+    /// record it answers 503, so the provider sends it again.
+    pub(super) async fn record(
+        gateway: &Gateway,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<Option<Recorded>, Response> {
+        let Some(ledger) = gateway.ledger() else {
+            return Ok(None);
+        };
+        let received = ReceivedCallback {
+            provider: gateway.provider(),
+            account: gateway.account(),
+            body,
+            content_type,
+        };
+        match ledger.record_callback(&received).await {
+            Ok(id) => Ok(Some((ledger.clone(), id))),
+            Err(err) => {
+                tracing::error!(error = %err, "the ledger could not record a callback; asked to retry");
+                Err(answer(StatusCode::SERVICE_UNAVAILABLE, "try later"))
+            }
+        }
+    }
+
+    async fn settle(recorded: &Recorded, verdict: CallbackVerdict) {
+        let (ledger, id) = recorded;
+        if let Err(err) = ledger.settle_callback(*id, &verdict).await {
+            tracing::error!(error = %err, callback = id, "the ledger could not record what became of a callback");
+        }
+    }
+
+    fn verdict(
+        key: Option<OrderKey>,
+        verified: bool,
+        confirmed: bool,
+        applied: bool,
+        outcome: impl Into<String>,
+    ) -> CallbackVerdict {
+        CallbackVerdict {
+            key,
+            verified,
+            confirmed,
+            applied,
+            outcome: outcome.into(),
+        }
+    }
+
+    /// Records why a callback was not accepted.
+    pub(super) async fn refused(recorded: Option<&Recorded>, err: &Error) {
+        if let Some(recorded) = recorded {
+            let verified = !matches!(
+                err,
+                Error::CallbackRejected(crate::CallbackRejection::BadSignature { .. })
+            );
+            settle(
+                recorded,
+                verdict(None, verified, false, false, format!("refused: {err}")),
+            )
+            .await;
+        }
+    }
+
+    /// Applies a checked callback; the answer to give, or `None` when the
+    /// ledger cannot key it (no order id) and the plain path should handle it.
+    pub(super) async fn apply<H, Fut, E>(
+        route: &CallbackRoute<H>,
+        gateway: &Gateway,
+        recorded: Recorded,
+        event: &CallbackEvent,
+        confirmed: Option<&StatusReport>,
+    ) -> Option<Response>
+    where
+        H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Display + Send + 'static,
+    {
+        let Some(order_id) = &event.order_id else {
+            settle(
+                &recorded,
+                verdict(
+                    None,
+                    true,
+                    confirmed.is_some(),
+                    false,
+                    "no order id: handled without the ledger",
+                ),
+            )
+            .await;
+            return None;
+        };
+        let ledger = recorded.0.clone();
+        let key = OrderKey::new(event.provider, gateway.account(), event.kind, order_id);
+        let status = confirmed.map_or(event.status, |report| report.status);
+        let observation = Observation::new(Source::Callback, LedgerState::from(status))
+            .provider_status(event.provider_status.clone())
+            .amount(
+                confirmed
+                    .and_then(|r| r.amount.clone())
+                    .or(Some(event.amount.clone())),
+            )
+            .provider_ref(event.provider_ref.clone());
+        let is_confirmed = confirmed.is_some();
+        let answered = |outcome: String, applied: bool| {
+            verdict(Some(key.clone()), true, is_confirmed, applied, outcome)
+        };
+        let applied = match ledger.observe(&key, &observation).await {
+            Ok(applied) => applied,
+            Err(err) => {
+                tracing::error!(order = %key, error = %err, "the ledger could not apply a callback; asked to retry");
+                settle(&recorded, answered(format!("not applied: {err}"), false)).await;
+                return Some(answer(StatusCode::SERVICE_UNAVAILABLE, "try later"));
+            }
+        };
+        let transition = match applied.step {
+            Step::Advance(_) => applied.transition,
+            // The same news again: its handler may still be owed (it failed before).
+            Step::Same => ledger
+                .unhandled_transition(&key, observation.state)
+                .await
+                .ok()
+                .flatten(),
+            Step::Stale | Step::Conflict => None,
+        };
+        let Some(transition) = transition else {
+            let outcome = match applied.step {
+                Step::Conflict => format!(
+                    "conflict: {}",
+                    applied
+                        .record
+                        .conflict
+                        .as_deref()
+                        .unwrap_or("contradicts the ledger")
+                ),
+                Step::Stale => "stale".to_owned(),
+                _ => "duplicate".to_owned(),
+            };
+            settle(&recorded, answered(outcome, false)).await;
+            return Some(answer(StatusCode::OK, gateway.callback_answer()));
+        };
+        match ledger.claim_handler(transition, HANDLER_LEASE_MS).await {
+            Ok(Claim::Claimed) => {}
+            Ok(Claim::Done) => {
+                settle(&recorded, answered("duplicate".into(), false)).await;
+                return Some(answer(StatusCode::OK, gateway.callback_answer()));
+            }
+            Ok(_) => {
+                settle(
+                    &recorded,
+                    answered("handler running elsewhere".into(), false),
+                )
+                .await;
+                return Some(answer(StatusCode::SERVICE_UNAVAILABLE, "try later"));
+            }
+            Err(err) => {
+                tracing::error!(order = %key, error = %err, "the ledger could not claim a handler; asked to retry");
+                return Some(answer(StatusCode::SERVICE_UNAVAILABLE, "try later"));
+            }
+        }
+        let outcome = handle(route, gateway, event.clone(), confirmed.cloned(), false).await;
+        let succeeded = outcome.is_ok();
+        if let Err(err) = ledger.finish_handler(transition, succeeded).await {
+            tracing::error!(order = %key, error = %err, "the ledger could not record a handler's end");
+        }
+        let note = if succeeded {
+            "applied"
+        } else {
+            "applied; handler failed"
+        };
+        settle(&recorded, answered(note.into(), true)).await;
+        Some(match outcome {
+            Ok(()) => answer(StatusCode::OK, gateway.callback_answer()),
+            Err(response) => response,
+        })
     }
 }

@@ -105,6 +105,15 @@ pub struct HttpSection {
     pub operation_deadline_ms: Option<u64>,
 }
 
+/// `[ledger]`: where orders are kept.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LedgerSection {
+    /// `sqlite://paybridge.db` (a file, created when missing) or `postgres://...`.
+    pub url: Option<String>,
+}
+
 /// `[callback]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,6 +229,8 @@ struct File {
     http: HttpSection,
     #[serde(default)]
     callback: CallbackSection,
+    #[serde(default)]
+    ledger: LedgerSection,
 }
 
 /// The whole configuration. `Debug` shows no secret.
@@ -240,12 +251,16 @@ pub struct Config {
     pub http: HttpSection,
     /// Callback answers.
     pub callback: CallbackSection,
+    /// The order ledger.
+    pub ledger: LedgerSection,
     /// Where the file was read from, for error messages.
     pub source: String,
 }
 
 /// The sections environment variables can reach: `PAYBRIDGE_<SECTION>_<KEY>`.
-const ENV_SECTIONS: [&str; 5] = ["vpay88", "one1pay", "onepunch", "http", "callback"];
+const ENV_SECTIONS: [&str; 6] = [
+    "vpay88", "one1pay", "onepunch", "http", "callback", "ledger",
+];
 
 impl Config {
     /// Loads `path` (when it exists) and applies the process environment.
@@ -305,6 +320,7 @@ impl Config {
             accounts,
             http: file.http,
             callback: file.callback,
+            ledger: file.ledger,
             source: source.to_owned(),
         })
     }
@@ -390,6 +406,20 @@ impl Config {
             out.extend(section.monster_key.iter().map(|s| s.expose_secret()));
         }
         out
+    }
+
+    /// Opens the ledger `[ledger] url` names (`PAYBRIDGE_LEDGER_URL`), if
+    /// any, applying its migrations.
+    #[cfg(feature = "ledger")]
+    pub async fn open_ledger(
+        &self,
+    ) -> Result<Option<std::sync::Arc<dyn paybridge_ledger::Ledger>>> {
+        match &self.ledger.url {
+            Some(url) => Ok(Some(std::sync::Arc::new(
+                paybridge_ledger::SqlLedger::open(url).await?,
+            ))),
+            None => Ok(None),
+        }
     }
 
     /// The named account `name`, or an error listing the configured ones.

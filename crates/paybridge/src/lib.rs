@@ -43,9 +43,12 @@ pub use paybridge_core::{
 pub mod axum;
 mod config;
 
+#[cfg(feature = "ledger")]
+pub use paybridge_ledger as ledger;
+
 pub use config::{
     default_path, AccountSection, CallbackSection, Config, FormApiSection, HttpSection,
-    OnePunchSection,
+    LedgerSection, OnePunchSection,
 };
 
 /// A gateway for the configured provider, plus callback handling.
@@ -58,6 +61,8 @@ pub struct Gateway {
     inner: Arc<dyn PaymentGateway>,
     callback_answer: String,
     account: Option<String>,
+    #[cfg(feature = "ledger")]
+    ledger: Option<Arc<dyn paybridge_ledger::Ledger>>,
 }
 
 impl Gateway {
@@ -112,7 +117,32 @@ impl Gateway {
             inner,
             callback_answer: callback_answer.to_owned(),
             account: None,
+            #[cfg(feature = "ledger")]
+            ledger: None,
         }
+    }
+
+    /// Keeps this gateway's orders in `ledger` (feature `ledger`): each order
+    /// is recorded before it is sent; a payout id the ledger holds is never
+    /// sent again, across restarts (one left `sending` or unknown is resolved
+    /// by status); status queries and, through the axum route, callbacks are
+    /// applied by the ledger's state machine, the handler running once per
+    /// transition.
+    #[cfg(feature = "ledger")]
+    pub fn with_ledger(mut self, ledger: Arc<dyn paybridge_ledger::Ledger>) -> Self {
+        self.inner = Arc::new(paybridge_ledger::Ledgered::new(
+            self.inner,
+            ledger.clone(),
+            self.account.clone(),
+        ));
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// The ledger this gateway keeps its orders in, if any.
+    #[cfg(feature = "ledger")]
+    pub fn ledger(&self) -> Option<&Arc<dyn paybridge_ledger::Ledger>> {
+        self.ledger.as_ref()
     }
 
     /// The named account this gateway serves, when built by
