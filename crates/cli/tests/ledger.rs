@@ -217,3 +217,121 @@ on_every_database!(
     late_fail,
     a_late_fail_after_completed_is_a_conflict_not_a_downgrade
 );
+
+/// The `paybridge` command with `config`, its output read as JSON.
+fn paybridge(config: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paybridge"));
+    command
+        .arg("--config")
+        .arg(config)
+        .args(["--output", "json"])
+        .args(args)
+        .env_remove("PAYBRIDGE_PROVIDER")
+        .env_remove("PAYBRIDGE_LEDGER_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+const CRASH_PAYOUT: [&str; 14] = [
+    "withdrawal",
+    "create",
+    "--order-id",
+    "W-CRASH-1",
+    "--amount",
+    "50",
+    "--currency",
+    "MYR",
+    "--bank-id",
+    "101",
+    "--holder-name",
+    "John",
+    "--account-no",
+    "123",
+];
+
+/// A `paybridge withdrawal create` killed after it recorded its payout and
+/// sent it, before the answer came: run again, it resolves the payout by
+/// status and never sends it again (the sandbox saw one create).
+async fn a_payout_whose_process_was_killed_mid_call_is_resolved_by_status_not_resent(url: &str) {
+    use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
+    let mut sandbox_config = SandboxConfig::default();
+    // The payout is carried out, then its answer trickles a byte a second.
+    sandbox_config.faults = FaultConfig {
+        rules: vec![FaultRule {
+            provider: "vpay88".into(),
+            endpoint: "withdraw_orders".into(),
+            kind: FaultKind::Trickle,
+            percent: 100,
+            latency_ms: 1000,
+        }],
+        ..FaultConfig::default()
+    };
+    let sandbox = Sandbox::start(sandbox_config, ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let dir = paybridge_testkit::temp_dir("paybridge-crash");
+    let config = dir.join("paybridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "provider = \"vpay88\"\n[vpay88]\nbase_url = \"{}/vpay88\"\nusername = \"demo\"\n\
+             api_key = \"demo-api-key\"\nsecret_key = \"demo-secret-key\"\n[ledger]\nurl = \"{url}\"\n",
+            sandbox.base_url()
+        ),
+    )
+    .unwrap();
+    let creates = |sandbox: &Sandbox| {
+        sandbox
+            .create_requests()
+            .iter()
+            .filter(|((_, _, id), _)| id == "W-CRASH-1")
+            .map(|(_, n)| *n)
+            .sum::<u32>()
+    };
+    let mut first = paybridge(&config, &CRASH_PAYOUT).spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while creates(&sandbox) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the payout never reached the sandbox"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let ledger = SqlLedger::open(url).await.unwrap();
+    let key = OrderKey::new(
+        Provider::Vpay88,
+        None,
+        OrderKind::Withdrawal,
+        &OrderId::new("W-CRASH-1").unwrap(),
+    );
+    let killed = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        killed.state,
+        LedgerState::Sending,
+        "recorded before it was sent"
+    );
+
+    let again = paybridge(&config, &CRASH_PAYOUT).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    let receipt: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (receipt["status"].as_str(), receipt["learned_from"].as_str()),
+        (Some("processing"), Some("status_query"))
+    );
+    assert_eq!(creates(&sandbox), 1, "sent once, never again");
+    let resolved = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(resolved.state, LedgerState::Processing);
+    // A third run answers from the ledger, still without sending.
+    let third = paybridge(&config, &CRASH_PAYOUT).output().unwrap();
+    let receipt: serde_json::Value = serde_json::from_slice(&third.stdout).unwrap();
+    assert_eq!(receipt["learned_from"].as_str(), Some("ledger"));
+    assert_eq!(creates(&sandbox), 1);
+}
+on_every_database!(
+    crash,
+    a_payout_whose_process_was_killed_mid_call_is_resolved_by_status_not_resent
+);
