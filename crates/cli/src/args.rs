@@ -74,6 +74,70 @@ pub enum Command {
     },
     /// The whole life of a merchant, for every provider, against an embedded sandbox.
     Demo,
+    /// Resolve every order not final yet by asking its status: the ledger's
+    /// open orders, or those of a CSV file exported from your own database.
+    Reconcile(ReconcileArgs),
+    /// The order ledger (`[ledger] url`).
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// A CSV file of orders: header `provider,kind,order_id,amount,currency`, and
+    /// optionally `account,provider_ref,merchant_status`. Without it, the
+    /// ledger's open orders.
+    #[arg(long)]
+    pub input: Option<std::path::PathBuf>,
+    /// Status queries in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// At most this many status queries a second.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+    /// Where a CSV run keeps its progress, so an interrupted run resumes
+    /// (a ledger run keeps it in the ledger).
+    #[arg(long)]
+    pub state: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Orders in the ledger.
+    List {
+        /// Only these orders.
+        #[arg(long, value_enum)]
+        state: Option<LedgerStates>,
+        /// Only orders changed since this time (RFC 3339, or a date: 2026-11-23).
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Every order in the ledger, for another program.
+    Export {
+        /// The format written.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+    },
+}
+
+/// A class of ledger orders.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LedgerStates {
+    /// Not final yet.
+    Open,
+    /// Final.
+    Final,
+    /// An observation contradicted them.
+    Conflict,
+}
+
+/// An export format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header.
+    Csv,
+    /// One JSON array.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -6,7 +6,9 @@
 
 mod args;
 mod commands;
+mod ledger;
 mod output;
+mod reconcile;
 
 use std::process::ExitCode;
 
@@ -52,6 +54,14 @@ fn main() -> ExitCode {
             *listen,
             callback_url.as_deref(),
         )) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => failed(err),
+        },
+        Command::Reconcile(args) => match runtime.block_on(reconcile::run(&cli, args)) {
+            Ok(code) => ExitCode::from(code),
+            Err(err) => failed(err),
+        },
+        Command::Ledger(command) => match runtime.block_on(ledger::run(&cli, command)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => failed(err),
         },

@@ -12,6 +12,8 @@ pub enum Output {
     Table,
     /// One JSON document for scripts.
     Json,
+    /// Comma-separated values with a header, for spreadsheets.
+    Csv,
 }
 
 impl Output {
@@ -22,6 +24,7 @@ impl Output {
                 serde_json::to_string_pretty(value).unwrap_or_default()
             ),
             Output::Table => print!("{}", table(value)),
+            Output::Csv => print!("{}", csv_text(value)),
         }
     }
 
@@ -97,6 +100,37 @@ fn cell(value: &Value) -> String {
     }
 }
 
+/// An array of objects as CSV (one object as one row), columns from the first.
+pub fn csv_text(value: &Value) -> String {
+    let rows: Vec<&Value> = match value {
+        Value::Array(rows) => rows.iter().collect(),
+        other => vec![other],
+    };
+    let columns: Vec<String> = match rows.first() {
+        Some(Value::Object(map)) => map.keys().cloned().collect(),
+        _ => return rows.iter().map(|r| format!("{}\n", cell(r))).collect(),
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut lines = vec![columns.clone()];
+    lines.extend(rows.iter().map(|row| {
+        columns
+            .iter()
+            .map(|c| match &row[c.as_str()] {
+                Value::Null => String::new(),
+                other => cell(other),
+            })
+            .collect()
+    }));
+    for line in lines {
+        // Writing to memory cannot fail.
+        let _ = writer.write_record(&line);
+    }
+    writer
+        .into_inner()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
+
 fn table(value: &Value) -> String {
     match value {
         Value::Array(rows) if rows.is_empty() => "(none)\n".into(),
@@ -161,8 +195,13 @@ pub mod exit {
     pub const CALLBACK_REJECTED: u8 = 5;
     /// A payout the provider holds as failed.
     pub const HELD_AS_FAILED: u8 = 7;
+    /// Reconcile found an order to look into (a verdict other than
+    /// unchanged or advanced).
+    pub const RECONCILE_FINDINGS: u8 = 6;
     /// The order id is taken by a different order.
     pub const ORDER_ID_CONFLICT: u8 = 8;
+    /// Interrupted (Ctrl-C); run again to resume.
+    pub const INTERRUPTED: u8 = 130;
 
     /// The exit code for `err`.
     pub fn code(err: &Error) -> u8 {

@@ -255,17 +255,19 @@ const CRASH_PAYOUT: [&str; 14] = [
 /// status and never sends it again (the sandbox saw one create).
 async fn a_payout_whose_process_was_killed_mid_call_is_resolved_by_status_not_resent(url: &str) {
     use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
-    let mut sandbox_config = SandboxConfig::default();
     // The payout is carried out, then its answer trickles a byte a second.
-    sandbox_config.faults = FaultConfig {
-        rules: vec![FaultRule {
-            provider: "vpay88".into(),
-            endpoint: "withdraw_orders".into(),
-            kind: FaultKind::Trickle,
-            percent: 100,
-            latency_ms: 1000,
-        }],
-        ..FaultConfig::default()
+    let sandbox_config = SandboxConfig {
+        faults: FaultConfig {
+            rules: vec![FaultRule {
+                provider: "vpay88".into(),
+                endpoint: "withdraw_orders".into(),
+                kind: FaultKind::Trickle,
+                percent: 100,
+                latency_ms: 1000,
+            }],
+            ..FaultConfig::default()
+        },
+        ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(sandbox_config, ([127, 0, 0, 1], 0).into())
         .await

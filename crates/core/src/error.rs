@@ -291,6 +291,13 @@ impl Error {
         }
     }
 
+    /// Whether a status query's error says the provider does not hold the
+    /// order: it refused the query (the form APIs answer `Order not found.`,
+    /// ONE-PUNCH a "not found" message), rather than failing to answer.
+    pub fn is_unknown_order(&self) -> bool {
+        matches!(self, Error::Provider { .. })
+    }
+
     /// The error's kind as one stable snake-case word, for output and tests.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -190,7 +190,7 @@ impl Resolution {
                 // A record that states no amount cannot show it is this order.
                 None => Resolution::QueryGarbage,
             },
-            Err(Error::Provider { .. }) => Resolution::NotFound,
+            Err(err) if err.is_unknown_order() => Resolution::NotFound,
             Err(Error::Decode { .. }) => Resolution::QueryGarbage,
             Err(_) => Resolution::QueryFailed,
         }

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod gateway;
+pub mod reconcile;
 mod schema;
 mod sql;
 pub mod state;
@@ -344,6 +345,16 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Orders matching `filter`, oldest change first.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<OrderRecord>>;
+
+    /// The reconcile run to carry on: the unfinished one, with the rows it
+    /// recorded (each a JSON text), or a new one.
+    async fn resume_reconcile(&self) -> Result<(i64, Vec<String>)>;
+
+    /// Records one order's reconcile row in `run`.
+    async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()>;
+
+    /// Marks `run` finished: the next run starts afresh.
+    async fn finish_reconcile(&self, run: i64) -> Result<()>;
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -31,26 +31,34 @@ const ORDER_KEY: &str =
     "provider TEXT NOT NULL, account TEXT NOT NULL, kind TEXT NOT NULL, order_id TEXT NOT NULL";
 
 /// Each migration's statements, in order; its number is its index plus one.
-const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE IF NOT EXISTS paybridge_orders ({key}, \
+const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE IF NOT EXISTS paybridge_orders ({key}, \
         amount TEXT NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL, \
         provider_status TEXT, provider_ref TEXT, payment_url TEXT, conflict TEXT, detail TEXT, \
         version BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, \
         PRIMARY KEY (provider, account, kind, order_id))",
-    "CREATE INDEX IF NOT EXISTS paybridge_orders_by_change ON paybridge_orders (updated_at)",
-    "CREATE TABLE IF NOT EXISTS paybridge_observations ({id}, {key}, \
+        "CREATE INDEX IF NOT EXISTS paybridge_orders_by_change ON paybridge_orders (updated_at)",
+        "CREATE TABLE IF NOT EXISTS paybridge_observations ({id}, {key}, \
         source TEXT NOT NULL, observed TEXT NOT NULL, provider_status TEXT, amount TEXT, \
         currency TEXT, effect TEXT NOT NULL, at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS paybridge_callbacks ({id}, provider TEXT NOT NULL, \
+        "CREATE TABLE IF NOT EXISTS paybridge_callbacks ({id}, provider TEXT NOT NULL, \
         account TEXT NOT NULL, kind TEXT, order_id TEXT, body {bytes} NOT NULL, content_type TEXT, \
         verified BIGINT NOT NULL, confirmed BIGINT NOT NULL, applied BIGINT NOT NULL, \
         outcome TEXT NOT NULL, received_at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS paybridge_transitions ({id}, {key}, \
+        "CREATE TABLE IF NOT EXISTS paybridge_transitions ({id}, {key}, \
         from_state TEXT NOT NULL, to_state TEXT NOT NULL, source TEXT NOT NULL, \
         at BIGINT NOT NULL, handler TEXT NOT NULL, claimed_at BIGINT)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS paybridge_transitions_once \
+        "CREATE UNIQUE INDEX IF NOT EXISTS paybridge_transitions_once \
         ON paybridge_transitions (provider, account, kind, order_id, to_state)",
-]];
+    ],
+    &[
+        "CREATE TABLE IF NOT EXISTS paybridge_reconcile_runs ({id}, started_at BIGINT NOT NULL, \
+        finished_at BIGINT)",
+        "CREATE TABLE IF NOT EXISTS paybridge_reconcile_rows (run BIGINT NOT NULL, {key}, \
+        row_json TEXT NOT NULL, PRIMARY KEY (run, provider, account, kind, order_id))",
+    ],
+];
 
 /// The statements of every migration after `applied`, numbered.
 pub(crate) fn pending(backend: Backend, applied: i64) -> Vec<(i64, Vec<String>)> {

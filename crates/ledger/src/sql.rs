@@ -607,4 +607,64 @@ impl Ledger for SqlLedger {
             .map_err(db("list orders"))?;
         rows.iter().map(|row| record(row).map(|(r, _)| r)).collect()
     }
+
+    async fn resume_reconcile(&self) -> Result<(i64, Vec<String>)> {
+        let open = sqlx::query(
+            "SELECT id FROM paybridge_reconcile_runs WHERE finished_at IS NULL ORDER BY id DESC",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("find an unfinished reconcile run"))?;
+        let run = match open {
+            Some(row) => row
+                .try_get::<i64, _>("id")
+                .map_err(db("read a reconcile run"))?,
+            None => sqlx::query(
+                "INSERT INTO paybridge_reconcile_runs (started_at) VALUES ($1) RETURNING id",
+            )
+            .bind(now_ms())
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get::<i64, _>("id"))
+            .map_err(db("start a reconcile run"))?,
+        };
+        let rows = sqlx::query("SELECT row_json FROM paybridge_reconcile_rows WHERE run = $1")
+            .bind(run)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read a reconcile run's rows"))?;
+        let rows = rows
+            .iter()
+            .map(|row| row.try_get::<String, _>("row_json"))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(db("read a reconcile row"))?;
+        Ok((run, rows))
+    }
+
+    async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO paybridge_reconcile_rows (run, provider, account, kind, order_id, row_json) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run, provider, account, kind, order_id) DO NOTHING",
+        )
+        .bind(run)
+        .bind(key.provider.clone())
+        .bind(key.account.clone())
+        .bind(kind_word(key.kind))
+        .bind(key.order_id.clone())
+        .bind(row_json.to_owned())
+        .execute(&self.pool)
+        .await
+        .map_err(db("record a reconcile row"))?;
+        Ok(())
+    }
+
+    async fn finish_reconcile(&self, run: i64) -> Result<()> {
+        sqlx::query("UPDATE paybridge_reconcile_runs SET finished_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(run)
+            .execute(&self.pool)
+            .await
+            .map_err(db("finish a reconcile run"))?;
+        Ok(())
+    }
 }

@@ -77,10 +77,22 @@ impl Ctx {
     }
 
     fn count_create(&self, kind: Kind, order_id: &str) {
-        *self
-            .inner
-            .state()
-            .create_requests
+        self.count(|state| &mut state.create_requests, kind, order_id);
+    }
+
+    fn count_status(&self, kind: Kind, order_id: &str) {
+        self.count(|state| &mut state.status_requests, kind, order_id);
+    }
+
+    /// Counts one request for an order in the tally `which` picks.
+    fn count(
+        &self,
+        which: fn(&mut crate::state::State) -> &mut crate::state::RequestCounts,
+        kind: Kind,
+        order_id: &str,
+    ) {
+        let mut state = self.inner.state();
+        *which(&mut state)
             .entry((self.provider.name().to_owned(), kind, order_id.to_owned()))
             .or_default() += 1;
     }
@@ -366,6 +378,7 @@ async fn check(ctx: Ctx, request: Request, kind: Kind) -> Response {
     let Some([username, id]) = required(&fields, "username id") else {
         return fail(&ctx, "Params missing.");
     };
+    ctx.count_status(kind, id);
     if ctx.merchant(username).is_none() {
         return fail(&ctx, "Params incorrect");
     }

@@ -212,8 +212,14 @@ impl Sandbox {
     /// How many create requests (`generate_orders`, `withdraw_orders`, ONE-PUNCH
     /// create payment) arrived for each `(provider, kind, order id)`: a number
     /// above one means a client sent an order again.
-    pub fn create_requests(&self) -> HashMap<(String, state::Kind, String), u32> {
+    pub fn create_requests(&self) -> state::RequestCounts {
         self.inner.state().create_requests.clone()
+    }
+
+    /// How many Vpay88/One1Pay status queries arrived for each `(provider,
+    /// kind, order id)`.
+    pub fn status_requests(&self) -> state::RequestCounts {
+        self.inner.state().status_requests.clone()
     }
 
     /// Every auth token issued so far (for tests that prove none leaks).

@@ -47,6 +47,9 @@ pub enum Kind {
 /// Where a form-API order is stored: provider, merchant user name, kind, merchant order id.
 pub type OrderKey = (FormProvider, String, Kind, String);
 
+/// Requests counted per (provider, kind, order id).
+pub type RequestCounts = HashMap<(String, Kind, String), u32>;
+
 /// An order of a form-API merchant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Order {
@@ -132,5 +135,8 @@ pub struct State {
     /// Callback deliveries, in order.
     pub deliveries: Vec<Delivery>,
     /// Create requests per (provider, kind, order id): more than one is a resend.
-    pub create_requests: HashMap<(String, Kind, String), u32>,
+    pub create_requests: RequestCounts,
+    /// Status queries per (provider, kind, order id), for tests that show a
+    /// run asked each order once.
+    pub status_requests: RequestCounts,
 }

@@ -1,0 +1,134 @@
+//! `paybridge ledger list` and `paybridge ledger export`.
+
+use std::io::Write;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use paybridge::ledger::{Ledger, ListFilter, OrderRecord, Which};
+use paybridge::Error;
+use serde::Serialize;
+
+use crate::args::{Cli, ExportFormat, LedgerCommand, LedgerStates};
+
+/// An order as listed and exported: times in RFC 3339, amounts as decimal text.
+#[derive(Debug, Serialize)]
+struct Listed {
+    provider: String,
+    account: String,
+    kind: String,
+    order_id: String,
+    amount: String,
+    currency: String,
+    state: String,
+    provider_status: String,
+    provider_ref: String,
+    conflict: String,
+    created_at: String,
+    updated_at: String,
+}
+
+fn time(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+impl From<OrderRecord> for Listed {
+    fn from(r: OrderRecord) -> Self {
+        Self {
+            provider: r.key.provider,
+            account: r.key.account,
+            kind: r.key.kind.to_string(),
+            order_id: r.key.order_id,
+            amount: r.amount.amount().to_string(),
+            currency: r.amount.currency().to_string(),
+            state: r.state.to_string(),
+            provider_status: r.provider_status.unwrap_or_default(),
+            provider_ref: r.provider_ref.unwrap_or_default(),
+            conflict: r.conflict.unwrap_or_default(),
+            created_at: time(r.created_at),
+            updated_at: time(r.updated_at),
+        }
+    }
+}
+
+/// `--since`: RFC 3339, or a date (midnight UTC).
+fn since(text: &str) -> Result<i64, Error> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.timestamp_millis());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .ok_or_else(|| {
+            Error::invalid(
+                "since",
+                format!(
+                    "{text:?} is neither RFC 3339 (2026-11-23T10:00:00Z) nor a date (2026-11-23)"
+                ),
+            )
+        })
+}
+
+/// Runs a ledger command, writing to stdout.
+pub async fn run(cli: &Cli, command: &LedgerCommand) -> Result<(), Error> {
+    let config = crate::commands::config(cli)?;
+    let Some(ledger) = config.open_ledger().await? else {
+        return Err(Error::Config {
+            key: "ledger.url".into(),
+            reason: format!(
+                "is missing in {} (or set PAYBRIDGE_LEDGER_URL): there is no ledger to read",
+                config.source
+            ),
+        });
+    };
+    match command {
+        LedgerCommand::List { state, since: from } => {
+            let which = match state {
+                None => Which::All,
+                Some(LedgerStates::Open) => Which::Open,
+                Some(LedgerStates::Final) => Which::Final,
+                Some(LedgerStates::Conflict) => Which::Conflict,
+            };
+            let from = from.as_deref().map(since).transpose()?;
+            let records = ledger.list(&ListFilter::new(which, from)).await?;
+            let rows: Vec<serde_json::Value> = records
+                .into_iter()
+                .map(|r| serde_json::to_value(Listed::from(r)).unwrap_or_default())
+                .collect();
+            cli.output.print(&serde_json::Value::Array(rows));
+            Ok(())
+        }
+        LedgerCommand::Export { format } => export(ledger.as_ref(), *format).await,
+    }
+}
+
+/// Every order, written one at a time.
+async fn export(ledger: &dyn Ledger, format: ExportFormat) -> Result<(), Error> {
+    let records = ledger.list(&ListFilter::default()).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written: std::io::Result<()> = (|| {
+        match format {
+            ExportFormat::Csv => {
+                let mut writer = csv::Writer::from_writer(&mut out);
+                for record in records {
+                    writer
+                        .serialize(Listed::from(record))
+                        .map_err(std::io::Error::other)?;
+                }
+                writer.flush()?;
+            }
+            ExportFormat::Json => {
+                write!(out, "[")?;
+                for (i, record) in records.into_iter().enumerate() {
+                    write!(out, "{}", if i == 0 { "\n  " } else { ",\n  " })?;
+                    serde_json::to_writer(&mut out, &Listed::from(record))?;
+                }
+                writeln!(out, "\n]")?;
+            }
+        }
+        out.flush()
+    })();
+    written.map_err(|e| Error::local("the export", e))
+}

@@ -1,0 +1,666 @@
+//! `paybridge reconcile`: every order not final yet, resolved by a status
+//! query, from the ledger or from a CSV file the merchant exported.
+//!
+//! The CSV file is read twice, streamed both times: once to check every line
+//! (nothing is queried when one is wrong), once to query. Progress is kept as
+//! each order is done (in the ledger, or in `--state FILE`), so a run stopped
+//! by Ctrl-C, which lets the queries in flight finish, resumes where it
+//! stopped and queries each order once.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+use paybridge::ledger::reconcile::{verdict, Verdict};
+use paybridge::ledger::{Ledger, LedgerState, ListFilter, Observation, OrderKey, Source};
+use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, Provider, StatusQuery};
+use serde::{Deserialize, Serialize};
+
+use crate::args::{Cli, ReconcileArgs};
+use crate::output::{exit, Output};
+
+/// The CSV columns, required first.
+const REQUIRED: [&str; 5] = ["provider", "kind", "order_id", "amount", "currency"];
+const OPTIONAL: [&str; 3] = ["account", "provider_ref", "merchant_status"];
+/// At most this many bad lines are named in the error.
+const SHOWN_ERRORS: usize = 10;
+
+/// One order to reconcile.
+#[derive(Debug, Clone)]
+struct Job {
+    key: OrderKey,
+    amount: Money,
+    provider_ref: Option<String>,
+    merchant_status: Option<LedgerState>,
+}
+
+impl Job {
+    fn id(&self) -> String {
+        key_id(&self.key)
+    }
+}
+
+fn key_id(key: &OrderKey) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        key.provider, key.account, key.kind, key.order_id
+    )
+}
+
+/// One order's result, as printed and as kept for resuming.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Row {
+    order_id: String,
+    provider: String,
+    account: String,
+    kind: String,
+    merchant_status: String,
+    provider_status: String,
+    verdict: String,
+    detail: String,
+}
+
+impl Row {
+    fn id(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.provider, self.account, self.kind, self.order_id
+        )
+    }
+}
+
+/// Reads one CSV record into a job; the reason when it cannot.
+fn job_of(columns: &HashMap<String, usize>, record: &csv::StringRecord) -> Result<Job, String> {
+    let field = |name: &str| {
+        columns
+            .get(name)
+            .and_then(|i| record.get(*i))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let required = |name: &str| field(name).ok_or_else(|| format!("{name} is empty"));
+    let provider = Provider::parse(required("provider")?).map_err(|e| e.to_string())?;
+    let kind = match required("kind")? {
+        "deposit" => OrderKind::Deposit,
+        "withdrawal" => OrderKind::Withdrawal,
+        other => return Err(format!("kind {other:?} is neither deposit nor withdrawal")),
+    };
+    let order_id = OrderId::new(required("order_id")?).map_err(|e| e.to_string())?;
+    let amount =
+        Money::parse(required("amount")?, required("currency")?).map_err(|e| e.to_string())?;
+    let merchant_status = match field("merchant_status") {
+        None => None,
+        Some(word) => match LedgerState::parse(word).filter(|s| s.status().is_some()) {
+            Some(state) => Some(state),
+            None => {
+                return Err(format!(
+                    "merchant_status {word:?} is not one of pending, processing, completed, failed, rejected"
+                ))
+            }
+        },
+    };
+    Ok(Job {
+        key: OrderKey::new(provider, field("account"), kind, &order_id),
+        amount,
+        provider_ref: field("provider_ref").map(str::to_owned),
+        merchant_status,
+    })
+}
+
+fn bad_input(reason: String) -> Error {
+    Error::invalid("input", reason)
+}
+
+/// Opens the CSV file and maps its header to column positions, refusing a
+/// missing required column or an unknown one (a misspelt optional column
+/// would otherwise be ignored).
+fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, HashMap<String, usize>), Error> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    let header = reader
+        .headers()
+        .map_err(|e| bad_input(format!("{}: {e}", path.display())))?
+        .clone();
+    let columns: HashMap<String, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.to_ascii_lowercase(), i))
+        .collect();
+    let missing: Vec<&str> = REQUIRED
+        .into_iter()
+        .filter(|c| !columns.contains_key(*c))
+        .collect();
+    let unknown: Vec<&String> = columns
+        .keys()
+        .filter(|c| !REQUIRED.contains(&c.as_str()) && !OPTIONAL.contains(&c.as_str()))
+        .collect();
+    if !missing.is_empty() || !unknown.is_empty() {
+        return Err(bad_input(format!(
+            "{}: the header must name {} (and may name {}); missing: {}; unknown: {}",
+            path.display(),
+            REQUIRED.join(","),
+            OPTIONAL.join(","),
+            if missing.is_empty() {
+                "none".to_owned()
+            } else {
+                missing.join(",")
+            },
+            if unknown.is_empty() {
+                "none".to_owned()
+            } else {
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        )));
+    }
+    Ok((reader, columns))
+}
+
+/// The first pass: every line checked, nothing kept but the order keys (to
+/// refuse an order listed twice) and the accounts to build gateways for.
+fn check_csv(path: &Path) -> Result<(usize, HashSet<(String, String)>), Error> {
+    let (mut reader, columns) = open_csv(path)?;
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut gateways = HashSet::new();
+    let mut errors = Vec::new();
+    let mut count = 0;
+    for record in reader.records() {
+        let record = record.map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        match job_of(&columns, &record) {
+            Ok(job) => {
+                if let Some(first) = seen.insert(job.id(), line) {
+                    errors.push(format!(
+                        "line {line}: {} is listed twice (first on line {first})",
+                        job.key
+                    ));
+                }
+                gateways.insert((job.key.provider.clone(), job.key.account.clone()));
+                count += 1;
+            }
+            Err(reason) => errors.push(format!("line {line}: {reason}")),
+        }
+    }
+    if !errors.is_empty() {
+        let more = errors.len().saturating_sub(SHOWN_ERRORS);
+        let mut reason = errors[..errors.len().min(SHOWN_ERRORS)].join("; ");
+        if more > 0 {
+            reason.push_str(&format!("; and {more} more"));
+        }
+        return Err(bad_input(format!(
+            "{}: nothing was queried: {reason}",
+            path.display()
+        )));
+    }
+    Ok((count, gateways))
+}
+
+/// The gateway of every (provider, account) the run needs, built before any
+/// query so a configuration error stops it at once.
+fn gateways(
+    config: &Config,
+    needed: &HashSet<(String, String)>,
+) -> Result<HashMap<(String, String), Gateway>, Error> {
+    needed
+        .iter()
+        .map(|(provider, account)| {
+            let gateway = if account.is_empty() {
+                Gateway::for_provider(config, Provider::parse(provider)?)?
+            } else {
+                let gateway = Gateway::for_account(config, account)?;
+                if gateway.provider().as_str() != provider {
+                    return Err(bad_input(format!(
+                        "account {account} is a {} account, not {provider}",
+                        gateway.provider()
+                    )));
+                }
+                gateway
+            };
+            Ok(((provider.clone(), account.clone()), gateway))
+        })
+        .collect()
+}
+
+/// Where finished rows are kept so a run can resume.
+enum Progress {
+    Ledger(Arc<dyn Ledger>, i64),
+    File(std::fs::File),
+    Nowhere,
+}
+
+impl Progress {
+    /// Opens the progress of this run and reads the rows it already holds.
+    async fn open(
+        ledger: Option<&Arc<dyn Ledger>>,
+        state: Option<&Path>,
+    ) -> Result<(Self, Vec<Row>), Error> {
+        let read = |texts: Vec<String>| -> Vec<Row> {
+            texts
+                .iter()
+                .filter_map(|text| serde_json::from_str(text).ok())
+                .collect()
+        };
+        if let Some(path) = state {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(bad_input(format!("--state {}: {e}", path.display()))),
+            };
+            let rows = read(text.lines().map(str::to_owned).collect());
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| bad_input(format!("--state {}: {e}", path.display())))?;
+            return Ok((Progress::File(file), rows));
+        }
+        match ledger {
+            Some(ledger) => {
+                let (run, texts) = ledger.resume_reconcile().await?;
+                Ok((Progress::Ledger(ledger.clone(), run), read(texts)))
+            }
+            None => Ok((Progress::Nowhere, Vec::new())),
+        }
+    }
+
+    async fn record(&mut self, key: &OrderKey, row: &Row) -> Result<(), Error> {
+        let text = serde_json::to_string(row).map_err(|e| Error::local("a reconcile row", e))?;
+        match self {
+            Progress::Ledger(ledger, run) => ledger.reconciled(*run, key, &text).await,
+            // One write of the whole line, so a line is there whole or not at all.
+            Progress::File(file) => file
+                .write_all(format!("{text}\n").as_bytes())
+                .map_err(|e| Error::local("the --state file", e)),
+            Progress::Nowhere => Ok(()),
+        }
+    }
+
+    async fn finish(&self) -> Result<(), Error> {
+        match self {
+            Progress::Ledger(ledger, run) => ledger.finish_reconcile(*run).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Progress for people: a bar on a terminal, a plain line now and then otherwise.
+struct Meter {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    done: usize,
+    every: usize,
+}
+
+impl Meter {
+    fn new(total: usize, already: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "reconcile {bar:30} {pos}/{len} orders  {per_sec}  eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_position(already as u64);
+            bar
+        });
+        Self {
+            bar,
+            total,
+            done: already,
+            every: (total / 20).max(1),
+        }
+    }
+
+    fn tick(&mut self) {
+        self.done += 1;
+        match &self.bar {
+            Some(bar) => bar.inc(1),
+            None if self.done % self.every == 0 || self.done == self.total => {
+                eprintln!("reconcile: {}/{} orders", self.done, self.total);
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Asks one order's status and judges it; applies it to the ledger when the
+/// order came from there.
+async fn reconcile_one(
+    job: Job,
+    gateway: &Gateway,
+    ledger: Option<&Arc<dyn Ledger>>,
+) -> (OrderKey, Row) {
+    let order_id = OrderId::new(&job.key.order_id).ok();
+    let asked = match order_id {
+        Some(order_id) => {
+            let mut query = StatusQuery::new(order_id);
+            if let Some(reference) = &job.provider_ref {
+                query = query.with_provider_ref(reference.clone());
+            }
+            match job.key.kind {
+                OrderKind::Deposit => gateway.deposit_status(&query).await,
+                _ => gateway.withdrawal_status(&query).await,
+            }
+        }
+        None => Err(Error::invalid("order_id", "is not an order id")),
+    };
+    let judged = verdict(&job.amount, job.merchant_status, &asked);
+    let (provider_status, detail) = match &asked {
+        Ok(report) => {
+            let held = report.amount.as_ref().map(ToString::to_string);
+            let detail = match judged {
+                Verdict::AmountMismatch | Verdict::CurrencyMismatch => {
+                    format!("held {}, not {}", held.unwrap_or_default(), job.amount)
+                }
+                _ => format!("provider says {}", report.provider_status),
+            };
+            (report.status.to_string(), detail)
+        }
+        Err(err) => (String::new(), err.to_string()),
+    };
+    if let (Some(ledger), Ok(report)) = (ledger, &asked) {
+        let observation = Observation::new(Source::Reconcile, LedgerState::from(report.status))
+            .provider_status(report.provider_status.clone())
+            .amount(report.amount.clone())
+            .provider_ref(report.provider_ref.clone());
+        if let Err(err) = ledger.observe(&job.key, &observation).await {
+            tracing::error!(order = %job.key, error = %err, "the ledger could not record a reconcile status");
+        }
+    }
+    let row = Row {
+        order_id: job.key.order_id.clone(),
+        provider: job.key.provider.clone(),
+        account: job.key.account.clone(),
+        kind: job.key.kind.to_string(),
+        merchant_status: job
+            .merchant_status
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        provider_status,
+        verdict: judged.to_string(),
+        detail,
+    };
+    (job.key, row)
+}
+
+/// The jobs to run: the CSV's second pass, streamed through a channel from a
+/// reading thread, or the ledger's open orders.
+fn csv_jobs(path: &Path) -> Result<tokio::sync::mpsc::Receiver<Job>, Error> {
+    let (mut reader, columns) = open_csv(path)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    std::thread::spawn(move || {
+        for record in reader.records() {
+            // Checked by the first pass; a file changed in between stops the feed.
+            let Some(job) = record.ok().and_then(|r| job_of(&columns, &r).ok()) else {
+                break;
+            };
+            if tx.blocking_send(job).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Runs `paybridge reconcile`; the exit code.
+pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
+    let config = crate::commands::config(cli)?;
+    let ledger = config.open_ledger().await?;
+    let (total, needed, jobs): (
+        usize,
+        HashSet<(String, String)>,
+        tokio::sync::mpsc::Receiver<Job>,
+    ) = match &args.input {
+        Some(path) => {
+            let (total, needed) = check_csv(path)?;
+            (total, needed, csv_jobs(path)?)
+        }
+        None => {
+            let Some(ledger) = &ledger else {
+                return Err(Error::Config {
+                    key: "ledger.url".into(),
+                    reason: "is needed to reconcile without --input (or give --input orders.csv)"
+                        .into(),
+                });
+            };
+            let open = ledger.list(&ListFilter::open()).await?;
+            let needed = open
+                .iter()
+                .map(|r| (r.key.provider.clone(), r.key.account.clone()))
+                .collect();
+            let (tx, rx) = tokio::sync::mpsc::channel(open.len().max(1));
+            let total = open.len();
+            for record in open {
+                let job = Job {
+                    merchant_status: Some(record.state),
+                    provider_ref: record.provider_ref,
+                    amount: record.amount,
+                    key: record.key,
+                };
+                // The channel holds them all.
+                let _ = tx.try_send(job);
+            }
+            (total, needed, rx)
+        }
+    };
+    let gateways = gateways(&config, &needed)?;
+    let from_ledger = args.input.is_none();
+    let (mut progress, done_rows) = Progress::open(ledger.as_ref(), args.state.as_deref()).await?;
+    let done: HashSet<String> = done_rows.iter().map(Row::id).collect();
+    if !done.is_empty() {
+        eprintln!(
+            "reconcile: resuming, {} of {total} orders already done",
+            done.len()
+        );
+    }
+    let limiter = args.rate.and_then(NonZeroU32::new).map(|rate| {
+        Arc::new(governor::RateLimiter::direct(governor::Quota::per_second(
+            rate,
+        )))
+    });
+    let mut meter = Meter::new(total, done.len().min(total));
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+    }
+    let jobs = stream::unfold(jobs, |mut rx| async move {
+        rx.recv().await.map(|job| (job, rx))
+    })
+    .filter(|job| std::future::ready(!done.contains(&job.id())))
+    .take_while(|_| std::future::ready(!interrupted.load(std::sync::atomic::Ordering::SeqCst)));
+    let ledger_for_jobs = if from_ledger { ledger.clone() } else { None };
+    let results = jobs
+        .map(|job| {
+            let gateway = gateways
+                .get(&(job.key.provider.clone(), job.key.account.clone()))
+                .cloned();
+            let limiter = limiter.clone();
+            let ledger = ledger_for_jobs.clone();
+            // A task of its own: a query holding the ledger's connection goes
+            // on while the loop below records a row with it.
+            tokio::spawn(async move {
+                if let Some(limiter) = limiter {
+                    limiter.until_ready().await;
+                }
+                match gateway {
+                    Some(gateway) => reconcile_one(job, &gateway, ledger.as_ref()).await,
+                    None => {
+                        let key = job.key.clone();
+                        let err = Error::local("reconcile", format!("no gateway for {key}"));
+                        let row = reconcile_one_failed(job, err);
+                        (key, row)
+                    }
+                }
+            })
+        })
+        .buffer_unordered(usize::from(args.concurrency));
+    let mut results = std::pin::pin!(results);
+    let mut rows = done_rows;
+    while let Some(joined) = results.next().await {
+        let (key, row) = joined.map_err(|e| Error::local("a reconcile query", e))?;
+        progress.record(&key, &row).await?;
+        meter.tick();
+        rows.push(row);
+    }
+    meter.finish();
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!(
+            "reconcile: interrupted, {} of {total} orders done; run the same command again to resume",
+            rows.len()
+        );
+        return Ok(exit::INTERRUPTED);
+    }
+    progress.finish().await?;
+    rows.sort_by_key(Row::id);
+    print(cli.output, &rows);
+    let clean = rows.iter().all(|row| {
+        Verdict::ALL
+            .iter()
+            .find(|v| v.as_str() == row.verdict)
+            .is_some_and(|v| v.is_clean())
+    });
+    Ok(if clean { 0 } else { exit::RECONCILE_FINDINGS })
+}
+
+fn reconcile_one_failed(job: Job, err: Error) -> Row {
+    Row {
+        order_id: job.key.order_id,
+        provider: job.key.provider,
+        account: job.key.account,
+        kind: job.key.kind.to_string(),
+        merchant_status: job
+            .merchant_status
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        provider_status: String::new(),
+        verdict: Verdict::Error.to_string(),
+        detail: err.to_string(),
+    }
+}
+
+/// The count of each verdict, every verdict named.
+fn summary(rows: &[Row]) -> serde_json::Map<String, serde_json::Value> {
+    Verdict::ALL
+        .iter()
+        .map(|v| {
+            let count = rows.iter().filter(|r| r.verdict == v.as_str()).count();
+            (v.as_str().to_owned(), serde_json::Value::from(count))
+        })
+        .collect()
+}
+
+/// Prints the rows and the summary, one row at a time (never one document
+/// built in memory).
+fn print(output: Output, rows: &[Row]) {
+    let summary = summary(rows);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written: std::io::Result<()> = (|| {
+        match output {
+            Output::Json => {
+                write!(
+                    out,
+                    "{{\"summary\": {}, \"orders\": [",
+                    serde_json::Value::Object(summary)
+                )?;
+                for (i, row) in rows.iter().enumerate() {
+                    let separator = if i == 0 { "\n  " } else { ",\n  " };
+                    write!(out, "{separator}")?;
+                    serde_json::to_writer(&mut out, row)?;
+                }
+                writeln!(out, "\n]}}")?;
+            }
+            Output::Csv => {
+                let mut writer = csv::Writer::from_writer(&mut out);
+                for row in rows {
+                    writer.serialize(row).map_err(std::io::Error::other)?;
+                }
+                writer.flush()?;
+                drop(writer);
+                let counts: Vec<String> = summary
+                    .iter()
+                    .map(|(verdict, count)| format!("{verdict} {count}"))
+                    .collect();
+                eprintln!("reconcile: {}", counts.join(", "));
+            }
+            Output::Table => {
+                let header = Row {
+                    order_id: "order_id".into(),
+                    provider: "provider".into(),
+                    account: "account".into(),
+                    kind: "kind".into(),
+                    merchant_status: "merchant_status".into(),
+                    provider_status: "provider_status".into(),
+                    verdict: "verdict".into(),
+                    detail: "detail".into(),
+                };
+                let cells = |r: &Row| {
+                    [
+                        r.order_id.clone(),
+                        r.provider.clone(),
+                        if r.account.is_empty() {
+                            "-".into()
+                        } else {
+                            r.account.clone()
+                        },
+                        r.kind.clone(),
+                        if r.merchant_status.is_empty() {
+                            "-".into()
+                        } else {
+                            r.merchant_status.clone()
+                        },
+                        if r.provider_status.is_empty() {
+                            "-".into()
+                        } else {
+                            r.provider_status.clone()
+                        },
+                        r.verdict.clone(),
+                        r.detail.clone(),
+                    ]
+                };
+                let mut widths = [0usize; 8];
+                for row in std::iter::once(&header).chain(rows) {
+                    for (width, cell) in widths.iter_mut().zip(cells(row)) {
+                        *width = (*width).max(cell.chars().count());
+                    }
+                }
+                for row in std::iter::once(&header).chain(rows) {
+                    let line: Vec<String> = cells(row)
+                        .iter()
+                        .zip(widths)
+                        .map(|(cell, width)| format!("{cell:<width$}"))
+                        .collect();
+                    writeln!(out, "{}", line.join("  ").trim_end())?;
+                }
+                writeln!(out)?;
+                for (verdict, count) in &summary {
+                    writeln!(out, "{verdict:<20} {count}")?;
+                }
+            }
+        }
+        out.flush()
+    })();
+    if let Err(err) = written {
+        eprintln!("error: the report could not be written: {err}");
+    }
+}
