@@ -410,6 +410,6 @@ pub mod adapters {
 }
 
 /// The integration guide's examples, compiled as doctests.
-#[cfg(all(doctest, feature = "axum"))]
+#[cfg(all(doctest, feature = "axum", feature = "ledger"))]
 #[doc = include_str!("../../../docs/integration.md")]
 pub struct IntegrationGuide;
