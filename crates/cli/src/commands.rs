@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use paybridge::{CallbackRequest, Config, Currency, Error, Gateway, Provider};
 use serde_json::{json, Value};
 
-use crate::args::{BankList, CallbackCommand, Cli, Command, DepositCommand, WithdrawalCommand};
+use crate::args::{
+    BankList, CallbackCommand, Cli, Command, DepositCommand, ReconcileArgs, WithdrawalCommand,
+};
 use crate::output::{money_fields, report_json};
 
 /// The configuration `--config` names (or `paybridge.toml`), with the environment.
@@ -256,4 +258,31 @@ pub async fn sandbox(
         .map_err(|e| config_error("signal", e.to_string()))?;
     eprintln!("stopping");
     Ok(())
+}
+
+/// `paybridge reconcile`: runs it, prints its report; the exit code.
+pub async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
+    let config = config(cli)?;
+    let options = paybridge_cli::reconcile::Options {
+        input: args.input.clone(),
+        concurrency: args.concurrency,
+        rate: args.rate,
+        state: args.state.clone(),
+        progress: true,
+    };
+    let report = paybridge_cli::reconcile::run(&config, &options).await?;
+    if report.interrupted {
+        eprintln!(
+            "reconcile: interrupted, {} of {} orders done; run the same command again to resume",
+            report.rows.len(),
+            report.total
+        );
+        return Ok(crate::output::exit::INTERRUPTED);
+    }
+    crate::output::print_reconcile(cli.output, &report);
+    Ok(if report.is_clean() {
+        0
+    } else {
+        crate::output::exit::RECONCILE_FINDINGS
+    })
 }

@@ -61,6 +61,13 @@ impl Summary for String {
     }
 }
 
+/// A value a later step needs, with what its step prints.
+impl<T> Summary for (T, String) {
+    fn summary(&self) -> String {
+        self.1.clone()
+    }
+}
+
 impl Summary for Vec<CurrencyLimit> {
     fn summary(&self) -> String {
         let shown: Vec<String> = self
@@ -425,6 +432,118 @@ async fn onepunch(steps: &mut Steps, gateway: &Gateway, receiver: &mut Receiver)
         .await;
 }
 
+/// The ledger around a Vpay88 payout: recorded before it is sent, never sent
+/// twice, then settled at the provider while the merchant's ledger still says
+/// processing, and resolved by `paybridge reconcile` from the ledger.
+async fn ledger_life(steps: &mut Steps, sandbox: &paybridge_sandbox::Sandbox) {
+    let provider = Provider::Vpay88;
+    let sandbox_base = sandbox.base_url();
+    let dir = std::env::temp_dir().join(format!("paybridge-demo-{}", std::process::id()));
+    let payout_id = "DEMO-ledger-payout";
+    let set_up = async {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::local("the demo's ledger directory", e))?;
+        let mut config = crate::harness::demo_config(&sandbox_base, None)?;
+        config.ledger.url = Some(format!("sqlite://{}", dir.join("ledger.db").display()));
+        let ledger = config
+            .open_ledger()
+            .await?
+            .ok_or_else(|| Error::local("the demo", "no ledger configured"))?;
+        let gateway = Gateway::for_provider(&config, provider)?.with_ledger(ledger);
+        Ok::<_, Error>((config, gateway))
+    };
+    let Some((config, gateway)) = steps
+        .run(provider, "ledger opened (SQLite)", async {
+            set_up.await.map(|built| {
+                let summary = format!("migrations applied to {}", dir.join("ledger.db").display());
+                (built, summary)
+            })
+        })
+        .await
+        .map(|(built, _)| built)
+    else {
+        return;
+    };
+    let request = Money::parse("75", "MYR").and_then(|amount| {
+        WithdrawalRequest::builder(payout_id, amount, "101", "John Doe", "1234567890").build()
+    });
+    let Ok(request) = request else {
+        return;
+    };
+    steps
+        .run(provider, "ledger: payout recorded, then sent", async {
+            let receipt = gateway.create_withdrawal(&request).await?;
+            Ok::<_, Error>(format!(
+                "{}, recorded as sending before it left",
+                receipt.status
+            ))
+        })
+        .await;
+    steps
+        .run(provider, "ledger: same payout id not resent", async {
+            let receipt = gateway
+                .create_withdrawal(&request)
+                .await
+                .map_err(|e| e.to_string())?;
+            let creates: u32 = sandbox
+                .create_requests()
+                .iter()
+                .filter(|((_, _, id), _)| id == payout_id)
+                .map(|(_, n)| *n)
+                .sum();
+            match (receipt.learned_from, creates) {
+                (paybridge::LearnedFrom::Ledger, 1) => Ok(format!(
+                    "answered from the ledger ({}); the provider saw 1 create",
+                    receipt.status
+                )),
+                (from, n) => Err(format!(
+                    "learned from {from:?}, the provider saw {n} creates"
+                )),
+            }
+        })
+        .await;
+    steps
+        .run(provider, "payout settled at the provider", async {
+            let answer = settle(
+                &sandbox_base,
+                provider,
+                "withdrawals",
+                payout_id,
+                "completed",
+            )
+            .await?;
+            match answer.status().is_success() {
+                true => Ok("completed; the ledger still says processing".to_owned()),
+                false => Err(format!("the sandbox answered HTTP {}", answer.status())),
+            }
+        })
+        .await;
+    steps
+        .run(provider, "reconcile from the ledger", async {
+            let options = crate::reconcile::Options {
+                input: None,
+                concurrency: 8,
+                rate: None,
+                state: None,
+                progress: false,
+            };
+            let report = crate::reconcile::run(&config, &options)
+                .await
+                .map_err(|e| e.to_string())?;
+            match report.rows.as_slice() {
+                [row] if row.verdict == "advanced" && row.provider_status == "completed" => {
+                    Ok(format!(
+                        "{}: {} -> {} ({})",
+                        row.order_id, row.merchant_status, row.provider_status, row.verdict
+                    ))
+                }
+                rows => Err(format!("expected one advanced payout, got {rows:?}")),
+            }
+        })
+        .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs the demo; `Ok(true)` when every step behaved.
 pub async fn run() -> Result<bool, Error> {
     let started = Instant::now();
@@ -447,6 +566,7 @@ pub async fn run() -> Result<bool, Error> {
             _ => form_provider(&mut steps, *provider, gateway, &sandbox_base, &mut receiver).await,
         }
     }
+    ledger_life(&mut steps, &sandbox).await;
     println!();
     println!(
         "{} steps, {} failed, {:.2?}",

@@ -1,7 +1,9 @@
 //! The library half of the `paybridge` command: the demo, the wiring it shares
-//! with the end-to-end tests, and the recorded scenarios behind the fixtures.
+//! with the end-to-end tests, the recorded scenarios behind the fixtures, and
+//! `paybridge reconcile`.
 #![deny(missing_docs)]
 
 pub mod demo;
 pub mod harness;
+pub mod reconcile;
 pub mod recorded;

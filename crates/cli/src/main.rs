@@ -8,7 +8,6 @@ mod args;
 mod commands;
 mod ledger;
 mod output;
-mod reconcile;
 
 use std::process::ExitCode;
 
@@ -57,7 +56,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => failed(err),
         },
-        Command::Reconcile(args) => match runtime.block_on(reconcile::run(&cli, args)) {
+        Command::Reconcile(args) => match runtime.block_on(commands::reconcile(&cli, args)) {
             Ok(code) => ExitCode::from(code),
             Err(err) => failed(err),
         },

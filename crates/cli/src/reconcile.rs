@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
@@ -18,9 +19,6 @@ use paybridge::ledger::reconcile::{verdict, Verdict};
 use paybridge::ledger::{Ledger, LedgerState, ListFilter, Observation, OrderKey, Source};
 use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, Provider, StatusQuery};
 use serde::{Deserialize, Serialize};
-
-use crate::args::{Cli, ReconcileArgs};
-use crate::output::{exit, Output};
 
 /// The CSV columns, required first.
 const REQUIRED: [&str; 5] = ["provider", "kind", "order_id", "amount", "currency"];
@@ -51,20 +49,29 @@ fn key_id(key: &OrderKey) -> String {
 }
 
 /// One order's result, as printed and as kept for resuming.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Row {
-    order_id: String,
-    provider: String,
-    account: String,
-    kind: String,
-    merchant_status: String,
-    provider_status: String,
-    verdict: String,
-    detail: String,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// The merchant's order id.
+    pub order_id: String,
+    /// The provider.
+    pub provider: String,
+    /// The named account, or empty.
+    pub account: String,
+    /// `deposit` or `withdrawal`.
+    pub kind: String,
+    /// The status the merchant holds, or empty.
+    pub merchant_status: String,
+    /// The provider's status, normalized, or empty when it gave none.
+    pub provider_status: String,
+    /// The verdict (`unchanged`, `advanced`...).
+    pub verdict: String,
+    /// What the provider said, the amount it holds, or why the query failed.
+    pub detail: String,
 }
 
 impl Row {
-    fn id(&self) -> String {
+    /// The order's key, as one text.
+    pub fn id(&self) -> String {
         format!(
             "{}/{}/{}/{}",
             self.provider, self.account, self.kind, self.order_id
@@ -297,11 +304,12 @@ struct Meter {
     total: usize,
     done: usize,
     every: usize,
+    shown: bool,
 }
 
 impl Meter {
-    fn new(total: usize, already: usize) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+    fn new(total: usize, already: usize, shown: bool) -> Self {
+        let bar = (shown && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -317,6 +325,7 @@ impl Meter {
             total,
             done: already,
             every: (total / 20).max(1),
+            shown,
         }
     }
 
@@ -324,7 +333,7 @@ impl Meter {
         self.done += 1;
         match &self.bar {
             Some(bar) => bar.inc(1),
-            None if self.done % self.every == 0 || self.done == self.total => {
+            None if self.shown && (self.done % self.every == 0 || self.done == self.total) => {
                 eprintln!("reconcile: {}/{} orders", self.done, self.total);
             }
             None => {}
@@ -417,9 +426,58 @@ fn csv_jobs(path: &Path) -> Result<tokio::sync::mpsc::Receiver<Job>, Error> {
     Ok(rx)
 }
 
-/// Runs `paybridge reconcile`; the exit code.
-pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
-    let config = crate::commands::config(cli)?;
+/// What a reconcile run is asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The merchant's CSV export; the ledger's open orders when `None`.
+    pub input: Option<PathBuf>,
+    /// Status queries in flight at once.
+    pub concurrency: u16,
+    /// At most this many status queries a second.
+    pub rate: Option<u32>,
+    /// Where a CSV run keeps its progress.
+    pub state: Option<PathBuf>,
+    /// Whether to show progress on stderr.
+    pub progress: bool,
+}
+
+/// What a run found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// One row per order, resumed ones included, sorted by order key.
+    pub rows: Vec<Row>,
+    /// How many orders the run had.
+    pub total: usize,
+    /// Stopped by Ctrl-C before the end: run again to resume.
+    pub interrupted: bool,
+}
+
+impl Report {
+    /// Whether every order is unchanged or advanced.
+    pub fn is_clean(&self) -> bool {
+        self.rows.iter().all(|row| {
+            Verdict::ALL
+                .iter()
+                .find(|v| v.as_str() == row.verdict)
+                .is_some_and(|v| v.is_clean())
+        })
+    }
+
+    /// The count of each verdict, every verdict named, in the order they are checked.
+    pub fn summary(&self) -> Vec<(&'static str, usize)> {
+        Verdict::ALL
+            .iter()
+            .map(|v| {
+                let count = self.rows.iter().filter(|r| r.verdict == v.as_str()).count();
+                (v.as_str(), count)
+            })
+            .collect()
+    }
+}
+
+/// Reconciles the orders `options` names with the gateways `config` builds.
+pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
+    let args = options;
     let ledger = config.open_ledger().await?;
     let (total, needed, jobs): (
         usize,
@@ -458,7 +516,7 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
             (total, needed, rx)
         }
     };
-    let gateways = gateways(&config, &needed)?;
+    let gateways = gateways(config, &needed)?;
     let from_ledger = args.input.is_none();
     let (mut progress, done_rows) = Progress::open(ledger.as_ref(), args.state.as_deref()).await?;
     let done: HashSet<String> = done_rows.iter().map(Row::id).collect();
@@ -473,7 +531,7 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
             rate,
         )))
     });
-    let mut meter = Meter::new(total, done.len().min(total));
+    let mut meter = Meter::new(total, done.len().min(total), options.progress);
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let interrupted = interrupted.clone();
@@ -523,23 +581,16 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
         rows.push(row);
     }
     meter.finish();
-    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        eprintln!(
-            "reconcile: interrupted, {} of {total} orders done; run the same command again to resume",
-            rows.len()
-        );
-        return Ok(exit::INTERRUPTED);
+    let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    if !interrupted {
+        progress.finish().await?;
     }
-    progress.finish().await?;
     rows.sort_by_key(Row::id);
-    print(cli.output, &rows);
-    let clean = rows.iter().all(|row| {
-        Verdict::ALL
-            .iter()
-            .find(|v| v.as_str() == row.verdict)
-            .is_some_and(|v| v.is_clean())
-    });
-    Ok(if clean { 0 } else { exit::RECONCILE_FINDINGS })
+    Ok(Report {
+        rows,
+        total,
+        interrupted,
+    })
 }
 
 fn reconcile_one_failed(job: Job, err: Error) -> Row {
@@ -555,112 +606,5 @@ fn reconcile_one_failed(job: Job, err: Error) -> Row {
         provider_status: String::new(),
         verdict: Verdict::Error.to_string(),
         detail: err.to_string(),
-    }
-}
-
-/// The count of each verdict, every verdict named.
-fn summary(rows: &[Row]) -> serde_json::Map<String, serde_json::Value> {
-    Verdict::ALL
-        .iter()
-        .map(|v| {
-            let count = rows.iter().filter(|r| r.verdict == v.as_str()).count();
-            (v.as_str().to_owned(), serde_json::Value::from(count))
-        })
-        .collect()
-}
-
-/// Prints the rows and the summary, one row at a time (never one document
-/// built in memory).
-fn print(output: Output, rows: &[Row]) {
-    let summary = summary(rows);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let written: std::io::Result<()> = (|| {
-        match output {
-            Output::Json => {
-                write!(
-                    out,
-                    "{{\"summary\": {}, \"orders\": [",
-                    serde_json::Value::Object(summary)
-                )?;
-                for (i, row) in rows.iter().enumerate() {
-                    let separator = if i == 0 { "\n  " } else { ",\n  " };
-                    write!(out, "{separator}")?;
-                    serde_json::to_writer(&mut out, row)?;
-                }
-                writeln!(out, "\n]}}")?;
-            }
-            Output::Csv => {
-                let mut writer = csv::Writer::from_writer(&mut out);
-                for row in rows {
-                    writer.serialize(row).map_err(std::io::Error::other)?;
-                }
-                writer.flush()?;
-                drop(writer);
-                let counts: Vec<String> = summary
-                    .iter()
-                    .map(|(verdict, count)| format!("{verdict} {count}"))
-                    .collect();
-                eprintln!("reconcile: {}", counts.join(", "));
-            }
-            Output::Table => {
-                let header = Row {
-                    order_id: "order_id".into(),
-                    provider: "provider".into(),
-                    account: "account".into(),
-                    kind: "kind".into(),
-                    merchant_status: "merchant_status".into(),
-                    provider_status: "provider_status".into(),
-                    verdict: "verdict".into(),
-                    detail: "detail".into(),
-                };
-                let cells = |r: &Row| {
-                    [
-                        r.order_id.clone(),
-                        r.provider.clone(),
-                        if r.account.is_empty() {
-                            "-".into()
-                        } else {
-                            r.account.clone()
-                        },
-                        r.kind.clone(),
-                        if r.merchant_status.is_empty() {
-                            "-".into()
-                        } else {
-                            r.merchant_status.clone()
-                        },
-                        if r.provider_status.is_empty() {
-                            "-".into()
-                        } else {
-                            r.provider_status.clone()
-                        },
-                        r.verdict.clone(),
-                        r.detail.clone(),
-                    ]
-                };
-                let mut widths = [0usize; 8];
-                for row in std::iter::once(&header).chain(rows) {
-                    for (width, cell) in widths.iter_mut().zip(cells(row)) {
-                        *width = (*width).max(cell.chars().count());
-                    }
-                }
-                for row in std::iter::once(&header).chain(rows) {
-                    let line: Vec<String> = cells(row)
-                        .iter()
-                        .zip(widths)
-                        .map(|(cell, width)| format!("{cell:<width$}"))
-                        .collect();
-                    writeln!(out, "{}", line.join("  ").trim_end())?;
-                }
-                writeln!(out)?;
-                for (verdict, count) in &summary {
-                    writeln!(out, "{verdict:<20} {count}")?;
-                }
-            }
-        }
-        out.flush()
-    })();
-    if let Err(err) = written {
-        eprintln!("error: the report could not be written: {err}");
     }
 }
