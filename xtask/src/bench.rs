@@ -3,7 +3,9 @@
 //! 1. criterion micro-benchmarks (`crates/paybridge/benches/micro.rs`);
 //! 2. SDK overhead over plain reqwest, three runs (`paybridge-loadbench overhead`);
 //! 3. concurrency through one gateway against the sandbox (`paybridge-loadbench concurrency`);
-//! 4. sandbox throughput under `wrk` for auth, create deposit and status.
+//! 4. sandbox throughput under `wrk` for auth, create deposit and status;
+//! 5. the ledger's cost per order, and `paybridge reconcile` over many orders
+//!    (`ledger_bench.rs`).
 
 // Reporting only: turning nanoseconds into readable figures. No money here.
 #![allow(clippy::float_arithmetic)]
@@ -22,6 +24,7 @@ struct Settings {
     overhead_iterations: &'static str,
     per_level: &'static str,
     wrk_seconds: &'static str,
+    reconcile_orders: usize,
 }
 
 const QUICK: Settings = Settings {
@@ -29,6 +32,7 @@ const QUICK: Settings = Settings {
     overhead_iterations: "400",
     per_level: "1000",
     wrk_seconds: "3s",
+    reconcile_orders: 10_000,
 };
 
 const FULL: Settings = Settings {
@@ -36,6 +40,7 @@ const FULL: Settings = Settings {
     overhead_iterations: "3000",
     per_level: "4000",
     wrk_seconds: "10s",
+    reconcile_orders: 100_000,
 };
 
 fn output(command: &mut Command) -> Result<String, String> {
@@ -60,7 +65,7 @@ fn ensure_wrk() -> Result<(), String> {
 }
 
 /// Median and 95% interval of one criterion benchmark, in nanoseconds.
-fn criterion_estimate(id: &str) -> Option<(f64, f64, f64)> {
+pub(crate) fn criterion_estimate(id: &str) -> Option<(f64, f64, f64)> {
     // criterion stores `group/function/name` as `group/function_name`.
     let (group, function) = id.split_once('/')?;
     let path = root()
@@ -77,7 +82,7 @@ fn criterion_estimate(id: &str) -> Option<(f64, f64, f64)> {
     ))
 }
 
-fn ns(value: f64) -> String {
+pub(crate) fn ns(value: f64) -> String {
     if value >= 1_000_000.0 {
         format!("{:.2} ms", value / 1_000_000.0)
     } else if value >= 1_000.0 {
@@ -263,9 +268,11 @@ end"#,
         &status_script,
         s.wrk_seconds,
     )?;
+    let reconcile = crate::ledger_bench::reconcile_section(&base, &token, s.reconcile_orders)?;
     drop(sandbox);
+    let ledger = crate::ledger_bench::ledger_section(&s.criterion)?;
 
-    let doc = render(
+    let mut doc = render(
         quick,
         &overheads,
         &concurrency,
@@ -276,6 +283,9 @@ end"#,
         ],
         &profile,
     );
+    doc.push_str(&ledger);
+    doc.push('\n');
+    doc.push_str(&reconcile);
     let path = root().join("docs/benchmarks.md");
     std::fs::write(&path, doc).map_err(|e| e.to_string())?;
     println!("wrote {}", path.display());

@@ -10,6 +10,7 @@
 
 mod bench;
 mod fixtures;
+mod ledger_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -18,7 +19,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
-        Some("bench") => bench::bench(args.iter().any(|a| a == "--quick")),
+        Some("bench") => ensure_browser_and_database()
+            .and_then(|()| bench::bench(args.iter().any(|a| a == "--quick"))),
         Some("fixtures") => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|rt| {

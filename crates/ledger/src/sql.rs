@@ -312,10 +312,20 @@ impl SqlLedger {
                 if Self::insert(&mut tx, key, amount, observation).await? {
                     let transition = Self::log_transition(&mut tx, key, None, observation).await?;
                     Self::log_observation(&mut tx, key, observation, "recorded").await?;
-                    let (record, _) = Self::read(&mut tx, key)
-                        .await?
-                        .ok_or_else(|| corrupt(format!("{key} vanished while recorded")))?;
                     tx.commit().await.map_err(db("commit an observation"))?;
+                    let now = now_ms();
+                    let record = OrderRecord {
+                        key: key.clone(),
+                        amount: amount.clone(),
+                        state: observation.state,
+                        provider_status: observation.provider_status.clone(),
+                        provider_ref: observation.provider_ref.clone(),
+                        payment_url: observation.payment_url.clone(),
+                        conflict: None,
+                        detail: observation.detail.clone(),
+                        created_at: now,
+                        updated_at: now,
+                    };
                     return Ok(Some(Applied {
                         step: Step::Advance(observation.state),
                         record,
@@ -326,7 +336,7 @@ impl SqlLedger {
                 return Ok(None);
             }
         };
-        let (record, version) = current;
+        let (mut record, version) = current;
         let amount_differs = observation
             .amount
             .as_ref()
@@ -362,7 +372,19 @@ impl SqlLedger {
                 if moved.rows_affected() != 1 {
                     return Ok(None);
                 }
-                Self::log_transition(&mut tx, key, Some(record.state), observation).await?
+                let from = record.state;
+                record.state = state;
+                let keep = |field: &mut Option<String>, new: &Option<String>| {
+                    if new.is_some() {
+                        field.clone_from(new);
+                    }
+                };
+                keep(&mut record.provider_status, &observation.provider_status);
+                keep(&mut record.provider_ref, &observation.provider_ref);
+                keep(&mut record.payment_url, &observation.payment_url);
+                keep(&mut record.detail, &observation.detail);
+                record.updated_at = now;
+                Self::log_transition(&mut tx, key, Some(from), observation).await?
             }
             Step::Conflict => {
                 let reason = if amount_differs {
@@ -392,11 +414,13 @@ impl SqlLedger {
                     )),
                     key
                 )
-                .bind(reason)
+                .bind(reason.clone())
                 .bind(now)
                 .execute(&mut *tx)
                 .await
                 .map_err(db("record a conflict"))?;
+                record.conflict.get_or_insert(reason);
+                record.updated_at = now;
                 None
             }
             Step::Same | Step::Stale => None,
@@ -408,15 +432,64 @@ impl SqlLedger {
             Step::Conflict => "conflict",
         };
         Self::log_observation(&mut tx, key, observation, effect).await?;
-        let (record, _) = Self::read(&mut tx, key)
-            .await?
-            .ok_or_else(|| corrupt(format!("{key} vanished while observed")))?;
         tx.commit().await.map_err(db("commit an observation"))?;
         Ok(Some(Applied {
             step,
             record,
             transition,
         }))
+    }
+
+    /// A create call's answer, in the common case: one statement that moves
+    /// the order from any state the state machine lets it leave for the
+    /// answered one. The answer is kept on the order itself (no observation or
+    /// transition row: whoever called create has it, and no handler is owed).
+    /// `None` when the fast path does not apply: the general path decides.
+    async fn create_outcome(
+        &self,
+        key: &OrderKey,
+        observation: &Observation,
+    ) -> Result<Option<Applied>> {
+        if observation.source != crate::Source::Create || observation.amount.is_some() {
+            return Ok(None);
+        }
+        let from: Vec<LedgerState> = LedgerState::ALL
+            .into_iter()
+            .filter(|current| step(*current, observation.state) == Step::Advance(observation.state))
+            .collect();
+        if from.is_empty() {
+            return Ok(None);
+        }
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 11)).collect();
+        let sql = format!(
+            "UPDATE paybridge_orders SET state = $5, provider_status = COALESCE($6, provider_status), \
+             provider_ref = COALESCE($7, provider_ref), payment_url = COALESCE($8, payment_url), \
+             detail = COALESCE($9, detail), version = version + 1, updated_at = $10 \
+             WHERE {BY_KEY} AND state IN ({}) RETURNING {ORDER_COLUMNS}",
+            placeholders.join(", "),
+        );
+        let mut query = by_key!(sqlx::query(&sql), key)
+            .bind(observation.state.as_str())
+            .bind(observation.provider_status.clone())
+            .bind(observation.provider_ref.clone())
+            .bind(observation.payment_url.clone())
+            .bind(observation.detail.clone())
+            .bind(now_ms());
+        for state in &from {
+            query = query.bind(state.as_str());
+        }
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("record a create answer"))?;
+        Ok(match row {
+            Some(row) => Some(Applied {
+                step: Step::Advance(observation.state),
+                record: record(&row)?.0,
+                transition: None,
+            }),
+            None => None,
+        })
     }
 
     /// Records a transition whose handler is due; its id. A transition into
@@ -456,8 +529,9 @@ impl Ledger for SqlLedger {
     async fn begin(&self, key: &OrderKey, amount: &Money) -> Result<Begin> {
         let mut connection = self.pool.acquire().await.map_err(db("connect"))?;
         let sending = Observation::new(crate::Source::Create, LedgerState::Sending);
+        // The row itself, written before the order leaves, is the record of it:
+        // one statement, so recording an order costs what inserting it does.
         if Self::insert(&mut connection, key, amount, &sending).await? {
-            Self::log_observation(&mut connection, key, &sending, "recorded").await?;
             return Ok(Begin::Fresh);
         }
         let (record, _) = Self::read(&mut connection, key)
@@ -476,6 +550,9 @@ impl Ledger for SqlLedger {
     }
 
     async fn observe(&self, key: &OrderKey, observation: &Observation) -> Result<Applied> {
+        if let Some(applied) = self.create_outcome(key, observation).await? {
+            return Ok(applied);
+        }
         for _ in 0..CAS_ATTEMPTS {
             if let Some(applied) = self.observe_once(key, observation).await? {
                 return Ok(applied);

@@ -1,0 +1,113 @@
+//! The ledger's cost per order, against a bare INSERT + COMMIT of the same row
+//! with the same driver, on SQLite and on PostgreSQL (a server started for the
+//! run; skipped, saying so, where PostgreSQL is not installed).
+//!
+//! - `bare_insert_commit`: the order's row inserted in a transaction of its own.
+//! - `record`: `Ledger::begin`, what the ledger writes before an order leaves.
+//! - `record_and_outcome`: `begin` then the create answer observed (the order
+//!   moves to `processing`, its transition and observation written): the
+//!   ledger's whole work around one create call.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use paybridge_core::{Money, OrderId, OrderKind, Provider};
+use paybridge_ledger::{Ledger, LedgerState, Observation, OrderKey, Source, SqlLedger};
+use paybridge_testkit::postgres::TestPostgres;
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn next_key() -> OrderKey {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    OrderKey::new(
+        Provider::Vpay88,
+        None,
+        OrderKind::Withdrawal,
+        &OrderId::new(&format!("BENCH-{n}")).unwrap(),
+    )
+}
+
+fn bench_database(c: &mut Criterion, name: &str, url: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ledger = runtime.block_on(SqlLedger::open(url)).unwrap();
+    // The same columns as the ledger's orders, in a table of their own.
+    runtime
+        .block_on(
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS bench_bare (provider TEXT NOT NULL, account TEXT NOT NULL, \
+                 kind TEXT NOT NULL, order_id TEXT NOT NULL, amount TEXT NOT NULL, currency TEXT NOT NULL, \
+                 state TEXT NOT NULL, provider_status TEXT, provider_ref TEXT, payment_url TEXT, \
+                 conflict TEXT, detail TEXT, version BIGINT NOT NULL, created_at BIGINT NOT NULL, \
+                 updated_at BIGINT NOT NULL, PRIMARY KEY (provider, account, kind, order_id))",
+            )
+            .execute(ledger.pool()),
+        )
+        .unwrap();
+    let amount = Money::parse("100.50", "MYR").unwrap();
+    let mut group = c.benchmark_group(format!("ledger_{name}"));
+    group.bench_function("bare_insert_commit", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let key = next_key();
+                let mut tx = ledger.pool().begin().await.unwrap();
+                sqlx::query(
+                    "INSERT INTO bench_bare (provider, account, kind, order_id, amount, currency, state, \
+                     provider_status, provider_ref, payment_url, detail, version, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12)",
+                )
+                .bind(key.provider)
+                .bind(key.account)
+                .bind(key.kind.as_str())
+                .bind(key.order_id)
+                .bind(amount.amount().to_string())
+                .bind(amount.currency().as_str().to_owned())
+                .bind("sending")
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(paybridge_ledger::now_ms())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            })
+        })
+    });
+    group.bench_function("record", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(ledger.begin(&next_key(), &amount))
+                .unwrap()
+        })
+    });
+    let processing = Observation::new(Source::Create, LedgerState::Processing);
+    group.bench_function("record_and_outcome", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let key = next_key();
+                ledger.begin(&key, &amount).await.unwrap();
+                ledger.observe(&key, &processing).await.unwrap();
+            })
+        })
+    });
+    group.finish();
+}
+
+fn ledger(c: &mut Criterion) {
+    let dir = paybridge_testkit::temp_dir("paybridge-ledger-bench");
+    bench_database(
+        c,
+        "sqlite",
+        &format!("sqlite://{}", dir.join("bench.db").display()),
+    );
+    if let Some(server) = TestPostgres::start("ledger bench (postgres)") {
+        bench_database(c, "postgres", &server.url());
+    }
+}
+
+criterion_group!(benches, ledger);
+criterion_main!(benches);
