@@ -174,28 +174,40 @@ fn prepare(base: &str) -> Result<String, String> {
             .as_str()
             .ok_or("no auth token from the sandbox")?
             .to_owned();
-        let created: Value = client
-            .post(format!("{base}/vpay88/merchant/generate_orders"))
-            .form(&[
-                ("auth", token.as_str()),
-                ("username", "john"),
-                ("amount", "100"),
-                ("currency", "MYR"),
-                ("orderid", "BENCH-STATUS"),
-                ("email", "john@example.com"),
-                ("phone_number", "601012456789"),
-            ])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        if created["status"] != Value::Bool(true) {
-            return Err(format!("the sandbox refused the status order: {created}"));
-        }
+        create_deposit(&client, base, &token, "BENCH-STATUS").await?;
         Ok(token)
     })
+}
+
+/// Creates a Vpay88 deposit of 100 MYR with id `order_id` in the sandbox at
+/// `base`, as a hand-written client would.
+pub(crate) async fn create_deposit(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    order_id: &str,
+) -> Result<(), String> {
+    let created: Value = client
+        .post(format!("{base}/vpay88/merchant/generate_orders"))
+        .form(&[
+            ("auth", token),
+            ("username", "john"),
+            ("amount", "100"),
+            ("currency", "MYR"),
+            ("orderid", order_id),
+            ("email", "john@example.com"),
+            ("phone_number", "601012456789"),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    match created["status"].as_bool() {
+        Some(true) => Ok(()),
+        _ => Err(format!("the sandbox refused {order_id}: {created}")),
+    }
 }
 
 pub fn bench(quick: bool) -> Result<(), String> {

@@ -10,8 +10,6 @@ use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use serde_json::Value;
-
 use crate::{cargo, root, run};
 
 /// Median of one criterion benchmark, in nanoseconds.
@@ -64,27 +62,8 @@ fn seed(base: &str, token: &str, count: usize, csv: &std::path::Path) -> Result<
                 let client = client.clone();
                 async move {
                     let id = format!("REC-{n:06}");
-                    let answer: Value = client
-                        .post(format!("{base}/vpay88/merchant/generate_orders"))
-                        .form(&[
-                            ("auth", token),
-                            ("username", "john"),
-                            ("amount", "100"),
-                            ("currency", "MYR"),
-                            ("orderid", id.as_str()),
-                            ("email", "john@example.com"),
-                            ("phone_number", "601012456789"),
-                        ])
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .json()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    match answer["status"].as_bool() {
-                        Some(true) => Ok(id),
-                        _ => Err(format!("the sandbox refused {id}: {answer}")),
-                    }
+                    crate::bench::create_deposit(&client, base, token, &id).await?;
+                    Ok::<_, String>(id)
                 }
             })
             .buffer_unordered(64)
