@@ -161,15 +161,12 @@ fn prepare(base: &str) -> Result<String, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        let auth: Value = client
-            .post(format!("{base}/vpay88/merchant/auth"))
-            .form(&[("username", "demo"), ("api_key", "demo-api-key")])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let auth = post_form(
+            &client,
+            &format!("{base}/vpay88/merchant/auth"),
+            &[("username", "demo"), ("api_key", "demo-api-key")],
+        )
+        .await?;
         let token = auth["auth"]
             .as_str()
             .ok_or("no auth token from the sandbox")?
@@ -177,6 +174,17 @@ fn prepare(base: &str) -> Result<String, String> {
         create_deposit(&client, base, &token, "BENCH-STATUS").await?;
         Ok(token)
     })
+}
+
+/// Posts `form` urlencoded and reads the JSON answer.
+async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<Value, String> {
+    let response = client.post(url).form(form).send().await;
+    let response = response.map_err(|e| e.to_string())?;
+    response.json().await.map_err(|e| e.to_string())
 }
 
 /// Creates a Vpay88 deposit of 100 MYR with id `order_id` in the sandbox at
@@ -187,23 +195,17 @@ pub(crate) async fn create_deposit(
     token: &str,
     order_id: &str,
 ) -> Result<(), String> {
-    let created: Value = client
-        .post(format!("{base}/vpay88/merchant/generate_orders"))
-        .form(&[
-            ("auth", token),
-            ("username", "john"),
-            ("amount", "100"),
-            ("currency", "MYR"),
-            ("orderid", order_id),
-            ("email", "john@example.com"),
-            ("phone_number", "601012456789"),
-        ])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let form = [
+        ("auth", token),
+        ("username", "john"),
+        ("amount", "100"),
+        ("currency", "MYR"),
+        ("orderid", order_id),
+        ("email", "john@example.com"),
+        ("phone_number", "601012456789"),
+    ];
+    let url = format!("{base}/vpay88/merchant/generate_orders");
+    let created = post_form(client, &url, &form).await?;
     match created["status"].as_bool() {
         Some(true) => Ok(()),
         _ => Err(format!("the sandbox refused {order_id}: {created}")),

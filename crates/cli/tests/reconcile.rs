@@ -369,6 +369,29 @@ async fn the_ledgers_open_orders_are_resolved_listed_and_exported(url: &str) {
     assert_eq!(json(&out)["summary"]["advanced"], 1);
     assert_eq!(listed("open"), ["L-OPEN pending"]);
     assert_eq!(listed("final"), ["L-PAID completed"]);
+    let later = run(
+        &config,
+        &[
+            "--output",
+            "json",
+            "ledger",
+            "list",
+            "--since",
+            "2999-01-01",
+        ],
+        0,
+    );
+    assert_eq!(
+        json(&later),
+        serde_json::json!([]),
+        "nothing changed after 2999"
+    );
+    let bad = run(&config, &["ledger", "list", "--since", "yesterday"], 2);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("neither RFC 3339"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     // A second run starts afresh (the first finished) and asks only what is open.
     let out = paybridge(&config, &["--output", "json", "reconcile"])
         .output()
