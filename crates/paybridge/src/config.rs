@@ -619,6 +619,7 @@ monster_key = "file-monster-key"
             ("PAYBRIDGE_VPAY88_API_KEY".into(), "env-api-key".into()),
             ("PAYBRIDGE_ONE1PAY_SECRET_KEYS".into(), "a, b".into()),
             ("PAYBRIDGE_HTTP_CONNECT_TIMEOUT_MS".into(), "250".into()),
+            ("PAYBRIDGE_LEDGER_URL".into(), "sqlite://orders.db".into()),
             ("UNRELATED".into(), "x".into()),
         ];
         let config = Config::from_toml_with_env(FILE, "test.toml", env).unwrap();
@@ -637,6 +638,7 @@ monster_key = "file-monster-key"
             config.transport().connect_timeout,
             Duration::from_millis(250)
         );
+        assert_eq!(config.ledger.url.as_deref(), Some("sqlite://orders.db"));
     }
 
     #[tokio::test]
