@@ -246,6 +246,16 @@ pub async fn sandbox(
         .await
         .map_err(|e| config_error("listen", format!("{listen}: {e}")))?;
     eprintln!("paybridge sandbox listening on {}", sandbox.base_url());
+    match sandbox.token() {
+        Some(token) => {
+            eprintln!();
+            eprintln!("WARNING: {listen} is not a loopback address: anyone who reaches it can use this sandbox.");
+            eprintln!("         The dashboard and control endpoints need this token: {token}");
+            eprintln!("         dashboard: {}/?token={token}", sandbox.base_url());
+            eprintln!();
+        }
+        None => eprintln!("dashboard: {}/", sandbox.base_url()),
+    }
     for provider in ["vpay88", "one1pay", "onepunch"] {
         eprintln!(
             "  {provider:<9} base_url = \"{}/{provider}\"",

@@ -121,6 +121,18 @@ pub struct SandboxConfig {
     /// Fault injection (none by default).
     #[serde(default)]
     pub faults: crate::faults::FaultConfig,
+    /// Orders (and payments) kept; past it the oldest are forgotten, with
+    /// what the dashboard shows of them.
+    #[serde(default = "default_max_orders")]
+    pub max_orders: usize,
+    /// Hosts beside loopback the sandbox may call back (`merchant.example`);
+    /// a callback to any other host is refused and shown as such.
+    #[serde(default)]
+    pub allow_callback_hosts: Vec<String>,
+}
+
+fn default_max_orders() -> usize {
+    10_000
 }
 
 fn default_attempts() -> u32 {
@@ -215,6 +227,8 @@ impl Default for SandboxConfig {
             callback_retry_ms: default_retry_ms(),
             onepunch_notify_includes_payment_token: false,
             faults: crate::faults::FaultConfig::default(),
+            max_orders: default_max_orders(),
+            allow_callback_hosts: Vec::new(),
         }
     }
 }

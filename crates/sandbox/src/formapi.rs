@@ -278,8 +278,7 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         if state.orders.contains_key(&key) {
             return fail(&ctx, "Order ID Exist.");
         }
-        state.orders.insert(key.clone(), order);
-        state.pages.insert((ctx.provider, payment_id.clone()), key);
+        state.insert_order(key, order, ctx.inner.config.max_orders);
     }
     let p_url = format!(
         "{}/{}/pay/{payment_id}",
@@ -348,7 +347,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
             return fail(&ctx, "Balance not enough!");
         }
         *balance -= amount;
-        state.orders.insert(
+        state.insert_order(
             key,
             Order {
                 kind: Kind::Withdrawal,
@@ -364,6 +363,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
                 payment_id: payment_id.clone(),
                 charge: Decimal::ZERO,
             },
+            ctx.inner.config.max_orders,
         );
     }
     let mut answer = json!({ "status": true, "message": "Success" });
@@ -527,9 +527,15 @@ pub(crate) fn settle(
         });
     }
     match order.callback_url.clone().or(account.callback_url.clone()) {
-        Some(url) => ctx
-            .inner
-            .deliver(ctx.provider.name(), order.order_id.clone(), url, body),
+        Some(url) => ctx.inner.deliver(
+            crate::journal::JournalKey {
+                provider: ctx.provider.name(),
+                kind,
+                reference: order.order_id.clone(),
+            },
+            url,
+            body,
+        ),
         None => tracing::warn!(order_id = %order.order_id, "no callback URL: nothing to call back"),
     }
     Ok(order)

@@ -39,10 +39,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 mod config;
+pub mod dashboard;
 pub mod faults;
 mod formapi;
+pub mod journal;
 mod onepunch;
 mod page;
+mod recording;
 pub mod state;
 
 pub use config::{
@@ -56,15 +59,25 @@ use state::{Delivery, State};
 pub struct Inner {
     config: SandboxConfig,
     state: Mutex<State>,
+    journal: Mutex<journal::Journal>,
     faults: Mutex<faults::Faults>,
     client: reqwest::Client,
     base_url: Mutex<String>,
+    /// Required by the dashboard and the control endpoints when the sandbox
+    /// listens beyond loopback.
+    token: std::sync::OnceLock<String>,
 }
 
 impl Inner {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panicked handler must not take the whole sandbox down with it.
         self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn journal(&self) -> MutexGuard<'_, journal::Journal> {
+        self.journal
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -84,6 +97,7 @@ impl Inner {
 
     /// A JSON answer, with the documents' trailing comma when configured.
     fn reply(&self, value: Value) -> Response {
+        recording::answered(&value);
         let text = if self.config.trailing_commas {
             let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
             match pretty.rfind("\n}") {
@@ -97,62 +111,107 @@ impl Inner {
     }
 
     /// Posts a callback body to `url`, retrying with backoff until HTTP 200 or the
-    /// attempts run out. Runs in the background.
-    fn deliver(
-        self: &Arc<Self>,
-        provider: &'static str,
-        reference: String,
-        url: String,
-        body: Value,
-    ) {
-        let index = {
-            let mut state = self.state();
-            state.deliveries.push(Delivery {
-                provider,
-                reference,
-                url: url.clone(),
-                attempts: 0,
-                delivered: false,
-            });
-            state.deliveries.len() - 1
-        };
-        let inner = self.clone();
+    /// attempts run out. Runs in the background; every attempt is journaled.
+    fn deliver(self: &Arc<Self>, key: journal::JournalKey, url: String, body: Value) {
         let (twice, wait) = self.faults().callback_plan();
-        tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            let copies = if twice { 2 } else { 1 };
-            for _ in 0..copies {
-                inner.deliver_once(index, &url, &body).await;
-            }
-        });
+        let copies = if twice { 2 } else { 1 };
+        for copy in 0..copies {
+            let label = if copy == 0 { "callback" } else { "duplicate" };
+            self.send_callback(&key, label, &url, &body, wait);
+        }
     }
 
-    async fn deliver_once(&self, index: usize, url: &str, body: &Value) {
-        let inner = self;
-        {
-            let mut delay = Duration::from_millis(inner.config.callback_retry_ms);
-            for _ in 0..inner.config.callback_attempts.max(1) {
-                let sent = inner
-                    .client
-                    .post(url)
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(body.to_string())
-                    .send()
-                    .await;
-                let ok = matches!(&sent, Ok(r) if r.status() == StatusCode::OK);
-                {
-                    let mut state = inner.state();
-                    state.deliveries[index].attempts += 1;
-                    state.deliveries[index].delivered = ok;
+    /// Journals one callback and sends it after `wait`, in the background.
+    fn send_callback(
+        self: &Arc<Self>,
+        key: &journal::JournalKey,
+        label: &'static str,
+        url: &str,
+        body: &Value,
+        wait: Duration,
+    ) -> u64 {
+        let id = self.journal().start_delivery(key, label, url, body);
+        let inner = self.clone();
+        let (url, body) = (url.to_owned(), body.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            inner.deliver_once(id, &url, &body).await;
+        });
+        id
+    }
+
+    /// Whether the sandbox may call `url` back: loopback hosts, and those the
+    /// configuration allows.
+    fn may_call(&self, url: &str) -> Result<(), String> {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .ok_or_else(|| format!("{url:?} is not a URL"))?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = bare == "localhost"
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if loopback || self.config.allow_callback_hosts.iter().any(|h| h == bare) {
+            Ok(())
+        } else {
+            Err(format!(
+                "not sent: {bare} is not loopback and not in allow_callback_hosts"
+            ))
+        }
+    }
+
+    async fn deliver_once(&self, id: u64, url: &str, body: &Value) {
+        if let Err(refusal) = self.may_call(url) {
+            tracing::warn!(url, "{refusal}");
+            self.journal().attempt(
+                id,
+                journal::Attempt {
+                    at: now_text(),
+                    http_status: None,
+                    response: refusal,
+                    latency_us: 0,
+                },
+            );
+            return;
+        }
+        let mut delay = Duration::from_millis(self.config.callback_retry_ms);
+        for _ in 0..self.config.callback_attempts.max(1) {
+            let started = Instant::now();
+            let sent = self
+                .client
+                .post(url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.to_string())
+                .send()
+                .await;
+            let (http_status, response) = match sent {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    (
+                        Some(status),
+                        journal::excerpt(&r.text().await.unwrap_or_default()),
+                    )
                 }
-                if ok {
-                    tracing::info!(url, "callback delivered");
-                    return;
-                }
-                tracing::warn!(url, "callback not acknowledged; retrying");
-                tokio::time::sleep(delay).await;
-                delay = delay.saturating_mul(2).min(Duration::from_secs(10));
+                Err(e) => (None, journal::excerpt(&e.to_string())),
+            };
+            let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.journal().attempt(
+                id,
+                journal::Attempt {
+                    at: now_text(),
+                    http_status,
+                    response,
+                    latency_us,
+                },
+            );
+            if http_status == Some(200) {
+                tracing::info!(url, "callback delivered");
+                return;
             }
+            tracing::warn!(url, "callback not acknowledged; retrying");
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2).min(Duration::from_secs(10));
         }
     }
 }
@@ -172,6 +231,13 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner::new(config));
         *inner.base_url.lock().unwrap_or_else(|p| p.into_inner()) = format!("http://{addr}");
+        if !addr.ip().is_loopback() {
+            let _ = inner.token.set(random_token(32));
+            tracing::warn!(
+                %addr,
+                "the sandbox listens beyond loopback: its dashboard and control endpoints need its token"
+            );
+        }
         let app = router(inner.clone());
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -194,14 +260,44 @@ impl Sandbox {
         self.addr
     }
 
+    /// The token the dashboard and control endpoints require (`?token=` or
+    /// `Authorization: Bearer`), when the sandbox listens beyond loopback.
+    pub fn token(&self) -> Option<&str> {
+        self.inner.token.get().map(String::as_str)
+    }
+
     /// `http://ADDR`; append `/vpay88`, `/one1pay` or `/onepunch`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// Callback deliveries so far.
+    /// Callback deliveries the journal still holds, oldest order first.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.inner.state().deliveries.clone()
+        let journal = self.inner.journal();
+        journal
+            .all()
+            .flat_map(|(key, log)| {
+                log.deliveries.iter().map(|d| Delivery {
+                    provider: key.provider,
+                    reference: key.reference.clone(),
+                    url: d.url.clone(),
+                    attempts: u32::try_from(d.attempts.len()).unwrap_or(u32::MAX),
+                    delivered: d.delivered,
+                })
+            })
+            .collect()
+    }
+
+    /// How much the sandbox holds: orders, ONE-PUNCH payments, payment pages
+    /// and journaled orders, for tests of its bounds.
+    pub fn held(&self) -> [usize; 4] {
+        let state = self.inner.state();
+        [
+            state.orders.len(),
+            state.payments.len(),
+            state.pages.len(),
+            self.inner.journal().len(),
+        ]
     }
 
     /// Every form-API order the sandbox holds.
@@ -274,12 +370,15 @@ impl Inner {
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         let faults = Mutex::new(faults::Faults::new(config.faults.clone()));
+        let journal = Mutex::new(journal::Journal::new(config.max_orders));
         Self {
             config,
             state: Mutex::new(state),
+            journal,
             faults,
             client,
             base_url: Mutex::new(String::new()),
+            token: std::sync::OnceLock::new(),
         }
     }
 }
@@ -304,7 +403,16 @@ pub fn router(inner: Arc<Inner>) -> Router<()> {
                 )
                 .with_state(inner.clone()),
         )
-        .layer(middleware::from_fn_with_state(inner, faults::inject))
+        .merge(dashboard::router(inner.clone()))
+        .layer(middleware::from_fn_with_state(
+            inner.clone(),
+            recording::record,
+        ))
+        .layer(middleware::from_fn_with_state(
+            inner.clone(),
+            faults::inject,
+        ))
+        .layer(middleware::from_fn_with_state(inner, guard))
         .layer(middleware::from_fn(log_request))
 }
 
@@ -323,6 +431,62 @@ async fn fault_stats(axum::extract::State(inner): axum::extract::State<Arc<Inner
         "injected": faults.injected,
         "config": faults.config(),
     }))
+}
+
+/// Whether `path` is the dashboard or a control endpoint (not a provider's
+/// API, nor a payment page, which merchants and payers must reach).
+fn is_control(path: &str) -> bool {
+    path == "/"
+        || path.starts_with("/_sandbox/")
+        || path
+            .trim_start_matches('/')
+            .split_once('/')
+            .is_some_and(|(_, rest)| rest.starts_with("_sandbox/"))
+}
+
+/// Refuses the dashboard and control endpoints without the token, when one is set.
+async fn guard(
+    axum::extract::State(inner): axum::extract::State<Arc<Inner>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = inner.token.get() else {
+        return next.run(request).await;
+    };
+    if !is_control(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let query = request.uri().query().unwrap_or_default();
+    let given = bearer.map(str::to_owned).or_else(|| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()
+            .and_then(|pairs| {
+                pairs
+                    .into_iter()
+                    .find(|(k, _)| k == "token")
+                    .map(|(_, v)| v)
+            })
+    });
+    let matches = given.is_some_and(|given| {
+        paybridge_signing::verify_hex(
+            &paybridge_signing::md5_hex(&[token]),
+            &paybridge_signing::md5_hex(&[&given]),
+        )
+    });
+    if matches {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            "this sandbox listens beyond loopback: give the token it printed at start (?token= or Authorization: Bearer)",
+        )
+            .into_response()
+    }
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -367,6 +531,7 @@ pub(crate) async fn read_form(request: Request) -> Result<HashMap<String, String
             serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())?;
         fields.extend(pairs);
     }
+    recording::received(&fields);
     Ok(fields)
 }
 

@@ -142,7 +142,7 @@ async fn create_fields(request: Request) -> Result<HashMap<String, String>, Stri
     let Value::Object(map) = value else {
         return Err("not an object".into());
     };
-    Ok(map
+    let fields: HashMap<String, String> = map
         .into_iter()
         .filter_map(|(k, v)| {
             let text = match v {
@@ -153,7 +153,9 @@ async fn create_fields(request: Request) -> Result<HashMap<String, String>, Stri
             };
             Some((k, text))
         })
-        .collect())
+        .collect();
+    crate::recording::received(&fields);
+    Ok(fields)
 }
 
 async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
@@ -232,8 +234,7 @@ async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
                 return refuse(&ctx, "ORDER NUM EXIST");
             }
         }
-        state.payments.insert(
-            payment_token.clone(),
+        state.insert_payment(
             Payment {
                 monster_token: token.to_owned(),
                 payment_token: payment_token.clone(),
@@ -245,7 +246,9 @@ async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
                 return_url: ret.to_owned(),
                 processed: false,
                 completed: false,
+                created_at: crate::now_text(),
             },
+            ctx.inner.config.max_orders,
         );
     }
     let payment_url = format!(
@@ -357,8 +360,11 @@ pub(crate) fn settle_payment(
         body["payment_token"] = json!(payment.payment_token);
     }
     ctx.inner.deliver(
-        "onepunch",
-        payment.payment_token.clone(),
+        crate::journal::JournalKey {
+            provider: "onepunch",
+            kind: crate::state::Kind::Deposit,
+            reference: payment.payment_token.clone(),
+        },
         payment.notify_url.clone(),
         body,
     );

@@ -9,7 +9,7 @@ use crate::onepunch::{settle_payment, PunchCtx};
 use crate::state::Kind;
 use crate::{not_found, read_outcome};
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '<' => "&lt;".to_owned(),

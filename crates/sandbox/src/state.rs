@@ -1,6 +1,6 @@
 //! The sandbox's memory: tokens, orders, balances, payments, deliveries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -102,6 +102,28 @@ pub struct Payment {
     pub processed: bool,
     /// Whether it was paid.
     pub completed: bool,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub created_at: String,
+}
+
+impl Payment {
+    /// Its status in words: `pending`, `completed` or `failed`.
+    pub fn status(&self) -> &'static str {
+        match (self.processed, self.completed) {
+            (_, true) => "completed",
+            (true, false) => "failed",
+            _ => "pending",
+        }
+    }
+}
+
+/// An order as the sandbox stores it, in arrival order, for forgetting the oldest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// A form-API order.
+    Form(OrderKey),
+    /// A ONE-PUNCH payment, by token.
+    Punch(String),
 }
 
 /// One callback delivery attempt series.
@@ -132,11 +154,49 @@ pub struct State {
     pub pages: HashMap<(FormProvider, String), (FormProvider, String, Kind, String)>,
     /// ONE-PUNCH payments by token.
     pub payments: HashMap<String, Payment>,
-    /// Callback deliveries, in order.
-    pub deliveries: Vec<Delivery>,
+    /// Every stored order and payment, oldest first.
+    pub arrival: VecDeque<Stored>,
     /// Create requests per (provider, kind, order id): more than one is a resend.
     pub create_requests: RequestCounts,
     /// Status queries per (provider, kind, order id), for tests that show a
     /// run asked each order once.
     pub status_requests: RequestCounts,
+}
+
+impl State {
+    /// Stores a form-API order (and its payment page), forgetting the oldest
+    /// orders past `limit`.
+    pub fn insert_order(&mut self, key: OrderKey, order: Order, limit: usize) {
+        if order.kind == Kind::Deposit {
+            self.pages
+                .insert((key.0, order.payment_id.clone()), key.clone());
+        }
+        self.orders.insert(key.clone(), order);
+        self.arrival.push_back(Stored::Form(key));
+        self.forget_past(limit);
+    }
+
+    /// Stores a ONE-PUNCH payment, forgetting the oldest orders past `limit`.
+    pub fn insert_payment(&mut self, payment: Payment, limit: usize) {
+        let token = payment.payment_token.clone();
+        self.payments.insert(token.clone(), payment);
+        self.arrival.push_back(Stored::Punch(token));
+        self.forget_past(limit);
+    }
+
+    fn forget_past(&mut self, limit: usize) {
+        while self.arrival.len() > limit.max(1) {
+            match self.arrival.pop_front() {
+                Some(Stored::Form(key)) => {
+                    if let Some(order) = self.orders.remove(&key) {
+                        self.pages.remove(&(key.0, order.payment_id));
+                    }
+                }
+                Some(Stored::Punch(token)) => {
+                    self.payments.remove(&token);
+                }
+                None => break,
+            }
+        }
+    }
 }

@@ -1,0 +1,329 @@
+//! What the sandbox saw and did for each order, for the dashboard and its JSON
+//! API: the requests it received (secrets scrubbed), the answers it gave, and
+//! every callback delivery attempt. Bounded: the oldest orders are forgotten
+//! first, and each order keeps only its latest exchanges and deliveries.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::state::Kind;
+
+/// Exchanges kept per order (the latest).
+pub const EXCHANGES_PER_ORDER: usize = 50;
+/// Deliveries kept per order (the latest).
+pub const DELIVERIES_PER_ORDER: usize = 50;
+/// Characters of a merchant's answer kept per attempt.
+const RESPONSE_EXCERPT: usize = 200;
+
+/// Form fields and JSON keys whose values are secrets: shown as `<scrubbed>`.
+const SECRET_FIELDS: [&str; 6] = [
+    "api_key",
+    "auth",
+    "secret_key",
+    "monster_key",
+    "token",
+    "signature",
+];
+
+/// Which order an entry belongs to: the provider, deposit or withdrawal, and the
+/// merchant's order id (ONE-PUNCH: the payment token).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct JournalKey {
+    /// `vpay88`, `one1pay` or `onepunch`.
+    pub provider: &'static str,
+    /// Deposit or withdrawal.
+    pub kind: Kind,
+    /// The order id, or ONE-PUNCH's payment token.
+    pub reference: String,
+}
+
+/// One request the sandbox received for an order, and its answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    /// When, `YYYY-MM-DD HH:MM:SS` UTC.
+    pub at: String,
+    /// The path it was posted to.
+    pub endpoint: String,
+    /// Its fields, secrets scrubbed.
+    pub fields: BTreeMap<String, String>,
+    /// The answer given.
+    pub answer: Value,
+}
+
+/// One attempt at delivering a callback.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// When, `YYYY-MM-DD HH:MM:SS` UTC.
+    pub at: String,
+    /// The merchant's HTTP status, when it answered.
+    pub http_status: Option<u16>,
+    /// The start of the merchant's answer, or why none came.
+    pub response: String,
+    /// How long it took, microseconds.
+    pub latency_us: u64,
+}
+
+/// One callback sent (and retried until acknowledged), with every attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryLog {
+    /// Its id, for resending.
+    pub id: u64,
+    /// `callback`, `resend`, `duplicate` or `out of order`.
+    pub label: &'static str,
+    /// Where it goes.
+    pub url: String,
+    /// What was posted (its token or signature scrubbed when shown).
+    pub body: Value,
+    /// Every attempt so far.
+    pub attempts: Vec<Attempt>,
+    /// Whether an HTTP 200 came back.
+    pub delivered: bool,
+}
+
+/// Everything kept for one order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrderLog {
+    /// The latest requests and answers, oldest first.
+    pub exchanges: VecDeque<Exchange>,
+    /// The latest deliveries, oldest first.
+    pub deliveries: VecDeque<DeliveryLog>,
+}
+
+/// The bounded journal of every order.
+#[derive(Debug)]
+pub struct Journal {
+    limit: usize,
+    arrival: VecDeque<JournalKey>,
+    logs: HashMap<JournalKey, OrderLog>,
+    owners: HashMap<u64, JournalKey>,
+    next_delivery: u64,
+}
+
+/// Field values as shown: secrets replaced.
+pub fn scrubbed<'a>(
+    fields: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> BTreeMap<String, String> {
+    fields
+        .into_iter()
+        .map(|(k, v)| {
+            let shown = if SECRET_FIELDS.contains(&k.as_str()) {
+                "<scrubbed>".to_owned()
+            } else {
+                v.clone()
+            };
+            (k.clone(), shown)
+        })
+        .collect()
+}
+
+/// A JSON value as shown: the values of secret keys replaced.
+pub fn scrubbed_json(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let shown = if SECRET_FIELDS.contains(&k.as_str()) {
+                        Value::String("<scrubbed>".into())
+                    } else {
+                        scrubbed_json(v)
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(scrubbed_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The first characters of `text`.
+pub fn excerpt(text: &str) -> String {
+    text.chars().take(RESPONSE_EXCERPT).collect()
+}
+
+impl Journal {
+    /// An empty journal keeping at most `limit` orders.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit: limit.max(1),
+            arrival: VecDeque::new(),
+            logs: HashMap::new(),
+            owners: HashMap::new(),
+            next_delivery: 1,
+        }
+    }
+
+    /// The log of `key`, made (and the oldest forgotten past the limit) when new.
+    fn entry(&mut self, key: &JournalKey) -> &mut OrderLog {
+        if !self.logs.contains_key(key) {
+            self.arrival.push_back(key.clone());
+            while self.arrival.len() > self.limit {
+                if let Some(oldest) = self.arrival.pop_front() {
+                    if let Some(log) = self.logs.remove(&oldest) {
+                        for delivery in log.deliveries {
+                            self.owners.remove(&delivery.id);
+                        }
+                    }
+                }
+            }
+        }
+        self.logs.entry(key.clone()).or_default()
+    }
+
+    /// Records a request and its answer.
+    pub fn exchange(&mut self, key: &JournalKey, exchange: Exchange) {
+        let log = self.entry(key);
+        log.exchanges.push_back(exchange);
+        if log.exchanges.len() > EXCHANGES_PER_ORDER {
+            log.exchanges.pop_front();
+        }
+    }
+
+    /// Records a callback about to be sent; its id.
+    pub fn start_delivery(
+        &mut self,
+        key: &JournalKey,
+        label: &'static str,
+        url: &str,
+        body: &Value,
+    ) -> u64 {
+        let id = self.next_delivery;
+        self.next_delivery += 1;
+        let log = self.entry(key);
+        log.deliveries.push_back(DeliveryLog {
+            id,
+            label,
+            url: url.to_owned(),
+            body: body.clone(),
+            attempts: Vec::new(),
+            delivered: false,
+        });
+        let forgotten = (log.deliveries.len() > DELIVERIES_PER_ORDER)
+            .then(|| log.deliveries.pop_front())
+            .flatten();
+        if let Some(forgotten) = forgotten {
+            self.owners.remove(&forgotten.id);
+        }
+        self.owners.insert(id, key.clone());
+        id
+    }
+
+    /// Records one attempt of delivery `id` (nothing when it was forgotten).
+    pub fn attempt(&mut self, id: u64, attempt: Attempt) {
+        let Some(key) = self.owners.get(&id) else {
+            return;
+        };
+        if let Some(delivery) = self
+            .logs
+            .get_mut(key)
+            .and_then(|log| log.deliveries.iter_mut().find(|d| d.id == id))
+        {
+            delivery.delivered = attempt.http_status == Some(200);
+            delivery.attempts.push(attempt);
+        }
+    }
+
+    /// The log of an order.
+    pub fn log(&self, key: &JournalKey) -> Option<&OrderLog> {
+        self.logs.get(key)
+    }
+
+    /// The order and the delivery `id` belongs to.
+    pub fn delivery(&self, id: u64) -> Option<(JournalKey, DeliveryLog)> {
+        let key = self.owners.get(&id)?;
+        let delivery = self.logs.get(key)?.deliveries.iter().find(|d| d.id == id)?;
+        Some((key.clone(), delivery.clone()))
+    }
+
+    /// Every log, oldest order first.
+    pub fn all(&self) -> impl Iterator<Item = (&JournalKey, &OrderLog)> {
+        self.arrival
+            .iter()
+            .filter_map(|key| self.logs.get(key).map(|log| (key, log)))
+    }
+
+    /// How many orders are kept.
+    pub fn len(&self) -> usize {
+        self.logs.len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.logs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: usize) -> JournalKey {
+        JournalKey {
+            provider: "vpay88",
+            kind: Kind::Deposit,
+            reference: format!("O{n}"),
+        }
+    }
+
+    fn exchange() -> Exchange {
+        Exchange {
+            at: String::new(),
+            endpoint: "/merchant/check_status".into(),
+            fields: BTreeMap::new(),
+            answer: Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_oldest_orders_go_first_and_each_keeps_its_latest_entries() {
+        let mut journal = Journal::new(3);
+        for n in 0..5 {
+            journal.exchange(&key(n), exchange());
+        }
+        assert_eq!(journal.len(), 3);
+        assert!(journal.log(&key(0)).is_none() && journal.log(&key(1)).is_none());
+        assert!(journal.log(&key(4)).is_some());
+        for _ in 0..EXCHANGES_PER_ORDER + 7 {
+            journal.exchange(&key(4), exchange());
+        }
+        assert_eq!(
+            journal.log(&key(4)).map(|l| l.exchanges.len()),
+            Some(EXCHANGES_PER_ORDER)
+        );
+        let first =
+            journal.start_delivery(&key(4), "callback", "http://127.0.0.1:9/", &Value::Null);
+        for _ in 0..DELIVERIES_PER_ORDER {
+            journal.start_delivery(&key(4), "resend", "http://127.0.0.1:9/", &Value::Null);
+        }
+        assert!(
+            journal.delivery(first).is_none(),
+            "the oldest delivery is forgotten"
+        );
+        for n in 5..8 {
+            journal.exchange(&key(n), exchange());
+        }
+        assert!(
+            journal.owners.is_empty(),
+            "a forgotten order takes its deliveries with it"
+        );
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_fields_and_bodies() {
+        let fields: HashMap<String, String> = [("api_key", "k"), ("auth", "t"), ("amount", "100")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let shown = scrubbed(&fields);
+        assert_eq!(shown["api_key"], "<scrubbed>");
+        assert_eq!(shown["auth"], "<scrubbed>");
+        assert_eq!(shown["amount"], "100");
+        let body = serde_json::json!({"token": "abc", "order": {"signature": "s", "amount": 1}});
+        assert_eq!(
+            scrubbed_json(&body),
+            serde_json::json!({"token": "<scrubbed>", "order": {"signature": "<scrubbed>", "amount": 1}})
+        );
+    }
+}
