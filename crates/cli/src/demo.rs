@@ -557,6 +557,10 @@ pub async fn run() -> Result<bool, Error> {
         sandbox.base_url(),
         receiver.url
     );
+    println!(
+        "dashboard: {}/ (every order, request and callback, while the demo runs)",
+        sandbox.base_url()
+    );
     println!();
     let mut steps = Steps::default();
     let sandbox_base = sandbox.base_url();

@@ -336,8 +336,8 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile =
-            std::env::temp_dir().join(format!("paybridge-chromium-{}", std::process::id()));
+        // A profile of its own: two browser tests may run at once.
+        let profile = paybridge_testkit::temp_dir("paybridge-chromium");
         let capabilities = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -378,6 +378,93 @@ impl Browser {
             .await
             .unwrap();
         answer["value"].clone()
+    }
+
+    /// The ids of the elements `css` selects, in document order.
+    async fn find_all(&self, css: &str) -> Vec<String> {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                "/elements",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        found
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|element| {
+                element
+                    .as_object()?
+                    .values()
+                    .next()?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// Clicks the first element `css` selects, waiting up to 10 s for one.
+    async fn click(&self, css: &str) {
+        for _ in 0..100 {
+            if let Some(id) = self.find_all(css).await.first() {
+                self.command(
+                    reqwest::Method::POST,
+                    &format!("/element/{id}/click"),
+                    json!({}),
+                )
+                .await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("nothing matches {css}");
+    }
+
+    /// The text of every element `css` selects.
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        for id in self.find_all(css).await {
+            let text = self
+                .command(
+                    reqwest::Method::GET,
+                    &format!("/element/{id}/text"),
+                    json!({}),
+                )
+                .await;
+            texts.push(text.as_str().unwrap_or_default().to_owned());
+        }
+        texts
+    }
+
+    /// Waits up to 15 s until the texts `css` selects satisfy `done`.
+    async fn wait_for(&self, css: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let mut texts = Vec::new();
+        for _ in 0..150 {
+            texts = self.texts(css).await;
+            if done(&texts) {
+                return texts;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never got there: {texts:?}");
+    }
+
+    /// Saves a PNG of the page as a test artifact, under
+    /// `target/tmp/screenshots/`; its path.
+    async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        use base64::Engine as _;
+        let encoded = self
+            .command(reqwest::Method::GET, "/screenshot", json!({}))
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())
+            .expect("a base64 PNG");
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
     }
 }
 
@@ -600,6 +687,67 @@ async fn a_real_browser_pays_on_the_payment_page() {
         landed,
         json!(return_url),
         "the browser was redirected to redirect_url"
+    );
+    browser.command(Method::DELETE, "", json!({})).await;
+}
+
+/// The sandbox's dashboard in a real browser: an order made through the SDK is
+/// listed; "Settle completed" sends its callback, "Resend" another, and both
+/// appear as deliveries the merchant acknowledged. Screenshots of both pages
+/// are saved as test artifacts (`target/tmp/screenshots/`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_in_a_real_browser_settles_and_resends() {
+    let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let vpay = h.gateway(Provider::Vpay88).unwrap().clone();
+    vpay.create_deposit(&myr_deposit("DASH-BROWSER-1", "100"))
+        .await
+        .unwrap();
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    use reqwest::Method;
+    let base = h.sandbox.base_url();
+    browser
+        .command(
+            Method::POST,
+            "/window/rect",
+            json!({ "width": 1280, "height": 900 }),
+        )
+        .await;
+    browser
+        .command(Method::POST, "/url", json!({ "url": format!("{base}/") }))
+        .await;
+    let title = browser.command(Method::GET, "/title", json!({})).await;
+    assert_eq!(title, "paybridge sandbox dashboard");
+    let listed = browser.texts("section[aria-labelledby=vpay88] td a").await;
+    assert_eq!(listed, ["DASH-BROWSER-1"]);
+    browser.screenshot("dashboard-orders").await;
+
+    browser.click("section[aria-labelledby=vpay88] td a").await;
+    browser
+        .click("button[data-form^=\"outcome=completed\"]")
+        .await;
+    let delivery = h.receiver.next("DASH-BROWSER-1").await.unwrap();
+    assert_eq!(delivery.event.status, OrderStatus::Completed);
+    let rows = browser
+        .wait_for("#deliveries tr.delivery", |rows| {
+            rows.len() == 1 && rows[0].contains(" 200 ")
+        })
+        .await;
+    assert!(rows[0].starts_with("1 callback"), "{rows:?}");
+    assert_eq!(browser.texts("#detail-status").await, ["completed"]);
+
+    browser.click("#deliveries button").await;
+    let rows = browser
+        .wait_for("#deliveries tr.delivery", |rows| {
+            rows.len() == 2 && rows.iter().all(|r| r.contains(" 200 "))
+        })
+        .await;
+    assert!(rows[1].starts_with("2 resend"), "{rows:?}");
+    let shot = browser.screenshot("dashboard-order").await;
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "a real picture"
     );
     browser.command(Method::DELETE, "", json!({})).await;
 }

@@ -391,7 +391,7 @@ th,td{{border:1px solid #999;padding:.25em .6em;text-align:left;vertical-align:t
 caption{{text-align:left;font-weight:bold;padding:.3em 0}}
 button{{margin:.2em .4em .2em 0;font-size:1em}}
 button:focus,a:focus,textarea:focus{{outline:3px solid #1a5fb4}}
-pre{{margin:0;white-space:pre-wrap;max-width:40em}}
+pre{{margin:0;white-space:pre-wrap;word-break:break-all;max-width:40em}}
 </style></head><body><main id="main">
 {body}
 </main>
