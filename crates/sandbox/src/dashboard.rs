@@ -488,14 +488,14 @@ fn order_section(
     let _ = writeln!(body, "</p><p id=\"said\" role=\"status\"></p>");
     let _ = writeln!(body, "<table><caption>Requests received and answers given</caption><thead><tr><th scope=\"col\">time</th><th scope=\"col\">endpoint</th><th scope=\"col\">fields</th><th scope=\"col\">answer</th></tr></thead><tbody>");
     for e in &log.exchanges {
-        let fields: Vec<String> = e.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let fields: Vec<String> = e.fields().iter().map(|(k, v)| format!("{k}={v}")).collect();
         let _ = writeln!(
             body,
             "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td><td><pre>{}</pre></td></tr>",
-            escape(&e.at),
-            escape(&e.endpoint),
+            escape(&e.at()),
+            escape(e.endpoint()),
             escape(&fields.join("\n")),
-            escape(&e.answer.to_string())
+            escape(&e.answer().to_string())
         );
     }
     let _ = writeln!(body, "</tbody></table>");

@@ -9,9 +9,10 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{Request, State};
+use std::future::Future;
+
+use axum::extract::Request;
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -119,6 +120,9 @@ impl Faults {
     /// Rolls each matching rule in order; the first that hits applies.
     fn pick(&mut self, provider: &str, endpoint: &str) -> Option<FaultRule> {
         self.seen += 1;
+        if self.config.rules.is_empty() {
+            return None;
+        }
         let matching: Vec<FaultRule> = self
             .config
             .rules
@@ -151,20 +155,25 @@ impl Faults {
 
 /// `(provider, endpoint)` of a request path; `None` for pages and control endpoints.
 fn classify(path: &str) -> Option<(&str, &str)> {
-    if path.contains("/_sandbox/") || path.contains("/pay/") || path.contains("/payment/access/") {
+    let (provider, rest) = path.trim_matches('/').split_once('/')?;
+    if !matches!(provider, "vpay88" | "one1pay" | "onepunch")
+        || rest.starts_with("_sandbox/")
+        || rest.starts_with("pay/")
+        || rest.starts_with("payment/access/")
+    {
         return None;
     }
-    let mut parts = path.trim_matches('/').split('/');
-    let provider = parts.next()?;
-    let rest: Vec<&str> = parts.collect();
     let endpoint = match provider {
         // /api/v0/payment/all/{methods|prices}/..., /api/v0/payment/status/..., /api/v0/payment/
-        "onepunch" => match rest.get(3).copied() {
-            Some("all") => rest.get(4).copied()?,
-            Some("status") => "status",
-            _ => "payment",
-        },
-        _ => rest.last().copied()?,
+        "onepunch" => {
+            let mut words = rest.split('/').skip(3);
+            match words.next() {
+                Some("all") => words.next()?,
+                Some("status") => "status",
+                _ => "payment",
+            }
+        }
+        _ => rest.rsplit('/').next()?,
     };
     Some((provider, endpoint))
 }
@@ -182,25 +191,33 @@ fn broken() -> Response {
         .into_response()
 }
 
-/// The fault layer.
-pub(crate) async fn inject(
-    State(inner): State<std::sync::Arc<Inner>>,
+/// Runs the request through `next`, or faults it as a rule picks.
+pub(crate) async fn inject<F>(
+    inner: &Inner,
     request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    let Some((provider, endpoint)) = classify(&path) else {
-        return next.run(request).await;
+    next: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: Future<Output = Response>,
+{
+    let picked = classify(request.uri().path()).and_then(|(provider, endpoint)| {
+        let rule = inner.faults().pick(provider, endpoint)?;
+        Some((rule, provider.to_owned(), endpoint.to_owned()))
+    });
+    let Some((rule, provider, endpoint)) = picked else {
+        return next(request).await;
     };
-    let rule = inner.faults().pick(provider, endpoint);
-    let Some(rule) = rule else {
-        return next.run(request).await;
-    };
-    tracing::info!(target: "paybridge_sandbox::faults", "{:?} on {path}", rule.kind);
+    let (provider, endpoint) = (provider.as_str(), endpoint.as_str());
+    tracing::info!(
+        target: "paybridge_sandbox::faults",
+        "{:?} on {}",
+        rule.kind,
+        request.uri().path()
+    );
     match rule.kind {
         FaultKind::Latency => {
             tokio::time::sleep(Duration::from_millis(rule.latency_ms)).await;
-            next.run(request).await
+            next(request).await
         }
         FaultKind::Error5xx => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -209,20 +226,24 @@ pub(crate) async fn inject(
             .into_response(),
         FaultKind::CloseBeforeResponse => broken(),
         FaultKind::DropAfterCommit => {
-            let _ = next.run(request).await;
+            let _ = next(request).await;
             broken()
         }
         FaultKind::Malformed => {
-            let _ = next.run(request).await;
+            let _ = next(request).await;
             (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response()
         }
         FaultKind::DuplicateAfterCommit
         | FaultKind::FailAfterCommit
         | FaultKind::OtherAmountAfterCommit => {
-            after_commit(&inner, rule.kind, provider, endpoint, request, next).await
+            // Boxed, so that this rare path does not weigh on every request's future.
+            Box::pin(after_commit(
+                inner, rule.kind, provider, endpoint, request, next,
+            ))
+            .await
         }
         FaultKind::Trickle => {
-            let response = next.run(request).await;
+            let response = next(request).await;
             let (parts, body) = response.into_parts();
             let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
             let delay = Duration::from_millis(rule.latency_ms);
@@ -244,19 +265,19 @@ pub(crate) async fn inject(
 
 /// Carries a create request out, then alters what the provider holds or says,
 /// as `kind` describes. Other endpoints just lose their answer.
-async fn after_commit(
+async fn after_commit<F: Future<Output = Response>>(
     inner: &crate::Inner,
     kind: FaultKind,
     provider: &str,
     endpoint: &str,
     request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> F,
 ) -> Response {
     let order_kind = match endpoint {
         "withdraw_orders" => crate::state::Kind::Withdrawal,
         "generate_orders" => crate::state::Kind::Deposit,
         _ => {
-            let _ = next.run(request).await;
+            let _ = next(request).await;
             return broken();
         }
     };
@@ -269,9 +290,7 @@ async fn after_commit(
         .await
         .ok()
         .and_then(|mut fields| fields.remove("orderid"));
-    let _ = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let _ = next(Request::from_parts(parts, Body::from(bytes))).await;
     {
         let mut state = inner.state();
         let held = state.orders.iter_mut().find(|((p, _, k, id), _)| {
@@ -322,6 +341,10 @@ mod tests {
             ),
             ("/one1pay/_sandbox/withdrawals/W1/settle", None),
             ("/one1pay/pay/123", None),
+            ("/onepunch/payment/access/OP1", None),
+            ("/_sandbox/orders", None),
+            ("/_sandbox/deliveries/3/resend", None),
+            ("/", None),
         ];
         for (path, endpoint) in table {
             assert_eq!(classify(path), endpoint, "{path}");

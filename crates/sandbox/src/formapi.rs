@@ -24,30 +24,35 @@ pub(crate) struct Ctx {
 }
 
 pub(crate) fn router(inner: Arc<Inner>, provider: FormProvider) -> Router {
+    // Full paths rather than a nested router: nesting rewrites every request's URI.
+    let at = |path: &str| format!("/{}{path}", provider.name());
     let mut router = Router::new()
-        .route("/merchant/currency", post(currency))
-        .route("/merchant/auth", post(auth))
-        .route("/merchant/generate_orders", post(generate_orders))
-        .route("/merchant/withdraw_orders", post(withdraw_orders))
-        .route("/merchant/check_status", post(check_deposit))
-        .route("/merchant/check_withdraw_status", post(check_withdrawal))
-        .route("/wallet/bank_list", post(deposit_banks))
-        .route("/wallet/withdraw_bank_list", post(withdrawal_banks))
+        .route(&at("/merchant/currency"), post(currency))
+        .route(&at("/merchant/auth"), post(auth))
+        .route(&at("/merchant/generate_orders"), post(generate_orders))
+        .route(&at("/merchant/withdraw_orders"), post(withdraw_orders))
+        .route(&at("/merchant/check_status"), post(check_deposit))
         .route(
-            "/pay/{payment_id}",
+            &at("/merchant/check_withdraw_status"),
+            post(check_withdrawal),
+        )
+        .route(&at("/wallet/bank_list"), post(deposit_banks))
+        .route(&at("/wallet/withdraw_bank_list"), post(withdrawal_banks))
+        .route(
+            &at("/pay/{payment_id}"),
             get(page::form_page).post(page::form_pay),
         )
         .route(
-            "/_sandbox/deposits/{id}/settle",
+            &at("/_sandbox/deposits/{id}/settle"),
             post(control_settle_deposit),
         )
         .route(
-            "/_sandbox/withdrawals/{id}/settle",
+            &at("/_sandbox/withdrawals/{id}/settle"),
             post(control_settle_withdrawal),
         )
-        .route("/_sandbox/auth/expire", post(control_expire_tokens));
+        .route(&at("/_sandbox/auth/expire"), post(control_expire_tokens));
     if provider == FormProvider::One1pay {
-        router = router.route("/wallet/get_balance", post(balance));
+        router = router.route(&at("/wallet/get_balance"), post(balance));
     }
     router.with_state(Ctx { inner, provider })
 }
@@ -61,7 +66,10 @@ fn fail(ctx: &Ctx, message: &str) -> Response {
 /// A JSON number printed with four decimals, as the documents show amounts.
 pub(crate) fn num4(amount: Decimal) -> Value {
     let text = format!("{:.4}", amount);
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
+    match text.parse::<serde_json::Number>() {
+        Ok(number) => Value::Number(number),
+        Err(_) => Value::String(text),
+    }
 }
 
 impl Ctx {
@@ -140,11 +148,15 @@ fn required<'a, const N: usize>(
     fields: &'a HashMap<String, String>,
     names: &str,
 ) -> Option<[&'a str; N]> {
-    let values: Vec<&str> = names
-        .split_whitespace()
-        .map(|n| fields.get(n).map(|v| v.trim()).filter(|v| !v.is_empty()))
-        .collect::<Option<_>>()?;
-    values.try_into().ok()
+    let mut values = [""; N];
+    let mut names = names.split_whitespace();
+    for value in &mut values {
+        *value = fields
+            .get(names.next()?)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())?;
+    }
+    names.next().is_none().then_some(values)
 }
 
 /// Whether every field named in `names` (separated by spaces) is present and not blank.
@@ -382,23 +394,29 @@ async fn check(ctx: Ctx, request: Request, kind: Kind) -> Response {
     if ctx.merchant(username).is_none() {
         return fail(&ctx, "Params incorrect");
     }
-    let order = ctx
-        .inner
-        .state()
-        .orders
-        .get(&ctx.order_key(username, kind, id))
-        .cloned();
-    let Some(order) = order else {
+    let state = ctx.inner.state();
+    let Some(order) = state.orders.get(&ctx.order_key(username, kind, id)) else {
+        drop(state);
         return fail(&ctx, "Order not found.");
     };
-    // Both documents' status answers carry exactly these fields.
-    ctx.inner.reply(json!({
-        "status": true,
-        "order_status": order.status,
-        "order_datetime": order.created_at,
-        "amount": num4(order.amount),
-        "currency": order.currency,
-    }))
+    ctx.inner.reply(StatusAnswer {
+        amount: num4(order.amount),
+        currency: &order.currency,
+        order_datetime: &order.created_at,
+        order_status: order.status,
+        status: true,
+    })
+}
+
+/// Both documents' status answers carry exactly these fields (in this order,
+/// as every other answer's keys are).
+#[derive(serde::Serialize)]
+struct StatusAnswer<'a> {
+    amount: Value,
+    currency: &'a str,
+    order_datetime: &'a str,
+    order_status: &'a str,
+    status: bool,
 }
 
 async fn check_deposit(State(ctx): State<Ctx>, request: Request) -> Response {

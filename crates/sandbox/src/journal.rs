@@ -5,6 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use serde::ser::SerializeStruct;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -39,17 +43,95 @@ pub struct JournalKey {
     pub reference: String,
 }
 
-/// One request the sandbox received for an order, and its answer.
-#[derive(Debug, Clone, Serialize)]
+/// What a request carried, kept as received and scrubbed only when shown, so
+/// that journaling costs an order request one copy of its body.
+#[derive(Clone)]
+pub(crate) enum Received {
+    /// An urlencoded body.
+    Urlencoded(Bytes),
+    /// Fields read from a multipart body.
+    Fields(Vec<(String, String)>),
+}
+
+impl Received {
+    /// The fields, the last of a repeated key winning (as PHP reads them), secrets scrubbed.
+    fn shown(&self) -> BTreeMap<String, String> {
+        let last: HashMap<String, String> = match self {
+            Self::Urlencoded(body) => serde_urlencoded::from_bytes(body).unwrap_or_default(),
+            Self::Fields(fields) => fields.iter().cloned().collect(),
+        };
+        scrubbed(&last)
+    }
+}
+
+/// One request the sandbox received for an order, and its answer. Shown (and
+/// serialized) with its secrets scrubbed.
+#[derive(Clone)]
 pub struct Exchange {
+    at: SystemTime,
+    endpoint: String,
+    received: Received,
+    answer: Bytes,
+}
+
+impl Exchange {
+    pub(crate) fn new(at: SystemTime, endpoint: String, received: Received, answer: Bytes) -> Self {
+        Self {
+            at,
+            endpoint,
+            received,
+            answer,
+        }
+    }
+
     /// When, `YYYY-MM-DD HH:MM:SS` UTC.
-    pub at: String,
+    pub fn at(&self) -> String {
+        crate::time_text(self.at)
+    }
+
     /// The path it was posted to.
-    pub endpoint: String,
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     /// Its fields, secrets scrubbed.
-    pub fields: BTreeMap<String, String>,
-    /// The answer given.
-    pub answer: Value,
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        self.received.shown()
+    }
+
+    /// The answer given, secrets scrubbed; an answer that is not JSON as a
+    /// string, and none (the handler gave no JSON) as null.
+    pub fn answer(&self) -> Value {
+        if self.answer.is_empty() {
+            return Value::Null;
+        }
+        match serde_json::from_slice::<Value>(&self.answer) {
+            Ok(value) => scrubbed_json(&value),
+            Err(_) => Value::String(String::from_utf8_lossy(&self.answer).into_owned()),
+        }
+    }
+}
+
+impl Serialize for Exchange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut shown = serializer.serialize_struct("Exchange", 4)?;
+        shown.serialize_field("at", &self.at())?;
+        shown.serialize_field("endpoint", &self.endpoint)?;
+        shown.serialize_field("fields", &self.fields())?;
+        shown.serialize_field("answer", &self.answer())?;
+        shown.end()
+    }
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("at", &self.at())
+            .field("endpoint", &self.endpoint)
+            .field("fields", &self.fields())
+            .field("answer", &self.answer())
+            .finish()
+    }
 }
 
 /// One attempt at delivering a callback.
@@ -268,12 +350,12 @@ mod tests {
     }
 
     fn exchange() -> Exchange {
-        Exchange {
-            at: String::new(),
-            endpoint: "/merchant/check_status".into(),
-            fields: BTreeMap::new(),
-            answer: Value::Null,
-        }
+        Exchange::new(
+            SystemTime::now(),
+            "/vpay88/merchant/check_status".into(),
+            Received::Urlencoded(Bytes::from_static(b"username=demo&id=O1")),
+            Bytes::from_static(b"{}"),
+        )
     }
 
     #[test]
@@ -308,6 +390,39 @@ mod tests {
             journal.owners.is_empty(),
             "a forgotten order takes its deliveries with it"
         );
+    }
+
+    #[test]
+    fn an_exchange_is_shown_scrubbed_with_the_last_of_a_repeated_field() {
+        let exchange = Exchange::new(
+            SystemTime::UNIX_EPOCH,
+            "/vpay88/merchant/generate_orders".into(),
+            Received::Urlencoded(Bytes::from_static(
+                b"auth=secret-token&amount=1&amount=100&email=a%40b.c",
+            )),
+            Bytes::from_static(br#"{"status":true,"auth":"issued-token","amount":100.0000}"#),
+        );
+        let shown = serde_json::to_value(&exchange).unwrap();
+        let expected: Value = serde_json::from_str(
+            r#"{
+                "at": "1970-01-01 00:00:00",
+                "endpoint": "/vpay88/merchant/generate_orders",
+                "fields": {"auth": "<scrubbed>", "amount": "100", "email": "a@b.c"},
+                "answer": {"status": true, "auth": "<scrubbed>", "amount": 100.0000}
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(shown, expected);
+        let debug = format!("{exchange:?}");
+        assert!(!debug.contains("secret-token") && !debug.contains("issued-token"));
+        let not_json = Exchange::new(
+            SystemTime::UNIX_EPOCH,
+            "/x".into(),
+            Received::Fields(vec![("api_key".into(), "k".into())]),
+            Bytes::from_static(b"<html>502</html>"),
+        );
+        assert_eq!(not_json.answer(), Value::String("<html>502</html>".into()));
+        assert_eq!(not_json.fields()["api_key"], "<scrubbed>");
     }
 
     #[test]

@@ -96,8 +96,7 @@ impl Inner {
     }
 
     /// A JSON answer, with the documents' trailing comma when configured.
-    fn reply(&self, value: Value) -> Response {
-        recording::answered(&value);
+    fn reply(&self, value: impl serde::Serialize) -> Response {
         let text = if self.config.trailing_commas {
             let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
             match pretty.rfind("\n}") {
@@ -105,9 +104,11 @@ impl Inner {
                 _ => pretty,
             }
         } else {
-            value.to_string()
+            serde_json::to_string(&value).unwrap_or_default()
         };
-        ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+        let body = Bytes::from(text);
+        recording::answered(&body);
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 
     /// Posts a callback body to `url`, retrying with backoff until HTTP 200 or the
@@ -386,15 +387,9 @@ impl Inner {
 /// The whole sandbox as an axum router (for embedding in tests).
 pub fn router(inner: Arc<Inner>) -> Router<()> {
     Router::new()
-        .nest(
-            "/vpay88",
-            formapi::router(inner.clone(), state::FormProvider::Vpay88),
-        )
-        .nest(
-            "/one1pay",
-            formapi::router(inner.clone(), state::FormProvider::One1pay),
-        )
-        .nest("/onepunch", onepunch::router(inner.clone()))
+        .merge(formapi::router(inner.clone(), state::FormProvider::Vpay88))
+        .merge(formapi::router(inner.clone(), state::FormProvider::One1pay))
+        .merge(onepunch::router(inner.clone()))
         .merge(
             Router::new()
                 .route(
@@ -404,17 +399,47 @@ pub fn router(inner: Arc<Inner>) -> Router<()> {
                 .with_state(inner.clone()),
         )
         .merge(dashboard::router(inner.clone()))
-        .layer(middleware::from_fn_with_state(
-            inner.clone(),
-            recording::record,
-        ))
-        .layer(middleware::from_fn_with_state(
-            inner.clone(),
-            faults::inject,
-        ))
-        .layer(middleware::from_fn_with_state(inner, guard))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(inner, front))
 }
+
+/// Every request passes here, outermost first: the access log, the token
+/// guard, fault injection, then the journal. One middleware rather than four
+/// layers, because each layer costs a request allocations of its own.
+async fn front(
+    axum::extract::State(inner): axum::extract::State<Arc<Inner>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let access = tracing::enabled!(target: ACCESS_LOG, tracing::Level::INFO).then(|| {
+        // Paths can carry signatures; they are not secrets, but query strings are dropped.
+        (
+            Instant::now(),
+            request.method().clone(),
+            request.uri().path().to_owned(),
+        )
+    });
+    let response = match refused_without_token(&inner, &request) {
+        Some(refusal) => refusal,
+        None => {
+            faults::inject(&inner, request, |request| {
+                recording::record(&inner, request, next)
+            })
+            .await
+        }
+    };
+    if let Some((started, method, path)) = access {
+        tracing::info!(
+            target: ACCESS_LOG,
+            "{method} {path} {} {:.1?}",
+            response.status().as_u16(),
+            started.elapsed()
+        );
+    }
+    response
+}
+
+/// The access log's target.
+const ACCESS_LOG: &str = "paybridge_sandbox::access";
 
 async fn set_faults(
     axum::extract::State(inner): axum::extract::State<Arc<Inner>>,
@@ -444,17 +469,11 @@ fn is_control(path: &str) -> bool {
             .is_some_and(|(_, rest)| rest.starts_with("_sandbox/"))
 }
 
-/// Refuses the dashboard and control endpoints without the token, when one is set.
-async fn guard(
-    axum::extract::State(inner): axum::extract::State<Arc<Inner>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(token) = inner.token.get() else {
-        return next.run(request).await;
-    };
+/// The refusal of a dashboard or control request without the token, when one is set.
+fn refused_without_token(inner: &Inner, request: &Request) -> Option<Response> {
+    let token = inner.token.get()?;
     if !is_control(request.uri().path()) {
-        return next.run(request).await;
+        return None;
     }
     let bearer = request
         .headers()
@@ -478,30 +497,13 @@ async fn guard(
             &paybridge_signing::md5_hex(&[&given]),
         )
     });
-    if matches {
-        next.run(request).await
-    } else {
+    (!matches).then(|| {
         (
             StatusCode::UNAUTHORIZED,
             "this sandbox listens beyond loopback: give the token it printed at start (?token= or Authorization: Bearer)",
         )
             .into_response()
-    }
-}
-
-async fn log_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    // Paths can carry signatures; they are not secrets, but query strings are dropped.
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    tracing::info!(
-        target: "paybridge_sandbox::access",
-        "{method} {path} {} {:.1?}",
-        response.status().as_u16(),
-        started.elapsed()
-    );
-    response
+    })
 }
 
 /// Reads a form body sent as `multipart/form-data` or urlencoded, as PHP does.
@@ -513,25 +515,38 @@ pub(crate) async fn read_form(request: Request) -> Result<HashMap<String, String
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let mut fields = HashMap::new();
     if content_type.starts_with("multipart/form-data") {
-        let mut multipart = axum::extract::Multipart::from_request(request, &())
-            .await
-            .map_err(|e| e.body_text())?;
-        while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
-            let name = field.name().unwrap_or_default().to_owned();
-            let value = field.text().await.map_err(|e| e.body_text())?;
-            fields.insert(name, value);
-        }
+        // Boxed: a multipart reader's state would otherwise weigh on every
+        // form request's future.
+        Box::pin(read_multipart(request)).await
     } else {
         let body = Bytes::from_request(request, &())
             .await
             .map_err(|e| e.body_text())?;
-        let pairs: Vec<(String, String)> =
+        // A map keeps the last of a repeated key.
+        let fields: HashMap<String, String> =
             serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())?;
-        fields.extend(pairs);
+        // A copy, so the journal does not pin the connection's read buffer.
+        recording::received(
+            || journal::Received::Urlencoded(Bytes::copy_from_slice(&body)),
+            &fields,
+        );
+        Ok(fields)
     }
-    recording::received(&fields);
+}
+
+async fn read_multipart(request: Request) -> Result<HashMap<String, String>, String> {
+    let mut multipart = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|e| e.body_text())?;
+    let mut pairs = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let value = field.text().await.map_err(|e| e.body_text())?;
+        pairs.push((name, value));
+    }
+    let fields: HashMap<String, String> = pairs.iter().cloned().collect();
+    recording::received(|| journal::Received::Fields(pairs), &fields);
     Ok(fields)
 }
 
@@ -555,7 +570,14 @@ fn random_token(len: usize) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS`, UTC standing in for the provider's local time.
 fn now_text() -> String {
-    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+    time_text(std::time::SystemTime::now())
+}
+
+/// `at` as `YYYY-MM-DD HH:MM:SS` UTC.
+fn time_text(at: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn not_found() -> Response {

@@ -26,27 +26,28 @@ pub(crate) struct PunchCtx {
 }
 
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
+    let at = |path: &str| format!("/onepunch{path}");
     Router::new()
         .route(
-            "/api/v0/payment/all/methods/{token}/{magic}/{signature}",
+            &at("/api/v0/payment/all/methods/{token}/{magic}/{signature}"),
             get(methods),
         )
         .route(
-            "/api/v0/payment/all/prices/{token}/{magic}/{signature}",
+            &at("/api/v0/payment/all/prices/{token}/{magic}/{signature}"),
             get(prices),
         )
-        .route("/api/v0/payment/", post(create))
-        .route("/api/v0/payment", post(create))
+        .route(&at("/api/v0/payment/"), post(create))
+        .route(&at("/api/v0/payment"), post(create))
         .route(
-            "/api/v0/payment/status/{payment_token}/{token}/{magic}/{signature}",
+            &at("/api/v0/payment/status/{payment_token}/{token}/{magic}/{signature}"),
             get(status),
         )
         .route(
-            "/payment/access/{payment_token}",
+            &at("/payment/access/{payment_token}"),
             get(page::punch_page).post(page::punch_pay),
         )
         .route(
-            "/_sandbox/deposits/{payment_token}/settle",
+            &at("/_sandbox/deposits/{payment_token}/settle"),
             post(control_settle),
         )
         .with_state(PunchCtx { inner })
@@ -154,7 +155,14 @@ async fn create_fields(request: Request) -> Result<HashMap<String, String>, Stri
             Some((k, text))
         })
         .collect();
-    crate::recording::received(&fields);
+    crate::recording::received(
+        || {
+            crate::journal::Received::Fields(
+                fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            )
+        },
+        &fields,
+    );
     Ok(fields)
 }
 

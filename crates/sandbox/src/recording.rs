@@ -1,105 +1,128 @@
-//! Journals every order request: a middleware opens a per-request record for
-//! the order endpoints, the form reader and the answer writer fill it in, and
-//! the middleware files it under its order once the answer is made.
+//! Journals every order request: the front middleware opens a per-request
+//! record for the order endpoints, the form reader and the answer writer fill
+//! it in, and the record is filed under its order once the answer is made.
+//!
+//! The record keeps the body and the answer as bytes; they are parsed and
+//! scrubbed only when shown, so journaling stays off the hot path's costs.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::time::SystemTime;
 
-use axum::extract::{Request, State};
+use axum::body::Bytes;
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use serde_json::Value;
 
-use crate::journal::{self, Exchange, JournalKey};
+use crate::journal::{Exchange, JournalKey, Received};
 use crate::state::Kind;
 use crate::Inner;
 
 /// What one request's handler read and answered.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Current {
-    fields: Option<BTreeMap<String, String>>,
-    answer: Option<Value>,
+    /// The form field whose value names the order, for endpoints that have one.
+    reference_field: Option<&'static str>,
+    /// That field's value, once the form is read.
+    reference: Option<String>,
+    received: Option<Received>,
+    answer: Option<Bytes>,
 }
 
 tokio::task_local! {
     static CURRENT: RefCell<Current>;
 }
 
-/// The form fields a handler read, if a record is open.
-pub(crate) fn received(fields: &HashMap<String, String>) {
-    let _ =
-        CURRENT.try_with(|current| current.borrow_mut().fields = Some(journal::scrubbed(fields)));
+/// The form a handler read, if a record is open: `raw` makes the copy kept.
+pub(crate) fn received(raw: impl FnOnce() -> Received, fields: &HashMap<String, String>) {
+    let _ = CURRENT.try_with(|current| {
+        let mut current = current.borrow_mut();
+        current.received = Some(raw());
+        if let Some(name) = current.reference_field {
+            current.reference = fields.get(name).cloned();
+        }
+    });
 }
 
 /// The answer a handler gave, if a record is open.
-pub(crate) fn answered(answer: &Value) {
-    let _ = CURRENT
-        .try_with(|current| current.borrow_mut().answer = Some(journal::scrubbed_json(answer)));
+pub(crate) fn answered(answer: &Bytes) {
+    let _ = CURRENT.try_with(|current| current.borrow_mut().answer = Some(answer.clone()));
 }
 
-/// How an endpoint's order is found: its provider, kind, and where its
-/// reference is.
+/// How an endpoint's order is found.
 enum Reference {
     /// A form field (`orderid`, `id`).
     Field(&'static str),
-    /// ONE-PUNCH's create: the token it answered, else `order_num`.
+    /// ONE-PUNCH's create: the token it answered, else the `order_num` field.
     CreatedPayment,
     /// A path segment (ONE-PUNCH's status: the payment token).
     Segment(String),
 }
 
+/// The provider, kind and reference of an order endpoint; `None` for the rest.
 fn endpoint(path: &str) -> Option<(&'static str, Kind, Reference)> {
-    let mut parts = path.trim_start_matches('/').split('/');
-    let provider = match parts.next()? {
+    let (provider, rest) = path.trim_start_matches('/').split_once('/')?;
+    if provider == "onepunch" {
+        let payment = rest.strip_prefix("api/v0/payment")?;
+        if payment.is_empty() || payment == "/" {
+            return Some(("onepunch", Kind::Deposit, Reference::CreatedPayment));
+        }
+        let token = payment.strip_prefix("/status/")?.split('/').next()?;
+        return Some((
+            "onepunch",
+            Kind::Deposit,
+            Reference::Segment(token.to_owned()),
+        ));
+    }
+    let provider = match provider {
         "vpay88" => "vpay88",
         "one1pay" => "one1pay",
-        "onepunch" => "onepunch",
         _ => return None,
     };
-    let rest: Vec<&str> = parts.collect();
-    let found = match (provider, rest.as_slice()) {
-        ("onepunch", ["api", "v0", "payment"] | ["api", "v0", "payment", ""]) => {
-            (Kind::Deposit, Reference::CreatedPayment)
-        }
-        ("onepunch", ["api", "v0", "payment", "status", token, ..]) => {
-            (Kind::Deposit, Reference::Segment((*token).to_owned()))
-        }
-        (_, ["merchant", "generate_orders"]) => (Kind::Deposit, Reference::Field("orderid")),
-        (_, ["merchant", "withdraw_orders"]) => (Kind::Withdrawal, Reference::Field("orderid")),
-        (_, ["merchant", "check_status"]) => (Kind::Deposit, Reference::Field("id")),
-        (_, ["merchant", "check_withdraw_status"]) => (Kind::Withdrawal, Reference::Field("id")),
+    let (kind, field) = match rest {
+        "merchant/generate_orders" => (Kind::Deposit, "orderid"),
+        "merchant/withdraw_orders" => (Kind::Withdrawal, "orderid"),
+        "merchant/check_status" => (Kind::Deposit, "id"),
+        "merchant/check_withdraw_status" => (Kind::Withdrawal, "id"),
         _ => return None,
     };
-    Some((provider, found.0, found.1))
+    Some((provider, kind, Reference::Field(field)))
 }
 
-/// The middleware: order endpoints are journaled, the rest pass untouched.
-pub(crate) async fn record(
-    State(inner): State<Arc<Inner>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    let Some((provider, kind, reference)) = endpoint(&path) else {
+/// ONE-PUNCH's payment token in a create answer.
+fn payment_token(answer: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(answer).ok()?;
+    value["payload"]["payment_token"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Runs the request, journaling it when it is an order endpoint's.
+pub(crate) async fn record(inner: &Inner, request: Request, next: Next) -> Response {
+    let Some((provider, kind, reference)) = endpoint(request.uri().path()) else {
         return next.run(request).await;
     };
+    let at = SystemTime::now();
+    let path = request.uri().path().to_owned();
+    let start = Current {
+        reference_field: match reference {
+            Reference::Field(name) => Some(name),
+            Reference::CreatedPayment => Some("order_num"),
+            Reference::Segment(_) => None,
+        },
+        ..Current::default()
+    };
     let (response, current) = CURRENT
-        .scope(RefCell::new(Current::default()), async {
+        .scope(RefCell::new(start), async {
             let response = next.run(request).await;
-            let current = CURRENT.with(|c| std::mem::take(&mut *c.borrow_mut()));
-            (response, current)
+            (response, CURRENT.with(RefCell::take))
         })
         .await;
-    let fields = current.fields.unwrap_or_default();
-    let answer = current.answer.unwrap_or(Value::Null);
+    let answer = current.answer.unwrap_or_default();
     let reference = match reference {
-        Reference::Field(name) => fields.get(name).cloned(),
+        Reference::Field(_) => current.reference,
         Reference::Segment(token) => Some(token),
-        Reference::CreatedPayment => answer["payload"]["payment_token"]
-            .as_str()
-            .map(str::to_owned)
-            .or_else(|| fields.get("order_num").cloned()),
+        Reference::CreatedPayment => payment_token(&answer).or(current.reference),
     };
     if let Some(reference) = reference.filter(|r| !r.is_empty()) {
         let key = JournalKey {
@@ -107,15 +130,45 @@ pub(crate) async fn record(
             kind,
             reference,
         };
-        inner.journal().exchange(
-            &key,
-            Exchange {
-                at: crate::now_text(),
-                endpoint: path,
-                fields,
-                answer,
-            },
-        );
+        let received = current
+            .received
+            .unwrap_or_else(|| Received::Fields(Vec::new()));
+        inner
+            .journal()
+            .exchange(&key, Exchange::new(at, path, received, answer));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_endpoints_are_found_by_path_and_the_rest_pass() {
+        let field = |path| match endpoint(path) {
+            Some((provider, kind, Reference::Field(name))) => Some((provider, kind, name)),
+            _ => None,
+        };
+        assert_eq!(
+            field("/vpay88/merchant/check_status"),
+            Some(("vpay88", Kind::Deposit, "id"))
+        );
+        assert_eq!(
+            field("/one1pay/merchant/withdraw_orders"),
+            Some(("one1pay", Kind::Withdrawal, "orderid"))
+        );
+        assert!(field("/vpay88/merchant/auth").is_none());
+        assert!(endpoint("/vpay88/pay/P1").is_none());
+        assert!(endpoint("/").is_none());
+        assert!(matches!(
+            endpoint("/onepunch/api/v0/payment/"),
+            Some(("onepunch", _, Reference::CreatedPayment))
+        ));
+        assert!(matches!(
+            endpoint("/onepunch/api/v0/payment/status/TOK/t/m/s"),
+            Some(("onepunch", _, Reference::Segment(token))) if token == "TOK"
+        ));
+        assert!(endpoint("/onepunch/api/v0/payment/all/methods/t/m/s").is_none());
+    }
 }
