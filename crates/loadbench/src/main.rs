@@ -7,6 +7,9 @@
 //! - `concurrency BASE_URL PER_LEVEL LEVELS...`: deposit creations through one
 //!   `Gateway` at each concurrency level against a sandbox; throughput, p50/p99,
 //!   and resident memory per in-flight request.
+//! - `floor PORT ANSWER`: serves `ANSWER` as JSON to every POST of a Vpay88
+//!   status query on loopback, doing nothing else, until killed: the floor the
+//!   HTTP stack alone sets under the same load as the sandbox's status query.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -314,6 +317,25 @@ async fn concurrency(base_url: &str, per_level: usize, levels: &[usize]) -> Valu
     json!({ "levels": results })
 }
 
+/// A bare axum server: reads each status query's body and answers `answer`.
+async fn floor(port: u16, answer: String) {
+    let answer: &'static str = answer.leak();
+    let app = axum::Router::new().route(
+        "/vpay88/merchant/check_status",
+        post(move |body: axum::body::Bytes| async move {
+            drop(body);
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                answer,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the floor's port");
+    axum::serve(listener, app).await.expect("the floor server");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -331,9 +353,15 @@ fn main() {
             let levels: Vec<usize> = args.iter().skip(3).filter_map(|n| n.parse().ok()).collect();
             runtime.block_on(concurrency(&base, per_level, &levels))
         }
+        Some("floor") => {
+            let port = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+            let answer = args.get(2).cloned().unwrap_or_default();
+            runtime.block_on(floor(port, answer));
+            return;
+        }
         _ => {
             eprintln!(
-                "usage: paybridge-loadbench overhead N | concurrency BASE_URL PER_LEVEL LEVEL..."
+                "usage: paybridge-loadbench overhead N | concurrency BASE_URL PER_LEVEL LEVEL... | floor PORT ANSWER"
             );
             std::process::exit(2);
         }

@@ -237,29 +237,33 @@ impl Journal {
         }
     }
 
-    /// The log of `key`, made (and the oldest forgotten past the limit) when new.
-    fn entry(&mut self, key: &JournalKey) -> &mut OrderLog {
-        if !self.logs.contains_key(key) {
-            self.arrival.push_back(key.clone());
-            while self.arrival.len() > self.limit {
-                if let Some(oldest) = self.arrival.pop_front() {
-                    if let Some(log) = self.logs.remove(&oldest) {
-                        for delivery in log.deliveries {
-                            self.owners.remove(&delivery.id);
-                        }
+    /// Makes an empty log for `key` when it has none, forgetting the oldest
+    /// orders past the limit. A known order's key is not copied.
+    fn admit(&mut self, key: &JournalKey) {
+        if self.logs.contains_key(key) {
+            return;
+        }
+        self.arrival.push_back(key.clone());
+        while self.arrival.len() > self.limit {
+            if let Some(oldest) = self.arrival.pop_front() {
+                if let Some(log) = self.logs.remove(&oldest) {
+                    for delivery in log.deliveries {
+                        self.owners.remove(&delivery.id);
                     }
                 }
             }
         }
-        self.logs.entry(key.clone()).or_default()
+        self.logs.insert(key.clone(), OrderLog::default());
     }
 
     /// Records a request and its answer.
     pub fn exchange(&mut self, key: &JournalKey, exchange: Exchange) {
-        let log = self.entry(key);
-        log.exchanges.push_back(exchange);
-        if log.exchanges.len() > EXCHANGES_PER_ORDER {
-            log.exchanges.pop_front();
+        self.admit(key);
+        if let Some(log) = self.logs.get_mut(key) {
+            log.exchanges.push_back(exchange);
+            if log.exchanges.len() > EXCHANGES_PER_ORDER {
+                log.exchanges.pop_front();
+            }
         }
     }
 
@@ -273,7 +277,10 @@ impl Journal {
     ) -> u64 {
         let id = self.next_delivery;
         self.next_delivery += 1;
-        let log = self.entry(key);
+        self.admit(key);
+        let Some(log) = self.logs.get_mut(key) else {
+            return id;
+        };
         log.deliveries.push_back(DeliveryLog {
             id,
             label,

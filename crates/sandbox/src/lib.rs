@@ -509,13 +509,13 @@ fn refused_without_token(inner: &Inner, request: &Request) -> Option<Response> {
 /// Reads a form body sent as `multipart/form-data` or urlencoded, as PHP does.
 /// Repeated keys keep the last value, as PHP does.
 pub(crate) async fn read_form(request: Request) -> Result<HashMap<String, String>, String> {
-    let content_type = request
+    const MULTIPART: &str = "multipart/form-data";
+    let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if content_type.starts_with("multipart/form-data") {
+        .and_then(|v| v.as_bytes().get(..MULTIPART.len()))
+        .is_some_and(|start| start.eq_ignore_ascii_case(MULTIPART.as_bytes()));
+    if multipart {
         // Boxed: a multipart reader's state would otherwise weigh on every
         // form request's future.
         Box::pin(read_multipart(request)).await
