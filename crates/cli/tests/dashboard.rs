@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use paybridge::Provider;
 use paybridge_cli::harness::{myr_deposit, pay, Harness};
-use paybridge_sandbox::{Sandbox, SandboxConfig};
+use paybridge_sandbox::{Held, Sandbox, SandboxConfig};
 use serde_json::Value;
 
 async fn get(url: String) -> (u16, Value) {
@@ -236,6 +236,7 @@ async fn past_the_limit_the_oldest_orders_are_forgotten_and_the_state_stays_flat
         .unwrap();
     let gateway_config = paybridge_cli::harness::demo_config(&sandbox.base_url(), None).unwrap();
     let vpay = paybridge::Gateway::for_provider(&gateway_config, Provider::Vpay88).unwrap();
+    let client = reqwest::Client::new();
     let mut held = Vec::new();
     for round in 0..4 {
         for n in 0..40 {
@@ -243,11 +244,44 @@ async fn past_the_limit_the_oldest_orders_are_forgotten_and_the_state_stays_flat
             vpay.create_deposit(&myr_deposit(&id, "100").unwrap())
                 .await
                 .unwrap();
+            // A status query for an order never made still leaves a tally.
+            let unknown = format!("NEVER-{round}-{n:02}");
+            let asked = client
+                .post(format!(
+                    "{}/vpay88/merchant/check_status",
+                    sandbox.base_url()
+                ))
+                .form(&[("username", "demo"), ("id", unknown.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(asked.status(), 200);
+            let issued = client
+                .post(format!("{}/vpay88/merchant/auth", sandbox.base_url()))
+                .form(&[("username", "demo"), ("api_key", "demo-api-key")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(issued.status(), 200);
         }
         held.push(sandbox.held());
     }
-    // orders, payments, payment pages, journaled orders: the same after each round.
-    assert_eq!(held, vec![[40, 0, 40, 40]; 4]);
+    // The same after each round: nothing grows past the limit.
+    let flat = Held {
+        orders: 40,
+        payments: 0,
+        pages: 40,
+        journaled: 40,
+        auth_tokens: 40,
+        create_tallies: 40,
+        status_tallies: 40,
+    };
+    assert_eq!(held, vec![flat; 4]);
+    let tallied = sandbox.status_requests();
+    assert!(
+        tallied.keys().all(|(_, _, id)| id.starts_with("NEVER-3-")),
+        "only the newest tallies are kept: {tallied:?}"
+    );
     let ids: Vec<String> = sandbox.orders().into_iter().map(|o| o.order_id).collect();
     assert!(
         ids.iter().all(|id| id.starts_with("BOUND-3-")),

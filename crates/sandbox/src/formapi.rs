@@ -95,14 +95,15 @@ impl Ctx {
     /// Counts one request for an order in the tally `which` picks.
     fn count(
         &self,
-        which: fn(&mut crate::state::State) -> &mut crate::state::RequestCounts,
+        which: fn(&mut crate::state::State) -> &mut crate::state::RequestTallies,
         kind: Kind,
         order_id: &str,
     ) {
         let mut state = self.inner.state();
-        *which(&mut state)
-            .entry((self.provider.name().to_owned(), kind, order_id.to_owned()))
-            .or_default() += 1;
+        *which(&mut state).get_or_default(
+            (self.provider.name().to_owned(), kind, order_id.to_owned()),
+            self.inner.config.max_orders,
+        ) += 1;
     }
 
     /// The key an order of `merchant`'s is stored under.
@@ -204,10 +205,11 @@ async fn auth(State(ctx): State<Ctx>, request: Request) -> Response {
         return fail(&ctx, "Params incorrect");
     }
     let token = random_token(20);
-    ctx.inner
-        .state()
-        .auth_tokens
-        .insert((ctx.provider, token.clone()), username.clone());
+    ctx.inner.state().auth_tokens.insert(
+        (ctx.provider, token.clone()),
+        username.clone(),
+        ctx.inner.config.max_orders,
+    );
     ctx.inner.reply(json!({ "status": true, "auth": token }))
 }
 

@@ -217,6 +217,25 @@ impl Inner {
     }
 }
 
+/// How many of each thing a sandbox holds; each is bounded by `max_orders`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// Form-API orders.
+    pub orders: usize,
+    /// ONE-PUNCH payments.
+    pub payments: usize,
+    /// Payment pages.
+    pub pages: usize,
+    /// Orders with a journal.
+    pub journaled: usize,
+    /// Auth tokens still valid.
+    pub auth_tokens: usize,
+    /// Order ids with a tally of create requests.
+    pub create_tallies: usize,
+    /// Order ids with a tally of status queries.
+    pub status_tallies: usize,
+}
+
 /// A running sandbox. Dropping it stops the server.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -289,16 +308,18 @@ impl Sandbox {
             .collect()
     }
 
-    /// How much the sandbox holds: orders, ONE-PUNCH payments, payment pages
-    /// and journaled orders, for tests of its bounds.
-    pub fn held(&self) -> [usize; 4] {
+    /// How much the sandbox holds, for tests of its bounds.
+    pub fn held(&self) -> Held {
         let state = self.inner.state();
-        [
-            state.orders.len(),
-            state.payments.len(),
-            state.pages.len(),
-            self.inner.journal().len(),
-        ]
+        Held {
+            orders: state.orders.len(),
+            payments: state.payments.len(),
+            pages: state.pages.len(),
+            journaled: self.inner.journal().len(),
+            auth_tokens: state.auth_tokens.len(),
+            create_tallies: state.create_requests.len(),
+            status_tallies: state.status_requests.len(),
+        }
     }
 
     /// Every form-API order the sandbox holds.
@@ -310,13 +331,13 @@ impl Sandbox {
     /// create payment) arrived for each `(provider, kind, order id)`: a number
     /// above one means a client sent an order again.
     pub fn create_requests(&self) -> state::RequestCounts {
-        self.inner.state().create_requests.clone()
+        self.inner.state().create_requests.map().clone()
     }
 
     /// How many Vpay88/One1Pay status queries arrived for each `(provider,
     /// kind, order id)`.
     pub fn status_requests(&self) -> state::RequestCounts {
-        self.inner.state().status_requests.clone()
+        self.inner.state().status_requests.map().clone()
     }
 
     /// Every auth token issued so far (for tests that prove none leaks).
@@ -324,6 +345,7 @@ impl Sandbox {
         self.inner
             .state()
             .auth_tokens
+            .map()
             .keys()
             .map(|(_, token)| token.clone())
             .collect()

@@ -199,15 +199,14 @@ async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
     };
     let order_num = get("order_num");
     if let Some(num) = order_num {
-        *ctx.inner
-            .state()
-            .create_requests
-            .entry((
+        *ctx.inner.state().create_requests.get_or_default(
+            (
                 "onepunch".to_owned(),
                 crate::state::Kind::Deposit,
                 num.to_owned(),
-            ))
-            .or_default() += 1;
+            ),
+            ctx.inner.config.max_orders,
+        ) += 1;
     }
     let expected = onepunch_create_signature(
         &OnepunchCreateFields {

@@ -1,6 +1,7 @@
 //! The sandbox's memory: tokens, orders, balances, payments, deliveries.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -49,6 +50,84 @@ pub type OrderKey = (FormProvider, String, Kind, String);
 
 /// Requests counted per (provider, kind, order id).
 pub type RequestCounts = HashMap<(String, Kind, String), u32>;
+
+/// Request tallies as the sandbox keeps them: bounded.
+pub type RequestTallies = Bounded<(String, Kind, String), u32>;
+
+/// A map that holds at most a limit of keys, forgetting the oldest first, so
+/// that what a long-running sandbox remembers does not grow without end.
+#[derive(Debug)]
+pub struct Bounded<K, V> {
+    map: HashMap<K, V>,
+    arrival: VecDeque<K>,
+}
+
+impl<K, V> Default for Bounded<K, V> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+            arrival: VecDeque::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
+    /// The value of `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key)
+    }
+
+    /// Everything held.
+    pub fn map(&self) -> &HashMap<K, V> {
+        &self.map
+    }
+
+    /// How many keys are held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The value of `key`, made with `V::default()` when new; the oldest keys
+    /// past `limit` are forgotten.
+    pub fn get_or_default(&mut self, key: K, limit: usize) -> &mut V
+    where
+        V: Default,
+    {
+        if !self.map.contains_key(&key) {
+            self.arrival.push_back(key.clone());
+            self.forget_past(limit);
+        }
+        self.map.entry(key).or_default()
+    }
+
+    /// Sets `key`; the oldest keys past `limit` are forgotten.
+    pub fn insert(&mut self, key: K, value: V, limit: usize) {
+        if self.map.insert(key.clone(), value).is_none() {
+            self.arrival.push_back(key);
+            self.forget_past(limit);
+        }
+    }
+
+    /// Keeps only the entries `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        self.map.retain(|k, v| keep(k, v));
+        let map = &self.map;
+        self.arrival.retain(|k| map.contains_key(k));
+    }
+
+    fn forget_past(&mut self, limit: usize) {
+        while self.arrival.len() > limit.max(1) {
+            if let Some(oldest) = self.arrival.pop_front() {
+                self.map.remove(&oldest);
+            }
+        }
+    }
+}
 
 /// An order of a form-API merchant.
 #[derive(Debug, Clone, Serialize)]
@@ -144,8 +223,9 @@ pub struct Delivery {
 /// Everything the sandbox remembers.
 #[derive(Debug, Default)]
 pub struct State {
-    /// Issued auth tokens: (provider, token) to merchant.
-    pub auth_tokens: HashMap<(FormProvider, String), String>,
+    /// Issued auth tokens: (provider, token) to merchant; the oldest past the
+    /// limit expire, as a provider's tokens would.
+    pub auth_tokens: Bounded<(FormProvider, String), String>,
     /// Orders by (provider, merchant, kind, order id).
     pub orders: HashMap<OrderKey, Order>,
     /// Payout balances by (provider, merchant, currency).
@@ -157,10 +237,10 @@ pub struct State {
     /// Every stored order and payment, oldest first.
     pub arrival: VecDeque<Stored>,
     /// Create requests per (provider, kind, order id): more than one is a resend.
-    pub create_requests: RequestCounts,
+    pub create_requests: RequestTallies,
     /// Status queries per (provider, kind, order id), for tests that show a
     /// run asked each order once.
-    pub status_requests: RequestCounts,
+    pub status_requests: RequestTallies,
 }
 
 impl State {
