@@ -33,8 +33,8 @@ use paybridge_core::{
     Result, SecretString, StatusQuery, StatusReport,
 };
 use paybridge_signing::{
-    explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_signature,
-    onepunch_status_signature, verify_hex, OnepunchNotificationFields,
+    explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_matches,
+    onepunch_status_signature, OnepunchNotificationFields,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -315,12 +315,11 @@ impl PaymentGateway for OnePunch {
             monster_token: &self.account.monster_token,
             order_num: n.order_num.as_deref(),
         };
-        let expected = onepunch_notification_signature(&fields, self.monster_key());
         // The body's monster_token must be ours; the signature is computed over ours.
         if n.monster_token != self.account.monster_token {
             return Err(CallbackRejection::BadSignature { explanation: None }.into());
         }
-        if !verify_hex(&expected, &n.signature) {
+        if !onepunch_notification_matches(&fields, self.monster_key(), &n.signature) {
             let explanation =
                 explain_onepunch_notification(&fields, self.monster_key(), &n.signature);
             return Err(CallbackRejection::BadSignature {

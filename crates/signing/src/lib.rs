@@ -28,18 +28,63 @@ pub const MD5_HEX_LEN: usize = 32;
 
 /// The MD5 of the concatenation of `parts`, as 32 lowercase hex characters.
 pub fn md5_hex(parts: &[&str]) -> String {
-    let mut hasher = Md5::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-    }
-    let digest = hasher.finalize();
     let mut out = String::with_capacity(MD5_HEX_LEN);
-    for byte in digest {
+    for byte in md5_digest(parts) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         out.push(HEX[(byte >> 4) as usize] as char);
         out.push(HEX[(byte & 0x0f) as usize] as char);
     }
     out
+}
+
+/// The raw MD5 of the concatenation of `parts`.
+fn md5_digest(parts: &[&str]) -> [u8; 16] {
+    let mut hasher = Md5::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().into()
+}
+
+/// Whether `received` is the hex of `digest` (either case), compared in
+/// constant time; anything that is not 32 hex characters never matches.
+fn digest_matches(digest: &[u8; 16], received: &str) -> bool {
+    let received = received.as_bytes();
+    if received.len() != MD5_HEX_LEN {
+        return false;
+    }
+    let mut decoded = [0u8; 16];
+    let mut all_hex = true;
+    for (slot, pair) in decoded.iter_mut().zip(received.chunks_exact(2)) {
+        let (high, low) = (hex_value(pair[0]), hex_value(pair[1]));
+        all_hex &= high.is_some() && low.is_some();
+        *slot = (high.unwrap_or(0) << 4) | low.unwrap_or(0);
+    }
+    all_hex && bool::from(digest.ct_eq(&decoded))
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `value` in decimal, written into `buffer` without allocating.
+fn decimal(value: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut at = buffer.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).unwrap_or_default()
 }
 
 /// Vpay88 / One1Pay callback token: `md5(secret_key + order_id)`.
@@ -133,15 +178,40 @@ pub fn onepunch_notification_signature(
     fields: &OnepunchNotificationFields<'_>,
     monster_key: &str,
 ) -> String {
-    md5_hex(&[
+    let mut buffer = [0u8; 20];
+    md5_hex(&notification_parts(fields, monster_key, &mut buffer))
+}
+
+/// Whether `received` is the signature of a ONE-PUNCH notification with these
+/// fields (either case, compared in constant time). The same check as
+/// comparing with [`onepunch_notification_signature`], without allocating.
+pub fn onepunch_notification_matches(
+    fields: &OnepunchNotificationFields<'_>,
+    monster_key: &str,
+    received: &str,
+) -> bool {
+    let mut buffer = [0u8; 20];
+    digest_matches(
+        &md5_digest(&notification_parts(fields, monster_key, &mut buffer)),
+        received,
+    )
+}
+
+/// What a notification's signature covers, in order.
+fn notification_parts<'a>(
+    fields: &OnepunchNotificationFields<'a>,
+    monster_key: &'a str,
+    buffer: &'a mut [u8; 20],
+) -> [&'a str; 7] {
+    [
         js_bool(fields.transaction_status),
         fields.message,
         fields.payment_token,
-        &fields.amount_fen.to_string(),
+        decimal(fields.amount_fen, buffer),
         fields.monster_token,
         fields.order_num.unwrap_or(""),
         monster_key,
-    ])
+    ]
 }
 
 /// A boolean as a JavaScript template literal prints it.

@@ -136,6 +136,37 @@ fn onepunch_notification_signature_false_zero_amount_no_order_num() {
 }
 
 #[test]
+fn a_notification_matches_its_signature_in_either_case_and_nothing_else() {
+    let fields = OnepunchNotificationFields {
+        transaction_status: true,
+        message: "TRANSACTION SUCCEED",
+        payment_token: "OP9f2dca",
+        amount_fen: 18_446_744_073_709_551_615,
+        monster_token: "MON-demo",
+        order_num: Some("_some_order_num_"),
+    };
+    let signature = onepunch_notification_signature(&fields, "demo-monster-key");
+    // printf '%s' 'trueTRANSACTION SUCCEEDOP9f2dca18446744073709551615MON-demo_some_order_num_demo-monster-key' | md5sum
+    assert_eq!(signature, "a8d78c08b90565d11f6d6b87af67ec58");
+    let matches =
+        |received: &str| onepunch_notification_matches(&fields, "demo-monster-key", received);
+    assert!(matches(&signature));
+    assert!(matches(&signature.to_uppercase()));
+    let mut last_digit_changed = signature.clone();
+    last_digit_changed.replace_range(31.., if signature.ends_with('0') { "1" } else { "0" });
+    assert!(!matches(&last_digit_changed));
+    assert!(!matches(&signature[..31]));
+    assert!(!matches(&format!("{signature}0")));
+    assert!(!matches(&format!("{}g", &signature[..31])), "not hex");
+    assert!(!matches(""));
+    assert!(!onepunch_notification_matches(
+        &fields,
+        "other-monster-key",
+        &signature
+    ));
+}
+
+#[test]
 fn verify_accepts_either_case_and_rejects_everything_else() {
     let good = "40de4df682b69794eadd3c865ab1757f";
     assert!(verify_hex(good, good));
