@@ -6,11 +6,10 @@
 //! same shape). Payment pages and `/_sandbox/` control endpoints are never faulted.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body, Bytes};
-use std::future::Future;
-
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -4,7 +4,6 @@
 //! first, and each order keeps only its latest exchanges and deliveries.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-
 use std::time::SystemTime;
 
 use axum::body::Bytes;
@@ -12,7 +11,7 @@ use serde::ser::SerializeStruct;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::state::Kind;
+use crate::state::{Bounded, Kind};
 
 /// Exchanges kept per order (the latest).
 pub const EXCHANGES_PER_ORDER: usize = 50;
@@ -49,18 +48,21 @@ pub struct JournalKey {
 pub(crate) enum Received {
     /// An urlencoded body.
     Urlencoded(Bytes),
-    /// Fields read from a multipart body.
-    Fields(Vec<(String, String)>),
+    /// Fields already read (a multipart or JSON body).
+    Fields(HashMap<String, String>),
 }
 
 impl Received {
     /// The fields, the last of a repeated key winning (as PHP reads them), secrets scrubbed.
     fn shown(&self) -> BTreeMap<String, String> {
-        let last: HashMap<String, String> = match self {
-            Self::Urlencoded(body) => serde_urlencoded::from_bytes(body).unwrap_or_default(),
-            Self::Fields(fields) => fields.iter().cloned().collect(),
-        };
-        scrubbed(&last)
+        match self {
+            Self::Urlencoded(body) => {
+                let last: HashMap<String, String> =
+                    serde_urlencoded::from_bytes(body).unwrap_or_default();
+                scrubbed(&last)
+            }
+            Self::Fields(fields) => scrubbed(fields),
+        }
     }
 }
 
@@ -177,8 +179,7 @@ pub struct OrderLog {
 #[derive(Debug)]
 pub struct Journal {
     limit: usize,
-    arrival: VecDeque<JournalKey>,
-    logs: HashMap<JournalKey, OrderLog>,
+    logs: Bounded<JournalKey, OrderLog>,
     owners: HashMap<u64, JournalKey>,
     next_delivery: u64,
 }
@@ -229,31 +230,28 @@ impl Journal {
     /// An empty journal keeping at most `limit` orders.
     pub fn new(limit: usize) -> Self {
         Self {
-            limit: limit.max(1),
-            arrival: VecDeque::new(),
-            logs: HashMap::new(),
+            limit,
+            logs: Bounded::default(),
             owners: HashMap::new(),
             next_delivery: 1,
         }
     }
 
     /// Makes an empty log for `key` when it has none, forgetting the oldest
-    /// orders past the limit. A known order's key is not copied.
+    /// orders (and their deliveries) past the limit. A known order's key is
+    /// not copied.
     fn admit(&mut self, key: &JournalKey) {
-        if self.logs.contains_key(key) {
+        if self.logs.get(key).is_some() {
             return;
         }
-        self.arrival.push_back(key.clone());
-        while self.arrival.len() > self.limit {
-            if let Some(oldest) = self.arrival.pop_front() {
-                if let Some(log) = self.logs.remove(&oldest) {
-                    for delivery in log.deliveries {
-                        self.owners.remove(&delivery.id);
-                    }
-                }
+        for log in self
+            .logs
+            .insert(key.clone(), OrderLog::default(), self.limit)
+        {
+            for delivery in log.deliveries {
+                self.owners.remove(&delivery.id);
             }
         }
-        self.logs.insert(key.clone(), OrderLog::default());
     }
 
     /// Records a request and its answer.
@@ -328,9 +326,7 @@ impl Journal {
 
     /// Every log, oldest order first.
     pub fn all(&self) -> impl Iterator<Item = (&JournalKey, &OrderLog)> {
-        self.arrival
-            .iter()
-            .filter_map(|key| self.logs.get(key).map(|log| (key, log)))
+        self.logs.iter()
     }
 
     /// How many orders are kept.
@@ -425,7 +421,7 @@ mod tests {
         let not_json = Exchange::new(
             SystemTime::UNIX_EPOCH,
             "/x".into(),
-            Received::Fields(vec![("api_key".into(), "k".into())]),
+            Received::Fields(HashMap::from([("api_key".into(), "k".into())])),
             Bytes::from_static(b"<html>502</html>"),
         );
         assert_eq!(not_json.answer(), Value::String("<html>502</html>".into()));

@@ -561,14 +561,13 @@ async fn read_multipart(request: Request) -> Result<HashMap<String, String>, Str
     let mut multipart = axum::extract::Multipart::from_request(request, &())
         .await
         .map_err(|e| e.body_text())?;
-    let mut pairs = Vec::new();
+    let mut fields = HashMap::new();
     while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
         let name = field.name().unwrap_or_default().to_owned();
         let value = field.text().await.map_err(|e| e.body_text())?;
-        pairs.push((name, value));
+        fields.insert(name, value);
     }
-    let fields: HashMap<String, String> = pairs.iter().cloned().collect();
-    recording::received(|| journal::Received::Fields(pairs), &fields);
+    recording::received_fields(&fields);
     Ok(fields)
 }
 

@@ -155,14 +155,7 @@ async fn create_fields(request: Request) -> Result<HashMap<String, String>, Stri
             Some((k, text))
         })
         .collect();
-    crate::recording::received(
-        || {
-            crate::journal::Received::Fields(
-                fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            )
-        },
-        &fields,
-    );
+    crate::recording::received_fields(&fields);
     Ok(fields)
 }
 

@@ -44,6 +44,11 @@ pub(crate) fn received(raw: impl FnOnce() -> Received, fields: &HashMap<String, 
     });
 }
 
+/// Fields a handler read from a body that is not urlencoded, if a record is open.
+pub(crate) fn received_fields(fields: &HashMap<String, String>) {
+    received(|| Received::Fields(fields.clone()), fields);
+}
+
 /// The answer a handler gave, if a record is open.
 pub(crate) fn answered(answer: &Bytes) {
     let _ = CURRENT.try_with(|current| current.borrow_mut().answer = Some(answer.clone()));
@@ -132,7 +137,7 @@ pub(crate) async fn record(inner: &Inner, request: Request, next: Next) -> Respo
         };
         let received = current
             .received
-            .unwrap_or_else(|| Received::Fields(Vec::new()));
+            .unwrap_or_else(|| Received::Fields(HashMap::new()));
         inner
             .journal()
             .exchange(&key, Exchange::new(at, path, received, answer));

@@ -77,6 +77,18 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.map.get(key)
     }
 
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key)
+    }
+
+    /// Everything held, oldest key first.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.arrival
+            .iter()
+            .filter_map(|key| self.map.get_key_value(key))
+    }
+
     /// Everything held.
     pub fn map(&self) -> &HashMap<K, V> {
         &self.map
@@ -100,17 +112,20 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     {
         if !self.map.contains_key(&key) {
             self.arrival.push_back(key.clone());
-            self.forget_past(limit);
+            // Counts and tokens refer to nothing else: the forgotten just go.
+            drop(self.forget_past(limit));
         }
         self.map.entry(key).or_default()
     }
 
-    /// Sets `key`; the oldest keys past `limit` are forgotten.
-    pub fn insert(&mut self, key: K, value: V, limit: usize) {
-        if self.map.insert(key.clone(), value).is_none() {
-            self.arrival.push_back(key);
-            self.forget_past(limit);
+    /// Sets `key`; the oldest keys past `limit` are forgotten, and returned
+    /// for a caller that must let go of what they referred to.
+    pub fn insert(&mut self, key: K, value: V, limit: usize) -> Vec<V> {
+        if self.map.insert(key.clone(), value).is_some() {
+            return Vec::new();
         }
+        self.arrival.push_back(key);
+        self.forget_past(limit)
     }
 
     /// Keeps only the entries `keep` accepts.
@@ -120,12 +135,15 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.arrival.retain(|k| map.contains_key(k));
     }
 
-    fn forget_past(&mut self, limit: usize) {
+    fn forget_past(&mut self, limit: usize) -> Vec<V> {
+        let mut forgotten = Vec::new();
         while self.arrival.len() > limit.max(1) {
-            if let Some(oldest) = self.arrival.pop_front() {
-                self.map.remove(&oldest);
-            }
+            let Some(oldest) = self.arrival.pop_front() else {
+                break;
+            };
+            forgotten.extend(self.map.remove(&oldest));
         }
+        forgotten
     }
 }
 
