@@ -72,21 +72,6 @@ fn hex_value(c: u8) -> Option<u8> {
     }
 }
 
-/// `value` in decimal, written into `buffer` without allocating.
-fn decimal(value: u64, buffer: &mut [u8; 20]) -> &str {
-    let mut at = buffer.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buffer[at..]).unwrap_or_default()
-}
-
 /// Vpay88 / One1Pay callback token: `md5(secret_key + order_id)`.
 ///
 /// The token covers neither the amount nor the status, so a verified callback must
@@ -178,7 +163,7 @@ pub fn onepunch_notification_signature(
     fields: &OnepunchNotificationFields<'_>,
     monster_key: &str,
 ) -> String {
-    let mut buffer = [0u8; 20];
+    let mut buffer = itoa::Buffer::new();
     md5_hex(&notification_parts(fields, monster_key, &mut buffer))
 }
 
@@ -190,7 +175,7 @@ pub fn onepunch_notification_matches(
     monster_key: &str,
     received: &str,
 ) -> bool {
-    let mut buffer = [0u8; 20];
+    let mut buffer = itoa::Buffer::new();
     digest_matches(
         &md5_digest(&notification_parts(fields, monster_key, &mut buffer)),
         received,
@@ -201,13 +186,13 @@ pub fn onepunch_notification_matches(
 fn notification_parts<'a>(
     fields: &OnepunchNotificationFields<'a>,
     monster_key: &'a str,
-    buffer: &'a mut [u8; 20],
+    amount: &'a mut itoa::Buffer,
 ) -> [&'a str; 7] {
     [
         js_bool(fields.transaction_status),
         fields.message,
         fields.payment_token,
-        decimal(fields.amount_fen, buffer),
+        amount.format(fields.amount_fen),
         fields.monster_token,
         fields.order_num.unwrap_or(""),
         monster_key,
