@@ -129,7 +129,10 @@ fn start_sandbox() -> Result<(ServerProcess, String), String> {
         .spawn()
         .map_err(|e| format!("starting the sandbox: {e}"))?;
     let process = ServerProcess(child);
-    wait_for_port(port).map_err(|e| format!("the sandbox did not start: {e}"))?;
+    let started = wait_for_port(port).map_err(|e| format!("the sandbox did not start: {e}"));
+    // Read at start-up: not needed once the sandbox listens.
+    let _ = std::fs::remove_file(&config);
+    started?;
     Ok((process, format!("http://127.0.0.1:{port}")))
 }
 
