@@ -147,10 +147,14 @@ impl OrderId {
                 ),
             ));
         }
-        if let Some(bad) = id
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        // Every allowed character is ASCII, so bytes are checked (cheaper than
+        // decoding characters on every callback) and the first refused one is
+        // decoded only to name it.
+        if let Some(at) = id
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
         {
+            let bad = id[at..].chars().next().unwrap_or_default();
             return Err(Error::invalid(
                 "order_id",
                 format!(
@@ -196,6 +200,11 @@ mod tests {
         assert!(err.contains("order_id") && err.contains("64"), "{err}");
         let err = OrderId::new("a b").unwrap_err().to_string();
         assert!(err.contains("' '"), "{err}");
+        let err = OrderId::new("A1\u{20ac}9").unwrap_err().to_string();
+        assert!(
+            err.contains("'\u{20ac}'"),
+            "a multi-byte character is named whole: {err}"
+        );
         assert!(OrderId::new("").is_err());
     }
 

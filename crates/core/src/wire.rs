@@ -6,9 +6,9 @@
 //! numbers are read from their text (serde_json's `arbitrary_precision`), never
 //! through a float.
 
-use std::str::FromStr;
-
+use std::borrow::Cow;
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
@@ -298,10 +298,23 @@ pub fn strip_trailing_commas(json: &str) -> String {
 /// Reads JSON straight into `T`, tolerantly: a leading BOM and trailing commas are
 /// accepted. The error is the strict parser's.
 pub fn from_json_tolerant<T: DeserializeOwned>(body: &[u8]) -> Result<T, BoxError> {
+    from_json_tolerant_in(body, &mut None)
+}
+
+/// [`from_json_tolerant`] for a `T` that borrows from the body: a body with
+/// trailing commas is rewritten into `rewritten`, and `T` borrows from that.
+fn from_json_tolerant_in<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
+    rewritten: &'a mut Option<String>,
+) -> Result<T, BoxError> {
     let text = std::str::from_utf8(strip_bom(body))?;
-    serde_json::from_str(text).or_else(|strict| {
-        serde_json::from_str(&strip_trailing_commas(text)).map_err(|_| BoxError::from(strict))
-    })
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(strict) => {
+            let relaxed = rewritten.insert(strip_trailing_commas(text));
+            serde_json::from_str(relaxed).map_err(|_| BoxError::from(strict))
+        }
+    }
 }
 
 /// Parses a JSON body tolerantly: a leading BOM and trailing commas are accepted.
@@ -440,26 +453,24 @@ impl Scalar {
         &self.0
     }
 
+    /// The same text, borrowed.
+    pub fn borrowed(&self) -> ScalarRef<'_> {
+        ScalarRef(Cow::Borrowed(&self.0))
+    }
+
     /// The text as an exact decimal.
     pub fn decimal(&self) -> Result<Decimal, String> {
-        parse_decimal_str(&self.0)
+        self.borrowed().decimal()
     }
 
     /// The text as a whole non-negative number.
     pub fn u64(&self) -> Result<u64, String> {
-        self.0
-            .trim()
-            .parse()
-            .map_err(|_| format!("{:?} is not a whole non-negative number", self.0))
+        self.borrowed().u64()
     }
 
     /// The text as a boolean (`true`/`false`/`1`/`0`).
     pub fn bool(&self) -> Result<bool, String> {
-        match self.0.trim() {
-            "true" | "1" => Ok(true),
-            "false" | "0" => Ok(false),
-            other => Err(format!("{other:?} is not a boolean")),
-        }
+        self.borrowed().bool()
     }
 }
 
@@ -491,40 +502,96 @@ impl<'de> Deserialize<'de> for NumberKey {
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ScalarRef::deserialize(deserializer).map(|text| Scalar(text.0.into_owned()))
+    }
+}
+
+/// A [`Scalar`] that borrows its text from the body where it can (a string
+/// without escapes, `true`, `false`): what callbacks are read into, so that
+/// verifying one copies only the fields it keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalarRef<'a>(pub Cow<'a, str>);
+
+impl ScalarRef<'_> {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text as an exact decimal.
+    pub fn decimal(&self) -> Result<Decimal, String> {
+        parse_decimal_str(&self.0)
+    }
+
+    /// The text as a whole non-negative number.
+    pub fn u64(&self) -> Result<u64, String> {
+        self.0
+            .trim()
+            .parse()
+            .map_err(|_| format!("{:?} is not a whole non-negative number", self.0))
+    }
+
+    /// The text as a boolean (`true`/`false`/`1`/`0`).
+    pub fn bool(&self) -> Result<bool, String> {
+        match self.0.trim() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(format!("{other:?} is not a boolean")),
+        }
+    }
+
+    /// An optional field's text, owned; empty counts as absent.
+    pub fn optional(value: Option<ScalarRef<'_>>) -> Option<String> {
+        value.filter(|s| !blank(&s.0)).map(|s| s.0.into_owned())
+    }
+}
+
+/// Whether a field's text is empty once white space is trimmed: absent, as
+/// far as the providers mean it.
+fn blank(text: &str) -> bool {
+    text.trim().is_empty()
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ScalarRef<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ScalarVisitor;
 
         impl<'de> Visitor<'de> for ScalarVisitor {
-            type Value = Scalar;
+            type Value = ScalarRef<'de>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string, a number or a boolean")
             }
 
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ScalarRef(Cow::Borrowed(v)))
             }
 
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar(v))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ScalarRef(Cow::Owned(v.to_owned())))
             }
 
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ScalarRef(Cow::Owned(v)))
             }
 
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(ScalarRef(Cow::Borrowed(if v { "true" } else { "false" })))
             }
 
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(ScalarRef(Cow::Owned(v.to_string())))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(ScalarRef(Cow::Owned(v.to_string())))
             }
 
             // With `arbitrary_precision`, serde_json hands numbers over as a
             // one-entry map holding their text; anything else is not a scalar.
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 match map.next_key::<NumberKey>()? {
-                    Some(NumberKey(true)) => Ok(Scalar(map.next_value::<String>()?)),
+                    Some(NumberKey(true)) => Ok(ScalarRef(Cow::Owned(map.next_value::<String>()?))),
                     _ => Err(de::Error::invalid_type(de::Unexpected::Map, &self)),
                 }
             }
@@ -535,24 +602,29 @@ impl<'de> Deserialize<'de> for Scalar {
 }
 
 /// Reads a callback body straight into a typed struct whose fields are
-/// [`Scalar`]s: JSON (a BOM and trailing commas tolerated), a urlencoded form or
-/// multipart form data, judged by what the body is, not by its content type.
-pub fn parse_callback_body<T: DeserializeOwned>(
-    body: &[u8],
+/// [`ScalarRef`]s (or [`Scalar`]s): JSON (a BOM and trailing commas
+/// tolerated), a urlencoded form or multipart form data, judged by what the
+/// body is, not by its content type.
+///
+/// Fields borrow from `body` where they can. A body that must be rewritten
+/// first (JSON with trailing commas, multipart re-encoded as a form) is kept in
+/// `rewritten`, which the caller owns (start it as `None`).
+pub fn parse_callback_body<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
     content_type: Option<&str>,
+    rewritten: &'a mut Option<String>,
 ) -> Result<T, String> {
     let body = strip_bom(body);
     match body_shape(body, content_type) {
-        BodyShape::Json => {
-            from_json_tolerant(body).map_err(|e| format!("body is not a usable JSON object ({e})"))
-        }
+        BodyShape::Json => from_json_tolerant_in(body, rewritten)
+            .map_err(|e| format!("body is not a usable JSON object ({e})")),
         BodyShape::Multipart(boundary) => {
             let pairs = multipart_pairs(body, &boundary)?;
             check_pairs(&pairs)?;
             // serde_urlencoded reads optional fields; encoding the parts as a form
             // keeps one reader for both.
             let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| e.to_string())?;
-            serde_urlencoded::from_str(&encoded)
+            serde_urlencoded::from_str(rewritten.insert(encoded))
                 .map_err(|e| format!("the fields are not usable ({e})"))
         }
         BodyShape::Form => {
@@ -569,9 +641,10 @@ pub fn parse_callback_body<T: DeserializeOwned>(
 /// answer's own fields are read in a second pass over the same bytes: serde's
 /// `flatten` would buffer every field first, which costs more than reading twice.
 #[derive(Deserialize)]
-struct Envelope {
-    status: Option<Scalar>,
-    message: Option<Scalar>,
+#[serde(bound(deserialize = "'de: 'a"))]
+struct Envelope<'a> {
+    status: Option<ScalarRef<'a>>,
+    message: Option<ScalarRef<'a>>,
 }
 
 /// A provider's answer, read into its wire type `A`, with what it came from
@@ -621,7 +694,8 @@ pub fn read_answer<A: DeserializeOwned>(
 ) -> Result<Answered<A>, Error> {
     let HttpReply { status, body } = reply;
     let success = (200..300).contains(&status);
-    let envelope: Envelope = match from_json_tolerant(&body) {
+    let mut rewritten = None;
+    let envelope: Envelope = match from_json_tolerant_in(&body, &mut rewritten) {
         Ok(envelope) => envelope,
         Err(_) if !success => {
             return Err(Error::HttpStatus {
@@ -645,7 +719,10 @@ pub fn read_answer<A: DeserializeOwned>(
         .bool()
         .map_err(|reason| decode(format!("`status`: {reason}")))?;
     if !ok {
-        let message = envelope.message.map(|m| m.0).unwrap_or_default();
+        let message = envelope
+            .message
+            .map(|m| m.0.into_owned())
+            .unwrap_or_default();
         return Err(Error::Provider {
             provider,
             operation,
@@ -695,13 +772,13 @@ impl Scalar {
     pub fn required(value: Option<Scalar>, name: &str) -> Result<String, AnswerError> {
         value
             .map(|s| s.0)
-            .filter(|t| !t.trim().is_empty())
+            .filter(|t| !blank(t))
             .ok_or_else(|| AnswerError::missing(name))
     }
 
     /// An optional answer field's text; empty counts as absent.
     pub fn optional(value: Option<Scalar>) -> Option<String> {
-        value.map(|s| s.0).filter(|t| !t.trim().is_empty())
+        value.map(|s| s.0).filter(|t| !blank(t))
     }
 }
 
@@ -717,7 +794,7 @@ mod tests {
         content_type: Option<&str>,
     ) -> Result<std::collections::BTreeMap<String, String>, String> {
         let fields: std::collections::BTreeMap<String, Scalar> =
-            parse_callback_body(body, content_type)?;
+            parse_callback_body(body, content_type, &mut None)?;
         Ok(fields.into_iter().map(|(k, v)| (k, v.0)).collect())
     }
 
@@ -817,6 +894,7 @@ mod tests {
         let json: Typed = parse_callback_body(
             b"{\"order_id\": 20073, \"amount\": 300.0000, \"status\": true,\n}",
             None,
+            &mut None,
         )
         .unwrap();
         assert_eq!(json.order_id.unwrap().as_str(), "20073");
@@ -829,13 +907,63 @@ mod tests {
         let form: Typed = parse_callback_body(
             b"order_id=A1&amount=9.0000",
             Some("application/x-www-form-urlencoded"),
+            &mut None,
         )
         .unwrap();
         assert_eq!(form.amount.unwrap().decimal().unwrap(), Decimal::new(9, 0));
         assert!(form.status.is_none());
-        assert!(parse_callback_body::<Typed>(b"{\"order_id\": {\"x\": 1}}", None).is_err());
-        assert!(parse_callback_body::<Typed>(b"order_id=A&order_id=B", None).is_err());
-        assert!(parse_callback_body::<Typed>(b"", None).is_err());
+        assert!(
+            parse_callback_body::<Typed>(b"{\"order_id\": {\"x\": 1}}", None, &mut None).is_err()
+        );
+        assert!(parse_callback_body::<Typed>(b"order_id=A&order_id=B", None, &mut None).is_err());
+        assert!(parse_callback_body::<Typed>(b"", None, &mut None).is_err());
+    }
+
+    /// Fields by name, each borrowed or owned as the reader left it.
+    type Fields<'a> = std::collections::BTreeMap<String, ScalarRef<'a>>;
+
+    fn borrowed(fields: &Fields<'_>, name: &str) -> bool {
+        matches!(fields.get(name), Some(ScalarRef(Cow::Borrowed(_))))
+    }
+
+    #[test]
+    fn callback_fields_borrow_from_the_body_unless_it_was_rewritten() {
+        let mut rewritten = None;
+        let plain: Fields = parse_callback_body(
+            br#"{"order_id": "A1", "amount": 300.0000, "status": true}"#,
+            None,
+            &mut rewritten,
+        )
+        .unwrap();
+        assert!(borrowed(&plain, "order_id") && borrowed(&plain, "status"));
+        assert_eq!(plain["amount"].as_str(), "300.0000");
+        assert!(rewritten.is_none(), "a strict body is read where it lies");
+
+        let mut rewritten = None;
+        let escaped: Fields =
+            parse_callback_body(br#"{"order_id": "A\u0031",}"#, None, &mut rewritten).unwrap();
+        assert_eq!(escaped["order_id"].as_str(), "A1");
+        assert!(
+            !borrowed(&escaped, "order_id"),
+            "an escaped string is decoded"
+        );
+        assert_eq!(rewritten.as_deref(), Some(r#"{"order_id": "A\u0031"}"#));
+
+        let mut rewritten = None;
+        let multipart: Fields = parse_callback_body(
+            b"--B\r\nContent-Disposition: form-data; name=\"order_id\"\r\n\r\nA 1\r\n--B--\r\n",
+            Some("multipart/form-data; boundary=B"),
+            &mut rewritten,
+        )
+        .unwrap();
+        assert_eq!(multipart["order_id"].as_str(), "A 1");
+        assert_eq!(rewritten.as_deref(), Some("order_id=A+1"));
+
+        let mut rewritten = None;
+        let form: Fields =
+            parse_callback_body(b"order_id=A1&status=1", None, &mut rewritten).unwrap();
+        assert!(borrowed(&form, "order_id"));
+        assert!(form["status"].bool().unwrap());
     }
 
     #[test]

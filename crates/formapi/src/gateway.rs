@@ -402,7 +402,9 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
                 reason: "is required to verify callbacks".into(),
             });
         }
-        let callback = wire::unverified_callback(request.body, request.content_type)?;
+        let mut rewritten = None;
+        let callback =
+            wire::unverified_callback(request.body, request.content_type, &mut rewritten)?;
         let expected = self.secret_keys.iter().map(|s| {
             paybridge_signing::form_callback_token(s.secret.expose_secret(), &callback.order_id)
         });

@@ -7,11 +7,13 @@
 //! A dialect's own rules (currencies, which fields each currency takes) live in
 //! its crate and reach the requests through [`Dialect`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use paybridge_core::wire::{
-    format_amount, parse_callback_body, parse_order_datetime, AnswerError, Scalar,
+    format_amount, parse_callback_body, parse_decimal_str, parse_order_datetime, AnswerError,
+    Scalar, ScalarRef,
 };
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal, Error,
@@ -538,42 +540,44 @@ impl TryFrom<BalanceOf> for Balance {
 
 // --------------------------------------------------------------- callbacks
 
-/// A callback's fields as they came; every one optional until checked.
+/// A callback's fields as they came, borrowed from the body where they can
+/// be; every one optional until checked.
 #[derive(Debug, Default, Deserialize)]
-pub struct WireCallback {
+#[serde(bound(deserialize = "'de: 'a"))]
+pub struct WireCallback<'a> {
     /// `order_id`.
-    pub order_id: Option<Scalar>,
+    pub order_id: Option<ScalarRef<'a>>,
     /// `amount`.
-    pub amount: Option<Scalar>,
+    pub amount: Option<ScalarRef<'a>>,
     /// `currency`.
-    pub currency: Option<Scalar>,
+    pub currency: Option<ScalarRef<'a>>,
     /// `order_status`.
-    pub order_status: Option<Scalar>,
+    pub order_status: Option<ScalarRef<'a>>,
     /// `charge`.
-    pub charge: Option<Scalar>,
+    pub charge: Option<ScalarRef<'a>>,
     /// `token`.
-    pub token: Option<Scalar>,
+    pub token: Option<ScalarRef<'a>>,
     /// `name`.
-    pub name: Option<Scalar>,
+    pub name: Option<ScalarRef<'a>>,
     /// `remarks`.
-    pub remarks: Option<Scalar>,
+    pub remarks: Option<ScalarRef<'a>>,
     /// `type`: `deposit` or `withdrawal`.
     #[serde(rename = "type")]
-    pub kind: Option<Scalar>,
+    pub kind: Option<ScalarRef<'a>>,
 }
 
 /// The fields of a callback before its token is checked.
 #[derive(Debug)]
-pub struct UnverifiedCallback {
+pub struct UnverifiedCallback<'a> {
     /// The other fields as they came.
-    pub fields: WireCallback,
+    pub fields: WireCallback<'a>,
     /// `order_id`, as text.
-    pub order_id: String,
+    pub order_id: Cow<'a, str>,
     /// `token`.
-    pub token: String,
+    pub token: Cow<'a, str>,
 }
 
-fn present(value: Option<Scalar>, field: &'static str) -> Result<String> {
+fn present<'a>(value: Option<ScalarRef<'a>>, field: &'static str) -> Result<Cow<'a, str>> {
     value
         .map(|s| s.0)
         .filter(|t| !t.is_empty())
@@ -581,10 +585,16 @@ fn present(value: Option<Scalar>, field: &'static str) -> Result<String> {
 }
 
 /// Parses a callback body (JSON, trailing commas, BOM or form) far enough to
-/// verify its token: `order_id` and `token` must be present.
-pub fn unverified_callback(body: &[u8], content_type: Option<&str>) -> Result<UnverifiedCallback> {
+/// verify its token: `order_id` and `token` must be present. The fields
+/// borrow from `body`, or from `rewritten` where the body had to be rewritten
+/// to be read (start it as `None`).
+pub fn unverified_callback<'a>(
+    body: &'a [u8],
+    content_type: Option<&str>,
+    rewritten: &'a mut Option<String>,
+) -> Result<UnverifiedCallback<'a>> {
     let mut fields: WireCallback =
-        parse_callback_body(body, content_type).map_err(CallbackRejection::Malformed)?;
+        parse_callback_body(body, content_type, rewritten).map_err(CallbackRejection::Malformed)?;
     let order_id = present(fields.order_id.take(), "order_id")?;
     let token = present(fields.token.take(), "token")?;
     Ok(UnverifiedCallback {
@@ -597,7 +607,7 @@ pub fn unverified_callback(body: &[u8], content_type: Option<&str>) -> Result<Un
 /// Builds the event from a callback whose token verified.
 pub fn callback_event(
     provider: Provider,
-    callback: UnverifiedCallback,
+    callback: UnverifiedCallback<'_>,
     raw_body: &[u8],
     secret_index: usize,
 ) -> Result<CallbackEvent> {
@@ -618,9 +628,8 @@ pub fn callback_event(
     let word = present(f.order_status, "order_status")?;
     let status = order_status(kind, &word)
         .ok_or_else(|| invalid("order_status", format!("unknown status {word:?}")))?;
-    let amount = Scalar(present(f.amount, "amount")?)
-        .decimal()
-        .map_err(|r| invalid("amount", r))?;
+    let amount =
+        parse_decimal_str(&present(f.amount, "amount")?).map_err(|r| invalid("amount", r))?;
     let currency = Currency::new(&present(f.currency, "currency")?)
         .map_err(|e| invalid("currency", e.to_string()))?;
     let charge = f
@@ -632,15 +641,15 @@ pub fn callback_event(
         kind,
         Some(order_id),
         status,
-        word,
+        word.into_owned(),
         Money::new(amount, currency),
         raw_body,
         secret_index,
     )
     .with_details(
         charge,
-        Scalar::optional(f.name),
-        Scalar::optional(f.remarks),
+        ScalarRef::optional(f.name),
+        ScalarRef::optional(f.remarks),
     ))
 }
 

@@ -302,10 +302,12 @@ impl PaymentGateway for OnePunch {
 
     fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         request.check_size()?;
+        let mut rewritten = None;
         let n = transformers::unverified_notification(
             request.body,
             request.content_type,
             request.provider_ref,
+            &mut rewritten,
         )?;
         let fields = OnepunchNotificationFields {
             transaction_status: n.transaction_status,

@@ -52,7 +52,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use paybridge_core::wire::{parse_callback_body, Scalar};
+use paybridge_core::wire::{parse_callback_body, ScalarRef};
 use paybridge_core::MAX_CALLBACK_BODY;
 
 use crate::{CallbackEvent, CallbackRequest, Error, Gateway, Provider, StatusReport};
@@ -319,13 +319,15 @@ where
     let stored_ref = route.provider_ref_lookup.as_ref().and_then(|lookup| {
         /// The one field the lookup needs, read before verification.
         #[derive(serde::Deserialize)]
-        struct OrderNum {
-            order_num: Option<Scalar>,
+        #[serde(bound(deserialize = "'de: 'a"))]
+        struct OrderNum<'a> {
+            order_num: Option<ScalarRef<'a>>,
         }
-        let order_num = parse_callback_body::<OrderNum>(&body, content_type)
+        let mut rewritten = None;
+        let order_num = parse_callback_body::<OrderNum>(&body, content_type, &mut rewritten)
             .ok()
             .and_then(|fields| fields.order_num);
-        lookup(order_num.as_ref().map(Scalar::as_str))
+        lookup(order_num.as_ref().map(ScalarRef::as_str))
     });
     let request = CallbackRequest::new(&body)
         .with_content_type(content_type)

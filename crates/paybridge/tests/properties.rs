@@ -104,7 +104,7 @@ proptest! {
     #[test]
     fn callback_parsing_never_panics(body in callbackish(), form in any::<bool>()) {
         let content_type = form.then_some("application/x-www-form-urlencoded");
-        let _ = parse_callback_body::<std::collections::BTreeMap<String, Scalar>>(&body, content_type);
+        let _ = parse_callback_body::<std::collections::BTreeMap<String, Scalar>>(&body, content_type, &mut None);
     }
 
     #[test]

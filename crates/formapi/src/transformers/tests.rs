@@ -444,7 +444,8 @@ fn every_callback_fixture_reads_its_status_kind_and_amount() {
     ];
     for (path, kind, status) in cases {
         let body = fixture(path);
-        let callback = unverified_callback(&body, None).unwrap();
+        let mut rewritten = None;
+        let callback = unverified_callback(&body, None, &mut rewritten).unwrap();
         assert!(!callback.token.is_empty(), "{path}: the token is read");
         let event = callback_event(Provider::Vpay88, callback, &body, 0).unwrap();
         assert_eq!((event.kind, event.status), (kind, status), "{path}");
@@ -454,6 +455,7 @@ fn every_callback_fixture_reads_its_status_kind_and_amount() {
 
 #[test]
 fn a_callback_without_a_token_is_refused_naming_it() {
-    let err = unverified_callback(br#"{"order_id":"A1","amount":"1"}"#, None).unwrap_err();
+    let err =
+        unverified_callback(br#"{"order_id":"A1","amount":"1"}"#, None, &mut None).unwrap_err();
     assert!(err.to_string().contains("`token`"), "{err}");
 }
