@@ -177,6 +177,66 @@ pub trait HttpOptions: Sized {
     }
 }
 
+/// A provider's base URL, checked and parsed once when the gateway is built.
+///
+/// reqwest parses a URL given as text on every request, its host through IDNA
+/// included: more work than the rest of paybridge's on a call. An endpoint's
+/// URL is made from this one by setting its path, which parses nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    text: String,
+    parsed: reqwest::Url,
+}
+
+impl BaseUrl {
+    /// A configured base URL, trimmed and without a trailing `/`; anything but
+    /// an http(s) URL with a host, or one carrying a query or a fragment (where
+    /// would the paths go?), is a configuration error naming `key`.
+    pub fn parse(key: &str, url: &str) -> Result<Self> {
+        let text = url.trim().trim_end_matches('/');
+        let refuse = |reason: String| Error::Config {
+            key: key.to_owned(),
+            reason,
+        };
+        if !crate::wire::is_http_url(text) {
+            return Err(refuse(format!("{text:?} is not an http(s) URL")));
+        }
+        let parsed = reqwest::Url::parse(text)
+            .map_err(|e| refuse(format!("{text:?} is not a usable URL ({e})")))?;
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(refuse(format!("{text:?} names no host")));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(refuse(format!(
+                "{text:?} has a query or a fragment; give the address the paths go under"
+            )));
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            parsed,
+        })
+    }
+
+    /// The base URL as configured (trimmed, no trailing `/`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The URL of `path` (starting with `/`) under this base: its path
+    /// appended to the base's own.
+    pub fn endpoint(&self, path: &str) -> reqwest::Url {
+        let mut url = self.parsed.clone();
+        url.set_path(&[self.parsed.path().trim_end_matches('/'), path].concat());
+        url
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// What came back.
 #[derive(Debug, Clone)]
 pub struct HttpReply {
@@ -357,6 +417,54 @@ impl HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_are_the_base_path_and_the_endpoint_path() {
+        let cases = [
+            (
+                "http://127.0.0.1:7878",
+                "/merchant/auth",
+                "http://127.0.0.1:7878/merchant/auth",
+            ),
+            (
+                " https://pay.example/ ",
+                "/merchant/auth",
+                "https://pay.example/merchant/auth",
+            ),
+            (
+                "http://h/vpay88/",
+                "/wallet/bank_list",
+                "http://h/vpay88/wallet/bank_list",
+            ),
+            ("http://h/a b", "/x", "http://h/a%20b/x"),
+        ];
+        for (base, path, expected) in cases {
+            let base = BaseUrl::parse("p.base_url", base).unwrap();
+            assert_eq!(base.endpoint(path).as_str(), expected);
+        }
+        assert_eq!(
+            BaseUrl::parse("k", "http://h/p/").unwrap().as_str(),
+            "http://h/p"
+        );
+    }
+
+    #[test]
+    fn a_base_url_that_cannot_take_paths_is_a_configuration_error_naming_its_key() {
+        for refused in [
+            "ftp://h",
+            "h.example",
+            "http://",
+            "http://h/?a=1",
+            "http://h/#x",
+            "http://[::1",
+        ] {
+            let err = BaseUrl::parse("vpay88.base_url", refused).unwrap_err();
+            assert!(
+                matches!(&err, Error::Config { key, .. } if key == "vpay88.base_url"),
+                "{refused}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn backoff_is_capped_and_jittered() {

@@ -139,19 +139,6 @@ pub fn is_http_url(text: &str) -> bool {
     text.starts_with("http://") || text.starts_with("https://")
 }
 
-/// A configured base URL, trimmed and without a trailing `/`; anything but an
-/// http(s) URL is a configuration error naming `key`.
-pub fn base_url(key: &str, url: &str) -> Result<String, Error> {
-    let url = url.trim().trim_end_matches('/');
-    if !is_http_url(url) {
-        return Err(Error::Config {
-            key: key.to_owned(),
-            reason: format!("{url:?} is not an http(s) URL"),
-        });
-    }
-    Ok(url.to_owned())
-}
-
 /// Whether `text` can stand as one URL path segment unescaped: non-empty
 /// letters, digits, `-` and `_` (ONE-PUNCH's tokens, which travel in paths).
 pub fn is_path_segment(text: &str) -> bool {
@@ -782,7 +769,7 @@ impl Scalar {
     }
 }
 
-pub use crate::form::form_pairs;
+pub use crate::form::{form_pairs, MultipartForm};
 
 #[cfg(test)]
 mod tests {

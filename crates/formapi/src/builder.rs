@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use paybridge_core::transport::BaseUrl;
 use paybridge_core::transport::{HttpOptions, HttpSettings};
-use paybridge_core::wire::base_url;
 use paybridge_core::{Error, ExposeSecret, Result, SecretString};
 
 use crate::auth::{AuthCache, AuthPolicy};
@@ -120,11 +120,15 @@ impl<D: Dialect> FormApiBuilder<D> {
             key: format!("{provider}.{key}"),
             reason: reason.into(),
         };
-        let base_url = base_url(&format!("{provider}.base_url"), &self.base_url)?;
+        let base_url = BaseUrl::parse(&format!("{provider}.base_url"), &self.base_url)?;
         // The document writes its endpoints as `<base>/merchant/auth`; a base URL
         // copied with that `/merchant` would send `/merchant/merchant/...` and
         // `/merchant/wallet/...`.
-        if base_url.to_ascii_lowercase().ends_with("/merchant") {
+        if base_url
+            .as_str()
+            .to_ascii_lowercase()
+            .ends_with("/merchant")
+        {
             return Err(Error::Config {
                 key: format!("{provider}.base_url"),
                 reason: format!(

@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 
 use async_trait::async_trait;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, Settled};
-use paybridge_core::transport::{HttpTransport, Idempotency};
-use paybridge_core::wire::{form_pairs, read_answer, AnswerError, Answered};
+use paybridge_core::transport::{BaseUrl, HttpTransport, Idempotency};
+use paybridge_core::wire::{form_pairs, read_answer, AnswerError, Answered, MultipartForm};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
     CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Money, Operation, OrderKind,
@@ -41,7 +41,7 @@ pub(crate) struct CallbackSecret {
 /// `Debug` shows no secret.
 #[derive(Debug)]
 pub struct FormApiGateway<D> {
-    pub(crate) base_url: String,
+    pub(crate) base_url: BaseUrl,
     pub(crate) username: String,
     pub(crate) api_key: SecretString,
     pub(crate) secret_keys: Vec<CallbackSecret>,
@@ -73,7 +73,7 @@ impl<D: Dialect> FormApiGateway<D> {
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.base_url.as_str()
     }
 
     /// Why `token` did not verify for `order_id`, against the first secret, with
@@ -145,17 +145,15 @@ impl<D: Dialect> FormApiGateway<D> {
         idempotency: Idempotency,
         form: &impl Serialize,
     ) -> Result<Answered<A>> {
-        let pairs = form_pairs(form)?;
-        let url = format!("{}{}", self.base_url, path);
+        let multipart = MultipartForm::new(&form_pairs(form)?);
+        let url = self.base_url.endpoint(path);
         let reply = self
             .transport
             .send(operation, idempotency, |client| {
-                let multipart = pairs
-                    .iter()
-                    .fold(reqwest::multipart::Form::new(), |parts, (name, value)| {
-                        parts.text(name.clone(), value.clone())
-                    });
-                client.post(&url).multipart(multipart)
+                client
+                    .post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, multipart.content_type())
+                    .body(multipart.body())
             })
             .await?;
         read_answer(D::PROVIDER, operation, reply, wire::refusal_kind)

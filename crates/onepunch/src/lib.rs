@@ -25,8 +25,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, NoLookup};
-use paybridge_core::transport::{HttpSettings, HttpTransport, Idempotency};
-use paybridge_core::wire::{base_url, is_path_segment, read_answer, Answered};
+use paybridge_core::transport::{BaseUrl, HttpSettings, HttpTransport, Idempotency};
+use paybridge_core::wire::{is_path_segment, read_answer, Answered};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
     DepositRequest, Error, ExposeSecret, Operation, PaymentGateway, PaymentMethod, Provider,
@@ -92,7 +92,7 @@ impl OnePunchBuilder {
 
     /// Validates and builds.
     pub fn build(self) -> Result<OnePunch> {
-        let base_url = base_url("onepunch.base_url", &self.base_url)?;
+        let base_url = BaseUrl::parse("onepunch.base_url", &self.base_url)?;
         if !is_path_segment(&self.account.monster_token) {
             return Err(Error::Config {
                 key: "onepunch.monster_token".into(),
@@ -129,7 +129,7 @@ impl HttpOptions for OnePunchBuilder {
 /// A ONE-PUNCH gateway. `Debug` shows no secret.
 #[derive(Debug)]
 pub struct OnePunch {
-    base_url: String,
+    base_url: BaseUrl,
     account: Account,
     rng: Mutex<StdRng>,
     transport: HttpTransport,
@@ -198,12 +198,13 @@ impl OnePunch {
         let magic = self.magic_num();
         let token = &self.account.monster_token;
         let signature = onepunch_listing_signature(magic, token, self.monster_key());
-        let url = format!(
-            "{}/api/v0/payment/all/{what}/{token}/{magic}/{signature}",
-            self.base_url
-        );
-        self.send(operation, Idempotency::Read, |client| client.get(&url))
-            .await
+        let url = self.base_url.endpoint(&format!(
+            "/api/v0/payment/all/{what}/{token}/{magic}/{signature}"
+        ));
+        self.send(operation, Idempotency::Read, |client| {
+            client.get(url.clone())
+        })
+        .await
     }
 }
 
@@ -244,12 +245,12 @@ impl PaymentGateway for OnePunch {
         let body = self.create_body(request)?;
         let json =
             serde_json::to_vec(&body).map_err(|e| Error::invalid("request", e.to_string()))?;
-        let url = format!("{}/api/v0/payment/", self.base_url);
+        let url = self.base_url.endpoint("/api/v0/payment/");
         let call = CreateCall::deposit(request, &self.transport);
         let sending = async {
             self.send::<CreatedPayload>(OPERATION, Idempotency::Write, |client| {
                 client
-                    .post(&url)
+                    .post(url.clone())
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(json.clone())
             })
@@ -284,12 +285,11 @@ impl PaymentGateway for OnePunch {
         let magic = self.magic_num();
         let monster_token = &self.account.monster_token;
         let signature = onepunch_status_signature(token, magic, monster_token, self.monster_key());
-        let url = format!(
-            "{}/api/v0/payment/status/{token}/{monster_token}/{magic}/{signature}",
-            self.base_url
-        );
+        let url = self.base_url.endpoint(&format!(
+            "/api/v0/payment/status/{token}/{monster_token}/{magic}/{signature}"
+        ));
         self.send::<StatusPayload>(Operation::DepositStatus, Idempotency::Read, |client| {
-            client.get(&url)
+            client.get(url.clone())
         })
         .await?
         .map(|answer| {
