@@ -100,10 +100,12 @@ impl Ctx {
         order_id: &str,
     ) {
         let mut state = self.inner.state();
-        *which(&mut state).get_or_default(
-            (self.provider.name().to_owned(), kind, order_id.to_owned()),
+        which(&mut state).count(
+            self.provider.name(),
+            kind,
+            order_id,
             self.inner.config.max_orders,
-        ) += 1;
+        );
     }
 
     /// The key an order of `merchant`'s is stored under.

@@ -192,14 +192,12 @@ async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
     };
     let order_num = get("order_num");
     if let Some(num) = order_num {
-        *ctx.inner.state().create_requests.get_or_default(
-            (
-                "onepunch".to_owned(),
-                crate::state::Kind::Deposit,
-                num.to_owned(),
-            ),
+        ctx.inner.state().create_requests.count(
+            "onepunch",
+            crate::state::Kind::Deposit,
+            num,
             ctx.inner.config.max_orders,
-        ) += 1;
+        );
     }
     let expected = onepunch_create_signature(
         &OnepunchCreateFields {

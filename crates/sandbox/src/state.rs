@@ -54,6 +54,14 @@ pub type RequestCounts = HashMap<(String, Kind, String), u32>;
 /// Request tallies as the sandbox keeps them: bounded.
 pub type RequestTallies = Bounded<(String, Kind, String), u32>;
 
+impl RequestTallies {
+    /// Counts one request for `provider`'s order `order_id`; the oldest
+    /// tallies past `limit` are forgotten.
+    pub fn count(&mut self, provider: &str, kind: Kind, order_id: &str, limit: usize) {
+        *self.get_or_default((provider.to_owned(), kind, order_id.to_owned()), limit) += 1;
+    }
+}
+
 /// A map that holds at most a limit of keys, forgetting the oldest first, so
 /// that what a long-running sandbox remembers does not grow without end.
 #[derive(Debug)]
@@ -111,9 +119,8 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         V: Default,
     {
         if !self.map.contains_key(&key) {
-            self.arrival.push_back(key.clone());
             // Counts and tokens refer to nothing else: the forgotten just go.
-            drop(self.forget_past(limit));
+            drop(self.insert(key.clone(), V::default(), limit));
         }
         self.map.entry(key).or_default()
     }
