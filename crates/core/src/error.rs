@@ -101,16 +101,23 @@ pub enum Error {
     },
 
     /// The provider answered and refused.
-    #[error("{operation}: {provider} refused: {message:?} ({kind})")]
+    ///
+    /// Only a [`documented`](Error::Provider::documented) refusal means what its
+    /// kind says; on a create, any other leaves the order's outcome open, and the
+    /// create resolves it by status before it returns (see [`crate::outcome`]).
+    #[error("{operation}: {provider} refused: {message:?} ({})", refusal_note(*.kind, *.documented))]
     Provider {
         /// The provider.
         provider: Provider,
         /// The operation.
         operation: Operation,
-        /// What the refusal means.
+        /// What the refusal means ([`RefusalKind::Other`] when undocumented).
         kind: RefusalKind,
         /// The provider's message, verbatim.
         message: String,
+        /// Whether the provider's document writes this message for this
+        /// operation, and it came with HTTP 2xx ([`crate::refusal`]).
+        documented: bool,
     },
 
     /// The provider answered something that could not be understood. For a
@@ -268,7 +275,11 @@ impl Error {
             } => *may_have_been_delivered,
             // A 4xx is the provider's HTTP layer refusing the request; a 5xx may
             // come after the work was done.
-            Error::HttpStatus { status, .. } => *status >= 500,
+            // Any HTTP answer comes from a server that may have acted on the
+            // request: a proxy's 4xx, a 3xx after the work was done, a 5xx.
+            Error::HttpStatus { .. } => true,
+            // A refusal the document does not write proves nothing.
+            Error::Provider { documented, .. } => !*documented,
             Error::Decode { .. } | Error::Ambiguous { .. } => true,
             _ => false,
         }
@@ -282,7 +293,10 @@ impl Error {
             err @ (Error::Transport { .. }
             | Error::Decode { .. }
             | Error::Timeout { .. }
-            | Error::HttpStatus { .. }) => Error::Transport {
+            | Error::HttpStatus { .. }
+            | Error::Provider {
+                documented: false, ..
+            }) => Error::Transport {
                 operation,
                 may_have_been_delivered: false,
                 source: Box::new(err),
@@ -291,11 +305,39 @@ impl Error {
         }
     }
 
+    /// Whether the request certainly never reached the provider: refused by
+    /// paybridge before sending, or a connection that failed before it was sent.
+    pub fn nothing_sent(&self) -> bool {
+        match self {
+            Error::InvalidRequest { .. }
+            | Error::Config { .. }
+            | Error::Unsupported { .. }
+            | Error::Local { .. } => true,
+            Error::Transport {
+                may_have_been_delivered,
+                ..
+            }
+            | Error::Timeout {
+                may_have_been_delivered,
+                ..
+            } => !*may_have_been_delivered,
+            _ => false,
+        }
+    }
+
     /// Whether a status query's error says the provider does not hold the
-    /// order: it refused the query (the form APIs answer `Order not found.`,
-    /// ONE-PUNCH a "not found" message), rather than failing to answer.
+    /// order: only a documented not-found refusal does ([`crate::refusal`]).
+    /// Any other refusal of a status query (`Too many requests`, say) says
+    /// nothing about the order.
     pub fn is_unknown_order(&self) -> bool {
-        matches!(self, Error::Provider { .. })
+        matches!(
+            self,
+            Error::Provider {
+                kind: RefusalKind::OrderNotFound,
+                documented: true,
+                ..
+            }
+        )
     }
 
     /// The error's kind as one stable snake-case word, for output and tests.
@@ -323,6 +365,13 @@ impl Error {
             Error::Provider { kind, .. } => Some(*kind),
             _ => None,
         }
+    }
+}
+
+fn refusal_note(kind: RefusalKind, documented: bool) -> String {
+    match documented {
+        true => kind.to_string(),
+        false => "a refusal its document does not write".into(),
     }
 }
 

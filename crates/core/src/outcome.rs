@@ -30,11 +30,17 @@ use crate::transport::{HttpTransport, ResolvePolicy};
 pub enum CreateAnswer {
     /// A success envelope.
     Accepted,
-    /// A documented refusal (`status: false`) other than a duplicate id.
+    /// A refusal the provider's document writes for this create, exactly, with
+    /// HTTP 2xx, other than a duplicate id: nothing is held.
     Refused,
     /// `Order id exist!` / `Order ID Exist.`: the id was used before.
     DuplicateId,
-    /// HTTP 4xx with no body paybridge understands.
+    /// A refusal the document does not write: another message, a near-variant
+    /// of a documented one, or one carried by a non-2xx status (a 409 with a
+    /// JSON refusal, say). The provider may hold the order.
+    UndocumentedRefusal,
+    /// HTTP 3xx or 4xx with no body paybridge understands. Redirects are never
+    /// followed, so a 3xx lands here.
     ClientError,
     /// HTTP 5xx.
     ServerError,
@@ -49,10 +55,11 @@ pub enum CreateAnswer {
 
 impl CreateAnswer {
     /// Every answer, in table order.
-    pub const ALL: [CreateAnswer; 8] = [
+    pub const ALL: [CreateAnswer; 9] = [
         CreateAnswer::Accepted,
         CreateAnswer::Refused,
         CreateAnswer::DuplicateId,
+        CreateAnswer::UndocumentedRefusal,
         CreateAnswer::ClientError,
         CreateAnswer::ServerError,
         CreateAnswer::NotSent,
@@ -64,6 +71,9 @@ impl CreateAnswer {
     pub fn of<T>(sent: &Result<T>) -> Self {
         match sent {
             Ok(_) => CreateAnswer::Accepted,
+            Err(Error::Provider {
+                documented: false, ..
+            }) => CreateAnswer::UndocumentedRefusal,
             Err(Error::Provider {
                 kind: RefusalKind::DuplicateOrder,
                 ..
@@ -93,7 +103,10 @@ impl CreateAnswer {
             CreateAnswer::Accepted => "accepted",
             CreateAnswer::Refused => "documented refusal",
             CreateAnswer::DuplicateId => "`Order id exist!` / `Order ID Exist.`",
-            CreateAnswer::ClientError => "HTTP 4xx, no refusal body",
+            CreateAnswer::UndocumentedRefusal => {
+                "a refusal the document does not write (or on a non-2xx status)"
+            }
+            CreateAnswer::ClientError => "HTTP 3xx or 4xx, no refusal body",
             CreateAnswer::ServerError => "HTTP 5xx",
             CreateAnswer::NotSent => "connect failure before sending",
             CreateAnswer::Lost => "timeout, reset or drop after sending",
@@ -129,8 +142,11 @@ pub enum Resolution {
         /// How it compares with the request.
         holding: Holding,
     },
-    /// The provider says it holds no such order.
+    /// The provider says it holds no such order, in the words its document
+    /// gives for that ([`crate::refusal`]).
     NotFound,
+    /// The query was refused in words that do not say the order is unknown.
+    QueryRefused,
     /// The query failed (timeout, 5xx, connection) every time it was asked.
     QueryFailed,
     /// The query answered something that could not be decoded.
@@ -163,6 +179,7 @@ impl Resolution {
                 holding: Holding::OtherCurrency,
             },
             Resolution::NotFound,
+            Resolution::QueryRefused,
             Resolution::QueryFailed,
             Resolution::QueryGarbage,
             Resolution::Unavailable,
@@ -191,6 +208,7 @@ impl Resolution {
                 None => Resolution::QueryGarbage,
             },
             Err(err) if err.is_unknown_order() => Resolution::NotFound,
+            Err(Error::Provider { .. }) => Resolution::QueryRefused,
             Err(Error::Decode { .. }) => Resolution::QueryGarbage,
             Err(_) => Resolution::QueryFailed,
         }
@@ -213,7 +231,8 @@ impl Resolution {
                 holding: Holding::OtherCurrency,
                 ..
             } => "found, another currency".into(),
-            Resolution::NotFound => "not found".into(),
+            Resolution::NotFound => "not found (documented answer)".into(),
+            Resolution::QueryRefused => "query refused, not as not-found".into(),
             Resolution::QueryFailed => "query fails".into(),
             Resolution::QueryGarbage => "query answers garbage".into(),
         }
@@ -237,6 +256,24 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict a create call's final result stands for, as [`settle`]
+    /// returns it (and as a ledger records it). Conservative: an error that
+    /// `settle` never returns for a definite verdict reads as ambiguous.
+    pub fn of<T>(result: &Result<T>) -> Verdict {
+        match result {
+            Ok(_) => Verdict::Accepted,
+            Err(Error::HeldAsFailed { .. }) => Verdict::HeldAsFailed,
+            Err(Error::OrderIdConflict { .. }) => Verdict::IdHeldByAnotherOrder,
+            Err(err) if err.nothing_sent() => Verdict::Refused,
+            Err(Error::Provider {
+                documented: true,
+                kind,
+                ..
+            }) if *kind != RefusalKind::DuplicateOrder => Verdict::Refused,
+            Err(_) => Verdict::Ambiguous,
+        }
+    }
+
     /// The snake-case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -253,8 +290,9 @@ impl Verdict {
 ///
 /// Answers that settle the order by themselves ignore the resolution. A deposit
 /// found by status stays ambiguous, since the payment URL its lost answer carried
-/// cannot be had again. A 4xx is a refusal only when the status API also says it
-/// holds nothing; every other unresolved answer is ambiguous.
+/// cannot be had again. A 3xx/4xx or an undocumented refusal is a refusal only
+/// when the status API also says, in its documented words, that it holds
+/// nothing; every other unresolved answer is ambiguous.
 pub fn classify(kind: OrderKind, answer: CreateAnswer, resolution: Resolution) -> Verdict {
     match answer {
         CreateAnswer::Accepted => return Verdict::Accepted,
@@ -274,8 +312,16 @@ pub fn classify(kind: OrderKind, answer: CreateAnswer, resolution: Resolution) -
             _ => Verdict::Ambiguous,
         },
         Resolution::Found { .. } => Verdict::IdHeldByAnotherOrder,
-        Resolution::NotFound if answer == CreateAnswer::ClientError => Verdict::Refused,
         Resolution::NotFound
+            if matches!(
+                answer,
+                CreateAnswer::ClientError | CreateAnswer::UndocumentedRefusal
+            ) =>
+        {
+            Verdict::Refused
+        }
+        Resolution::NotFound
+        | Resolution::QueryRefused
         | Resolution::QueryFailed
         | Resolution::QueryGarbage
         | Resolution::Unavailable
@@ -556,7 +602,13 @@ mod tests {
                     row.answer.needs_status() && !matches!(row.resolution, Resolution::NotFound);
                 assert!(!provider_may_hold, "{row:?}");
                 if row.answer.needs_status() {
-                    assert_eq!(row.answer, CreateAnswer::ClientError, "{row:?}");
+                    assert!(
+                        matches!(
+                            row.answer,
+                            CreateAnswer::ClientError | CreateAnswer::UndocumentedRefusal
+                        ),
+                        "{row:?}"
+                    );
                 }
             }
         }
@@ -584,8 +636,8 @@ mod tests {
     #[test]
     fn the_table_has_every_answer_and_resolution() {
         let rows = table();
-        // 3 answers settle themselves; 5 cross 11 resolutions; twice for the kinds.
-        assert_eq!(rows.len(), 2 * (3 + 5 * 11));
+        // 3 answers settle themselves; 6 cross 12 resolutions; twice for the kinds.
+        assert_eq!(rows.len(), 2 * (3 + 6 * 12));
         for answer in CreateAnswer::ALL {
             assert!(rows.iter().any(|r| r.answer == answer));
         }

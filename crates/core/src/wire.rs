@@ -16,8 +16,9 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::refusal::RefusalTable;
 use crate::transport::HttpReply;
-use crate::{BoxError, Error, Operation, Provider, RefusalKind};
+use crate::{BoxError, Error, Operation, Provider};
 
 /// `order_datetime` format: `YYYY-MM-DD HH:MM:SS`, provider local time, no zone.
 pub const ORDER_DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -668,8 +669,9 @@ impl<A> Answered<A> {
 }
 
 /// Reads an answer whose JSON object carries a `status` flag beside its fields:
-/// `false` is a refusal (typed by `refusal_kind`, the message kept verbatim)
-/// whatever the HTTP status; `true` outside 2xx is a decode error. A body that
+/// `false` is a refusal whatever the HTTP status, read against the provider's
+/// `refusals` (the message kept verbatim; only a documented one with HTTP 2xx
+/// means what it says); `true` outside 2xx is a decode error. A body that
 /// is no JSON object is an HTTP error where the status was not 2xx (a proxy's
 /// page, say), and a decode error otherwise. `A` should make every field
 /// optional, so that a refusal, which carries none of them, still reads.
@@ -677,7 +679,7 @@ pub fn read_answer<A: DeserializeOwned>(
     provider: Provider,
     operation: Operation,
     reply: HttpReply,
-    refusal_kind: fn(&str) -> RefusalKind,
+    refusals: &RefusalTable,
 ) -> Result<Answered<A>, Error> {
     let HttpReply { status, body } = reply;
     let success = (200..300).contains(&status);
@@ -710,11 +712,13 @@ pub fn read_answer<A: DeserializeOwned>(
             .message
             .map(|m| m.0.into_owned())
             .unwrap_or_default();
+        let read = refusals.read(operation, status, &message);
         return Err(Error::Provider {
             provider,
             operation,
-            kind: refusal_kind(&message),
+            kind: read.kind,
             message,
+            documented: read.documented,
         });
     }
     if !success {

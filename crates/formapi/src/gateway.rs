@@ -156,7 +156,7 @@ impl<D: Dialect> FormApiGateway<D> {
                     .body(multipart.body())
             })
             .await?;
-        read_answer(D::PROVIDER, operation, reply, wire::refusal_kind)
+        read_answer(D::PROVIDER, operation, reply, &wire::REFUSALS)
     }
 
     async fn fetch_token(&self, operation: Operation) -> Result<SecretString> {

@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
+use std::convert::Infallible;
+
 use async_trait::async_trait;
+use paybridge_core::outcome::{settle, CreateCall, Settled, Verdict};
+use paybridge_core::transport::{ResolvePolicy, TransportConfig};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRequest, Capabilities, Currency, CurrencyLimit,
     DepositOrder, DepositRequest, Error, LearnedFrom, Money, OrderId, OrderKind, OrderStatus,
@@ -57,40 +61,49 @@ impl Ledgered {
         )
     }
 
-    /// Records a create call's outcome. The call's own result is what the
-    /// caller gets: a ledger that fails here leaves the order `sending`, which
-    /// the next attempt resolves by status.
+    /// Records a create call's outcome, read through the outcome table's
+    /// verdict ([`Verdict::of`]), the same one the caller is given. The call's
+    /// own result is what the caller gets: a ledger that fails here leaves the
+    /// order `sending`, which the next attempt resolves by status.
     async fn record_create<T>(
         &self,
         key: &OrderKey,
         result: &Result<T>,
         answered: impl FnOnce(&T) -> Observation,
     ) {
-        let observation = match result {
-            Ok(value) => answered(value),
-            // Refused before anything was sent: a corrected request may use the id.
-            Err(
-                Error::InvalidRequest { .. } | Error::Unsupported { .. } | Error::Config { .. },
-            ) => {
+        let observation = match (Verdict::of(result), result) {
+            (_, Ok(value)) => answered(value),
+            // Nothing reached the provider: a corrected request may use the id.
+            (Verdict::Refused, Err(err)) if err.nothing_sent() => {
                 if let Err(err) = self.ledger.forget_unsent(key).await {
                     tracing::error!(order = %key, error = %err, "the ledger could not forget an unsent order");
                 }
                 return;
             }
-            Err(Error::Provider { message, .. }) => {
-                Observation::new(Source::Create, LedgerState::Refused).detail(message.clone())
+            (Verdict::Refused, Err(err)) => {
+                let message = match err {
+                    Error::Provider { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                Observation::new(Source::Create, LedgerState::Refused).detail(message)
             }
-            Err(Error::HeldAsFailed {
-                status,
-                provider_status,
-                ..
-            }) => Observation::new(Source::Create, LedgerState::from(*status))
+            (
+                Verdict::HeldAsFailed,
+                Err(Error::HeldAsFailed {
+                    status,
+                    provider_status,
+                    ..
+                }),
+            ) => Observation::new(Source::Create, LedgerState::from(*status))
                 .provider_status(provider_status.clone()),
-            Err(Error::OrderIdConflict { held, .. }) => {
-                Observation::new(Source::Create, LedgerState::Unknown).amount(Some(held.clone()))
+            (Verdict::IdHeldByAnotherOrder, Err(Error::OrderIdConflict { held, .. })) => {
+                Observation::new(Source::Create, LedgerState::Unknown)
+                    .amount(Some(held.clone()))
+                    .detail(result_reason(result))
             }
-            Err(err) => {
-                Observation::new(Source::Create, LedgerState::Unknown).detail(err.to_string())
+            // Ambiguous: kept `unknown` with its reason, resolved by status.
+            (_, Err(_)) => {
+                Observation::new(Source::Create, LedgerState::Unknown).detail(result_reason(result))
             }
         };
         if let Err(err) = self.ledger.observe(key, &observation).await {
@@ -98,27 +111,60 @@ impl Ledgered {
         }
     }
 
-    /// Resolves an order the ledger holds without a definite answer by asking
-    /// its status: never by sending it again.
-    async fn resolve(&self, record: &OrderRecord, order_id: &OrderId) -> Result<StatusReport> {
+    /// Settles an order the ledger holds as `sending` or `unknown` (sent, its
+    /// answer lost or never recorded) through the outcome table, exactly as a
+    /// create whose answer was lost: its status is asked, never is it sent
+    /// again, and what the status says is recorded.
+    ///
+    async fn settle_unrecorded(
+        &self,
+        record: &OrderRecord,
+        call: CreateCall<'_>,
+    ) -> Result<Settled<Infallible>> {
+        let order_id = call.order_id;
+        let unrecorded = Err(Error::Ambiguous {
+            kind: record.key.kind,
+            order_id: order_id.clone(),
+            reason: format!(
+                "the ledger holds it as {}: sent, its answer never recorded; not resent",
+                record.state
+            ),
+        });
         let mut query = StatusQuery::new(order_id.clone());
         if let Some(reference) = &record.provider_ref {
             query = query.with_provider_ref(reference.clone());
         }
-        let asked = match record.key.kind {
-            OrderKind::Deposit => self.inner.deposit_status(&query).await,
-            _ => self.inner.withdrawal_status(&query).await,
+        let lookup = || async {
+            let asked = match record.key.kind {
+                OrderKind::Deposit => self.inner.deposit_status(&query).await,
+                _ => self.inner.withdrawal_status(&query).await,
+            };
+            if let Ok(report) = &asked {
+                self.observe(&record.key, report, Source::Status).await;
+            }
+            asked
         };
-        let report = asked.map_err(|err| Error::Ambiguous {
+        settle(call, unrecorded, Some(lookup)).await
+    }
+
+    /// The create call of an order the ledger holds unresolved. One query
+    /// (which retries as a read) is asked: the order was sent in an earlier
+    /// call, so there is no point waiting for the provider to record it.
+    fn unrecorded_call<'a>(
+        record: &OrderRecord,
+        order_id: &'a OrderId,
+        requested: &'a Money,
+    ) -> CreateCall<'a> {
+        CreateCall {
             kind: record.key.kind,
-            order_id: order_id.clone(),
-            reason: format!(
-                "the ledger holds it as {} and the status query failed ({err}); not resent",
-                record.state
-            ),
-        })?;
-        self.observe(&record.key, &report, Source::Status).await;
-        Ok(report)
+            order_id,
+            requested,
+            deadline: tokio::time::Instant::now() + TransportConfig::default().operation_deadline,
+            resolve: ResolvePolicy {
+                attempts: 1,
+                ..ResolvePolicy::default()
+            },
+        }
     }
 
     async fn observe(&self, key: &OrderKey, report: &StatusReport, source: Source) {
@@ -171,9 +217,20 @@ impl Ledgered {
             return Err(err);
         }
         if record.state.is_unresolved() {
-            let report = self.resolve(&record, &request.order_id).await?;
-            tracing::info!(order = %record.key, status = %report.status, "payout resolved by status, not resent");
-            return Ok(WithdrawalReceipt::found(report));
+            let call = Self::unrecorded_call(&record, &request.order_id, &request.amount);
+            let result = self
+                .settle_unrecorded(&record, call)
+                .await
+                .map(|settled| match settled {
+                    Settled::FoundByStatus(report) => WithdrawalReceipt::found(report),
+                    Settled::Answered(never) => match never {},
+                });
+            self.record_create(&record.key, &result, withdrawal_observation)
+                .await;
+            if let Ok(receipt) = &result {
+                tracing::info!(order = %record.key, status = %receipt.status, "payout resolved by status, not resent");
+            }
+            return result;
         }
         if let Some(err) = Self::held_as_failed(&record, &request.order_id) {
             return Err(err);
@@ -196,9 +253,18 @@ impl Ledgered {
             return Err(err);
         }
         if record.state.is_unresolved() {
-            self.resolve(&record, &request.order_id).await?;
+            // The table never accepts a deposit found by status: its payment
+            // page was in the answer that was lost.
+            let call = Self::unrecorded_call(&record, &request.order_id, &request.amount);
+            let result = self
+                .settle_unrecorded(&record, call)
+                .await
+                .and_then(|settled| settled.into_answer(&call))
+                .map(|never| match never {});
+            self.record_create(&record.key, &result, deposit_observation)
+                .await;
+            return result;
         }
-        let record = self.ledger.get(&record.key).await?.unwrap_or(record);
         if let Some(err) = Self::held_as_failed(&record, &request.order_id) {
             return Err(err);
         }
@@ -264,12 +330,7 @@ impl PaymentGateway for Ledgered {
             Begin::Existing(record) => self.existing_deposit(*record, request).await,
             Begin::Fresh => {
                 let result = self.inner.create_deposit(request).await;
-                self.record_create(&key, &result, |order| {
-                    Observation::new(Source::Create, LedgerState::Pending)
-                        .payment_url(order.payment_url.clone())
-                        .provider_ref(order.provider_ref.clone())
-                })
-                .await;
+                self.record_create(&key, &result, deposit_observation).await;
                 result
             }
         }
@@ -281,16 +342,8 @@ impl PaymentGateway for Ledgered {
             Begin::Existing(record) => self.existing_withdrawal(*record, request).await,
             Begin::Fresh => {
                 let result = self.inner.create_withdrawal(request).await;
-                self.record_create(&key, &result, |receipt| {
-                    let observation =
-                        Observation::new(Source::Create, LedgerState::from(receipt.status))
-                            .provider_ref(receipt.provider_ref.clone());
-                    match &receipt.provider_status {
-                        Some(word) => observation.provider_status(word.clone()),
-                        None => observation,
-                    }
-                })
-                .await;
+                self.record_create(&key, &result, withdrawal_observation)
+                    .await;
                 result
             }
         }
@@ -310,5 +363,30 @@ impl PaymentGateway for Ledgered {
 
     fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         self.inner.verify_callback(request)
+    }
+}
+
+/// What a deposit's create answer tells the ledger.
+fn deposit_observation(order: &DepositOrder) -> Observation {
+    Observation::new(Source::Create, LedgerState::Pending)
+        .payment_url(order.payment_url.clone())
+        .provider_ref(order.provider_ref.clone())
+}
+
+/// What a payout's receipt tells the ledger.
+fn withdrawal_observation(receipt: &WithdrawalReceipt) -> Observation {
+    let observation = Observation::new(Source::Create, LedgerState::from(receipt.status))
+        .provider_ref(receipt.provider_ref.clone());
+    match &receipt.provider_status {
+        Some(word) => observation.provider_status(word.clone()),
+        None => observation,
+    }
+}
+
+/// Why a create ended as it did, for the ledger's `detail`.
+fn result_reason<T>(result: &Result<T>) -> String {
+    match result {
+        Ok(_) => String::new(),
+        Err(err) => err.to_string(),
     }
 }

@@ -116,18 +116,22 @@ mod tests {
     fn every_row_of_the_verdict_table() {
         use LedgerState::*;
         let asked = Money::parse("100.00", "MYR").unwrap();
-        let refused: Result<StatusReport> = Err(Error::Provider {
-            provider: Provider::Vpay88,
-            operation: paybridge_core::Operation::WithdrawalStatus,
-            kind: RefusalKind::Other,
-            message: "Order not found.".into(),
-        });
+        let refusal = |kind, documented| -> Result<StatusReport> {
+            Err(Error::Provider {
+                provider: Provider::Vpay88,
+                operation: paybridge_core::Operation::WithdrawalStatus,
+                kind,
+                message: "Order not found.".into(),
+                documented,
+            })
+        };
         let failed: Result<StatusReport> = Err(Error::local("test", "connection reset"));
         let completed = || report(OrderStatus::Completed, "100", "MYR");
         #[rustfmt::skip]
         let rows: Vec<(&str, Option<LedgerState>, Result<StatusReport>, Verdict)> = vec![
             ("the query failed", Some(Pending), failed, Verdict::Error),
-            ("the provider refused the query", Some(Pending), refused, Verdict::UnknownToProvider),
+            ("a documented not-found answer", Some(Pending), refusal(RefusalKind::OrderNotFound, true), Verdict::UnknownToProvider),
+            ("a refusal no document writes", Some(Pending), refusal(RefusalKind::Other, false), Verdict::Error),
             ("another amount, a final status too", Some(Completed), report(OrderStatus::Failed, "99", "MYR"), Verdict::AmountMismatch),
             ("another currency", Some(Pending), report(OrderStatus::Pending, "100", "THB"), Verdict::CurrencyMismatch),
             ("100 held as 100.0000", Some(Completed), report(OrderStatus::Completed, "100.0000", "MYR"), Verdict::Unchanged),

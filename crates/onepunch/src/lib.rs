@@ -186,7 +186,7 @@ impl OnePunch {
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answered<Payload<P>>> {
         let reply = self.transport.send(operation, idempotency, build).await?;
-        read_answer(PROVIDER, operation, reply, transformers::refusal_kind)
+        read_answer(PROVIDER, operation, reply, &transformers::REFUSALS)
     }
 
     /// `GET` a signed listing (`methods`, `prices`).

@@ -6,13 +6,14 @@
 
 use std::borrow::Cow;
 
+use paybridge_core::refusal::RefusalTable;
 use paybridge_core::wire::{
     parse_callback_body, text_of, u64_from_value, AnswerError, Scalar, ScalarRef,
 };
 use paybridge_core::{
     CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal, DepositRequest, Error,
-    ExposeSecret, Money, OrderId, OrderKind, OrderStatus, PaymentMethod, RefusalKind, Result,
-    SecretString, StatusReport,
+    ExposeSecret, Money, OrderId, OrderKind, OrderStatus, PaymentMethod, Result, SecretString,
+    StatusReport,
 };
 use paybridge_signing::{onepunch_create_signature, OnepunchCreateFields};
 use serde::{Deserialize, Serialize};
@@ -67,17 +68,11 @@ fn cny() -> Currency {
     CNY.clone()
 }
 
-/// What a refusal message means; ONE-PUNCH documents none, so this is cautious.
-pub fn refusal_kind(message: &str) -> RefusalKind {
-    let upper = message.to_ascii_uppercase();
-    if upper.contains("SIGNATURE") {
-        RefusalKind::InvalidSignature
-    } else if upper.contains("NOT FOUND") || upper.contains("NOT EXIST") {
-        RefusalKind::OrderNotFound
-    } else {
-        RefusalKind::Other
-    }
-}
+/// ONE-PUNCH's document writes no refusal, so none is read for what it says:
+/// a create it refuses is ambiguous (ONE-PUNCH cannot be asked by the merchant's
+/// order id), and a refused status query says nothing about the order. The
+/// message is kept verbatim, whatever the HTTP status.
+pub const REFUSALS: RefusalTable = RefusalTable::EMPTY;
 
 /// The part of every answer paybridge reads beside `status` and `message`.
 #[derive(Debug, Deserialize)]
@@ -568,7 +563,7 @@ fn provider_status(transaction_status: bool, message: &str) -> String {
 mod tests {
     use paybridge_core::transport::HttpReply;
     use paybridge_core::wire::{read_answer, Answered};
-    use paybridge_core::Operation;
+    use paybridge_core::{Operation, RefusalKind};
     use serde::de::DeserializeOwned;
 
     use super::*;
@@ -589,7 +584,7 @@ mod tests {
             status: 200,
             body: fixture(path),
         };
-        read_answer(PROVIDER, operation, reply, refusal_kind)
+        read_answer(PROVIDER, operation, reply, &REFUSALS)
     }
 
     fn status_of(path: &str) -> Result<StatusReport> {
@@ -642,7 +637,7 @@ mod tests {
             status: 200,
             body: body.as_bytes().to_vec(),
         };
-        read_answer(PROVIDER, Operation::PaymentMethods, reply, refusal_kind).unwrap()
+        read_answer(PROVIDER, Operation::PaymentMethods, reply, &REFUSALS).unwrap()
     }
 
     #[test]
@@ -718,16 +713,27 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_signature_is_a_typed_refusal() {
+    fn a_refused_signature_is_kept_verbatim_but_not_read_as_documented() {
         let err = answer::<CreatedPayload>(
             Operation::CreateDeposit,
             "create_deposit/bad_signature.json",
         )
         .unwrap_err();
-        assert_eq!(
-            err.refusal_kind(),
-            Some(RefusalKind::InvalidSignature),
-            "{err}"
+        match &err {
+            Error::Provider {
+                kind,
+                message,
+                documented,
+                ..
+            } => {
+                assert_eq!((*kind, *documented), (RefusalKind::Other, false), "{err}");
+                assert!(message.to_ascii_uppercase().contains("SIGNATURE"), "{err}");
+            }
+            other => panic!("not a refusal: {other}"),
+        }
+        assert!(
+            err.may_have_been_delivered(),
+            "an undocumented refusal proves nothing"
         );
     }
 

@@ -16,7 +16,7 @@ use paybridge_signing::{
     onepunch_notification_signature, onepunch_status_signature, verify_hex, OnepunchCreateFields,
     OnepunchNotificationFields,
 };
-use paybridge_vpay88::transformers::{refusal_kind, StatusAnswer, StatusOf};
+use paybridge_vpay88::transformers::{StatusAnswer, StatusOf, REFUSALS};
 use paybridge_vpay88::{DepositForm, Vpay88Dialect, WithdrawalForm};
 
 const SECRET: &str = "demo-secret-key";
@@ -200,7 +200,7 @@ fn requests(c: &mut Criterion) {
                 Provider::Vpay88,
                 Operation::DepositStatus,
                 reply,
-                refusal_kind,
+                &REFUSALS,
             )
             .unwrap()
             .map(|answer| {

@@ -31,7 +31,7 @@ use paybridge_onepunch::OnePunch;
 use paybridge_vpay88::{AuthPolicy, Vpay88};
 
 pub use paybridge_core::{
-    confirm, outcome, transport, wire, Balance, Bank, CallbackEvent, CallbackRejection,
+    confirm, outcome, refusal, transport, wire, Balance, Bank, CallbackEvent, CallbackRejection,
     CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal, DepositOrder, DepositRequest,
     DepositRequestBuilder, Error, HttpOptions, LearnedFrom, Money, Operation, OrderId, OrderKind,
     OrderStatus, PaymentGateway, PaymentMethod, Provider, RefusalKind, StatusQuery, StatusReport,

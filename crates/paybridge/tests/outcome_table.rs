@@ -20,14 +20,27 @@ use paybridge::{
 };
 use serde_json::{json, Value};
 
+/// A refusal body `{"status": false, "message": ...}` with its HTTP status.
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    http: u16,
+    message: &'static str,
+}
+
+const NO_REFUSAL: Refusal = Refusal {
+    http: 200,
+    message: "",
+};
+
 /// What the scripted provider does for one row.
 #[derive(Debug)]
 struct Script {
     provider: Provider,
     row: Row,
     requested: Money,
-    /// A documented refusal message, for the `Refused` row.
-    refusal: &'static str,
+    /// The refusal the create endpoint answers, for the `Refused` and
+    /// `UndocumentedRefusal` rows.
+    refusal: Refusal,
     creates: AtomicU32,
 }
 
@@ -81,9 +94,9 @@ async fn create(State(script): State<Arc<Script>>) -> Response {
     };
     match script.row.answer {
         CreateAnswer::Accepted => json_answer(StatusCode::OK, accepted),
-        CreateAnswer::Refused => json_answer(
-            StatusCode::OK,
-            json!({"status": false, "message": script.refusal}),
+        CreateAnswer::Refused | CreateAnswer::UndocumentedRefusal => json_answer(
+            StatusCode::from_u16(script.refusal.http).unwrap(),
+            json!({"status": false, "message": script.refusal.message}),
         ),
         CreateAnswer::DuplicateId => json_answer(
             StatusCode::OK,
@@ -122,9 +135,10 @@ async fn status(State(script): State<Arc<Script>>) -> Response {
                 }),
             )
         }
-        Resolution::NotFound => json_answer(
+        // A refusal of a query that no document writes says nothing of the order.
+        Resolution::QueryRefused => json_answer(
             StatusCode::OK,
-            json!({"status": false, "message": "Order not found."}),
+            json!({"status": false, "message": "Too many requests"}),
         ),
         Resolution::QueryFailed => html(StatusCode::SERVICE_UNAVAILABLE),
         Resolution::QueryGarbage => html(StatusCode::OK),
@@ -240,13 +254,22 @@ fn verdict_of<T>(result: &Result<T, Error>) -> Verdict {
     }
 }
 
-/// Whether the provider can produce this row at all.
+/// Whether the provider can produce this row at all. No provider's document
+/// gives a not-found answer to a status query, so no provider produces the
+/// "not found" rows; `Resolution::of` reads every refusal of a query as
+/// "query refused".
 fn applies(provider: Provider, row: &Row) -> bool {
+    if row.resolution == Resolution::NotFound {
+        return false;
+    }
     match provider {
-        // No withdrawals, no duplicate-id answer, no status by order number.
+        // No withdrawals, no documented refusal, no status by order number.
         Provider::OnePunch => {
             row.kind == OrderKind::Deposit
-                && row.answer != CreateAnswer::DuplicateId
+                && !matches!(
+                    row.answer,
+                    CreateAnswer::DuplicateId | CreateAnswer::Refused
+                )
                 && matches!(
                     row.resolution,
                     Resolution::NotAsked | Resolution::Unavailable
@@ -256,17 +279,40 @@ fn applies(provider: Provider, row: &Row) -> bool {
     }
 }
 
-/// The documented refusals of each create call, plus one undocumented message.
+/// Refusals no document writes for a create of `kind`: another message, a
+/// near-variant of the documented duplicate-id answer, and the documented one
+/// carried by HTTP 409.
+fn undocumented_refusals(kind: OrderKind) -> [Refusal; 3] {
+    let (near_variant, documented) = match kind {
+        OrderKind::Withdrawal => ("Order ID exist!", "Order id exist!"),
+        _ => ("Order ID Exist!", "Order ID Exist."),
+    };
+    [
+        Refusal {
+            http: 200,
+            message: "Bank Maintenance.",
+        },
+        Refusal {
+            http: 200,
+            message: near_variant,
+        },
+        Refusal {
+            http: 409,
+            message: documented,
+        },
+    ]
+}
+
+/// The documented refusals of each create call, other than a duplicate id.
 fn refusals(provider: Provider, kind: OrderKind) -> &'static [&'static str] {
     match (provider, kind) {
-        (Provider::OnePunch, _) => &["INVALID SIGNATURE"],
+        (Provider::OnePunch, _) => &[],
         (_, OrderKind::Withdrawal) => &[
             "Params incorrect",
             "Params missing.",
             "bank_id invalid.",
             "Balance not enough!",
             "Amount Invalid!",
-            "Bank Maintenance.",
         ],
         (Provider::Vpay88, _) => &[
             "email incorrect.",
@@ -284,7 +330,7 @@ fn refusals(provider: Provider, kind: OrderKind) -> &'static [&'static str] {
     }
 }
 
-async fn run_row(provider: Provider, row: Row, refusal: &'static str) {
+async fn run_row(provider: Provider, row: Row, refusal: Refusal) {
     let amount = requested(provider, row.kind);
     let script = Arc::new(Script {
         provider,
@@ -300,10 +346,12 @@ async fn run_row(provider: Provider, row: Row, refusal: &'static str) {
     };
     let gateway = gateway(provider, &format!("http://{addr}"));
     let label = format!(
-        "{provider} {} | {} | {} | {refusal}",
+        "{provider} {} | {} | {} | HTTP {} {:?}",
         row.kind,
         row.answer.describe(),
-        row.resolution.describe()
+        row.resolution.describe(),
+        refusal.http,
+        refusal.message
     );
     let got = match row.kind {
         OrderKind::Withdrawal => {
@@ -341,12 +389,15 @@ async fn run_row(provider: Provider, row: Row, refusal: &'static str) {
 async fn walk(provider: Provider) -> usize {
     let mut walked = 0;
     for row in table().into_iter().filter(|row| applies(provider, row)) {
-        let messages: &[&'static str] = if row.answer == CreateAnswer::Refused {
-            refusals(provider, row.kind)
-        } else {
-            &[""]
+        let refusals: Vec<Refusal> = match row.answer {
+            CreateAnswer::Refused => refusals(provider, row.kind)
+                .iter()
+                .map(|&message| Refusal { http: 200, message })
+                .collect(),
+            CreateAnswer::UndocumentedRefusal => undocumented_refusals(row.kind).to_vec(),
+            _ => vec![NO_REFUSAL],
         };
-        for refusal in messages {
+        for refusal in refusals {
             run_row(provider, row, refusal).await;
             walked += 1;
         }
@@ -356,10 +407,11 @@ async fn walk(provider: Provider) -> usize {
 
 #[tokio::test]
 async fn every_row_for_vpay88() {
-    // 2 kinds x (accepted + refusals + not sent + 5 open answers x 10 resolutions).
+    // Per kind: accepted + documented refusals + not sent + (5 open answers
+    // + 3 undocumented refusals) x 10 resolutions.
     assert_eq!(
         walk(Provider::Vpay88).await,
-        (1 + 6 + 1 + 50) + (1 + 5 + 1 + 50)
+        (1 + 5 + 1 + 80) + (1 + 5 + 1 + 80)
     );
 }
 
@@ -367,12 +419,13 @@ async fn every_row_for_vpay88() {
 async fn every_row_for_one1pay() {
     assert_eq!(
         walk(Provider::One1Pay).await,
-        (1 + 6 + 1 + 50) + (1 + 4 + 1 + 50)
+        (1 + 5 + 1 + 80) + (1 + 4 + 1 + 80)
     );
 }
 
 #[tokio::test]
 async fn every_row_for_onepunch() {
-    // Deposits only: accepted, refused, not sent, and 4 open answers, each unresolvable.
-    assert_eq!(walk(Provider::OnePunch).await, 1 + 1 + 1 + 4);
+    // Deposits only: accepted, not sent, 4 open answers and 3 undocumented
+    // refusals, each unresolvable.
+    assert_eq!(walk(Provider::OnePunch).await, 1 + 1 + 4 + 3);
 }

@@ -18,7 +18,7 @@ fn answer<A: DeserializeOwned>(operation: Operation, path: &str) -> Result<Answe
         status: 200,
         body: fixture(path),
     };
-    read_answer(Provider::Vpay88, operation, reply, refusal_kind)
+    read_answer(Provider::Vpay88, operation, reply, &REFUSALS)
 }
 
 fn dec(text: &str) -> Decimal {
@@ -26,7 +26,7 @@ fn dec(text: &str) -> Decimal {
 }
 
 /// Every documented refusal, per provider and operation, and the kind it maps to.
-const REFUSALS: &[(&str, Operation, RefusalKind)] = &[
+const REFUSAL_FIXTURES: &[(&str, Operation, RefusalKind)] = &[
     (
         "vpay88/auth/params_incorrect.json",
         Operation::CreateDeposit,
@@ -156,16 +156,18 @@ const REFUSALS: &[(&str, Operation, RefusalKind)] = &[
 
 #[test]
 fn every_documented_refusal_maps_to_its_kind_and_keeps_the_message() {
-    for (path, operation, kind) in REFUSALS {
+    for (path, operation, kind) in REFUSAL_FIXTURES {
         let err = answer::<DepositCreatedAnswer>(*operation, path).unwrap_err();
         match &err {
             Error::Provider {
                 kind: got,
                 message,
                 operation: named,
+                documented,
                 ..
             } => {
                 assert_eq!(got, kind, "{path}");
+                assert!(documented, "{path}");
                 assert_eq!(named, operation, "{path}");
                 let body = String::from_utf8(fixture(path)).unwrap();
                 assert!(body.contains(message.as_str()), "{path}: {message}");
@@ -265,7 +267,7 @@ fn a_success_answer_without_a_payment_page_is_undecodable_naming_the_field() {
         Provider::Vpay88,
         Operation::CreateDeposit,
         reply,
-        refusal_kind,
+        &REFUSALS,
     )
     .unwrap()
     .map_into::<CreatedDeposit>()
@@ -358,21 +360,17 @@ fn an_undocumented_status_word_is_surfaced_not_guessed() {
         body: br#"{"status":true,"order_status":"refunded","amount":"1","currency":"MYR"}"#
             .to_vec(),
     };
-    let err = read_answer::<StatusAnswer>(
-        Provider::Vpay88,
-        Operation::DepositStatus,
-        reply,
-        refusal_kind,
-    )
-    .unwrap()
-    .map(|answer| {
-        StatusReport::try_from(StatusOf {
-            kind: OrderKind::Deposit,
-            order_id: OrderId::new("A1").unwrap(),
-            answer,
-        })
-    })
-    .unwrap_err();
+    let err =
+        read_answer::<StatusAnswer>(Provider::Vpay88, Operation::DepositStatus, reply, &REFUSALS)
+            .unwrap()
+            .map(|answer| {
+                StatusReport::try_from(StatusOf {
+                    kind: OrderKind::Deposit,
+                    order_id: OrderId::new("A1").unwrap(),
+                    answer,
+                })
+            })
+            .unwrap_err();
     assert!(err.to_string().contains("refunded"), "{err}");
 }
 
@@ -458,4 +456,45 @@ fn a_callback_without_a_token_is_refused_naming_it() {
     let err =
         unverified_callback(br#"{"order_id":"A1","amount":"1"}"#, None, &mut None).unwrap_err();
     assert!(err.to_string().contains("`token`"), "{err}");
+}
+
+#[test]
+fn a_refusal_the_documents_do_not_write_is_undocumented_and_may_have_been_delivered() {
+    let cases: [(u16, &str, Operation); 6] = [
+        (200, "Bank Maintenance.", Operation::CreateWithdrawal),
+        (200, "Order ID exist!", Operation::CreateWithdrawal),
+        (200, "Order id exist!", Operation::CreateDeposit),
+        (200, "Too many requests", Operation::WithdrawalStatus),
+        (200, "Order not found.", Operation::WithdrawalStatus),
+        (409, "Order id exist!", Operation::CreateWithdrawal),
+    ];
+    for (status, message, operation) in cases {
+        let reply = HttpReply {
+            status,
+            body: serde_json::json!({"status": false, "message": message})
+                .to_string()
+                .into_bytes(),
+        };
+        let err =
+            read_answer::<WithdrawalCreatedAnswer>(Provider::Vpay88, operation, reply, &REFUSALS)
+                .unwrap_err();
+        match &err {
+            Error::Provider {
+                kind,
+                message: kept,
+                documented,
+                ..
+            } => {
+                assert_eq!(
+                    (*kind, *documented),
+                    (RefusalKind::Other, false),
+                    "{status} {message}"
+                );
+                assert_eq!(kept, message);
+            }
+            other => panic!("{status} {message}: expected a refusal, got {other}"),
+        }
+        assert!(err.may_have_been_delivered(), "{status} {message}");
+        assert!(!err.is_unknown_order(), "{status} {message}");
+    }
 }
