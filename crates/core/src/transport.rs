@@ -2,6 +2,11 @@
 //! and total timeouts, and retries with capped, fully jittered exponential
 //! backoff for reads only. Writes are sent once: a payout must never be resent
 //! because a response was lost.
+//!
+//! Redirects are never followed: a 3xx would carry the auth form, the API key
+//! or a payout to a host that is not the configured provider. A 3xx is an
+//! [`Error::HttpStatus`] like any other answer outside 2xx; on a create it
+//! leaves the outcome open, resolved by status.
 
 use std::time::Duration;
 
@@ -133,6 +138,7 @@ impl TransportConfig {
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .user_agent(concat!("paybridge/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::local("building the HTTP client", e))
     }
@@ -171,6 +177,12 @@ pub trait HttpOptions: Sized {
     }
 
     /// Uses the merchant's own `reqwest::Client` (shared pools, proxies).
+    ///
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: reqwest
+    /// follows redirects by default, and a followed redirect has already sent
+    /// the request elsewhere. paybridge checks every answer's address and
+    /// treats one from another address as a failure that may have been
+    /// delivered, but it cannot take back what the client sent.
     fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_settings().client = Some(client);
         self
@@ -260,12 +272,16 @@ pub enum Idempotency {
 pub struct HttpTransport {
     client: reqwest::Client,
     config: TransportConfig,
+    /// A merchant's client may follow redirects; paybridge's own never does.
+    may_follow_redirects: bool,
 }
 
 /// Why one attempt produced no reply.
 enum AttemptError {
     Network(reqwest::Error),
     TooLarge,
+    /// The client followed a redirect; the answer came from elsewhere.
+    Redirected,
 }
 
 impl HttpTransport {
@@ -274,6 +290,7 @@ impl HttpTransport {
         Ok(Self {
             client: config.build_client()?,
             config: config.clone(),
+            may_follow_redirects: false,
         })
     }
 
@@ -284,6 +301,7 @@ impl HttpTransport {
         Self {
             client,
             config: config.clone(),
+            may_follow_redirects: true,
         }
     }
 
@@ -320,7 +338,7 @@ impl HttpTransport {
             let retryable = match &outcome {
                 Ok(reply) => reply.status >= 500 || reply.status == 429,
                 Err(AttemptError::Network(_)) => true,
-                Err(AttemptError::TooLarge) => false,
+                Err(AttemptError::TooLarge | AttemptError::Redirected) => false,
             };
             if !retryable || attempt >= attempts {
                 return self.finish(operation, outcome);
@@ -344,11 +362,28 @@ impl HttpTransport {
     where
         F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     {
-        let mut response = build(&self.client)
-            .timeout(self.config.request_timeout)
-            .send()
-            .await
-            .map_err(AttemptError::Network)?;
+        let mut response = match self.may_follow_redirects {
+            false => build(&self.client)
+                .timeout(self.config.request_timeout)
+                .send()
+                .await
+                .map_err(AttemptError::Network)?,
+            true => {
+                let (client, request) = build(&self.client)
+                    .timeout(self.config.request_timeout)
+                    .build_split();
+                let request = request.map_err(AttemptError::Network)?;
+                let asked = request.url().clone();
+                let response = client
+                    .execute(request)
+                    .await
+                    .map_err(AttemptError::Network)?;
+                if response.url() != &asked {
+                    return Err(AttemptError::Redirected);
+                }
+                response
+            }
+        };
         let status = response.status().as_u16();
         let limit = self.config.max_answer_bytes;
         if response
@@ -380,12 +415,23 @@ impl HttpTransport {
         outcome: std::result::Result<HttpReply, AttemptError>,
     ) -> Result<HttpReply> {
         match outcome {
-            Ok(reply) if reply.status >= 500 => Err(Error::HttpStatus {
-                operation,
-                status: reply.status,
-                body: crate::wire::scrubbed(&reply.body),
-            }),
+            // Outside 2xx and 4xx (which carry refusals to read): a 5xx, or a
+            // redirect, which is never followed.
+            Ok(reply) if reply.status >= 500 || (300..400).contains(&reply.status) => {
+                Err(Error::HttpStatus {
+                    operation,
+                    status: reply.status,
+                    body: crate::wire::scrubbed(&reply.body),
+                })
+            }
             Ok(reply) => Ok(reply),
+            Err(AttemptError::Redirected) => Err(Error::Transport {
+                operation,
+                may_have_been_delivered: true,
+                source: "the HTTP client followed a redirect away from the provider's address; \
+                         build it with redirect::Policy::none()"
+                    .into(),
+            }),
             Err(AttemptError::TooLarge) => Err(Error::decode(
                 operation,
                 format!(

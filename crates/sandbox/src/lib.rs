@@ -388,10 +388,19 @@ impl Inner {
                 }
             }
         }
+        // Callbacks follow no redirect: a provider posts to the merchant's
+        // address and nowhere else.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %err, "the callback client could not be built with its timeout; using one without");
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap_or_default()
+            });
         let faults = Mutex::new(faults::Faults::new(config.faults.clone()));
         let journal = Mutex::new(journal::Journal::new(config.max_orders));
         Self {
