@@ -456,7 +456,8 @@ async fn every_documented_onepunch_word_comes_back_typed() {
         [
             ("methods: FIND PAYMENT METHODS SUCCEED", "ali-person wechat-person"),
             ("prices: FIND PAYMENT PRICES SUCCEED", "CNY 1 10 50 100 500 1000"),
-            ("create: a signature the provider refuses (another monster_key)", "refused, invalid signature: SIGNATURE VERIFICATION FAILED"),
+            // ONE-PUNCH's document writes no refusal: the create is left open, its message kept.
+            ("create: a signature the provider refuses (another monster_key)", "ambiguous: deposit P-KEY: outcome unknown, not resent (create_deposit: onepunch refused: \"SIGNATURE VERIFICATION FAILED\" (a refusal its document does not write); then the provider can look an order up only by the reference its lost answer carried)"),
             ("create: REGISTER PAYMENT SUCCEED (10 CNY, 1000 fen)", "created, token true"),
             ("status: not processed", "pending (processed=false completed=false)"),
             ("notification: the payer pressed completed", "deposit completed (transaction_status=true message=TRANSACTION SUCCEED), confirmed completed"),

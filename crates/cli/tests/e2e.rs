@@ -228,8 +228,12 @@ async fn documented_failures_come_back_typed() {
     );
     assert_eq!(kind, RefusalKind::Unauthorized);
     let wrong = Gateway::for_provider(&config, Provider::OnePunch).unwrap();
-    let (kind, _) = refusal(wrong.payment_methods().await.unwrap_err());
-    assert_eq!(kind, RefusalKind::InvalidSignature);
+    // ONE-PUNCH's document writes no refusal: its message is kept, its meaning not guessed.
+    let (kind, message) = refusal(wrong.payment_methods().await.unwrap_err());
+    assert_eq!(
+        (kind, message.as_str()),
+        (RefusalKind::Other, "SIGNATURE VERIFICATION FAILED")
+    );
 
     // ONE-PUNCH takes only its listed prices.
     let punch = h.gateway(Provider::OnePunch).unwrap();
@@ -237,8 +241,16 @@ async fn documented_failures_come_back_typed() {
         .payment_method("ali-person")
         .build()
         .unwrap();
-    let (_, message) = refusal(punch.create_deposit(&odd).await.unwrap_err());
-    assert_eq!(message, "INVALID AMOUNT");
+    // An undocumented refusal of a create leaves it open, its message kept.
+    match punch.create_deposit(&odd).await.unwrap_err() {
+        Error::Ambiguous {
+            order_id, reason, ..
+        } => {
+            assert_eq!(order_id.as_str(), "P-ODD");
+            assert!(reason.contains("\"INVALID AMOUNT\""), "{reason}");
+        }
+        other => panic!("expected an open outcome, got {other}"),
+    }
 }
 
 #[tokio::test]
