@@ -1,7 +1,9 @@
 //! The soak: 1,000 withdrawals and 1,000 deposits through the SDK against a
 //! sandbox that faults more than a fifth of all calls, among them `Order id
 //! exist!` after the order was taken, a lost answer with the payout already
-//! failed, and a lost answer with another amount held under the id. Afterwards
+//! failed, a lost answer with another amount held under the id, refusals no
+//! document writes (and a documented one with HTTP 409) after the order was
+//! taken, and redirects before and after the work was done. Afterwards
 //! no order was sent twice, every order is in its true state or reported
 //! ambiguous with its id, nothing reported accepted is held as failed or for
 //! another amount, and every settled order's callback reached the handler.
@@ -42,6 +44,9 @@ fn faults() -> FaultConfig {
             rule(create, FaultKind::DuplicateAfterCommit, 5),
             rule(create, FaultKind::FailAfterCommit, 4),
             rule(create, FaultKind::OtherAmountAfterCommit, 4),
+            rule(create, FaultKind::UndocumentedRefusalAfterCommit, 4),
+            rule(create, FaultKind::ConflictStatusAfterCommit, 3),
+            rule(create, FaultKind::RedirectAfterCommit, 3),
         ]);
     }
     for read in ["auth", "check_status", "check_withdraw_status"] {
@@ -49,6 +54,7 @@ fn faults() -> FaultConfig {
             rule(read, FaultKind::Error5xx, 12),
             rule(read, FaultKind::CloseBeforeResponse, 5),
             rule(read, FaultKind::Latency, 5),
+            rule(read, FaultKind::Redirect, 3),
         ]);
     }
     FaultConfig {

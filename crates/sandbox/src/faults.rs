@@ -44,6 +44,17 @@ pub enum FaultKind {
     /// The order is created, but the provider holds another amount under its id
     /// (as after an earlier order under a reused id); the connection is closed.
     OtherAmountAfterCommit,
+    /// The order is created, then the answer is a refusal no document writes
+    /// (`{"status": false, "message": "System busy, try again later."}`).
+    UndocumentedRefusalAfterCommit,
+    /// The order is created, then the answer is the documented duplicate-id
+    /// refusal with HTTP 409, as a proxy in front of the provider might send.
+    ConflictStatusAfterCommit,
+    /// The request is carried out, then the answer is a 307 redirect to another
+    /// address.
+    RedirectAfterCommit,
+    /// A 307 redirect to another address before anything is done.
+    Redirect,
 }
 
 /// One rule.
@@ -190,6 +201,18 @@ fn broken() -> Response {
         .into_response()
 }
 
+/// Where a redirect fault points: another address, on which nothing listens.
+pub const REDIRECT_TARGET: &str = "http://127.0.0.1:9/elsewhere";
+
+/// A 307 to [`REDIRECT_TARGET`].
+fn redirect() -> Response {
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, REDIRECT_TARGET)],
+    )
+        .into_response()
+}
+
 /// Runs the request through `next`, or faults it as a rule picks.
 pub(crate) async fn inject<F>(
     inner: &Inner,
@@ -232,9 +255,16 @@ where
             let _ = next(request).await;
             (StatusCode::OK, "<html><body>502 Bad Gateway</body></html>").into_response()
         }
+        FaultKind::Redirect => redirect(),
+        FaultKind::RedirectAfterCommit => {
+            let _ = next(request).await;
+            redirect()
+        }
         FaultKind::DuplicateAfterCommit
         | FaultKind::FailAfterCommit
-        | FaultKind::OtherAmountAfterCommit => {
+        | FaultKind::OtherAmountAfterCommit
+        | FaultKind::UndocumentedRefusalAfterCommit
+        | FaultKind::ConflictStatusAfterCommit => {
             // Boxed, so that this rare path does not weigh on every request's future.
             Box::pin(after_commit(
                 inner, rule.kind, provider, endpoint, request, next,
@@ -303,19 +333,24 @@ async fn after_commit<F: Future<Output = Response>>(
             }
         }
     }
-    if kind == FaultKind::DuplicateAfterCommit {
-        let message = match order_kind {
-            crate::state::Kind::Withdrawal => "Order id exist!",
-            crate::state::Kind::Deposit => "Order ID Exist.",
-        };
-        return (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "status": false, "message": message }).to_string(),
-        )
-            .into_response();
-    }
-    broken()
+    let duplicate = match order_kind {
+        crate::state::Kind::Withdrawal => "Order id exist!",
+        crate::state::Kind::Deposit => "Order ID Exist.",
+    };
+    let (status, message) = match kind {
+        FaultKind::DuplicateAfterCommit => (StatusCode::OK, duplicate),
+        FaultKind::ConflictStatusAfterCommit => (StatusCode::CONFLICT, duplicate),
+        FaultKind::UndocumentedRefusalAfterCommit => {
+            (StatusCode::OK, "System busy, try again later.")
+        }
+        _ => return broken(),
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "status": false, "message": message }).to_string(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
