@@ -19,11 +19,21 @@ use paybridge::{OrderId, OrderKind, Provider};
 use paybridge_testkit::postgres::TestPostgres;
 use serde_json::json;
 
-/// What the provider holds under the payout's id once it was sent.
+/// What the provider holds under the payout's id once it was sent; a `word`
+/// of `None` is a status query refused in words no document writes.
 #[derive(Debug, Clone, Copy)]
 struct Held {
-    word: &'static str,
+    word: Option<&'static str>,
     amount: &'static str,
+}
+
+/// How the create is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Create {
+    /// Never: the process is killed while it waits.
+    Hang,
+    /// HTTP 409 with a JSON refusal.
+    Conflict409,
 }
 
 fn json_answer(value: serde_json::Value) -> Response {
@@ -34,9 +44,9 @@ fn json_answer(value: serde_json::Value) -> Response {
         .into_response()
 }
 
-/// A Vpay88-shaped provider that takes the payout and never answers its create
-/// (the process is killed while it waits), and answers its status as `held`.
-async fn provider(held: Held, creates: Arc<AtomicU32>) -> SocketAddr {
+/// A Vpay88-shaped provider that takes the payout, answers its create as
+/// `create` says, and answers its status as `held`.
+async fn provider(held: Held, create: Create, creates: Arc<AtomicU32>) -> SocketAddr {
     let app = Router::new()
         .route(
             "/merchant/auth",
@@ -48,6 +58,11 @@ async fn provider(held: Held, creates: Arc<AtomicU32>) -> SocketAddr {
                 let creates = creates.clone();
                 async move {
                     creates.fetch_add(1, Ordering::SeqCst);
+                    if create == Create::Conflict409 {
+                        let refusal = json!({"status": false, "message": "Order id exist!"});
+                        return (axum::http::StatusCode::CONFLICT, json_answer(refusal))
+                            .into_response();
+                    }
                     tokio::time::sleep(Duration::from_secs(120)).await;
                     json_answer(json!({"status": true, "message": "Success"}))
                 }
@@ -56,9 +71,12 @@ async fn provider(held: Held, creates: Arc<AtomicU32>) -> SocketAddr {
         .route(
             "/merchant/check_withdraw_status",
             post(move || async move {
-                json_answer(json!({"status": true, "order_status": held.word,
-                    "amount": held.amount, "currency": "MYR",
-                    "order_datetime": "2026-12-01 10:00:00"}))
+                match held.word {
+                    Some(word) => json_answer(json!({"status": true, "order_status": word,
+                        "amount": held.amount, "currency": "MYR",
+                        "order_datetime": "2026-12-01 10:00:00"})),
+                    None => json_answer(json!({"status": false, "message": "Too many requests"})),
+                }
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -110,17 +128,10 @@ async fn killed_then_run_again(
     paybridge::ledger::OrderRecord,
 ) {
     let creates = Arc::new(AtomicU32::new(0));
-    let base = provider(held, creates.clone()).await;
-    let dir = paybridge_testkit::temp_dir("paybridge-killed");
-    let config = dir.join("paybridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "provider = \"vpay88\"\n[vpay88]\nbase_url = \"http://{base}\"\nusername = \"m\"\n\
-             api_key = \"k\"\nsecret_key = \"s\"\n[ledger]\nurl = \"{ledger_url}\"\n"
-        ),
-    )
-    .unwrap();
+    let config = configured(
+        provider(held, Create::Hang, creates.clone()).await,
+        ledger_url,
+    );
     let mut first = paybridge(&config).spawn().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while creates.load(Ordering::SeqCst) == 0 {
@@ -133,12 +144,7 @@ async fn killed_then_run_again(
     first.kill().unwrap(); // SIGKILL: nothing after sending runs.
     first.wait().unwrap();
     let ledger = SqlLedger::open(ledger_url).await.unwrap();
-    let key = OrderKey::new(
-        Provider::Vpay88,
-        None,
-        OrderKind::Withdrawal,
-        &OrderId::new("W-KILLED-1").unwrap(),
-    );
+    let key = payout_key();
     assert_eq!(
         ledger.get(&key).await.unwrap().unwrap().state,
         LedgerState::Sending,
@@ -157,11 +163,67 @@ async fn killed_then_run_again(
     (again.status.code(), stdout, record)
 }
 
+fn payout_key() -> OrderKey {
+    OrderKey::new(
+        Provider::Vpay88,
+        None,
+        OrderKind::Withdrawal,
+        &OrderId::new("W-KILLED-1").unwrap(),
+    )
+}
+
+/// A configuration file for the provider at `base` with the ledger at `ledger_url`.
+fn configured(base: SocketAddr, ledger_url: &str) -> std::path::PathBuf {
+    let dir = paybridge_testkit::temp_dir("paybridge-killed");
+    let config = dir.join("paybridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "provider = \"vpay88\"\n[vpay88]\nbase_url = \"http://{base}\"\nusername = \"m\"\n\
+             api_key = \"k\"\nsecret_key = \"s\"\n[ledger]\nurl = \"{ledger_url}\"\n\
+             [http]\nresolve_attempts = 1\nread_attempts = 1\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// A create answered HTTP 409 with a JSON refusal, whose status query is then
+/// refused too: reported ambiguous (exit 4), recorded `unknown` with both
+/// reasons, and a second run resolves by status again without resending.
+async fn a_409_refusal_then_a_refused_query_is_unknown_with_its_reason(url: &str) {
+    let creates = Arc::new(AtomicU32::new(0));
+    let held = Held {
+        word: None,
+        amount: "50",
+    };
+    let config = configured(
+        provider(held, Create::Conflict409, creates.clone()).await,
+        url,
+    );
+    for run in 0..2 {
+        let out = paybridge(&config).output().unwrap();
+        let stdout: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(4), "run {run}: {stdout}");
+        assert_eq!(stdout["error"].as_str(), Some("ambiguous"), "{stdout}");
+        assert_eq!(stdout["order_id"].as_str(), Some("W-KILLED-1"), "{stdout}");
+    }
+    assert_eq!(creates.load(Ordering::SeqCst), 1, "sent once, never again");
+    let ledger = SqlLedger::open(url).await.unwrap();
+    let record = ledger.get(&payout_key()).await.unwrap().unwrap();
+    assert_eq!(record.state, LedgerState::Unknown);
+    let detail = record.detail.unwrap_or_default();
+    assert!(
+        detail.contains("Too many requests"),
+        "the reason is recorded: {detail}"
+    );
+}
+
 async fn completed_is_accepted_by_status(url: &str) {
     let (code, out, record) = killed_then_run_again(
         url,
         Held {
-            word: "completed",
+            word: Some("completed"),
             amount: "50.0000",
         },
     )
@@ -178,7 +240,7 @@ async fn failed_is_held_as_failed_exit_7(url: &str) {
     let (code, out, record) = killed_then_run_again(
         url,
         Held {
-            word: "fail",
+            word: Some("fail"),
             amount: "50.0000",
         },
     )
@@ -192,7 +254,7 @@ async fn another_amount_is_a_conflict_exit_8(url: &str) {
     let (code, out, record) = killed_then_run_again(
         url,
         Held {
-            word: "completed",
+            word: Some("completed"),
             amount: "60.0000",
         },
     )
@@ -234,3 +296,7 @@ macro_rules! on_every_database {
 on_every_database!(completed, completed_is_accepted_by_status);
 on_every_database!(failed, failed_is_held_as_failed_exit_7);
 on_every_database!(other_amount, another_amount_is_a_conflict_exit_8);
+on_every_database!(
+    conflict_refusal,
+    a_409_refusal_then_a_refused_query_is_unknown_with_its_reason
+);

@@ -500,8 +500,8 @@ where
         Err(err) => err,
     };
     tracing::warn!(order_id = %call.order_id, error = %cause, "outcome unknown; resolving by status, never by resending");
-    let (resolution, report) = match lookup {
-        None => (Resolution::Unavailable, None),
+    let (resolution, report, query_error) = match lookup {
+        None => (Resolution::Unavailable, None, None),
         Some(lookup) => resolve(&call, lookup).await,
     };
     let verdict = classify(call.kind, answer, resolution);
@@ -526,11 +526,17 @@ where
             held,
         }),
         (Verdict::Refused, _) => Err(cause),
-        (_, report) => Err(Error::Ambiguous {
-            kind: call.kind,
-            order_id: call.order_id.clone(),
-            reason: format!("{cause}; then {}", ambiguity(call.kind, resolution, report)),
-        }),
+        (_, report) => {
+            let mut reason = format!("{cause}; then {}", ambiguity(call.kind, resolution, report));
+            if let Some(query_error) = query_error {
+                reason.push_str(&format!(" ({query_error})"));
+            }
+            Err(Error::Ambiguous {
+                kind: call.kind,
+                order_id: call.order_id.clone(),
+                reason,
+            })
+        }
     }
 }
 
@@ -548,13 +554,18 @@ fn ambiguity(kind: OrderKind, resolution: Resolution, report: Option<StatusRepor
 }
 
 /// Asks the status up to `attempts` times, stopping at the first answer that
-/// shows the order; never past the deadline.
-async fn resolve<F, Fut>(call: &CreateCall<'_>, lookup: F) -> (Resolution, Option<StatusReport>)
+/// shows the order; never past the deadline. The last query's error, if it
+/// failed, is kept for the merchant.
+async fn resolve<F, Fut>(
+    call: &CreateCall<'_>,
+    lookup: F,
+) -> (Resolution, Option<StatusReport>, Option<String>)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<StatusReport>>,
 {
     let mut last = Resolution::QueryFailed;
+    let mut last_error = None;
     let pause = call.resolve.delay;
     for attempt in 0..call.resolve.attempts.max(1) {
         if attempt > 0 {
@@ -565,14 +576,24 @@ where
         }
         let result = match tokio::time::timeout_at(call.deadline, lookup()).await {
             Ok(result) => result,
-            Err(_) => return (Resolution::QueryFailed, None),
+            Err(_) => {
+                return (
+                    Resolution::QueryFailed,
+                    None,
+                    Some("past the operation's deadline".into()),
+                )
+            }
         };
         last = Resolution::of(&result, call.requested);
-        if let (Resolution::Found { .. }, Ok(report)) = (last, result) {
-            return (last, Some(report));
+        match result {
+            Ok(report) if matches!(last, Resolution::Found { .. }) => {
+                return (last, Some(report), None)
+            }
+            Ok(_) => last_error = None,
+            Err(err) => last_error = Some(err.to_string()),
         }
     }
-    (last, None)
+    (last, None, last_error)
 }
 
 /// Runs a create request within the operation's deadline; past it, the request

@@ -158,6 +158,10 @@ pub fn step(current: LedgerState, observed: LedgerState) -> Step {
     if current.is_final() || (observed == LedgerState::Refused && !current.is_unresolved()) {
         return Step::Conflict;
     }
+    // Sent with no definite answer says more than about to be sent.
+    if (current, observed) == (LedgerState::Sending, LedgerState::Unknown) {
+        return Step::Advance(observed);
+    }
     if observed.is_unresolved() || observed.rank() < current.rank() {
         return Step::Stale;
     }
@@ -178,8 +182,8 @@ mod tests {
         // (sending, unknown, refused, pending, processing, completed, failed, rejected).
         #[rustfmt::skip]
         let table: [(LedgerState, [Step; 8]); 8] = [
-            (Sending,    [same,     stale,    a(Refused), a(Pending), a(Processing), a(Completed), a(Failed), a(Rejected)]),
-            (Unknown,    [stale,    same,     a(Refused), a(Pending), a(Processing), a(Completed), a(Failed), a(Rejected)]),
+            (Sending,    [same,     a(Unknown), a(Refused), a(Pending), a(Processing), a(Completed), a(Failed), a(Rejected)]),
+            (Unknown,    [stale,    same,       a(Refused), a(Pending), a(Processing), a(Completed), a(Failed), a(Rejected)]),
             (Refused,    [conflict, conflict, same,       conflict,   conflict,      conflict,     conflict,  conflict]),
             (Pending,    [stale,    stale,    conflict,   same,       a(Processing), a(Completed), a(Failed), a(Rejected)]),
             (Processing, [stale,    stale,    conflict,   stale,      same,          a(Completed), a(Failed), a(Rejected)]),
