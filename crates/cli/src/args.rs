@@ -95,8 +95,9 @@ pub struct ReconcileArgs {
     /// At most this many status queries a second.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: Option<u32>,
-    /// Where a CSV run keeps its progress, so an interrupted run resumes
-    /// (a ledger run keeps it in the ledger).
+    /// Where a CSV run keeps its progress, so an interrupted run resumes; a
+    /// finished run is marked so, and the next run asks every order again
+    /// (only with --input: a ledger run keeps its progress in the ledger).
     #[arg(long)]
     pub state: Option<std::path::PathBuf>,
 }

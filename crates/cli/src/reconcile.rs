@@ -3,9 +3,12 @@
 //!
 //! The CSV file is read twice, streamed both times: once to check every line
 //! (nothing is queried when one is wrong), once to query. Progress is kept as
-//! each order is done (in the ledger, or in `--state FILE`), so a run stopped
-//! by Ctrl-C, which lets the queries in flight finish, resumes where it
-//! stopped and queries each order once.
+//! each order is done (a ledger run in the ledger, a CSV run in `--state
+//! FILE`), so a run stopped by Ctrl-C or killed resumes where it stopped: it
+//! reports the rows it recorded and asks every other order, and those whose
+//! query failed, again. A ledger run asks the orders that were open when it
+//! began, kept with the run. A finished run is marked so; the next run asks
+//! every order again.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
@@ -16,7 +19,7 @@ use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
 use paybridge::ledger::reconcile::{verdict, Verdict};
-use paybridge::ledger::{Ledger, LedgerState, ListFilter, Observation, OrderKey, Source};
+use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source};
 use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, Provider, StatusQuery};
 use serde::{Deserialize, Serialize};
 
@@ -236,6 +239,33 @@ fn gateways(
         .collect()
 }
 
+/// A line of the `--state` file: one order's row, or the mark a finished run
+/// ends with.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum StateLine {
+    /// The run finished at this time (milliseconds since the Unix epoch): a
+    /// run given the file again asks every order again.
+    Finished {
+        /// When.
+        finished_at_ms: i64,
+    },
+    /// An order's row.
+    Row(Row),
+}
+
+/// The rows a run being resumed keeps, from the rows it recorded: the last
+/// one of each order, except those whose query failed, which are asked again.
+fn answered(recorded: impl IntoIterator<Item = Row>) -> Vec<Row> {
+    let mut last: HashMap<String, Row> = HashMap::new();
+    for row in recorded {
+        last.insert(row.id(), row);
+    }
+    last.into_values()
+        .filter(|row| row.verdict != Verdict::Error.as_str())
+        .collect()
+}
+
 /// Where finished rows are kept so a run can resume.
 enum Progress {
     Ledger(Arc<dyn Ledger>, i64),
@@ -244,56 +274,76 @@ enum Progress {
 }
 
 impl Progress {
-    /// Opens the progress of this run and reads the rows it already holds.
-    async fn open(
-        ledger: Option<&Arc<dyn Ledger>>,
-        state: Option<&Path>,
-    ) -> Result<(Self, Vec<Row>), Error> {
-        let read = |texts: Vec<String>| -> Vec<Row> {
-            texts
-                .iter()
-                .filter_map(|text| serde_json::from_str(text).ok())
-                .collect()
+    /// Opens the `--state` file at `path` and reads the rows it keeps: none
+    /// when it is new or holds a finished run (which is then emptied, the file
+    /// holding one run only).
+    fn open_file(path: &Path) -> Result<(Self, Vec<Row>), Error> {
+        let failed = |e: std::io::Error| bad_input(format!("--state {}: {e}", path.display()));
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(failed(e)),
         };
-        if let Some(path) = state {
-            let text = match std::fs::read_to_string(path) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(e) => return Err(bad_input(format!("--state {}: {e}", path.display()))),
-            };
-            let rows = read(text.lines().map(str::to_owned).collect());
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| bad_input(format!("--state {}: {e}", path.display())))?;
-            return Ok((Progress::File(file), rows));
+        // A line cut short by a kill is no row, and is skipped.
+        let lines: Vec<StateLine> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+        let finished = lines
+            .iter()
+            .any(|line| matches!(line, StateLine::Finished { .. }));
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true);
+        if finished {
+            options.write(true).truncate(true);
+        } else {
+            options.append(true);
         }
-        match ledger {
-            Some(ledger) => {
-                let (run, texts) = ledger.resume_reconcile().await?;
-                Ok((Progress::Ledger(ledger.clone(), run), read(texts)))
-            }
-            None => Ok((Progress::Nowhere, Vec::new())),
+        let mut file = options.open(path).map_err(failed)?;
+        if finished {
+            return Ok((Progress::File(file), Vec::new()));
         }
+        if !text.is_empty() && !text.ends_with('\n') {
+            // The next row starts a line of its own, after one cut short.
+            file.write_all(b"\n").map_err(failed)?;
+        }
+        let rows = lines.into_iter().filter_map(|line| match line {
+            StateLine::Row(row) => Some(row),
+            StateLine::Finished { .. } => None,
+        });
+        Ok((Progress::File(file), answered(rows)))
+    }
+
+    /// Writes one line to the `--state` file, whole, so a line is there whole
+    /// or not at all.
+    fn write_line(file: &mut std::fs::File, line: &StateLine) -> Result<(), Error> {
+        let text = serde_json::to_string(line).map_err(|e| Error::local("a reconcile row", e))?;
+        file.write_all(format!("{text}\n").as_bytes())
+            .map_err(|e| Error::local("the --state file", e))
     }
 
     async fn record(&mut self, key: &OrderKey, row: &Row) -> Result<(), Error> {
-        let text = serde_json::to_string(row).map_err(|e| Error::local("a reconcile row", e))?;
         match self {
-            Progress::Ledger(ledger, run) => ledger.reconciled(*run, key, &text).await,
-            // One write of the whole line, so a line is there whole or not at all.
-            Progress::File(file) => file
-                .write_all(format!("{text}\n").as_bytes())
-                .map_err(|e| Error::local("the --state file", e)),
+            Progress::Ledger(ledger, run) => {
+                let text =
+                    serde_json::to_string(row).map_err(|e| Error::local("a reconcile row", e))?;
+                ledger.reconciled(*run, key, &text).await
+            }
+            Progress::File(file) => Self::write_line(file, &StateLine::Row(row.clone())),
             Progress::Nowhere => Ok(()),
         }
     }
 
-    async fn finish(&self) -> Result<(), Error> {
+    async fn finish(&mut self) -> Result<(), Error> {
         match self {
             Progress::Ledger(ledger, run) => ledger.finish_reconcile(*run).await,
-            _ => Ok(()),
+            Progress::File(file) => Self::write_line(
+                file,
+                &StateLine::Finished {
+                    finished_at_ms: paybridge::ledger::now_ms(),
+                },
+            ),
+            Progress::Nowhere => Ok(()),
         }
     }
 }
@@ -479,16 +529,23 @@ impl Report {
 pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
     let args = options;
     let ledger = config.open_ledger().await?;
-    let (total, needed, jobs): (
-        usize,
-        HashSet<(String, String)>,
-        tokio::sync::mpsc::Receiver<Job>,
-    ) = match &args.input {
+    let (total, needed, jobs, mut progress, done_rows) = match &args.input {
         Some(path) => {
             let (total, needed) = check_csv(path)?;
-            (total, needed, csv_jobs(path)?)
+            // A CSV run keeps its progress in --state only, never in the ledger.
+            let (progress, done_rows) = match &args.state {
+                Some(state) => Progress::open_file(state)?,
+                None => (Progress::Nowhere, Vec::new()),
+            };
+            (total, needed, csv_jobs(path)?, progress, done_rows)
         }
         None => {
+            if args.state.is_some() {
+                return Err(Error::invalid(
+                    "state",
+                    "is for a run with --input; a ledger run keeps its progress in the ledger",
+                ));
+            }
             let Some(ledger) = &ledger else {
                 return Err(Error::Config {
                     key: "ledger.url".into(),
@@ -496,29 +553,34 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
                         .into(),
                 });
             };
-            let open = ledger.list(&ListFilter::open()).await?;
-            let needed = open
+            let run = ledger.resume_reconcile().await?;
+            let needed = run
+                .orders
                 .iter()
-                .map(|r| (r.key.provider.clone(), r.key.account.clone()))
+                .map(|order| (order.key.provider.clone(), order.key.account.clone()))
                 .collect();
-            let (tx, rx) = tokio::sync::mpsc::channel(open.len().max(1));
-            let total = open.len();
-            for record in open {
+            let total = run.orders.len();
+            let (tx, rx) = tokio::sync::mpsc::channel(total.max(1));
+            for order in run.orders {
                 let job = Job {
-                    merchant_status: Some(record.state),
-                    provider_ref: record.provider_ref,
-                    amount: record.amount,
-                    key: record.key,
+                    merchant_status: Some(order.state),
+                    provider_ref: order.provider_ref,
+                    amount: order.amount,
+                    key: order.key,
                 };
                 // The channel holds them all.
                 let _ = tx.try_send(job);
             }
-            (total, needed, rx)
+            let recorded = run
+                .rows
+                .iter()
+                .filter_map(|text| serde_json::from_str(text).ok());
+            let progress = Progress::Ledger(ledger.clone(), run.id);
+            (total, needed, rx, progress, answered(recorded))
         }
     };
     let gateways = gateways(config, &needed)?;
     let from_ledger = args.input.is_none();
-    let (mut progress, done_rows) = Progress::open(ledger.as_ref(), args.state.as_deref()).await?;
     let done: HashSet<String> = done_rows.iter().map(Row::id).collect();
     if !done.is_empty() {
         eprintln!(

@@ -1,14 +1,21 @@
 //! `paybridge reconcile` and `paybridge ledger` against the sandbox: every
 //! verdict from a merchant's CSV, a bad CSV refused before any query, a run
-//! interrupted by Ctrl-C and resumed that asks each order once, and the
-//! ledger's open orders resolved on SQLite and PostgreSQL.
+//! interrupted by Ctrl-C and resumed that asks each order once, a finished
+//! `--state` run run again that asks every order again, the ledger's open
+//! orders resolved, and a ledger run killed mid-run and resumed that asks
+//! every order it did not record, on SQLite and PostgreSQL.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use paybridge::{Gateway, Provider};
+use std::sync::Arc;
+
+use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source, SqlLedger};
+use paybridge::{Gateway, Money, OrderId, OrderKind, Provider};
 use paybridge_cli::harness::{demo_config, myr_deposit, pay};
+use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
+use paybridge_sandbox::state::RequestCounts;
 use paybridge_sandbox::{Sandbox, SandboxConfig};
 use paybridge_testkit::postgres::TestPostgres;
 use serde_json::Value;
@@ -303,15 +310,195 @@ async fn a_run_interrupted_by_ctrl_c_and_resumed_asks_each_order_once() {
     let report = json(&again);
     assert_eq!(report["orders"].as_array().unwrap().len(), 40);
     assert_eq!(report["summary"]["unchanged"], 40);
-    let asked = sandbox.status_requests();
+    let counts = sandbox.status_requests();
     for id in &ids {
-        let times: u32 = asked
-            .iter()
-            .filter(|((_, _, order), _)| order == id)
-            .map(|(_, n)| *n)
-            .sum();
+        let times = asked(&counts, id);
         assert_eq!(times, 1, "{id} asked {times} times");
     }
+}
+
+/// How many status queries `counts` holds for `order_id`.
+fn asked(counts: &RequestCounts, order_id: &str) -> u32 {
+    counts
+        .iter()
+        .filter(|((_, _, order), _)| order == order_id)
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+/// Each order's `(verdict, provider_status)` in a JSON report, by order id.
+fn verdicts(report: &Value) -> std::collections::BTreeMap<String, (String, String)> {
+    report["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["order_id"].as_str().unwrap().to_owned(),
+                (
+                    o["verdict"].as_str().unwrap().to_owned(),
+                    o["provider_status"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_state_file_run_again_asks_every_order_again() {
+    let sandbox = sandbox().await;
+    let config = demo_config(&sandbox.base_url(), None).unwrap();
+    let vpay = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
+    let order = vpay
+        .create_deposit(&myr_deposit("R-AGAIN", "100").unwrap())
+        .await
+        .unwrap();
+    let dir = paybridge_testkit::temp_dir("paybridge-reconcile-again");
+    let config = config_file(&dir, &sandbox, None);
+    let csv = dir.join("orders.csv");
+    std::fs::write(
+        &csv,
+        "provider,kind,order_id,amount,currency,merchant_status\n\
+         vpay88,deposit,R-AGAIN,100,MYR,pending\n",
+    )
+    .unwrap();
+    let state = dir.join("progress.jsonl");
+    let args = [
+        "--output",
+        "json",
+        "reconcile",
+        "--input",
+        csv.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let first = json(&run(&config, &args, 0));
+    assert_eq!(
+        verdicts(&first)["R-AGAIN"],
+        ("unchanged".to_owned(), "pending".to_owned())
+    );
+    pay(&order.payment_url, "completed").await.unwrap();
+    let again = run(&config, &args, 0);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("resuming"), "{stderr}");
+    assert_eq!(
+        verdicts(&json(&again))["R-AGAIN"],
+        ("advanced".to_owned(), "completed".to_owned()),
+        "the status the provider holds now, not the first run's"
+    );
+    assert_eq!(asked(&sandbox.status_requests(), "R-AGAIN"), 2);
+}
+
+/// A ledger run killed (SIGKILL) in the middle, every answer moving its order
+/// to final, and each order's callback applied before it is resumed: the
+/// resumed run reports each order of the run once, with the verdict on the
+/// state the ledger held when the run began, and every order whose row the
+/// killed run did not record is asked again (once), the others not.
+async fn a_ledger_run_killed_and_resumed_asks_every_order_it_did_not_record(url: &str) {
+    const ORDERS: usize = 120;
+    let slow_status = SandboxConfig {
+        faults: FaultConfig {
+            rules: vec![FaultRule {
+                provider: "vpay88".into(),
+                endpoint: "check_status".into(),
+                kind: FaultKind::Latency,
+                percent: 100,
+                latency_ms: 40,
+            }],
+            ..FaultConfig::default()
+        },
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(slow_status, ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..ORDERS).map(|n| format!("K-{n:03}")).collect();
+    {
+        let ledger = Arc::new(SqlLedger::open(url).await.unwrap());
+        let config = demo_config(&sandbox.base_url(), None).unwrap();
+        let vpay = Gateway::for_provider(&config, Provider::Vpay88)
+            .unwrap()
+            .with_ledger(ledger);
+        for id in &ids {
+            let order = vpay
+                .create_deposit(&myr_deposit(id, "100").unwrap())
+                .await
+                .unwrap();
+            pay(&order.payment_url, "completed").await.unwrap();
+        }
+    }
+    let dir = paybridge_testkit::temp_dir("paybridge-reconcile-kill");
+    let config = config_file(&dir, &sandbox, Some(url));
+    let args = ["--output", "json", "reconcile", "--concurrency", "4"];
+    let mut first = paybridge(&config, &args).spawn().unwrap();
+    let total = |counts: &RequestCounts| counts.values().sum::<u32>();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while total(&sandbox.status_requests()) < 40 {
+        assert!(tokio::time::Instant::now() < deadline, "no query was sent");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill().unwrap();
+    let killed = first.wait().unwrap();
+    assert_eq!(killed.code(), None, "killed by a signal, not finished");
+    let before = sandbox.status_requests();
+    assert!(
+        total(&before) < ORDERS as u32,
+        "killed before the end ({} asked)",
+        total(&before)
+    );
+    // While reconcile is down, the merchant's service applies each payment's callback.
+    let ledger = SqlLedger::open(url).await.unwrap();
+    for id in &ids {
+        let key = OrderKey::new(
+            Provider::Vpay88,
+            None,
+            OrderKind::Deposit,
+            &OrderId::new(id).unwrap(),
+        );
+        let paid = Observation::new(Source::Callback, LedgerState::Completed)
+            .provider_status("completed")
+            .amount(Some(Money::parse("100", "MYR").unwrap()));
+        ledger.observe(&key, &paid).await.unwrap();
+    }
+    drop(ledger);
+
+    let again = paybridge(&config, &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    let recorded: usize = stderr
+        .split("resuming, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not resumed: {stderr}"));
+    let report = json(&again);
+    let rows = verdicts(&report);
+    assert_eq!(rows.len(), ORDERS, "every order of the run reported once");
+    let after = sandbox.status_requests();
+    let mut asked_again = 0;
+    for id in &ids {
+        assert_eq!(
+            rows[id],
+            ("advanced".to_owned(), "completed".to_owned()),
+            "{id}"
+        );
+        let first_run = asked(&before, id);
+        let second_run = asked(&after, id) - first_run;
+        assert!(second_run <= 1, "{id} asked {second_run} times on resuming");
+        assert!(
+            first_run + second_run >= 1,
+            "{id} reported without being asked"
+        );
+        asked_again += second_run as usize;
+    }
+    assert_eq!(
+        asked_again,
+        ORDERS - recorded,
+        "exactly the orders not recorded were asked again"
+    );
+    // The run finished: the next one starts afresh, and nothing is open.
+    let out = run(&config, &args, 0);
+    assert_eq!(json(&out)["orders"].as_array().unwrap().len(), 0);
 }
 
 /// The ledger's open orders resolved by `paybridge reconcile` (no --input),
@@ -414,18 +601,34 @@ async fn the_ledgers_open_orders_are_resolved_listed_and_exported(url: &str) {
     );
 }
 
-mod ledger {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let dir = paybridge_testkit::temp_dir("paybridge-reconcile-sqlite");
-        let url = format!("sqlite://{}", dir.join("ledger.db").display());
-        super::the_ledgers_open_orders_are_resolved_listed_and_exported(&url).await;
-    }
+/// A module `$name` running `$test` on a SQLite file and on PostgreSQL.
+macro_rules! on_sqlite_and_postgres {
+    ($name:ident, $test:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let dir =
+                    paybridge_testkit::temp_dir(concat!("paybridge-reconcile-", stringify!($name)));
+                let url = format!("sqlite://{}", dir.join("ledger.db").display());
+                super::$test(&url).await;
+            }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(server) = super::TestPostgres::start("reconcile::ledger::postgres") {
-            super::the_ledgers_open_orders_are_resolved_listed_and_exported(&server.url()).await;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let name = concat!("reconcile::", stringify!($name), "::postgres");
+                if let Some(server) = super::TestPostgres::start(name) {
+                    super::$test(&server.url()).await;
+                }
+            }
         }
-    }
+    };
 }
+
+on_sqlite_and_postgres!(
+    killed,
+    a_ledger_run_killed_and_resumed_asks_every_order_it_did_not_record
+);
+on_sqlite_and_postgres!(
+    ledger,
+    the_ledgers_open_orders_are_resolved_listed_and_exported
+);

@@ -34,11 +34,11 @@ pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest, M
 pub use error::{BoxError, Error, RefusalKind, Result};
 pub use gateway::{Capabilities, Operation, PaymentGateway};
 pub use model::{
-    Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest, DepositRequestBuilder,
-    PaymentMethod, StatusQuery, StatusReport, WithdrawalReceipt, WithdrawalRequest,
-    WithdrawalRequestBuilder, MAX_AMOUNT,
+    check_request_amount, Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest,
+    DepositRequestBuilder, PaymentMethod, StatusQuery, StatusReport, WithdrawalReceipt,
+    WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT,
 };
-pub use money::{Currency, Money, OrderId};
+pub use money::{Currency, Money, OrderId, MINOR_UNITS};
 pub use outcome::{LearnedFrom, Verdict};
 pub use provider::Provider;
 pub use rust_decimal::Decimal;

@@ -9,39 +9,51 @@ use crate::money::{Currency, Money, OrderId};
 use crate::outcome::LearnedFrom;
 use crate::status::{OrderKind, OrderStatus};
 
-/// The most decimal places an amount may carry; the providers answer with four.
+/// The most decimal places an amount of a currency [`MINOR_UNITS`](crate::MINOR_UNITS) does not
+/// list may carry; the providers answer with four.
 pub(crate) const MAX_AMOUNT_SCALE: u32 = 4;
 
 /// The largest amount a request may carry: one trillion of any currency, far
 /// above any provider's limit and far below what arithmetic on it could overflow.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
 
-fn check_amount(amount: &Money) -> Result<()> {
-    if amount.amount() <= Decimal::ZERO {
+/// Refuses an amount no order may be sent with, naming the field `amount`:
+/// not positive, above [`MAX_AMOUNT`], or with more decimal places than its
+/// currency's minor unit has ([`MINOR_UNITS`](crate::MINOR_UNITS); [`MAX_AMOUNT_SCALE`] for a
+/// currency the table does not list, which only an adapter that leaves its
+/// currencies to the provider lets through). The request builders call it,
+/// and every adapter again before it builds what it sends, so a request
+/// changed after it was built is checked too.
+pub fn check_request_amount(amount: &Money) -> Result<()> {
+    let value = amount.amount();
+    if value <= Decimal::ZERO {
         return Err(Error::invalid(
             "amount",
-            format!("must be positive, got {}", amount.amount()),
+            format!("must be positive, got {value}"),
         ));
     }
-    if amount.amount() > MAX_AMOUNT {
+    if value > MAX_AMOUNT {
         return Err(Error::invalid(
+            "amount",
+            format!("{value} is above the largest amount accepted, {MAX_AMOUNT}"),
+        ));
+    }
+    let places = value.normalize().scale();
+    match amount.currency().minor_units() {
+        Some(allowed) if places > allowed => Err(Error::invalid(
             "amount",
             format!(
-                "{} is above the largest amount accepted, {MAX_AMOUNT}",
-                amount.amount()
+                "{value} {} has {places} decimal places; {} has {allowed}",
+                amount.currency(),
+                amount.currency()
             ),
-        ));
-    }
-    if amount.amount().normalize().scale() > MAX_AMOUNT_SCALE {
-        return Err(Error::invalid(
+        )),
+        None if places > MAX_AMOUNT_SCALE => Err(Error::invalid(
             "amount",
-            format!(
-                "{} has more than {MAX_AMOUNT_SCALE} decimal places",
-                amount.amount()
-            ),
-        ));
+            format!("{value} has more than {MAX_AMOUNT_SCALE} decimal places"),
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn check_text(field: &str, value: &Option<String>, max: usize) -> Result<()> {
@@ -179,7 +191,7 @@ impl DepositRequestBuilder {
     /// Validates and builds the request.
     pub fn build(self) -> Result<DepositRequest> {
         let order_id = OrderId::new(&self.order_id)?;
-        check_amount(&self.amount)?;
+        check_request_amount(&self.amount)?;
         let f = self.fields;
         check_text("customer_name", &f.customer_name, 64)?;
         check_text("email", &f.email, 128)?;
@@ -290,7 +302,7 @@ impl WithdrawalRequestBuilder {
     /// Validates and builds the request.
     pub fn build(self) -> Result<WithdrawalRequest> {
         let order_id = OrderId::new(&self.order_id)?;
-        check_amount(&self.amount)?;
+        check_request_amount(&self.amount)?;
         check_text("bank_id", &Some(self.bank_id.clone()), 32)?;
         check_text("holder_name", &Some(self.holder_name.clone()), 128)?;
         check_text("account_no", &Some(self.account_no.clone()), 64)?;
@@ -641,6 +653,54 @@ mod tests {
         assert!(DepositRequest::builder("A1", myr("1000000000000"))
             .build()
             .is_ok());
+    }
+
+    #[test]
+    fn amounts_carry_no_more_decimals_than_their_currency() {
+        let amount = |text: &str, currency: &str| Money::parse(text, currency).unwrap();
+        let refused = [
+            ("0.001", "MYR"),
+            ("0.1", "VND"),
+            ("1.0000001", "USDT-TRC20"),
+        ];
+        for (text, currency) in refused {
+            for result in [
+                DepositRequest::builder("A1", amount(text, currency))
+                    .build()
+                    .map(|_| ()),
+                WithdrawalRequest::builder("W1", amount(text, currency), "12", "John", "123")
+                    .build()
+                    .map(|_| ()),
+            ] {
+                match result {
+                    Err(Error::InvalidRequest { field, reason }) => {
+                        assert_eq!(field, "amount", "{text} {currency}");
+                        assert!(reason.contains("decimal places"), "{reason}");
+                    }
+                    other => panic!("{text} {currency}: {other:?}"),
+                }
+            }
+        }
+        let accepted = [
+            ("0.01", "MYR"),
+            ("0.010000", "MYR"),
+            ("15000", "VND"),
+            ("1.000001", "USDT-TRC20"),
+            ("0.0001", "EUR"),
+        ];
+        for (text, currency) in accepted {
+            assert!(
+                DepositRequest::builder("A1", amount(text, currency))
+                    .build()
+                    .is_ok(),
+                "{text} {currency}"
+            );
+        }
+        let unlisted = DepositRequest::builder("A1", amount("0.00001", "EUR")).build();
+        assert!(
+            unlisted.is_err(),
+            "a currency the table lacks keeps the four-place cap"
+        );
     }
 
     #[test]

@@ -71,6 +71,35 @@ impl Currency {
 
 validated_text!(Currency, "code, upper case");
 
+/// The decimal places of each currency the providers take: as many as its
+/// minor unit has, so an amount with more cannot be paid. ISO 4217's for the
+/// national currencies (VND none; IDR two, although its amounts are in
+/// practice whole: the providers' documents show no IDR amount that says
+/// otherwise), and six for USDT-TRC20, the places of the USDT token on TRON.
+/// Sorted by code.
+pub const MINOR_UNITS: [(&str, u32); 9] = [
+    ("BDT", 2),
+    ("CNY", 2),
+    ("IDR", 2),
+    ("INR", 2),
+    ("MYR", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("USDT-TRC20", 6),
+    ("VND", 0),
+];
+
+impl Currency {
+    /// The decimal places of this currency's minor unit, from
+    /// [`MINOR_UNITS`]; `None` for a currency it does not list.
+    pub fn minor_units(&self) -> Option<u32> {
+        MINOR_UNITS
+            .binary_search_by(|(code, _)| (*code).cmp(self.as_str()))
+            .ok()
+            .map(|at| MINOR_UNITS[at].1)
+    }
+}
+
 impl fmt::Debug for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -189,6 +218,16 @@ mod tests {
         for bad in ["", "M", "MY R", "-ABC", "ABCDEFGHIJKLMNOPQ", "€UR"] {
             assert!(Currency::new(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn the_minor_units_table_is_sorted_and_found_by_code() {
+        assert!(MINOR_UNITS.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        for (code, places) in MINOR_UNITS {
+            let currency = Currency::new(&code.to_ascii_lowercase()).unwrap();
+            assert_eq!(currency.minor_units(), Some(places), "{code}");
+        }
+        assert_eq!(Currency::new("EUR").unwrap().minor_units(), None);
     }
 
     #[test]

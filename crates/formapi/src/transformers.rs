@@ -17,9 +17,9 @@ use paybridge_core::wire::{
     Scalar, ScalarRef,
 };
 use paybridge_core::{
-    Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal, Error,
-    Money, OrderId, OrderKind, OrderStatus, RefusalKind, Result, SecretString, StatusQuery,
-    StatusReport, WithdrawalRequest,
+    check_request_amount, Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit,
+    Decimal, Error, Money, OrderId, OrderKind, OrderStatus, RefusalKind, Result, SecretString,
+    StatusQuery, StatusReport, WithdrawalRequest,
 };
 use paybridge_core::{DepositRequest, Operation, Provider};
 use serde::{Deserialize, Serialize};
@@ -302,6 +302,13 @@ pub fn check_currency<D: Dialect>(currency: &Currency) -> Result<()> {
     ))
 }
 
+/// Refuses an amount the dialect cannot send: a currency it does not offer,
+/// or an amount no order may carry ([`check_request_amount`]).
+fn check_sent_amount<D: Dialect>(amount: &Money) -> Result<()> {
+    check_currency::<D>(amount.currency())?;
+    check_request_amount(amount)
+}
+
 /// A field the provider needs, or an error naming it.
 pub fn required(
     field: &'static str,
@@ -334,7 +341,7 @@ impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
     type Error = Error;
 
     fn try_from(request: &DepositRequest) -> Result<Self> {
-        check_currency::<D>(request.amount.currency())?;
+        check_sent_amount::<D>(&request.amount)?;
         let need = |field, value| required(field, value, D::PROVIDER, " for every deposit");
         Ok(Self {
             username: need("customer_name", &request.customer_name)?,
@@ -353,7 +360,7 @@ impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
     type Error = Error;
 
     fn try_from(request: &WithdrawalRequest) -> Result<Self> {
-        check_currency::<D>(request.amount.currency())?;
+        check_sent_amount::<D>(&request.amount)?;
         Ok(Self {
             amount: format_amount(request.amount.amount()),
             currency: request.amount.currency().as_str().to_owned(),

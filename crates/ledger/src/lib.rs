@@ -346,15 +346,43 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// Orders matching `filter`, oldest change first.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<OrderRecord>>;
 
-    /// The reconcile run to carry on: the unfinished one, with the rows it
-    /// recorded (each a JSON text), or a new one.
-    async fn resume_reconcile(&self) -> Result<(i64, Vec<String>)>;
+    /// The reconcile run to carry on: the unfinished one, with the orders it
+    /// began with and the rows it recorded; or a new one over the orders
+    /// open now, kept with the run so that a resumed run asks the same
+    /// orders, whatever became of them since.
+    async fn resume_reconcile(&self) -> Result<ReconcileRun>;
 
-    /// Records one order's reconcile row in `run`.
+    /// Records one order's reconcile row in `run`, replacing the one it held.
     async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()>;
 
     /// Marks `run` finished: the next run starts afresh.
     async fn finish_reconcile(&self, run: i64) -> Result<()>;
+}
+
+/// One order of a reconcile run, as the ledger held it when the run began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReconcileOrder {
+    /// The order.
+    pub key: OrderKey,
+    /// Its amount.
+    pub amount: Money,
+    /// Its state when the run began: the state the verdict is judged on.
+    pub state: LedgerState,
+    /// The provider's reference, when known.
+    pub provider_ref: Option<String>,
+}
+
+/// A reconcile run kept in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReconcileRun {
+    /// The run's id.
+    pub id: i64,
+    /// Every order the run asks about, as it began.
+    pub orders: Vec<ReconcileOrder>,
+    /// The rows recorded so far, each a JSON text.
+    pub rows: Vec<String>,
 }
 
 /// Milliseconds since the Unix epoch, now.

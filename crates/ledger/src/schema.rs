@@ -58,6 +58,14 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE IF NOT EXISTS paybridge_reconcile_rows (run BIGINT NOT NULL, {key}, \
         row_json TEXT NOT NULL, PRIMARY KEY (run, provider, account, kind, order_id))",
     ],
+    &[
+        "CREATE TABLE IF NOT EXISTS paybridge_reconcile_orders (run BIGINT NOT NULL, {key}, \
+        amount TEXT NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL, provider_ref TEXT, \
+        PRIMARY KEY (run, provider, account, kind, order_id))",
+        // A run begun before its orders were kept cannot be resumed without
+        // guessing them: it is closed, so the next run asks every open order.
+        "UPDATE paybridge_reconcile_runs SET finished_at = started_at WHERE finished_at IS NULL",
+    ],
 ];
 
 /// The statements of every migration after `applied`, numbered.

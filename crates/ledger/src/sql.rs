@@ -12,12 +12,18 @@ use crate::schema::{self, Backend};
 use crate::state::{step, LedgerState, Step};
 use crate::{
     now_ms, Applied, Begin, CallbackVerdict, Claim, Ledger, ListFilter, Observation, OrderKey,
-    OrderRecord, ReceivedCallback, Which,
+    OrderRecord, ReceivedCallback, ReconcileOrder, ReconcileRun, Which,
 };
 
 /// How many times an observation is retried when another writer moved its
 /// order between the read and the compare-and-set.
 const CAS_ATTEMPTS: usize = 16;
+
+/// PostgreSQL advisory lock held while migrating the schema.
+const SCHEMA_LOCK: i64 = 7_160_442;
+
+/// PostgreSQL advisory lock held while finding or starting a reconcile run.
+const RECONCILE_LOCK: i64 = 7_160_443;
 
 /// The columns of an order, in the order [`record`] reads them.
 const ORDER_COLUMNS: &str = "provider, account, kind, order_id, amount, currency, state, \
@@ -62,39 +68,74 @@ fn money(amount: &str, currency: &str) -> Result<Money> {
     Ok(Money::new(amount, Currency::new(currency)?))
 }
 
+/// A text column of `row`.
+fn text(row: &AnyRow, column: &str) -> Result<String> {
+    row.try_get::<String, _>(column)
+        .map_err(|e| corrupt(format!("{column}: {e}")))
+}
+
+/// A text column of `row` that may be NULL.
+fn optional_text(row: &AnyRow, column: &str) -> Result<Option<String>> {
+    row.try_get::<Option<String>, _>(column)
+        .map_err(|e| corrupt(format!("{column}: {e}")))
+}
+
+/// The order key, amount and state columns every order table shares.
+fn key_amount_state(row: &AnyRow) -> Result<(OrderKey, Money, LedgerState)> {
+    let key = OrderKey {
+        provider: text(row, "provider")?,
+        account: text(row, "account")?,
+        kind: parse_kind(&text(row, "kind")?)?,
+        order_id: text(row, "order_id")?,
+    };
+    let amount = money(&text(row, "amount")?, &text(row, "currency")?)?;
+    let state = text(row, "state")?;
+    let state = LedgerState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?;
+    Ok((key, amount, state))
+}
+
 /// Reads an order row selected with [`ORDER_COLUMNS`]; also its version.
 fn record(row: &AnyRow) -> Result<(OrderRecord, i64)> {
-    let text = |column: &str| -> Result<String> {
-        row.try_get::<String, _>(column)
-            .map_err(|e| corrupt(format!("{column}: {e}")))
-    };
-    let optional = |column: &str| -> Result<Option<String>> {
-        row.try_get::<Option<String>, _>(column)
-            .map_err(|e| corrupt(format!("{column}: {e}")))
-    };
     let number = |column: &str| -> Result<i64> {
         row.try_get::<i64, _>(column)
             .map_err(|e| corrupt(format!("{column}: {e}")))
     };
-    let state = text("state")?;
+    let (key, amount, state) = key_amount_state(row)?;
     let record = OrderRecord {
-        key: OrderKey {
-            provider: text("provider")?,
-            account: text("account")?,
-            kind: parse_kind(&text("kind")?)?,
-            order_id: text("order_id")?,
-        },
-        amount: money(&text("amount")?, &text("currency")?)?,
-        state: LedgerState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?,
-        provider_status: optional("provider_status")?,
-        provider_ref: optional("provider_ref")?,
-        payment_url: optional("payment_url")?,
-        conflict: optional("conflict")?,
-        detail: optional("detail")?,
+        key,
+        amount,
+        state,
+        provider_status: optional_text(row, "provider_status")?,
+        provider_ref: optional_text(row, "provider_ref")?,
+        payment_url: optional_text(row, "payment_url")?,
+        conflict: optional_text(row, "conflict")?,
+        detail: optional_text(row, "detail")?,
         created_at: number("created_at")?,
         updated_at: number("updated_at")?,
     };
     Ok((record, number("version")?))
+}
+
+/// The SQL condition selecting orders of `which` class.
+fn condition(which: Which) -> String {
+    let finals = "('refused', 'completed', 'failed', 'rejected')";
+    match which {
+        Which::All => "1 = 1".to_owned(),
+        Which::Open => format!("state NOT IN {finals}"),
+        Which::Final => format!("state IN {finals}"),
+        Which::Conflict => "conflict IS NOT NULL".to_owned(),
+    }
+}
+
+/// Reads a row of `paybridge_reconcile_orders`.
+fn reconcile_order(row: &AnyRow) -> Result<ReconcileOrder> {
+    let (key, amount, state) = key_amount_state(row)?;
+    Ok(ReconcileOrder {
+        key,
+        amount,
+        state,
+        provider_ref: optional_text(row, "provider_ref")?,
+    })
 }
 
 /// Binds the four key parameters `$1`..`$4`.
@@ -164,13 +205,7 @@ impl SqlLedger {
     /// Applies the migrations the database lacks, in one transaction that
     /// holds off any other instance migrating at the same moment.
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.write().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(7160442)")
-                .execute(&mut *tx)
-                .await
-                .map_err(db("lock its schema"))?;
-        }
+        let mut tx = self.write_locked(SCHEMA_LOCK).await?;
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS paybridge_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
@@ -209,6 +244,21 @@ impl SqlLedger {
             Backend::Postgres => self.pool.begin().await,
         };
         begun.map_err(db("start a transaction"))
+    }
+
+    /// Begins a write transaction that also holds PostgreSQL's advisory lock
+    /// `lock` until it ends, holding off another instance doing the same
+    /// (SQLite's write lock does that already).
+    async fn write_locked(&self, lock: i64) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("take a lock"))?;
+        }
+        Ok(tx)
     }
 
     /// The pool, for benchmarks that compare the ledger with bare statements.
@@ -666,13 +716,7 @@ impl Ledger for SqlLedger {
     }
 
     async fn list(&self, filter: &ListFilter) -> Result<Vec<OrderRecord>> {
-        let finals = "('refused', 'completed', 'failed', 'rejected')";
-        let which = match filter.which {
-            Which::All => "1 = 1".to_owned(),
-            Which::Open => format!("state NOT IN {finals}"),
-            Which::Final => format!("state IN {finals}"),
-            Which::Conflict => "conflict IS NOT NULL".to_owned(),
-        };
+        let which = condition(filter.which);
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM paybridge_orders WHERE {which} AND updated_at >= $1 \
              ORDER BY updated_at, provider, account, kind, order_id"
@@ -685,43 +729,72 @@ impl Ledger for SqlLedger {
         rows.iter().map(|row| record(row).map(|(r, _)| r)).collect()
     }
 
-    async fn resume_reconcile(&self) -> Result<(i64, Vec<String>)> {
+    async fn resume_reconcile(&self) -> Result<ReconcileRun> {
+        // Locked, so two runs starting at once do not both begin one.
+        let mut tx = self.write_locked(RECONCILE_LOCK).await?;
         let open = sqlx::query(
             "SELECT id FROM paybridge_reconcile_runs WHERE finished_at IS NULL ORDER BY id DESC",
         )
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db("find an unfinished reconcile run"))?;
-        let run = match open {
+        let id = match open {
             Some(row) => row
                 .try_get::<i64, _>("id")
                 .map_err(db("read a reconcile run"))?,
-            None => sqlx::query(
-                "INSERT INTO paybridge_reconcile_runs (started_at) VALUES ($1) RETURNING id",
-            )
-            .bind(now_ms())
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|row| row.try_get::<i64, _>("id"))
-            .map_err(db("start a reconcile run"))?,
+            None => {
+                let id = sqlx::query(
+                    "INSERT INTO paybridge_reconcile_runs (started_at) VALUES ($1) RETURNING id",
+                )
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|row| row.try_get::<i64, _>("id"))
+                .map_err(db("start a reconcile run"))?;
+                let open = condition(Which::Open);
+                sqlx::query(&format!(
+                    "INSERT INTO paybridge_reconcile_orders \
+                     (run, provider, account, kind, order_id, amount, currency, state, provider_ref) \
+                     SELECT $1, provider, account, kind, order_id, amount, currency, state, provider_ref \
+                     FROM paybridge_orders WHERE {open}"
+                ))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("keep a reconcile run's orders"))?;
+                id
+            }
         };
+        let orders = sqlx::query(
+            "SELECT provider, account, kind, order_id, amount, currency, state, provider_ref \
+             FROM paybridge_reconcile_orders WHERE run = $1 \
+             ORDER BY provider, account, kind, order_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("read a reconcile run's orders"))?
+        .iter()
+        .map(reconcile_order)
+        .collect::<Result<_>>()?;
         let rows = sqlx::query("SELECT row_json FROM paybridge_reconcile_rows WHERE run = $1")
-            .bind(run)
-            .fetch_all(&self.pool)
+            .bind(id)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(db("read a reconcile run's rows"))?;
-        let rows = rows
+            .map_err(db("read a reconcile run's rows"))?
             .iter()
             .map(|row| row.try_get::<String, _>("row_json"))
             .collect::<std::result::Result<_, _>>()
             .map_err(db("read a reconcile row"))?;
-        Ok((run, rows))
+        tx.commit().await.map_err(db("commit a reconcile run"))?;
+        Ok(ReconcileRun { id, orders, rows })
     }
 
     async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO paybridge_reconcile_rows (run, provider, account, kind, order_id, row_json) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run, provider, account, kind, order_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run, provider, account, kind, order_id) \
+             DO UPDATE SET row_json = excluded.row_json",
         )
         .bind(run)
         .bind(key.provider.clone())

@@ -13,11 +13,11 @@
 //! assert!(!gateway.capabilities().supports(Operation::CreateWithdrawal));
 //!
 //! // 0.001 CNY is not a whole number of fen: refused before anything is sent.
-//! let request = DepositRequest::builder("ORDER-1", Money::parse("0.001", "CNY").unwrap())
+//! let refused = DepositRequest::builder("ORDER-1", Money::parse("0.001", "CNY").unwrap())
 //!     .payment_method("ali-person")
 //!     .build()
-//!     .unwrap();
-//! assert!(gateway.create_body(&request).unwrap_err().to_string().contains("fen"));
+//!     .unwrap_err();
+//! assert!(refused.to_string().contains("CNY has 2"));
 //! ```
 #![deny(missing_docs)]
 

@@ -11,9 +11,9 @@ use paybridge_core::wire::{
     parse_callback_body, text_of, u64_from_value, AnswerError, Scalar, ScalarRef,
 };
 use paybridge_core::{
-    CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal, DepositRequest, Error,
-    ExposeSecret, Money, OrderId, OrderKind, OrderStatus, PaymentMethod, Result, SecretString,
-    StatusReport,
+    check_request_amount, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal,
+    DepositRequest, Error, ExposeSecret, Money, OrderId, OrderKind, OrderStatus, PaymentMethod,
+    Result, SecretString, StatusReport,
 };
 use paybridge_signing::{onepunch_create_signature, OnepunchCreateFields};
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,9 @@ use crate::PROVIDER;
 /// The only currency ONE-PUNCH takes; its amounts are in fen (1/100 CNY).
 pub const CURRENCY: &str = "CNY";
 
-/// An amount in CNY as whole fen. Sub-fen amounts and other currencies are refused.
+/// An amount in CNY as whole fen. Other currencies are refused, and every
+/// amount no order may carry ([`check_request_amount`]: CNY has two decimal
+/// places, so a sub-fen amount among them).
 pub fn to_fen(amount: &Money) -> Result<u64> {
     if amount.currency().as_str() != CURRENCY {
         return Err(Error::invalid(
@@ -35,21 +37,13 @@ pub fn to_fen(amount: &Money) -> Result<u64> {
             ),
         ));
     }
+    check_request_amount(amount)?;
     let out_of_range =
         || Error::invalid("amount", format!("{} CNY is out of range", amount.amount()));
     let fen = amount
         .amount()
         .checked_mul(Decimal::ONE_HUNDRED)
         .ok_or_else(out_of_range)?;
-    if fen.fract() != Decimal::ZERO {
-        return Err(Error::invalid(
-            "amount",
-            format!(
-                "{} CNY is not a whole number of fen (0.01 CNY)",
-                amount.amount()
-            ),
-        ));
-    }
     u64::try_from(fen).map_err(|_| out_of_range())
 }
 
@@ -809,17 +803,20 @@ mod tests {
     fn fen_conversion_refuses_what_it_cannot_hold_without_panicking() {
         let cny = |text: &str| Money::parse(text, CURRENCY).unwrap();
         assert_eq!(to_fen(&cny("100.5")).unwrap(), 10050);
+        assert_eq!(to_fen(&cny("0.01")).unwrap(), 1);
         for huge in [
             "1e28",
             "79228162514264337593543950335",
             "184467440737095516.16",
         ] {
             let err = to_fen(&cny(huge)).unwrap_err().to_string();
-            assert!(err.contains("out of range"), "{huge}: {err}");
+            assert!(err.contains("largest amount"), "{huge}: {err}");
         }
-        assert!(to_fen(&cny("0.001"))
-            .unwrap_err()
-            .to_string()
-            .contains("fen"));
+        let err = to_fen(&cny("0.001")).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidRequest { field, .. } if field == "amount"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("CNY has 2"), "{err}");
     }
 }

@@ -12,6 +12,10 @@ async fn onepunch_conforms() {
         DepositRequest::builder("KIT-1", Money::parse(amount, "CNY").unwrap())
             .payment_method("ali-person")
     };
+    // The builder refuses a sub-fen amount; one set after building reaches
+    // the adapter, which must refuse it too.
+    let mut sub_fen = deposit("100").build().unwrap();
+    sub_fen.amount = Money::parse("0.001", "CNY").unwrap();
     Adapter::new("onepunch", |base_url, transport| {
         let gateway = OnePunch::builder("MON-kit", "kit-monster-key-5Rt")
             .base_url(base_url)
@@ -24,7 +28,7 @@ async fn onepunch_conforms() {
     .secret("kit-monster-key-5Rt")
     .write_path("/api/v0/payment/")
     .deposit(deposit("100").build().unwrap())
-    .invalid_deposit(deposit("0.001").build().unwrap())
+    .invalid_deposit(sub_fen)
     .invalid_deposit(
         DepositRequest::builder("KIT-2", Money::parse("100", "USD").unwrap())
             .payment_method("x")

@@ -213,13 +213,17 @@ async fn create_deposit_sends_a_signed_json_body_in_fen() {
 #[tokio::test]
 async fn fen_conversion_is_exact_and_refuses_sub_fen() {
     let g = gateway("http://127.0.0.1:9");
+    // Built with a valid amount, then given the one under test: the builder
+    // refuses a sub-fen amount itself, and the adapter must too.
     let with_amount = |a: &str, c: &str| {
-        DepositRequest::builder("A1", Money::parse(a, c).unwrap())
+        let mut request = DepositRequest::builder("A1", Money::parse("1", "CNY").unwrap())
             .payment_method("ali-person")
             .callback_url("http://n.example/")
             .redirect_url("http://r.example/")
             .build()
-            .unwrap()
+            .unwrap();
+        request.amount = Money::parse(a, c).unwrap();
+        request
     };
     assert_eq!(
         g.create_body(&with_amount("0.01", "CNY")).unwrap().amount,

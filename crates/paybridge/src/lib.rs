@@ -31,12 +31,12 @@ use paybridge_onepunch::OnePunch;
 use paybridge_vpay88::{AuthPolicy, Vpay88};
 
 pub use paybridge_core::{
-    confirm, outcome, refusal, transport, wire, Balance, Bank, CallbackEvent, CallbackRejection,
-    CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal, DepositOrder, DepositRequest,
-    DepositRequestBuilder, Error, HttpOptions, LearnedFrom, Money, Operation, OrderId, OrderKind,
-    OrderStatus, PaymentGateway, PaymentMethod, Provider, RefusalKind, StatusQuery, StatusReport,
-    Verdict, WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT,
-    MAX_CALLBACK_BODY,
+    check_request_amount, confirm, outcome, refusal, transport, wire, Balance, Bank, CallbackEvent,
+    CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal,
+    DepositOrder, DepositRequest, DepositRequestBuilder, Error, HttpOptions, LearnedFrom, Money,
+    Operation, OrderId, OrderKind, OrderStatus, PaymentGateway, PaymentMethod, Provider,
+    RefusalKind, StatusQuery, StatusReport, Verdict, WithdrawalReceipt, WithdrawalRequest,
+    WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY, MINOR_UNITS,
 };
 
 #[cfg(feature = "axum")]

@@ -128,3 +128,44 @@ proptest! {
         prop_assert_eq!(event.secret_index, 1);
     }
 }
+
+proptest! {
+    /// For every currency of the table: an amount with as many decimal places
+    /// as its minor unit is accepted, one with a further (non-zero) place is
+    /// refused naming `amount`.
+    #[test]
+    fn amounts_are_refused_exactly_past_their_currencys_places(
+        at in 0..paybridge::MINOR_UNITS.len(),
+        units in 1u64..1_000_000_000,
+        last in 1u64..10,
+    ) {
+        use paybridge::{check_request_amount, Money};
+        let (code, places) = paybridge::MINOR_UNITS[at];
+        let exact = Decimal::from_i128_with_scale(i128::from(units), places);
+        let currency = paybridge::Currency::new(code).unwrap();
+        prop_assert!(check_request_amount(&Money::new(exact, currency.clone())).is_ok());
+        let finer = Decimal::from_i128_with_scale(i128::from(units * 10 + last), places + 1);
+        match check_request_amount(&Money::new(finer, currency)) {
+            Err(paybridge::Error::InvalidRequest { field, .. }) => prop_assert_eq!(field, "amount"),
+            other => prop_assert!(false, "{} {}: {:?}", finer, code, other),
+        }
+    }
+}
+
+/// Every currency an adapter offers has its places in the table, so no
+/// adapter sends an amount whose decimals were not checked.
+#[test]
+fn every_currency_an_adapter_offers_is_in_the_table() {
+    use paybridge_formapi::Dialect;
+    let offered = paybridge_vpay88::Vpay88Dialect::CURRENCIES
+        .iter()
+        .chain(paybridge_one1pay::One1PayDialect::CURRENCIES)
+        .chain([&paybridge_onepunch::transformers::CURRENCY]);
+    for code in offered {
+        let currency = paybridge::Currency::new(code).unwrap();
+        assert!(
+            currency.minor_units().is_some(),
+            "{code} is not in MINOR_UNITS"
+        );
+    }
+}

@@ -333,3 +333,56 @@ async fn a_callback_verified_by_a_channel_secret_is_confirmed_as_that_channel() 
     assert_eq!(report.status, OrderStatus::Completed);
     as_channel.assert_async().await;
 }
+
+/// An amount with more decimals than MYR has (0.001) is refused naming
+/// `amount` before anything is sent, deposit and payout, even set on a request
+/// after it was built; 0.01 MYR is sent.
+#[tokio::test]
+async fn an_amount_finer_than_its_currency_is_refused_before_anything_is_sent() {
+    let server = httpmock::MockServer::start_async().await;
+    let anything = server
+        .mock_async(|_, then| {
+            then.status(200)
+                .body(r#"{"status":false,"message":"Params missing."}"#);
+        })
+        .await;
+    let vpay = gateway(&server.base_url());
+    let sub_sen = Money::parse("0.001", "MYR").unwrap();
+    let mut deposit = DepositRequest::builder("A-FINE", Money::parse("0.01", "MYR").unwrap())
+        .customer_name("john")
+        .email("john@example.com")
+        .phone("601012456789")
+        .build()
+        .unwrap();
+    let mut payout = WithdrawalRequest::builder(
+        "W-FINE",
+        Money::parse("0.01", "MYR").unwrap(),
+        "12",
+        "John Doe",
+        "12332343432",
+    )
+    .build()
+    .unwrap();
+    let sendable = (deposit.clone(), payout.clone());
+    deposit.amount = sub_sen.clone();
+    payout.amount = sub_sen;
+    for refused in [
+        vpay.create_deposit(&deposit).await.map(|_| ()),
+        vpay.create_withdrawal(&payout).await.map(|_| ()),
+    ] {
+        match refused {
+            Err(Error::InvalidRequest { field, reason }) => {
+                assert_eq!(field, "amount");
+                assert!(reason.contains("MYR has 2"), "{reason}");
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+    assert_eq!(anything.calls_async().await, 0, "nothing was sent");
+    let sent = vpay.create_deposit(&sendable.0).await;
+    assert!(
+        !matches!(sent, Err(Error::InvalidRequest { .. })),
+        "{sent:?}"
+    );
+    assert!(anything.calls_async().await > 0, "0.01 MYR was sent");
+}
