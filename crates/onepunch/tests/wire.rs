@@ -201,10 +201,9 @@ async fn create_deposit_sends_a_signed_json_body_in_fen() {
         outcomes["ok"]["ok"]["provider_ref"],
         "OP9f2dca32af10cd12ab5f6d0123456789"
     );
-    assert_eq!(
-        outcomes["bad_signature"]["error"],
-        "provider/InvalidSignature"
-    );
+    // The document writes no refusal: a refused create is left open, never
+    // read as "nothing held" (ONE-PUNCH has no status by order number).
+    assert_eq!(outcomes["bad_signature"]["error"], "ambiguous");
     // Registered for 10 fen when 10000 were sent: refused, naming what is held.
     assert_eq!(outcomes["other_amount"]["error"], "order_id_conflict");
     insta::assert_json_snapshot!("create_deposit", outcomes);
