@@ -452,11 +452,61 @@ impl HttpTransport {
                     Err(Error::Transport {
                         operation,
                         may_have_been_delivered,
-                        source: Box::new(err.without_url()) as BoxError,
+                        source: Box::new(NetworkFailure::from(err)) as BoxError,
                     })
                 }
             }
         }
+    }
+}
+
+/// A network failure, said with its cause: reqwest's own message is only
+/// "error sending request", the cause (connection refused, a DNS failure, a
+/// TLS refusal) sits at the end of its source chain. The chain is kept as the
+/// `source()`.
+#[derive(Debug)]
+struct NetworkFailure {
+    summary: String,
+    source: reqwest::Error,
+}
+
+impl From<reqwest::Error> for NetworkFailure {
+    fn from(err: reqwest::Error) -> Self {
+        let err = err.without_url();
+        let what = if err.is_connect() {
+            "could not connect"
+        } else if err.is_timeout() {
+            "timed out"
+        } else if err.is_body() || err.is_decode() {
+            "the answer broke off"
+        } else {
+            "the exchange failed"
+        };
+        let mut cause: &dyn std::error::Error = &err;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        let innermost = cause.to_string();
+        let summary = match innermost == err.to_string() {
+            true => format!("{what}: {err}"),
+            false => format!("{what}: {innermost}"),
+        };
+        Self {
+            summary,
+            source: err,
+        }
+    }
+}
+
+impl std::fmt::Display for NetworkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary)
+    }
+}
+
+impl std::error::Error for NetworkFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 

@@ -132,7 +132,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             return Err(Error::Config {
                 key: format!("{provider}.base_url"),
                 reason: format!(
-                    "{base_url:?} ends in /merchant; give the address before it (paybridge adds /merchant/... and /wallet/... itself)"
+                    "`{base_url}` ends in /merchant; give the address before it (paybridge adds /merchant/... and /wallet/... itself)"
                 ),
             });
         }
