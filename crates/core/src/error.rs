@@ -155,7 +155,7 @@ pub enum Error {
 
     /// The provider holds this order, and holds it as failed or rejected: no money
     /// moved. A new attempt needs a new order id.
-    #[error("{kind} {order_id}: held by the provider as {status} ({provider_status})")]
+    #[error("{kind} {order_id}: held by the provider as {status} ({provider_status}){}", ledger_note(*.from_ledger))]
     HeldAsFailed {
         /// Deposit or withdrawal.
         kind: OrderKind,
@@ -165,11 +165,14 @@ pub enum Error {
         status: OrderStatus,
         /// The provider's own word.
         provider_status: String,
+        /// `true` when the order ledger answered from what it recorded before,
+        /// without asking the provider.
+        from_ledger: bool,
     },
 
     /// The provider holds another order under this order id (another amount or
     /// currency): this request was not taken. The id was reused; look at both.
-    #[error("{kind} {order_id}: the provider holds another order under this id ({held}, not {requested})")]
+    #[error("{kind} {order_id}: {} another order under this id ({held}, not {requested})", holder(*.from_ledger))]
     OrderIdConflict {
         /// Deposit or withdrawal.
         kind: OrderKind,
@@ -177,9 +180,26 @@ pub enum Error {
         order_id: OrderId,
         /// What was asked for.
         requested: Money,
-        /// What the provider holds under the id.
+        /// What the provider (or the ledger) holds under the id.
         held: Money,
+        /// `true` when the order ledger decided: it holds the id for another
+        /// amount, and nothing was sent.
+        from_ledger: bool,
     },
+}
+
+fn ledger_note(from_ledger: bool) -> &'static str {
+    match from_ledger {
+        true => ", as the order ledger recorded it; not asked again",
+        false => "",
+    }
+}
+
+fn holder(from_ledger: bool) -> &'static str {
+    match from_ledger {
+        true => "the order ledger holds (nothing was sent)",
+        false => "the provider holds",
+    }
 }
 
 fn delivered_note(may_have_been_delivered: bool) -> &'static str {

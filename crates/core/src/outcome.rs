@@ -513,6 +513,7 @@ where
             order_id: call.order_id.clone(),
             status: report.status,
             provider_status: report.provider_status,
+            from_ledger: false,
         }),
         (
             Verdict::IdHeldByAnotherOrder,
@@ -524,6 +525,7 @@ where
             order_id: call.order_id.clone(),
             requested: call.requested.clone(),
             held,
+            from_ledger: false,
         }),
         (Verdict::Refused, _) => Err(cause),
         (_, report) => {

@@ -184,25 +184,20 @@ impl Ledgered {
             order_id: order_id.clone(),
             requested: requested.clone(),
             held: record.amount.clone(),
+            from_ledger: true,
         })
     }
 
-    /// What the ledger answers for an order it holds with a definite state.
+    /// What the ledger answers for an order it holds as failed. (One it holds
+    /// as refused is never found here: [`Ledger::begin`] sends it again.)
     fn held_as_failed(record: &OrderRecord, order_id: &OrderId) -> Option<Error> {
         match record.state {
-            LedgerState::Refused => Some(Error::invalid(
-                "order_id",
-                format!(
-                    "{} was refused by the provider before ({}); send it under a new order id",
-                    record.key,
-                    record.detail.as_deref().unwrap_or("no message")
-                ),
-            )),
             LedgerState::Failed | LedgerState::Rejected => Some(Error::HeldAsFailed {
                 kind: record.key.kind,
                 order_id: order_id.clone(),
                 status: record.state.status().unwrap_or(OrderStatus::Failed),
                 provider_status: record.provider_status.clone().unwrap_or_default(),
+                from_ledger: true,
             }),
             _ => None,
         }

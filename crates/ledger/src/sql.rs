@@ -587,6 +587,30 @@ impl Ledger for SqlLedger {
         let (record, _) = Self::read(&mut connection, key)
             .await?
             .ok_or_else(|| corrupt(format!("{key} neither inserted nor found")))?;
+        // A definite refusal left nothing held: a corrected request may be
+        // sent under the same id. One statement, so of two such resends one
+        // takes the order and the other finds it `sending`.
+        if record.state == LedgerState::Refused {
+            let sql = format!(
+                "UPDATE paybridge_orders SET state = 'sending', amount = $5, currency = $6, \
+                 provider_status = NULL, detail = NULL, version = version + 1, updated_at = $7 \
+                 WHERE {BY_KEY} AND state = 'refused'"
+            );
+            let resent = by_key!(sqlx::query(&sql), key)
+                .bind(amount.amount().to_string())
+                .bind(amount.currency().as_str().to_owned())
+                .bind(now_ms())
+                .execute(&mut *connection)
+                .await
+                .map_err(db("record an order sent again after a refusal"))?;
+            if resent.rows_affected() == 1 {
+                return Ok(Begin::Fresh);
+            }
+            let (record, _) = Self::read(&mut connection, key)
+                .await?
+                .ok_or_else(|| corrupt(format!("{key} vanished while being sent again")))?;
+            return Ok(Begin::Existing(Box::new(record)));
+        }
         Ok(Begin::Existing(Box::new(record)))
     }
 

@@ -351,6 +351,7 @@ impl CreatedPayment {
                 order_id: order_id.clone(),
                 requested: sent.clone(),
                 held: from_fen(fen),
+                from_ledger: false,
             }),
             _ => Ok(()),
         }
