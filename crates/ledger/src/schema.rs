@@ -58,6 +58,13 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE TABLE IF NOT EXISTS paybridge_reconcile_rows (run BIGINT NOT NULL, {key}, \
         row_json TEXT NOT NULL, PRIMARY KEY (run, provider, account, kind, order_id))",
     ],
+    &[
+        // The fields beyond the confirmed facts first delivered with a
+        // transition (a JSON object of text), kept apart from the order's facts.
+        "ALTER TABLE paybridge_transitions ADD COLUMN unconfirmed TEXT",
+        "CREATE INDEX IF NOT EXISTS paybridge_transitions_owed \
+        ON paybridge_transitions (provider, account, handler)",
+    ],
 ];
 
 /// The statements of every migration after `applied`, numbered.

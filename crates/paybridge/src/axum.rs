@@ -549,10 +549,11 @@ mod ledger {
             Step::Advance(_) => applied.transition,
             // The same news again: its handler may still be owed (it failed before).
             Step::Same => ledger
-                .unhandled_transition(&key, observation.state)
+                .transition_into(&key, observation.state)
                 .await
                 .ok()
-                .flatten(),
+                .flatten()
+                .map(|transition| transition.id),
             Step::Stale | Step::Conflict => None,
         };
         let Some(transition) = transition else {
