@@ -9,12 +9,7 @@ use paybridge_ledger::{
     Begin, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey, Source, SqlLedger, Step,
     UnconfirmedFields, Which,
 };
-use paybridge_testkit::postgres::TestPostgres;
-
-fn sqlite_url() -> String {
-    let dir = paybridge_testkit::temp_dir("paybridge-ledger");
-    format!("sqlite://{}", dir.join("ledger.db").display())
-}
+use paybridge_testkit::on_every_database;
 
 fn key(order_id: &str) -> OrderKey {
     OrderKey::new(
@@ -31,26 +26,6 @@ fn myr(amount: &str) -> Money {
 
 fn seen(state: LedgerState) -> Observation {
     Observation::new(Source::Callback, state).amount(Some(myr("100.50")))
-}
-
-/// Runs `scenario` against SQLite, then against PostgreSQL when it is here.
-macro_rules! on_every_database {
-    ($name:ident, $scenario:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$scenario(&super::sqlite_url()).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let test = concat!(stringify!($name), "::postgres");
-                if let Some(server) = super::TestPostgres::start(test) {
-                    super::$scenario(&server.url()).await;
-                }
-            }
-        }
-    };
 }
 
 async fn an_order_is_recorded_before_it_is_sent_and_never_begun_twice(url: &str) {
