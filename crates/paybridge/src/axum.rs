@@ -282,6 +282,8 @@ where
 
     /// Looks up the provider reference the merchant stored for an order number
     /// (ONE-PUNCH's notification may omit the payment token its signature covers).
+    /// A route whose gateway keeps a ledger takes it from the ledger instead
+    /// and never calls this.
     pub fn provider_ref_lookup(
         mut self,
         lookup: impl Fn(Option<&str>) -> Option<String> + Send + Sync + 'static,
@@ -735,12 +737,11 @@ mod ledger {
         }
 
         /// What is recorded beside the callback that led to it.
-        fn outcome(&self, moved: bool) -> String {
+        fn outcome(&self) -> String {
             match self {
                 Ran::AlreadyDone => "duplicate".into(),
                 Ran::HeldElsewhere => "handler running elsewhere".into(),
-                Ran::Succeeded if moved => "applied".into(),
-                Ran::Succeeded => "handled".into(),
+                Ran::Succeeded => "applied".into(),
                 Ran::Failed(_) => "handler failed".into(),
                 Ran::LedgerFailed(err) => format!("handler not finished in the ledger: {err}"),
             }
@@ -901,14 +902,16 @@ mod ledger {
         let mut delivery = Delivery::new(event.clone(), confirmed.cloned());
         delivery.transition = Some(transition);
         let ran = run_owed(route, gateway, &ledger, id, delivery).await;
-        let mut outcome = ran.outcome(moved);
+        let mut outcome = ran.outcome();
         if !differ.is_empty() {
             outcome = format!(
                 "{outcome}; unconfirmed fields differ: {}",
                 differ.join(", ")
             );
         }
-        settle(&recorded, answered(outcome, moved)).await;
+        // Applied: it moved its order, or its transition's handler ran to success.
+        let applied = moved || matches!(ran, Ran::Succeeded);
+        settle(&recorded, answered(outcome, applied)).await;
         Some(ran.answer(gateway))
     }
 

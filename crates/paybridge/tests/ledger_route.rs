@@ -291,7 +291,7 @@ async fn a_duplicate_after_a_recorded_finish_is_200_and_not_run_again(url: &str)
         .into_iter()
         .map(|(_, o)| o)
         .collect();
-    assert_eq!(outcomes, ["handled", "duplicate"]);
+    assert_eq!(outcomes, ["applied", "duplicate"]);
 }
 on_every_database!(
     duplicate_after_finish,
@@ -477,7 +477,7 @@ async fn a_callback_with_charge_minus_500_and_a_script_name_is_marked_unconfirme
     assert_eq!(
         outcomes,
         [
-            "handled",
+            "applied",
             "duplicate; unconfirmed fields differ: charge, name"
         ]
     );
