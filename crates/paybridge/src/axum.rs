@@ -26,7 +26,7 @@
 //! see "Handler delivery guarantee" in `docs/reliability.md`. Transitions
 //! learned without a callback (a status query, reconcile, a create answer)
 //! reach the handler through the worker of
-//! [`CallbackRoute::into_router_and_worker`]. A ONE-PUNCH notification is
+//! `CallbackRoute::into_router_and_worker`. A ONE-PUNCH notification is
 //! verified over the payment token the ledger holds for its `order_num`.
 //!
 //! ```
@@ -85,7 +85,7 @@ pub struct Delivery {
     /// The verified event, raw body included. For a transition the ledger
     /// owed without the callback at hand (learned by a status query,
     /// reconcile or a create answer, or a handler run again by
-    /// [`OwedDeliveries`]), the ledger's facts in the same shape: an empty
+    /// `OwedDeliveries`), the ledger's facts in the same shape: an empty
     /// `raw_body`, and no `charge`, `name` or `remarks`.
     pub event: CallbackEvent,
     /// The provider's confirming status, when confirmation is on.

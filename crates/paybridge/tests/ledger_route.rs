@@ -602,13 +602,12 @@ on_every_database!(
     a_onepunch_notification_is_verified_with_the_ledgers_payment_token
 );
 
-/// PostgreSQL only: another connection holds the transitions table locked
+/// PostgreSQL only: another connection takes `lock` in an open transaction
 /// while the ledger's statements time out after 300 ms. The handler failed
 /// before, so it is owed: the duplicate is told to try later, not 200; once
 /// the lock is released the next delivery runs the handler once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_callback_while_another_connection_locks_the_transitions_is_503_then_handled_once() {
-    let Some(server) = TestPostgres::start("locked_transitions") else {
+async fn while_another_connection_holds(test: &str, lock: &str) {
+    let Some(server) = TestPostgres::start(test) else {
         return;
     };
     let url = format!("{}?options=-c%20statement_timeout%3D300", server.url());
@@ -628,14 +627,33 @@ async fn a_callback_while_another_connection_locks_the_transitions_is_503_then_h
         .await
         .unwrap();
     sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
-    sqlx::query("LOCK TABLE paybridge_transitions IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
-    assert_eq!(post_to(&route_url, &body).await, try_later());
+    sqlx::query(lock).execute(&mut locker).await.unwrap();
+    assert_eq!(post_to(&route_url, &body).await, try_later(), "{lock}");
     assert_eq!(handled.runs(), 1, "only the failed run");
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
     assert_eq!(post_to(&route_url, &body).await, ok());
     assert_eq!(post_to(&route_url, &body).await, ok());
     assert_eq!(handled.runs(), 2, "run once more, then a duplicate");
+}
+
+/// Even reading the transition waits on this lock, and times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_while_another_connection_locks_the_transitions_table_is_503_then_handled_once()
+{
+    while_another_connection_holds(
+        "locked_transitions_table",
+        "LOCK TABLE paybridge_transitions IN ACCESS EXCLUSIVE MODE",
+    )
+    .await;
+}
+
+/// Reading the transition does not wait on a row lock; claiming it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_while_another_connection_holds_the_transition_row_for_update_is_503_then_handled_once(
+) {
+    while_another_connection_holds(
+        "locked_transition_rows",
+        "SELECT id FROM paybridge_transitions FOR UPDATE",
+    )
+    .await;
 }
