@@ -10,8 +10,9 @@ use crate::model::{
     Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest, PaymentMethod, StatusQuery,
     StatusReport, WithdrawalReceipt, WithdrawalRequest,
 };
-use crate::money::Currency;
+use crate::money::{Currency, OrderId};
 use crate::provider::Provider;
+use crate::status::OrderKind;
 
 /// One operation of the [`PaymentGateway`] trait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -177,6 +178,16 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
     /// not cover amount and status, not yet trustworthy: see [`crate::confirm`].
     fn verify_callback(&self, _request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         Err(self.unsupported(Operation::VerifyCallback))
+    }
+
+    /// The order a callback names, read from its body before any
+    /// verification, for providers whose verification needs what the merchant
+    /// stored for that order (ONE-PUNCH signs over a payment token its
+    /// notification may omit). Untrusted: a key to look the stored value up
+    /// by, nothing more. `None` for providers that need nothing stored, and
+    /// for a body that names no order.
+    fn callback_order(&self, _request: &CallbackRequest<'_>) -> Option<(OrderKind, OrderId)> {
+        None
     }
 
     /// An [`Error::Unsupported`] for this provider.

@@ -356,6 +356,10 @@ impl PaymentGateway for Ledgered {
         self.inner.balance(currency).await
     }
 
+    fn callback_order(&self, request: &CallbackRequest<'_>) -> Option<(OrderKind, OrderId)> {
+        self.inner.callback_order(request)
+    }
+
     fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         self.inner.verify_callback(request)
     }

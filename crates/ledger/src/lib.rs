@@ -36,6 +36,7 @@ mod schema;
 mod sql;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
@@ -43,7 +44,7 @@ use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
 
 pub use gateway::Ledgered;
 pub use sql::SqlLedger;
-pub use state::{step, LedgerState, Step};
+pub use state::{step, step_from, LedgerState, Step};
 
 /// What identifies an order: the provider, the merchant account (empty for a
 /// provider's one-account section), deposit or withdrawal, and the merchant's id.
@@ -127,6 +128,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source.
+    pub const ALL: [Source; 4] = [
+        Source::Create,
+        Source::Status,
+        Source::Callback,
+        Source::Reconcile,
+    ];
+
     /// The word stored.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,6 +144,11 @@ impl Source {
             Source::Callback => "callback",
             Source::Reconcile => "reconcile",
         }
+    }
+
+    /// Reads a stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
     }
 }
 
@@ -265,6 +279,33 @@ pub enum Claim {
     Done,
 }
 
+/// A move of an order from one state to another, as the ledger recorded it:
+/// the merchant's handler is owed one successful run for each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transition {
+    /// Its id: stable for as long as the ledger exists, and one per order and
+    /// state reached, so a handler that runs again for it can tell.
+    pub id: i64,
+    /// The order that moved.
+    pub key: OrderKey,
+    /// Where it stood before; `None` when the ledger first learned of the
+    /// order through this move.
+    pub from: Option<LedgerState>,
+    /// Where it stands after.
+    pub to: LedgerState,
+    /// What taught the ledger of the move.
+    pub source: Source,
+    /// When it was recorded, milliseconds since the Unix epoch.
+    pub at: i64,
+}
+
+/// Fields a callback carried that no status query confirms (a fee, a name,
+/// remarks), by name, as the sender wrote them. The ledger keeps the first
+/// ones delivered for a transition under `unconfirmed`, never as a fact of
+/// the order.
+pub type UnconfirmedFields = BTreeMap<String, String>;
+
 /// Which orders to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -328,17 +369,42 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// Records what became of callback `id`.
     async fn settle_callback(&self, id: i64, verdict: &CallbackVerdict) -> Result<()>;
 
-    /// The transition of `key` into `state` whose handler has not run to
-    /// success yet, if any (a handler that failed before).
-    async fn unhandled_transition(&self, key: &OrderKey, state: LedgerState)
-        -> Result<Option<i64>>;
+    /// The transition of `key` into `state`, whether its handler ran or not
+    /// ([`claim_handler`](Self::claim_handler) tells).
+    async fn transition_into(
+        &self,
+        key: &OrderKey,
+        state: LedgerState,
+    ) -> Result<Option<Transition>>;
+
+    /// Up to `limit` transitions of `provider`'s `account` (empty for a
+    /// provider's one-account section) whose handler is owed: due (never run,
+    /// or failed), or claimed longer than `lease_ms` ago without a recorded
+    /// finish. Oldest first.
+    async fn owed_transitions(
+        &self,
+        provider: &str,
+        account: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Transition>>;
 
     /// Claims transition `id` for the merchant's handler. A claim older than
-    /// `lease_ms` (its holder died) may be taken over.
+    /// `lease_ms` (its holder died, or its finish could not be recorded) may
+    /// be taken over.
     async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim>;
 
     /// Records the handler's end: done, or due again after a failure.
     async fn finish_handler(&self, id: i64, succeeded: bool) -> Result<()>;
+
+    /// Keeps `fields` as the unconfirmed fields delivered with transition `id`
+    /// unless some were kept before; returns those kept before, if any, so a
+    /// later delivery that says otherwise is noticed.
+    async fn keep_unconfirmed(
+        &self,
+        id: i64,
+        fields: &UnconfirmedFields,
+    ) -> Result<Option<UnconfirmedFields>>;
 
     /// The order `key`, when held.
     async fn get(&self, key: &OrderKey) -> Result<Option<OrderRecord>>;

@@ -66,6 +66,13 @@ const MIGRATIONS: &[&[&str]] = &[
         // guessing them: it is closed, so the next run asks every open order.
         "UPDATE paybridge_reconcile_runs SET finished_at = started_at WHERE finished_at IS NULL",
     ],
+    &[
+        // The fields beyond the confirmed facts first delivered with a
+        // transition (a JSON object of text), kept apart from the order's facts.
+        "ALTER TABLE paybridge_transitions ADD COLUMN unconfirmed TEXT",
+        "CREATE INDEX IF NOT EXISTS paybridge_transitions_owed \
+        ON paybridge_transitions (provider, account, handler)",
+    ],
 ];
 
 /// The statements of every migration after `applied`, numbered.

@@ -9,10 +9,11 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::schema::{self, Backend};
-use crate::state::{step, LedgerState, Step};
+use crate::state::{step_from, LedgerState, Step};
 use crate::{
     now_ms, Applied, Begin, CallbackVerdict, Claim, Ledger, ListFilter, Observation, OrderKey,
-    OrderRecord, ReceivedCallback, ReconcileOrder, ReconcileRun, Which,
+    OrderRecord, ReceivedCallback, ReconcileOrder, ReconcileRun, Source, Transition,
+    UnconfirmedFields, Which,
 };
 
 /// How many times an observation is retried when another writer moved its
@@ -28,6 +29,10 @@ const RECONCILE_LOCK: i64 = 7_160_443;
 /// The columns of an order, in the order [`record`] reads them.
 const ORDER_COLUMNS: &str = "provider, account, kind, order_id, amount, currency, state, \
     provider_status, provider_ref, payment_url, conflict, detail, created_at, updated_at, version";
+
+/// The columns of a transition, in the order [`transition`] reads them.
+const TRANSITION_COLUMNS: &str =
+    "id, provider, account, kind, order_id, from_state, to_state, source, at";
 
 /// The condition naming one order, parameters `$1` to `$4`.
 const BY_KEY: &str = "provider = $1 AND account = $2 AND kind = $3 AND order_id = $4";
@@ -68,52 +73,69 @@ fn money(amount: &str, currency: &str) -> Result<Money> {
     Ok(Money::new(amount, Currency::new(currency)?))
 }
 
-/// A text column of `row`.
-fn text(row: &AnyRow, column: &str) -> Result<String> {
-    row.try_get::<String, _>(column)
-        .map_err(|e| corrupt(format!("{column}: {e}")))
-}
+/// A row's columns, read as text, optional text or a number; a value that
+/// does not read is the ledger's corruption.
+struct Columns<'a>(&'a AnyRow);
 
-/// A text column of `row` that may be NULL.
-fn optional_text(row: &AnyRow, column: &str) -> Result<Option<String>> {
-    row.try_get::<Option<String>, _>(column)
-        .map_err(|e| corrupt(format!("{column}: {e}")))
-}
+impl Columns<'_> {
+    fn read<T>(&self, column: &str) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        self.0
+            .try_get::<T, _>(column)
+            .map_err(|e| corrupt(format!("{column}: {e}")))
+    }
 
-/// The order key, amount and state columns every order table shares.
-fn key_amount_state(row: &AnyRow) -> Result<(OrderKey, Money, LedgerState)> {
-    let key = OrderKey {
-        provider: text(row, "provider")?,
-        account: text(row, "account")?,
-        kind: parse_kind(&text(row, "kind")?)?,
-        order_id: text(row, "order_id")?,
-    };
-    let amount = money(&text(row, "amount")?, &text(row, "currency")?)?;
-    let state = text(row, "state")?;
-    let state = LedgerState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?;
-    Ok((key, amount, state))
+    fn text(&self, column: &str) -> Result<String> {
+        self.read(column)
+    }
+
+    fn optional(&self, column: &str) -> Result<Option<String>> {
+        self.read(column)
+    }
+
+    fn number(&self, column: &str) -> Result<i64> {
+        self.read(column)
+    }
+
+    /// The order key columns every order table shares.
+    fn key(&self) -> Result<OrderKey> {
+        Ok(OrderKey {
+            provider: self.text("provider")?,
+            account: self.text("account")?,
+            kind: parse_kind(&self.text("kind")?)?,
+            order_id: self.text("order_id")?,
+        })
+    }
+
+    /// The key, amount and state columns every order table shares.
+    fn key_amount_state(&self) -> Result<(OrderKey, Money, LedgerState)> {
+        let amount = money(&self.text("amount")?, &self.text("currency")?)?;
+        let state = self.text("state")?;
+        let state =
+            LedgerState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?;
+        Ok((self.key()?, amount, state))
+    }
 }
 
 /// Reads an order row selected with [`ORDER_COLUMNS`]; also its version.
 fn record(row: &AnyRow) -> Result<(OrderRecord, i64)> {
-    let number = |column: &str| -> Result<i64> {
-        row.try_get::<i64, _>(column)
-            .map_err(|e| corrupt(format!("{column}: {e}")))
-    };
-    let (key, amount, state) = key_amount_state(row)?;
+    let columns = Columns(row);
+    let (key, amount, state) = columns.key_amount_state()?;
     let record = OrderRecord {
         key,
         amount,
         state,
-        provider_status: optional_text(row, "provider_status")?,
-        provider_ref: optional_text(row, "provider_ref")?,
-        payment_url: optional_text(row, "payment_url")?,
-        conflict: optional_text(row, "conflict")?,
-        detail: optional_text(row, "detail")?,
-        created_at: number("created_at")?,
-        updated_at: number("updated_at")?,
+        provider_status: columns.optional("provider_status")?,
+        provider_ref: columns.optional("provider_ref")?,
+        payment_url: columns.optional("payment_url")?,
+        conflict: columns.optional("conflict")?,
+        detail: columns.optional("detail")?,
+        created_at: columns.number("created_at")?,
+        updated_at: columns.number("updated_at")?,
     };
-    Ok((record, number("version")?))
+    Ok((record, columns.number("version")?))
 }
 
 /// The SQL condition selecting orders of `which` class.
@@ -129,12 +151,36 @@ fn condition(which: Which) -> String {
 
 /// Reads a row of `paybridge_reconcile_orders`.
 fn reconcile_order(row: &AnyRow) -> Result<ReconcileOrder> {
-    let (key, amount, state) = key_amount_state(row)?;
+    let columns = Columns(row);
+    let (key, amount, state) = columns.key_amount_state()?;
     Ok(ReconcileOrder {
         key,
         amount,
         state,
-        provider_ref: optional_text(row, "provider_ref")?,
+        provider_ref: columns.optional("provider_ref")?,
+    })
+}
+
+/// Reads a transition row selected with [`TRANSITION_COLUMNS`].
+fn transition(row: &AnyRow) -> Result<Transition> {
+    let columns = Columns(row);
+    let state = |column: &str| -> Result<Option<LedgerState>> {
+        let word = columns.text(column)?;
+        match word.as_str() {
+            "none" => Ok(None),
+            _ => LedgerState::parse(&word)
+                .map(Some)
+                .ok_or_else(|| corrupt(format!("{column} {word:?}"))),
+        }
+    };
+    let source = columns.text("source")?;
+    Ok(Transition {
+        id: columns.number("id")?,
+        key: columns.key()?,
+        from: state("from_state")?,
+        to: state("to_state")?.ok_or_else(|| corrupt("to_state \"none\"".into()))?,
+        source: Source::parse(&source).ok_or_else(|| corrupt(format!("source {source:?}")))?,
+        at: columns.number("at")?,
     })
 }
 
@@ -394,7 +440,7 @@ impl SqlLedger {
         let step = if amount_differs {
             Step::Conflict
         } else {
-            step(record.state, observation.state)
+            step_from(observation.source, record.state, observation.state)
         };
         let now = now_ms();
         let transition = match step {
@@ -473,7 +519,12 @@ impl SqlLedger {
                 record.updated_at = now;
                 None
             }
-            Step::Same | Step::Stale => None,
+            Step::Same | Step::Stale => {
+                if !Self::fill_references(&mut tx, key, &mut record, version, observation).await? {
+                    return Ok(None);
+                }
+                None
+            }
         };
         let effect = match step {
             Step::Advance(_) => "applied",
@@ -490,22 +541,74 @@ impl SqlLedger {
         }))
     }
 
+    /// Keeps the provider's reference and a deposit's payment page from an
+    /// observation that changes nothing else (a create answer recorded after
+    /// a callback completed the order), where the order lacks them: a ONE-PUNCH
+    /// payment is looked up by its reference. `false` when another writer
+    /// moved the order first.
+    async fn fill_references(
+        connection: &mut AnyConnection,
+        key: &OrderKey,
+        record: &mut OrderRecord,
+        version: i64,
+        observation: &Observation,
+    ) -> Result<bool> {
+        let lacks = |held: &Option<String>, said: &Option<String>| held.is_none() && said.is_some();
+        if !lacks(&record.provider_ref, &observation.provider_ref)
+            && !lacks(&record.payment_url, &observation.payment_url)
+        {
+            return Ok(true);
+        }
+        let moved = by_key!(
+            sqlx::query(&format!(
+                "UPDATE paybridge_orders SET provider_ref = COALESCE(provider_ref, $5), \
+                 payment_url = COALESCE(payment_url, $6), version = version + 1, updated_at = $7 \
+                 WHERE {BY_KEY} AND version = $8"
+            )),
+            key
+        )
+        .bind(observation.provider_ref.clone())
+        .bind(observation.payment_url.clone())
+        .bind(now_ms())
+        .bind(version)
+        .execute(&mut *connection)
+        .await
+        .map_err(db("keep an order's reference"))?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if record.provider_ref.is_none() {
+            record.provider_ref.clone_from(&observation.provider_ref);
+        }
+        if record.payment_url.is_none() {
+            record.payment_url.clone_from(&observation.payment_url);
+        }
+        Ok(true)
+    }
+
     /// A create call's answer, in the common case: one statement that moves
     /// the order from any state the state machine lets it leave for the
     /// answered one. The answer is kept on the order itself (no observation or
     /// transition row: whoever called create has it, and no handler is owed).
-    /// `None` when the fast path does not apply: the general path decides.
+    /// `None` when the fast path does not apply: the general path decides. An
+    /// answer already final (a payout found completed by status) takes the
+    /// general path, which records its transition: the handler is owed it, and
+    /// the provider's callback for it will find nothing new.
     async fn create_outcome(
         &self,
         key: &OrderKey,
         observation: &Observation,
     ) -> Result<Option<Applied>> {
-        if observation.source != crate::Source::Create || observation.amount.is_some() {
+        let owes_handler = observation.state.is_final() && observation.state.status().is_some();
+        if observation.source != Source::Create || observation.amount.is_some() || owes_handler {
             return Ok(None);
         }
         let from: Vec<LedgerState> = LedgerState::ALL
             .into_iter()
-            .filter(|current| step(*current, observation.state) == Step::Advance(observation.state))
+            .filter(|current| {
+                step_from(Source::Create, *current, observation.state)
+                    == Step::Advance(observation.state)
+            })
             .collect();
         if from.is_empty() {
             return Ok(None);
@@ -578,7 +681,7 @@ impl SqlLedger {
 impl Ledger for SqlLedger {
     async fn begin(&self, key: &OrderKey, amount: &Money) -> Result<Begin> {
         let mut connection = self.pool.acquire().await.map_err(db("connect"))?;
-        let sending = Observation::new(crate::Source::Create, LedgerState::Sending);
+        let sending = Observation::new(Source::Create, LedgerState::Sending);
         // The row itself, written before the order leaves, is the record of it:
         // one statement, so recording an order costs what inserting it does.
         if Self::insert(&mut connection, key, amount, &sending).await? {
@@ -673,22 +776,43 @@ impl Ledger for SqlLedger {
         Ok(())
     }
 
-    async fn unhandled_transition(
+    async fn transition_into(
         &self,
         key: &OrderKey,
         state: LedgerState,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<Transition>> {
         let sql = format!(
-            "SELECT id FROM paybridge_transitions WHERE {BY_KEY} AND to_state = $5 AND handler <> 'done'"
+            "SELECT {TRANSITION_COLUMNS} FROM paybridge_transitions WHERE {BY_KEY} AND to_state = $5"
         );
         let row = by_key!(sqlx::query(&sql), key)
             .bind(state.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(db("read a transition"))?;
-        row.map(|row| row.try_get::<i64, _>("id"))
-            .transpose()
-            .map_err(db("read a transition id"))
+        row.as_ref().map(transition).transpose()
+    }
+
+    async fn owed_transitions(
+        &self,
+        provider: &str,
+        account: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Transition>> {
+        let sql = format!(
+            "SELECT {TRANSITION_COLUMNS} FROM paybridge_transitions WHERE provider = $1 \
+             AND account = $2 AND (handler = 'due' OR (handler = 'running' AND claimed_at < $3)) \
+             ORDER BY id LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(provider.to_owned())
+            .bind(account.to_owned())
+            .bind(now_ms() - lease_ms)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("list owed handlers"))?;
+        rows.iter().map(transition).collect()
     }
 
     async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim> {
@@ -730,6 +854,41 @@ impl Ledger for SqlLedger {
         .await
         .map_err(db("record a handler's end"))?;
         Ok(())
+    }
+
+    async fn keep_unconfirmed(
+        &self,
+        id: i64,
+        fields: &UnconfirmedFields,
+    ) -> Result<Option<UnconfirmedFields>> {
+        let text = serde_json::to_string(fields)
+            .map_err(|e| Error::local("the ledger could not write unconfirmed fields", e))?;
+        let kept = sqlx::query(
+            "UPDATE paybridge_transitions SET unconfirmed = $1 WHERE id = $2 AND unconfirmed IS NULL",
+        )
+        .bind(text)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("keep unconfirmed fields"))?;
+        if kept.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let before = sqlx::query("SELECT unconfirmed FROM paybridge_transitions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read unconfirmed fields"))?
+            .map(|row| row.try_get::<Option<String>, _>("unconfirmed"))
+            .transpose()
+            .map_err(db("read unconfirmed fields"))?
+            .flatten();
+        before
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| corrupt(format!("unconfirmed fields {text:?}: {e}")))
+            })
+            .transpose()
     }
 
     async fn get(&self, key: &OrderKey) -> Result<Option<OrderRecord>> {

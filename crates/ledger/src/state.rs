@@ -17,6 +17,8 @@ use std::fmt;
 
 use paybridge_core::OrderStatus;
 
+use crate::Source;
+
 /// Where an order stands in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -168,10 +170,49 @@ pub fn step(current: LedgerState, observed: LedgerState) -> Step {
     Step::Advance(observed)
 }
 
+/// What an observation from `source` does to an order in state `current`.
+///
+/// A create call's answer is the oldest news of an order: one recorded after
+/// a callback or a status query moved the order on (a deposit's `pending`
+/// after its `completed`) says less than the ledger knows, and is stale
+/// rather than a conflict. A final answer against another final state (a
+/// refusal, or `failed`, after `completed`) stays a conflict.
+pub fn step_from(source: Source, current: LedgerState, observed: LedgerState) -> Step {
+    match step(current, observed) {
+        Step::Conflict if source == Source::Create && !observed.is_final() => Step::Stale,
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use LedgerState::*;
+
+    #[test]
+    fn a_create_answer_behind_a_final_state_is_stale_and_a_final_one_conflicts() {
+        let rows = [
+            (Completed, Pending, Step::Stale),
+            (Completed, Processing, Step::Stale),
+            (Failed, Unknown, Step::Stale),
+            (Completed, Failed, Step::Conflict),
+            (Completed, Refused, Step::Conflict),
+            (Sending, Pending, Step::Advance(Pending)),
+        ];
+        for (current, answered, expected) in rows {
+            assert_eq!(
+                step_from(Source::Create, current, answered),
+                expected,
+                "{current} answered {answered}"
+            );
+            if expected == Step::Stale {
+                assert_eq!(
+                    step_from(Source::Callback, current, answered),
+                    Step::Conflict
+                );
+            }
+        }
+    }
 
     /// Every (current, observed) pair, written out: the whole table.
     #[test]

@@ -7,14 +7,9 @@ use std::sync::Arc;
 use paybridge_core::{Money, OrderId, OrderKind, Provider};
 use paybridge_ledger::{
     Begin, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey, Source, SqlLedger, Step,
-    Which,
+    UnconfirmedFields, Which,
 };
-use paybridge_testkit::postgres::TestPostgres;
-
-fn sqlite_url() -> String {
-    let dir = paybridge_testkit::temp_dir("paybridge-ledger");
-    format!("sqlite://{}", dir.join("ledger.db").display())
-}
+use paybridge_testkit::on_every_database;
 
 fn key(order_id: &str) -> OrderKey {
     OrderKey::new(
@@ -31,26 +26,6 @@ fn myr(amount: &str) -> Money {
 
 fn seen(state: LedgerState) -> Observation {
     Observation::new(Source::Callback, state).amount(Some(myr("100.50")))
-}
-
-/// Runs `scenario` against SQLite, then against PostgreSQL when it is here.
-macro_rules! on_every_database {
-    ($name:ident, $scenario:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$scenario(&super::sqlite_url()).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let test = concat!(stringify!($name), "::postgres");
-                if let Some(server) = super::TestPostgres::start(test) {
-                    super::$scenario(&server.url()).await;
-                }
-            }
-        }
-    };
 }
 
 async fn an_order_is_recorded_before_it_is_sent_and_never_begun_twice(url: &str) {
@@ -189,9 +164,10 @@ async fn one_callback_applied_100_times_at_once_advances_once_and_is_claimed_onc
             let transition = match applied.transition {
                 Some(id) => Some(id),
                 None => ledger
-                    .unhandled_transition(&key("C1"), LedgerState::Completed)
+                    .transition_into(&key("C1"), LedgerState::Completed)
                     .await
-                    .unwrap(),
+                    .unwrap()
+                    .map(|transition| transition.id),
             };
             let claim = match transition {
                 Some(id) => ledger.claim_handler(id, 60_000).await.unwrap(),
@@ -232,33 +208,173 @@ async fn a_failed_handler_is_due_again_and_a_dead_claim_is_taken_over(url: &str)
         ledger.claim_handler(id, 60_000).await.unwrap(),
         Claim::Running
     );
+    let owed = |ledger: SqlLedger, lease_ms: i64| async move {
+        let owed = ledger
+            .owed_transitions("vpay88", "", lease_ms, 100)
+            .await
+            .unwrap();
+        owed.into_iter().map(|t| t.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        owed(ledger.clone(), 60_000).await,
+        Vec::<i64>::new(),
+        "claimed"
+    );
     ledger.finish_handler(id, false).await.unwrap();
     assert_eq!(
-        ledger
-            .unhandled_transition(&key("H1"), LedgerState::Completed)
-            .await
-            .unwrap(),
-        Some(id)
+        owed(ledger.clone(), 60_000).await,
+        [id],
+        "failed: due again"
     );
     assert_eq!(
         ledger.claim_handler(id, 60_000).await.unwrap(),
         Claim::Claimed
     );
-    // Its holder died: a claim older than the lease is taken over.
+    // Its holder died: a claim older than the lease is owed, and taken over.
+    assert_eq!(owed(ledger.clone(), -1).await, [id], "lease expired");
     assert_eq!(ledger.claim_handler(id, -1).await.unwrap(), Claim::Claimed);
     ledger.finish_handler(id, true).await.unwrap();
     assert_eq!(ledger.claim_handler(id, -1).await.unwrap(), Claim::Done);
+    assert_eq!(owed(ledger.clone(), -1).await, Vec::<i64>::new(), "done");
+    let transition = ledger
+        .transition_into(&key("H1"), LedgerState::Completed)
+        .await
+        .unwrap()
+        .expect("the transition stays recorded");
     assert_eq!(
-        ledger
-            .unhandled_transition(&key("H1"), LedgerState::Completed)
-            .await
-            .unwrap(),
-        None
+        (
+            transition.id,
+            transition.from,
+            transition.to,
+            transition.source
+        ),
+        (
+            id,
+            Some(LedgerState::Sending),
+            LedgerState::Completed,
+            Source::Callback
+        )
     );
 }
 on_every_database!(
     handlers,
     a_failed_handler_is_due_again_and_a_dead_claim_is_taken_over
+);
+
+fn deposit_key(order_id: &str) -> OrderKey {
+    OrderKey::new(
+        Provider::OnePunch,
+        None,
+        OrderKind::Deposit,
+        &OrderId::new(order_id).unwrap(),
+    )
+}
+
+/// The callback came before the create call's answer was recorded (the order
+/// still `sending`): the late answer is stale, not a conflict, and the payment
+/// token and page it carries are kept.
+async fn a_create_answer_recorded_after_a_callback_completed_the_order_is_stale(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    let key = deposit_key("P1");
+    ledger.begin(&key, &myr("100.50")).await.unwrap();
+    ledger
+        .observe(&key, &seen(LedgerState::Completed))
+        .await
+        .unwrap();
+    let answer = Observation::new(Source::Create, LedgerState::Pending)
+        .provider_ref(Some("OPT-1".into()))
+        .payment_url("https://pay.example/OPT-1");
+    let applied = ledger.observe(&key, &answer).await.unwrap();
+    assert_eq!(applied.step, Step::Stale);
+    let record = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(record.state, LedgerState::Completed);
+    assert_eq!(record.conflict, None);
+    assert_eq!(record.provider_ref.as_deref(), Some("OPT-1"));
+    assert_eq!(
+        record.payment_url.as_deref(),
+        Some("https://pay.example/OPT-1")
+    );
+}
+on_every_database!(
+    late_create_answer,
+    a_create_answer_recorded_after_a_callback_completed_the_order_is_stale
+);
+
+/// Transitions learned without a callback are owed to the handler too: a
+/// status query's, and a create answer that was already final (a payout the
+/// provider held as completed when its lost answer was resolved by status).
+async fn transitions_from_a_status_query_and_a_final_create_answer_are_owed(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    ledger.begin(&key("S1"), &myr("100.50")).await.unwrap();
+    ledger.begin(&key("S2"), &myr("100.50")).await.unwrap();
+    let status =
+        Observation::new(Source::Status, LedgerState::Completed).amount(Some(myr("100.5")));
+    ledger.observe(&key("S1"), &status).await.unwrap();
+    let create = Observation::new(Source::Create, LedgerState::Completed);
+    ledger.observe(&key("S2"), &create).await.unwrap();
+    let owed = ledger
+        .owed_transitions("vpay88", "", 60_000, 100)
+        .await
+        .unwrap();
+    let seen: Vec<_> = owed
+        .iter()
+        .map(|t| (t.key.order_id.as_str(), t.from, t.to, t.source))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "S1",
+                Some(LedgerState::Sending),
+                LedgerState::Completed,
+                Source::Status
+            ),
+            (
+                "S2",
+                Some(LedgerState::Sending),
+                LedgerState::Completed,
+                Source::Create
+            ),
+        ]
+    );
+    let other_account = ledger
+        .owed_transitions("vpay88", "main", 60_000, 100)
+        .await
+        .unwrap();
+    assert!(other_account.is_empty(), "{other_account:?}");
+}
+on_every_database!(
+    owed,
+    transitions_from_a_status_query_and_a_final_create_answer_are_owed
+);
+
+async fn the_first_unconfirmed_fields_of_a_transition_are_kept_and_handed_back(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    ledger.begin(&key("U1"), &myr("100.50")).await.unwrap();
+    let applied = ledger
+        .observe(&key("U1"), &seen(LedgerState::Completed))
+        .await
+        .unwrap();
+    let id = applied.transition.unwrap();
+    let fields = |charge: &str| {
+        UnconfirmedFields::from([
+            ("charge".to_owned(), charge.to_owned()),
+            ("name".to_owned(), "<script>".to_owned()),
+        ])
+    };
+    assert_eq!(
+        ledger.keep_unconfirmed(id, &fields("-500")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        ledger.keep_unconfirmed(id, &fields("5")).await.unwrap(),
+        Some(fields("-500")),
+        "the first ones stay"
+    );
+}
+on_every_database!(
+    unconfirmed,
+    the_first_unconfirmed_fields_of_a_transition_are_kept_and_handed_back
 );
 
 #[tokio::test]

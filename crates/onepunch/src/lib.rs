@@ -29,8 +29,8 @@ use paybridge_core::transport::{BaseUrl, HttpSettings, HttpTransport, Idempotenc
 use paybridge_core::wire::{is_path_segment, read_answer, Answered};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
-    DepositRequest, Error, ExposeSecret, Operation, PaymentGateway, PaymentMethod, Provider,
-    Result, SecretString, StatusQuery, StatusReport,
+    DepositRequest, Error, ExposeSecret, Operation, OrderId, OrderKind, PaymentGateway,
+    PaymentMethod, Provider, Result, SecretString, StatusQuery, StatusReport,
 };
 use paybridge_signing::{
     explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_matches,
@@ -298,6 +298,11 @@ impl PaymentGateway for OnePunch {
                 answer,
             })
         })
+    }
+
+    fn callback_order(&self, request: &CallbackRequest<'_>) -> Option<(OrderKind, OrderId)> {
+        let order = transformers::notification_order(request.body, request.content_type)?;
+        Some((OrderKind::Deposit, order))
     }
 
     fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {

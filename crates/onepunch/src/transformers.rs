@@ -474,6 +474,20 @@ struct WireNotification<'a> {
     signature: Option<ScalarRef<'a>>,
 }
 
+/// The order a notification names (`order_num`), read before any
+/// verification: only a key to find the payment token stored for it.
+pub fn notification_order(body: &[u8], content_type: Option<&str>) -> Option<OrderId> {
+    /// The one field read.
+    #[derive(serde::Deserialize)]
+    #[serde(bound(deserialize = "'de: 'a"))]
+    struct OrderNum<'a> {
+        order_num: Option<ScalarRef<'a>>,
+    }
+    let mut rewritten = None;
+    let fields = parse_callback_body::<OrderNum>(body, content_type, &mut rewritten).ok()?;
+    OrderId::new(fields.order_num?.as_str()).ok()
+}
+
 fn required<'a>(value: Option<ScalarRef<'a>>, field: &'static str) -> Result<ScalarRef<'a>> {
     value.ok_or_else(|| CallbackRejection::MissingField(field).into())
 }

@@ -166,3 +166,32 @@ impl Drop for TestPostgres {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The URL of a SQLite ledger file in a fresh temporary directory.
+pub fn sqlite_url() -> String {
+    let dir = crate::temp_dir("paybridge-sqlite");
+    format!("sqlite://{}", dir.join("ledger.db").display())
+}
+
+/// Defines module `$name` whose two tests run the async `$scenario(url: &str)`:
+/// `sqlite` on a file in a temporary directory, `postgres` on a server
+/// started for the test (see [`TestPostgres::start`] for when it is skipped).
+#[macro_export]
+macro_rules! on_every_database {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(&$crate::postgres::sqlite_url()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let test = concat!(stringify!($name), "::postgres");
+                if let Some(server) = $crate::postgres::TestPostgres::start(test) {
+                    super::$scenario(&server.url()).await;
+                }
+            }
+        }
+    };
+}
