@@ -34,6 +34,8 @@ enum Create {
     Hang,
     /// HTTP 409 with a JSON refusal.
     Conflict409,
+    /// The documented `Balance not enough!` the first time, then success.
+    RefusedOnce,
 }
 
 fn json_answer(value: serde_json::Value) -> Response {
@@ -57,7 +59,15 @@ async fn provider(held: Held, create: Create, creates: Arc<AtomicU32>) -> Socket
             post(move || {
                 let creates = creates.clone();
                 async move {
-                    creates.fetch_add(1, Ordering::SeqCst);
+                    let earlier = creates.fetch_add(1, Ordering::SeqCst);
+                    if create == Create::RefusedOnce {
+                        return match earlier {
+                            0 => json_answer(
+                                json!({"status": false, "message": "Balance not enough!"}),
+                            ),
+                            _ => json_answer(json!({"status": true, "message": "Success"})),
+                        };
+                    }
                     if create == Create::Conflict409 {
                         let refusal = json!({"status": false, "message": "Order id exist!"});
                         return (axum::http::StatusCode::CONFLICT, json_answer(refusal))
@@ -219,6 +229,50 @@ async fn a_409_refusal_then_a_refused_query_is_unknown_with_its_reason(url: &str
     );
 }
 
+/// A payout refused with a documented message held nothing: the merchant's
+/// corrected request under the same id is sent, once, and accepted.
+async fn a_documented_refusal_then_a_resend_under_the_same_id_is_sent_once(url: &str) {
+    let creates = Arc::new(AtomicU32::new(0));
+    let held = Held {
+        word: Some("pending"),
+        amount: "50",
+    };
+    let config = configured(
+        provider(held, Create::RefusedOnce, creates.clone()).await,
+        url,
+    );
+    let first = paybridge(&config).output().unwrap();
+    let refused: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(first.status.code(), Some(3), "{refused}");
+    let ledger = SqlLedger::open(url).await.unwrap();
+    assert_eq!(
+        ledger.get(&payout_key()).await.unwrap().unwrap().state,
+        LedgerState::Refused
+    );
+    let again = paybridge(&config).output().unwrap();
+    let receipt: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again.status.code(), Some(0), "{receipt}");
+    assert_eq!(receipt["learned_from"].as_str(), Some("create_answer"));
+    assert_eq!(
+        creates.load(Ordering::SeqCst),
+        2,
+        "the resend reached the provider"
+    );
+    assert_eq!(
+        ledger.get(&payout_key()).await.unwrap().unwrap().state,
+        LedgerState::Processing
+    );
+    // A third run answers from the ledger: the accepted payout is not sent again.
+    let third = paybridge(&config).output().unwrap();
+    let receipt: serde_json::Value = serde_json::from_slice(&third.stdout).unwrap();
+    assert_eq!(
+        receipt["learned_from"].as_str(),
+        Some("ledger"),
+        "{receipt}"
+    );
+    assert_eq!(creates.load(Ordering::SeqCst), 2);
+}
+
 async fn completed_is_accepted_by_status(url: &str) {
     let (code, out, record) = killed_then_run_again(
         url,
@@ -299,4 +353,8 @@ on_every_database!(other_amount, another_amount_is_a_conflict_exit_8);
 on_every_database!(
     conflict_refusal,
     a_409_refusal_then_a_refused_query_is_unknown_with_its_reason
+);
+on_every_database!(
+    resend_after_refusal,
+    a_documented_refusal_then_a_resend_under_the_same_id_is_sent_once
 );
