@@ -10,19 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::routing::post;
 use axum::Router;
 use paybridge::axum::{CallbackRoute, Delivery, OwedDeliveries};
-use paybridge::ledger::{
-    Applied, Begin, CallbackVerdict, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey,
-    OrderRecord, ReceivedCallback, Source, SqlLedger, Transition, UnconfirmedFields,
-};
+use paybridge::ledger::{Claim, Ledger, LedgerState, Observation, OrderKey, Source, SqlLedger};
 use paybridge::{
     Config, DepositRequest, Gateway, Money, OrderId, OrderKind, OrderStatus, Provider, StatusQuery,
 };
 use paybridge_sandbox::{Sandbox, SandboxConfig, DEMO_MONSTER_KEY, DEMO_MONSTER_TOKEN};
 use paybridge_signing::form_callback_token;
+use paybridge_testkit::faulty_ledger::{FaultyLedger, LedgerCall};
 use paybridge_testkit::on_every_database;
 use paybridge_testkit::postgres::TestPostgres;
 use serde_json::json;
@@ -30,100 +27,24 @@ use sqlx::Row;
 
 const SECRET: &str = "s3cret";
 
-type LedgerResult<T> = Result<T, paybridge::Error>;
-
-/// A ledger that delegates to the real one, failing the calls it is told to.
-#[derive(Debug)]
-struct Failing {
-    real: SqlLedger,
+/// Which calls of the test ledger time out now.
+#[derive(Debug, Default)]
+struct Switches {
     transitions_fail: AtomicBool,
     finish_fails: AtomicBool,
 }
 
-impl Failing {
-    /// `real`, failing nothing yet.
-    fn new(real: SqlLedger) -> Arc<Self> {
-        Arc::new(Self {
-            real,
-            transitions_fail: AtomicBool::new(false),
-            finish_fails: AtomicBool::new(false),
-        })
-    }
-
-    fn refused(what: &str) -> paybridge::Error {
-        paybridge::Error::local("the test ledger", format!("{what}: statement timeout"))
-    }
-}
-
-#[async_trait]
-impl Ledger for Failing {
-    async fn begin(&self, key: &OrderKey, amount: &Money) -> LedgerResult<Begin> {
-        self.real.begin(key, amount).await
-    }
-    async fn forget_unsent(&self, key: &OrderKey) -> LedgerResult<()> {
-        self.real.forget_unsent(key).await
-    }
-    async fn observe(&self, key: &OrderKey, observation: &Observation) -> LedgerResult<Applied> {
-        self.real.observe(key, observation).await
-    }
-    async fn record_callback(&self, callback: &ReceivedCallback<'_>) -> LedgerResult<i64> {
-        self.real.record_callback(callback).await
-    }
-    async fn settle_callback(&self, id: i64, verdict: &CallbackVerdict) -> LedgerResult<()> {
-        self.real.settle_callback(id, verdict).await
-    }
-    async fn transition_into(
-        &self,
-        key: &OrderKey,
-        state: LedgerState,
-    ) -> LedgerResult<Option<Transition>> {
-        if self.transitions_fail.load(Ordering::SeqCst) {
-            return Err(Self::refused("transition_into"));
-        }
-        self.real.transition_into(key, state).await
-    }
-    async fn owed_transitions(
-        &self,
-        provider: &str,
-        account: &str,
-        lease_ms: i64,
-        limit: i64,
-    ) -> LedgerResult<Vec<Transition>> {
-        self.real
-            .owed_transitions(provider, account, lease_ms, limit)
-            .await
-    }
-    async fn claim_handler(&self, id: i64, lease_ms: i64) -> LedgerResult<Claim> {
-        self.real.claim_handler(id, lease_ms).await
-    }
-    async fn finish_handler(&self, id: i64, succeeded: bool) -> LedgerResult<()> {
-        if self.finish_fails.load(Ordering::SeqCst) {
-            return Err(Self::refused("finish_handler"));
-        }
-        self.real.finish_handler(id, succeeded).await
-    }
-    async fn keep_unconfirmed(
-        &self,
-        id: i64,
-        fields: &UnconfirmedFields,
-    ) -> LedgerResult<Option<UnconfirmedFields>> {
-        self.real.keep_unconfirmed(id, fields).await
-    }
-    async fn get(&self, key: &OrderKey) -> LedgerResult<Option<OrderRecord>> {
-        self.real.get(key).await
-    }
-    async fn list(&self, filter: &ListFilter) -> LedgerResult<Vec<OrderRecord>> {
-        self.real.list(filter).await
-    }
-    async fn resume_reconcile(&self) -> LedgerResult<paybridge::ledger::ReconcileRun> {
-        self.real.resume_reconcile().await
-    }
-    async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> LedgerResult<()> {
-        self.real.reconciled(run, key, row_json).await
-    }
-    async fn finish_reconcile(&self, run: i64) -> LedgerResult<()> {
-        self.real.finish_reconcile(run).await
-    }
+/// `real`, whose transition reads and handler finishes time out while their
+/// switch is on.
+fn failing(real: SqlLedger) -> (Arc<FaultyLedger<SqlLedger>>, Arc<Switches>) {
+    let switches = Arc::new(Switches::default());
+    let on = switches.clone();
+    let ledger = FaultyLedger::new(real, move |call| match call {
+        LedgerCall::TransitionInto => on.transitions_fail.load(Ordering::SeqCst),
+        LedgerCall::FinishHandler => on.finish_fails.load(Ordering::SeqCst),
+        _ => false,
+    });
+    (Arc::new(ledger), switches)
 }
 
 async fn serve(app: Router) -> String {
@@ -339,7 +260,7 @@ on_every_database!(
 /// handler once and is acknowledged.
 async fn a_duplicate_whose_transition_cannot_be_read_is_503_then_handled_once(url: &str) {
     let real = ledger_holding(url, "T1").await;
-    let ledger = Failing::new(real);
+    let (ledger, switches) = failing(real);
     let handled = Arc::new(Handled::default());
     handled.fail.store(true, Ordering::SeqCst);
     let gateway = vpay88(&completed_status_api().await, ledger.clone());
@@ -347,10 +268,10 @@ async fn a_duplicate_whose_transition_cannot_be_read_is_503_then_handled_once(ur
     let body = callback("T1", "5", "john");
     assert_eq!(post_to(&url, &body).await, (500, "handler failed".into()));
     handled.fail.store(false, Ordering::SeqCst);
-    ledger.transitions_fail.store(true, Ordering::SeqCst);
+    switches.transitions_fail.store(true, Ordering::SeqCst);
     assert_eq!(post_to(&url, &body).await, try_later());
     assert_eq!(handled.runs(), 1, "only the failed run");
-    ledger.transitions_fail.store(false, Ordering::SeqCst);
+    switches.transitions_fail.store(false, Ordering::SeqCst);
     assert_eq!(post_to(&url, &body).await, ok());
     assert_eq!(post_to(&url, &body).await, ok());
     assert_eq!(handled.runs(), 2, "run again once, then a duplicate");
@@ -365,8 +286,8 @@ on_every_database!(
 /// after the lease runs the handler again (at least once), then is answered.
 async fn a_finish_that_cannot_be_recorded_is_503_and_runs_again_after_the_lease(url: &str) {
     let real = ledger_holding(url, "F1").await;
-    let ledger = Failing::new(real);
-    ledger.finish_fails.store(true, Ordering::SeqCst);
+    let (ledger, switches) = failing(real);
+    switches.finish_fails.store(true, Ordering::SeqCst);
     let handled = Arc::new(Handled::default());
     let gateway = vpay88(&completed_status_api().await, ledger.clone());
     let lease = Duration::from_millis(400);
@@ -377,7 +298,7 @@ async fn a_finish_that_cannot_be_recorded_is_503_and_runs_again_after_the_lease(
     assert_eq!(post_to(&url, &body).await, try_later(), "within the lease");
     assert_eq!(worker.deliver_once().await.unwrap(), 0, "within the lease");
     assert_eq!(handled.runs(), 1, "never twice at once");
-    ledger.finish_fails.store(false, Ordering::SeqCst);
+    switches.finish_fails.store(false, Ordering::SeqCst);
     tokio::time::sleep(lease + Duration::from_millis(100)).await;
     assert_eq!(post_to(&url, &body).await, ok());
     assert_eq!(

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod conformance;
+pub mod faulty_ledger;
 pub mod postgres;
 
 use std::path::PathBuf;

@@ -1,0 +1,155 @@
+//! A ledger that fails the calls it is told to, as a database that times out
+//! or holds a lock would: every call goes to the real ledger unless `fails`
+//! says it times out this time, in which case it returns a local failure and
+//! the real ledger is not touched.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use paybridge_core::{Error, Money, Result};
+use paybridge_ledger::{
+    Applied, Begin, CallbackVerdict, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey,
+    OrderRecord, ReceivedCallback, ReconcileRun, Transition, UnconfirmedFields,
+};
+
+/// One method of [`Ledger`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum LedgerCall {
+    Begin,
+    ForgetUnsent,
+    Observe,
+    RecordCallback,
+    SettleCallback,
+    TransitionInto,
+    OwedTransitions,
+    ClaimHandler,
+    FinishHandler,
+    KeepUnconfirmed,
+    Get,
+    List,
+    ResumeReconcile,
+    Reconciled,
+    FinishReconcile,
+}
+
+type Fails = dyn Fn(LedgerCall) -> bool + Send + Sync;
+
+/// A [`Ledger`] over `real` that times out where `fails` says.
+pub struct FaultyLedger<L> {
+    real: L,
+    fails: Arc<Fails>,
+}
+
+impl<L> fmt::Debug for FaultyLedger<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyLedger").finish_non_exhaustive()
+    }
+}
+
+impl<L: Ledger> FaultyLedger<L> {
+    /// `real`, timing out each call for which `fails` answers `true`.
+    pub fn new(real: L, fails: impl Fn(LedgerCall) -> bool + Send + Sync + 'static) -> Self {
+        Self {
+            real,
+            fails: Arc::new(fails),
+        }
+    }
+
+    /// The real ledger.
+    pub fn real(&self) -> &L {
+        &self.real
+    }
+
+    fn check(&self, call: LedgerCall) -> Result<()> {
+        match (self.fails)(call) {
+            true => Err(Error::local(
+                "the test ledger",
+                format!("{call:?}: canceling statement due to statement timeout"),
+            )),
+            false => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl<L: Ledger> Ledger for FaultyLedger<L> {
+    async fn begin(&self, key: &OrderKey, amount: &Money) -> Result<Begin> {
+        self.check(LedgerCall::Begin)?;
+        self.real.begin(key, amount).await
+    }
+    async fn forget_unsent(&self, key: &OrderKey) -> Result<()> {
+        self.check(LedgerCall::ForgetUnsent)?;
+        self.real.forget_unsent(key).await
+    }
+    async fn observe(&self, key: &OrderKey, observation: &Observation) -> Result<Applied> {
+        self.check(LedgerCall::Observe)?;
+        self.real.observe(key, observation).await
+    }
+    async fn record_callback(&self, callback: &ReceivedCallback<'_>) -> Result<i64> {
+        self.check(LedgerCall::RecordCallback)?;
+        self.real.record_callback(callback).await
+    }
+    async fn settle_callback(&self, id: i64, verdict: &CallbackVerdict) -> Result<()> {
+        self.check(LedgerCall::SettleCallback)?;
+        self.real.settle_callback(id, verdict).await
+    }
+    async fn transition_into(
+        &self,
+        key: &OrderKey,
+        state: LedgerState,
+    ) -> Result<Option<Transition>> {
+        self.check(LedgerCall::TransitionInto)?;
+        self.real.transition_into(key, state).await
+    }
+    async fn owed_transitions(
+        &self,
+        provider: &str,
+        account: &str,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Transition>> {
+        self.check(LedgerCall::OwedTransitions)?;
+        self.real
+            .owed_transitions(provider, account, lease_ms, limit)
+            .await
+    }
+    async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim> {
+        self.check(LedgerCall::ClaimHandler)?;
+        self.real.claim_handler(id, lease_ms).await
+    }
+    async fn finish_handler(&self, id: i64, succeeded: bool) -> Result<()> {
+        self.check(LedgerCall::FinishHandler)?;
+        self.real.finish_handler(id, succeeded).await
+    }
+    async fn keep_unconfirmed(
+        &self,
+        id: i64,
+        fields: &UnconfirmedFields,
+    ) -> Result<Option<UnconfirmedFields>> {
+        self.check(LedgerCall::KeepUnconfirmed)?;
+        self.real.keep_unconfirmed(id, fields).await
+    }
+    async fn get(&self, key: &OrderKey) -> Result<Option<OrderRecord>> {
+        self.check(LedgerCall::Get)?;
+        self.real.get(key).await
+    }
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<OrderRecord>> {
+        self.check(LedgerCall::List)?;
+        self.real.list(filter).await
+    }
+    async fn resume_reconcile(&self) -> Result<ReconcileRun> {
+        self.check(LedgerCall::ResumeReconcile)?;
+        self.real.resume_reconcile().await
+    }
+    async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()> {
+        self.check(LedgerCall::Reconciled)?;
+        self.real.reconciled(run, key, row_json).await
+    }
+    async fn finish_reconcile(&self, run: i64) -> Result<()> {
+        self.check(LedgerCall::FinishReconcile)?;
+        self.real.finish_reconcile(run).await
+    }
+}
