@@ -41,6 +41,14 @@ pub struct ReadRefusal {
     pub documented: bool,
 }
 
+impl ReadRefusal {
+    /// A refusal no document writes.
+    pub const UNDOCUMENTED: ReadRefusal = ReadRefusal {
+        kind: RefusalKind::Other,
+        documented: false,
+    };
+}
+
 impl RefusalTable {
     /// A table of `rows`.
     pub const fn new(rows: &'static [DocumentedRefusal]) -> Self {
@@ -67,10 +75,7 @@ impl RefusalTable {
                 kind: row.kind,
                 documented: true,
             },
-            None => ReadRefusal {
-                kind: RefusalKind::Other,
-                documented: false,
-            },
+            None => ReadRefusal::UNDOCUMENTED,
         }
     }
 

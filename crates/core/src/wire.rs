@@ -712,7 +712,14 @@ pub fn read_answer<A: DeserializeOwned>(
             .message
             .map(|m| m.0.into_owned())
             .unwrap_or_default();
-        let read = refusals.read(operation, status, &message);
+        // Only a refusal shaped as the documents write one (`status` the JSON
+        // `false`, a `message`, nothing else) can be read for what it says: a
+        // `"status": "0"`, or a refusal that also carries an order reference or
+        // a status, is something no document shows.
+        let read = match as_documented_refusal(&body) {
+            true => refusals.read(operation, status, &message),
+            false => crate::refusal::ReadRefusal::UNDOCUMENTED,
+        };
         return Err(Error::Provider {
             provider,
             operation,
@@ -733,6 +740,16 @@ pub fn read_answer<A: DeserializeOwned>(
         status,
         body,
     })
+}
+
+/// Whether `body` is exactly `{"status": false, "message": "..."}`.
+fn as_documented_refusal(body: &[u8]) -> bool {
+    let Ok(fields) = from_json_tolerant::<serde_json::Map<String, Value>>(body) else {
+        return false;
+    };
+    fields.len() == 2
+        && fields.get("status") == Some(&Value::Bool(false))
+        && fields.get("message").is_some_and(Value::is_string)
 }
 
 /// What is wrong with an answer, found while mapping its wire type into a domain

@@ -271,8 +271,12 @@ pub struct CallbackVerdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Claim {
-    /// This caller claimed it: run the handler, then [`Ledger::finish_handler`].
-    Claimed,
+    /// This caller claimed it: run the handler, then [`Ledger::finish_handler`]
+    /// with this claim's token.
+    Claimed {
+        /// Names this claim, as against a later one that took it over.
+        token: i64,
+    },
     /// Another caller is running it now.
     Running,
     /// It ran to success already.
@@ -394,8 +398,11 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// be taken over.
     async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim>;
 
-    /// Records the handler's end: done, or due again after a failure.
-    async fn finish_handler(&self, id: i64, succeeded: bool) -> Result<()>;
+    /// Records the handler's end under the claim `token`: a success marks it
+    /// done, whoever holds the claim now; a failure makes it due again only
+    /// while `token` is still its claim, so a run that failed after its lease
+    /// was taken over never undoes another run's claim or a recorded success.
+    async fn finish_handler(&self, id: i64, token: i64, succeeded: bool) -> Result<()>;
 
     /// Keeps `fields` as the unconfirmed fields delivered with transition `id`
     /// unless some were kept before; returns those kept before, if any, so a

@@ -817,18 +817,26 @@ impl Ledger for SqlLedger {
 
     async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim> {
         let now = now_ms();
+        // The claim's time is its token: one later than the claim it takes
+        // over, even within the same millisecond.
         let claimed = sqlx::query(
-            "UPDATE paybridge_transitions SET handler = 'running', claimed_at = $1 \
-             WHERE id = $2 AND (handler = 'due' OR (handler = 'running' AND claimed_at < $3))",
+            "UPDATE paybridge_transitions SET handler = 'running', \
+             claimed_at = CASE WHEN claimed_at IS NOT NULL AND claimed_at >= $1 \
+             THEN claimed_at + 1 ELSE $1 END \
+             WHERE id = $2 AND (handler = 'due' OR (handler = 'running' AND claimed_at < $3)) \
+             RETURNING claimed_at",
         )
         .bind(now)
         .bind(id)
         .bind(now - lease_ms)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db("claim a handler"))?;
-        if claimed.rows_affected() == 1 {
-            return Ok(Claim::Claimed);
+        if let Some(row) = claimed {
+            let token = row
+                .try_get::<i64, _>("claimed_at")
+                .map_err(db("read a handler's claim"))?;
+            return Ok(Claim::Claimed { token });
         }
         let handler: String =
             sqlx::query("SELECT handler FROM paybridge_transitions WHERE id = $1")
@@ -844,15 +852,23 @@ impl Ledger for SqlLedger {
         })
     }
 
-    async fn finish_handler(&self, id: i64, succeeded: bool) -> Result<()> {
-        sqlx::query(
-            "UPDATE paybridge_transitions SET handler = $1, claimed_at = NULL WHERE id = $2",
-        )
-        .bind(if succeeded { "done" } else { "due" })
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(db("record a handler's end"))?;
+    async fn finish_handler(&self, id: i64, token: i64, succeeded: bool) -> Result<()> {
+        let finished = match succeeded {
+            true => sqlx::query(
+                "UPDATE paybridge_transitions SET handler = 'done', claimed_at = NULL WHERE id = $1",
+            )
+            .bind(id),
+            false => sqlx::query(
+                "UPDATE paybridge_transitions SET handler = 'due', claimed_at = NULL \
+                 WHERE id = $1 AND handler = 'running' AND claimed_at = $2",
+            )
+            .bind(id)
+            .bind(token),
+        };
+        finished
+            .execute(&self.pool)
+            .await
+            .map_err(db("record a handler's end"))?;
         Ok(())
     }
 

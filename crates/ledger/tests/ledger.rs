@@ -181,7 +181,7 @@ async fn one_callback_applied_100_times_at_once_advances_once_and_is_claimed_onc
     for task in tasks {
         let (step, claim) = task.await.unwrap();
         advanced += usize::from(step == Step::Advance(LedgerState::Completed));
-        claimed += usize::from(claim == Claim::Claimed);
+        claimed += usize::from(matches!(claim, Claim::Claimed { .. }));
     }
     assert_eq!((advanced, claimed), (1, 1));
     let record = first.get(&key("C1")).await.unwrap().unwrap();
@@ -200,10 +200,7 @@ async fn a_failed_handler_is_due_again_and_a_dead_claim_is_taken_over(url: &str)
         .await
         .unwrap();
     let id = applied.transition.expect("a transition into completed");
-    assert_eq!(
-        ledger.claim_handler(id, 60_000).await.unwrap(),
-        Claim::Claimed
-    );
+    let first = claimed(ledger.claim_handler(id, 60_000).await.unwrap());
     assert_eq!(
         ledger.claim_handler(id, 60_000).await.unwrap(),
         Claim::Running
@@ -220,20 +217,17 @@ async fn a_failed_handler_is_due_again_and_a_dead_claim_is_taken_over(url: &str)
         Vec::<i64>::new(),
         "claimed"
     );
-    ledger.finish_handler(id, false).await.unwrap();
+    ledger.finish_handler(id, first, false).await.unwrap();
     assert_eq!(
         owed(ledger.clone(), 60_000).await,
         [id],
         "failed: due again"
     );
-    assert_eq!(
-        ledger.claim_handler(id, 60_000).await.unwrap(),
-        Claim::Claimed
-    );
+    claimed(ledger.claim_handler(id, 60_000).await.unwrap());
     // Its holder died: a claim older than the lease is owed, and taken over.
     assert_eq!(owed(ledger.clone(), -1).await, [id], "lease expired");
-    assert_eq!(ledger.claim_handler(id, -1).await.unwrap(), Claim::Claimed);
-    ledger.finish_handler(id, true).await.unwrap();
+    let taken_over = claimed(ledger.claim_handler(id, -1).await.unwrap());
+    ledger.finish_handler(id, taken_over, true).await.unwrap();
     assert_eq!(ledger.claim_handler(id, -1).await.unwrap(), Claim::Done);
     assert_eq!(owed(ledger.clone(), -1).await, Vec::<i64>::new(), "done");
     let transition = ledger
@@ -382,3 +376,42 @@ async fn a_url_of_another_database_is_a_configuration_error() {
     let err = SqlLedger::open("mysql://x").await.unwrap_err();
     assert_eq!(err.kind(), "config", "{err}");
 }
+
+/// The token of a claim that was granted.
+fn claimed(claim: Claim) -> i64 {
+    match claim {
+        Claim::Claimed { token } => token,
+        other => panic!("not claimed: {other:?}"),
+    }
+}
+
+/// A run that outlived its lease and failed late never undoes the claim that
+/// took it over, nor a success recorded since: the handler is not run again.
+async fn a_late_failure_of_a_taken_over_claim_changes_nothing(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    ledger.begin(&key("L1"), &myr("100.50")).await.unwrap();
+    let id = ledger
+        .observe(&key("L1"), &seen(LedgerState::Completed))
+        .await
+        .unwrap()
+        .transition
+        .unwrap();
+    let slow = claimed(ledger.claim_handler(id, 60_000).await.unwrap());
+    let second = claimed(ledger.claim_handler(id, -1).await.unwrap());
+    assert_ne!(slow, second, "a take-over is a new claim");
+    // The slow run fails while the second still holds its claim.
+    ledger.finish_handler(id, slow, false).await.unwrap();
+    assert_eq!(
+        ledger.claim_handler(id, 60_000).await.unwrap(),
+        Claim::Running,
+        "the second run's claim stands"
+    );
+    ledger.finish_handler(id, second, true).await.unwrap();
+    // And a failure even later does not undo the recorded success.
+    ledger.finish_handler(id, slow, false).await.unwrap();
+    assert_eq!(ledger.claim_handler(id, -1).await.unwrap(), Claim::Done);
+}
+on_every_database!(
+    late_failure,
+    a_late_failure_of_a_taken_over_claim_changes_nothing
+);

@@ -764,17 +764,17 @@ mod ledger {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Display + Send + 'static,
     {
-        match ledger.claim_handler(id, lease_ms(route)).await {
-            Ok(Claim::Claimed) => {}
+        let token = match ledger.claim_handler(id, lease_ms(route)).await {
+            Ok(Claim::Claimed { token }) => token,
             Ok(Claim::Done) => return Ran::AlreadyDone,
             Ok(_) => return Ran::HeldElsewhere,
             Err(err) => {
                 tracing::error!(transition = id, error = %err, "the ledger could not claim a handler");
                 return Ran::LedgerFailed(err);
             }
-        }
+        };
         let outcome = handle(route, gateway, delivery).await;
-        let finished = ledger.finish_handler(id, outcome.is_ok()).await;
+        let finished = ledger.finish_handler(id, token, outcome.is_ok()).await;
         match (outcome, finished) {
             (Ok(()), Ok(())) => Ran::Succeeded,
             (Ok(()), Err(err)) => {

@@ -120,9 +120,9 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
         self.check(LedgerCall::ClaimHandler)?;
         self.real.claim_handler(id, lease_ms).await
     }
-    async fn finish_handler(&self, id: i64, succeeded: bool) -> Result<()> {
+    async fn finish_handler(&self, id: i64, token: i64, succeeded: bool) -> Result<()> {
         self.check(LedgerCall::FinishHandler)?;
-        self.real.finish_handler(id, succeeded).await
+        self.real.finish_handler(id, token, succeeded).await
     }
     async fn keep_unconfirmed(
         &self,

@@ -498,3 +498,64 @@ fn a_refusal_the_documents_do_not_write_is_undocumented_and_may_have_been_delive
         assert!(!err.is_unknown_order(), "{status} {message}");
     }
 }
+
+#[test]
+fn a_documented_message_in_a_body_no_document_shows_is_undocumented() {
+    let bodies = [
+        r#"{"status":"0","message":"Balance not enough!"}"#,
+        r#"{"status":0,"message":"Balance not enough!"}"#,
+        r#"{"status":"false","message":"Balance not enough!"}"#,
+        r#"{"status":" false ","message":"Balance not enough!"}"#,
+        r#"{"status":false,"message":"Balance not enough!","withdraw_order_id":"W77"}"#,
+        r#"{"status":false,"message":"Balance not enough!","order_status":"completed"}"#,
+        r#"{"status":false,"message":"Balance not enough!","data":{"status":true}}"#,
+    ];
+    for body in bodies {
+        let reply = HttpReply {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+        };
+        let err = read_answer::<WithdrawalCreatedAnswer>(
+            Provider::Vpay88,
+            Operation::CreateWithdrawal,
+            reply,
+            &REFUSALS,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Provider {
+                    documented: false,
+                    kind: RefusalKind::Other,
+                    ..
+                }
+            ),
+            "{body}: {err}"
+        );
+        assert!(err.may_have_been_delivered(), "{body}");
+    }
+    // The documents' own shape, trailing comma and all, is documented.
+    let reply = HttpReply {
+        status: 200,
+        body: b"{\"status\": false, \"message\": \"Balance not enough!\",\n}".to_vec(),
+    };
+    let err = read_answer::<WithdrawalCreatedAnswer>(
+        Provider::Vpay88,
+        Operation::CreateWithdrawal,
+        reply,
+        &REFUSALS,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Provider {
+                documented: true,
+                kind: RefusalKind::InsufficientBalance,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
