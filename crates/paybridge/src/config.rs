@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use paybridge_core::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
-use paybridge_core::{Error, ExposeSecret, Provider, Result, SecretString};
+use paybridge_core::{redact, Error, ExposeSecret, Provider, Result, SecretString};
 use paybridge_vpay88::AuthPolicy;
 use serde::{Deserialize, Deserializer};
 
-/// `[vpay88]` and `[one1pay]`.
-#[derive(Debug, Clone, Deserialize)]
+/// `[vpay88]` and `[one1pay]`. `Debug` shows no secret: keys are
+/// [`SecretString`]s and URLs are shown through [`paybridge_core::redact`].
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FormApiSection {
@@ -60,8 +61,8 @@ impl From<AuthPolicySetting> for AuthPolicy {
     }
 }
 
-/// `[onepunch]`.
-#[derive(Debug, Clone, Deserialize)]
+/// `[onepunch]`. `Debug` shows no secret (see [`FormApiSection`]).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OnePunchSection {
@@ -75,6 +76,33 @@ pub struct OnePunchSection {
     pub notify_url: Option<String>,
     /// Default `return_url`.
     pub return_url: Option<String>,
+}
+
+impl std::fmt::Debug for FormApiSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormApiSection")
+            .field("base_url", &self.base_url.as_deref().map(redact::Url))
+            .field("username", &self.username)
+            .field("api_key", &self.api_key)
+            .field("secret_key", &self.secret_key)
+            .field("secret_keys", &self.secret_keys)
+            .field("auth_policy", &self.auth_policy)
+            .field("pay_methods", &self.pay_methods)
+            .field("limits_ttl_secs", &self.limits_ttl_secs)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OnePunchSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnePunchSection")
+            .field("base_url", &self.base_url.as_deref().map(redact::Url))
+            .field("monster_token", &self.monster_token)
+            .field("monster_key", &self.monster_key)
+            .field("notify_url", &self.notify_url.as_deref().map(redact::Url))
+            .field("return_url", &self.return_url.as_deref().map(redact::Url))
+            .finish()
+    }
 }
 
 /// `[http]`: timeouts and retries.
@@ -105,13 +133,21 @@ pub struct HttpSection {
     pub operation_deadline_ms: Option<u64>,
 }
 
-/// `[ledger]`: where orders are kept.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[ledger]`: where orders are kept. `Debug` hides the URL's password.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LedgerSection {
     /// `sqlite://paybridge.db` (a file, created when missing) or `postgres://...`.
     pub url: Option<String>,
+}
+
+impl std::fmt::Debug for LedgerSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerSection")
+            .field("url", &self.url.as_deref().map(redact::Url))
+            .finish()
+    }
 }
 
 /// `[callback]`.
