@@ -270,7 +270,35 @@ struct File {
 }
 
 /// The whole configuration. `Debug` shows no secret.
-#[derive(Debug, Clone)]
+///
+/// Read it with [`Config::load`] or [`Config::from_toml`], or as a part of the
+/// merchant's own configuration: `Config` implements `Deserialize`, through
+/// the same reading and checks as [`Config::from_toml`] (unknown keys refused,
+/// errors naming their key), so it can sit under a table of its own:
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct MyApp {
+///     listen: String,
+///     paybridge: paybridge::Config,
+/// }
+///
+/// let app: MyApp = toml::from_str(r#"
+/// listen = "0.0.0.0:8080"
+/// [paybridge]
+/// provider = "vpay88"
+/// [paybridge.vpay88]
+/// base_url = "https://pay.example"
+/// username = "merchant"
+/// api_key = "key"
+/// "#).unwrap();
+/// assert_eq!(app.paybridge.provider().unwrap(), paybridge::Provider::Vpay88);
+/// ```
+///
+/// Deserialized so, it applies no `PAYBRIDGE_*` environment variables: the
+/// merchant's own configuration decides where its values come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawConfig")]
 #[non_exhaustive]
 pub struct Config {
     /// Which provider [`crate::Gateway::from_config`] builds.
@@ -291,6 +319,23 @@ pub struct Config {
     pub ledger: LedgerSection,
     /// Where the file was read from, for error messages.
     pub source: String,
+}
+
+/// What `Config`'s `Deserialize` reads first: the table as written, then
+/// read as [`Config::from_toml`] reads a file's.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct RawConfig(toml::Table);
+
+/// The source named in the errors of a deserialized configuration.
+const DESERIALIZED: &str = "the deserialized paybridge configuration";
+
+impl TryFrom<RawConfig> for Config {
+    type Error = Error;
+
+    fn try_from(raw: RawConfig) -> Result<Self> {
+        Self::from_table(raw.0, DESERIALIZED)
+    }
 }
 
 /// The sections environment variables can reach: `PAYBRIDGE_<SECTION>_<KEY>`.
@@ -342,6 +387,11 @@ impl Config {
             reason: format!("in {source}: {}", e.message()),
         })?;
         apply_env(&mut table, env)?;
+        Self::from_table(table, source)
+    }
+
+    /// Reads a table as written (environment applied), errors naming `source`.
+    fn from_table(table: toml::Table, source: &str) -> Result<Self> {
         let file: File = read_value(toml::Value::Table(table), source, "")?;
         let accounts = file
             .accounts
@@ -728,6 +778,50 @@ vnd = ["bank", "momo"]
                 "an empty list must be a configuration error, got {:?}",
                 other.err()
             ),
+        }
+    }
+
+    #[test]
+    fn a_config_deserialized_under_the_merchants_own_table_reads_as_from_toml_does() {
+        #[derive(Deserialize)]
+        struct MyApp {
+            name: String,
+            paybridge: Config,
+        }
+        let nested = |text: &str| {
+            let mut out = String::from("name = \"shop\"\n");
+            for line in text.lines() {
+                match line.strip_prefix('[') {
+                    Some(section) => out.push_str(&format!("[paybridge.{section}\n")),
+                    None if out.contains("[paybridge") => out.push_str(&format!("{line}\n")),
+                    None => out.push_str(&format!("[paybridge]\n{line}\n")),
+                }
+            }
+            out
+        };
+        for text in [FILE, ACCOUNTS] {
+            let direct = Config::from_toml(text, DESERIALIZED).unwrap();
+            let app: MyApp = toml::from_str(&nested(text)).unwrap();
+            assert_eq!(app.name, "shop");
+            assert_eq!(format!("{:?}", app.paybridge), format!("{direct:?}"));
+            assert_eq!(app.paybridge.secrets(), direct.secrets());
+        }
+        let app: MyApp = toml::from_str("name = \"x\"\n[paybridge]\n").unwrap();
+        assert!(app.paybridge.provider.is_none() && app.paybridge.accounts.is_empty());
+        // The same checks: unknown keys, wrong types, accounts read per provider.
+        for (text, key) in [
+            ("[vpay88]\nbase_urll = \"x\"", "vpay88.base_urll"),
+            ("[vpay88]\napi_key = 5", "vpay88.api_key"),
+            (
+                "[accounts.main]\nprovider = \"onepunch\"\nusername = \"u\"",
+                "accounts.main.username",
+            ),
+        ] {
+            let err = toml::from_str::<MyApp>(&nested(text))
+                .err()
+                .map(|e| e.to_string());
+            let err = err.unwrap_or_default();
+            assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
         }
     }
 
