@@ -102,7 +102,42 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
     .unwrap();
     tracing::info!(config = ?config, "config debug");
 
+    // Gateways built and ledgers opened from a configuration whose every
+    // secret is set: SQLite, and PostgreSQL (opened twice, as a restart
+    // does) when it is here. Its password is ignored by the test cluster's
+    // trust authentication, but it is in the URL all the same.
+    let sqlite = paybridge_testkit::temp_dir("paybridge-secrets").join("ledger.db");
+    let server = paybridge_testkit::postgres::TestPostgres::start("secrets at TRACE");
+    let mut ledger_urls = vec![format!("sqlite://{}", sqlite.display())];
+    if let Some(server) = &server {
+        ledger_urls.push(
+            server
+                .url()
+                .replace("paybridge@", "paybridge:SECRET-pg-7f3@"),
+        );
+    }
+    for url in &ledger_urls {
+        let config = Config::from_toml(&secret_laden_toml(url), "secrets.toml").unwrap();
+        for provider in [Provider::Vpay88, Provider::One1Pay, Provider::OnePunch] {
+            let gateway = paybridge::Gateway::for_provider(&config, provider).unwrap();
+            tracing::debug!(gateway = ?gateway, "built");
+        }
+        for _ in 0..2 {
+            let ledger = config.open_ledger().await.unwrap().unwrap();
+            tracing::debug!(ledger = ?ledger, config = ?config, "ledger opened");
+        }
+    }
+
     let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_hidden("the TRACE logs", &logged);
+    assert!(
+        logged.contains("ledger opened") && logged.contains("[REDACTED]@"),
+        "the ledger's opening was logged, its URL redacted"
+    );
+    assert!(
+        !logged.contains("already exists"),
+        "reopening a ledger creates nothing and logs no notice"
+    );
     assert!(
         logged.contains("TRACE") || logged.contains("DEBUG"),
         "the capture saw verbose logs"

@@ -140,12 +140,43 @@ pub struct HttpSection {
 pub struct LedgerSection {
     /// `sqlite://paybridge.db` (a file, created when missing) or `postgres://...`.
     pub url: Option<String>,
+    /// PostgreSQL connections kept at most (16 by default); SQLite keeps one.
+    #[serde(default, deserialize_with = "number")]
+    pub pool_size: Option<u32>,
+    /// Seconds opening the ledger may take (10 by default); past it, an
+    /// error naming the database's address.
+    #[serde(default, deserialize_with = "number")]
+    pub connect_timeout_s: Option<u64>,
+    /// Whether the ledger applies the migrations its database lacks on open
+    /// (`true` by default); off, such a database is refused.
+    #[serde(default, deserialize_with = "flag")]
+    pub migrate: Option<bool>,
+}
+
+#[cfg(feature = "ledger")]
+impl LedgerSection {
+    /// The options the ledger is opened with.
+    pub fn options(&self) -> paybridge_ledger::LedgerOptions {
+        let defaults = paybridge_ledger::LedgerOptions::default();
+        defaults
+            .clone()
+            .pool_size(self.pool_size.unwrap_or(defaults.pool_size))
+            .connect_timeout(
+                self.connect_timeout_s
+                    .map(Duration::from_secs)
+                    .unwrap_or(defaults.connect_timeout),
+            )
+            .migrate(self.migrate.unwrap_or(defaults.migrate))
+    }
 }
 
 impl std::fmt::Debug for LedgerSection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerSection")
             .field("url", &self.url.as_deref().map(redact::Url))
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout_s", &self.connect_timeout_s)
+            .field("migrate", &self.migrate)
             .finish()
     }
 }
@@ -502,7 +533,7 @@ impl Config {
     ) -> Result<Option<std::sync::Arc<dyn paybridge_ledger::Ledger>>> {
         match &self.ledger.url {
             Some(url) => Ok(Some(std::sync::Arc::new(
-                paybridge_ledger::SqlLedger::open(url).await?,
+                paybridge_ledger::SqlLedger::open_with(url, &self.ledger.options()).await?,
             ))),
             None => Ok(None),
         }
@@ -552,6 +583,24 @@ where
         .and_then(|n| N::try_from(n).ok())
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom("must be a whole non-negative number"))
+}
+
+/// `true` or `false`, written as a TOML boolean or, from the environment, as text.
+fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Flag(bool),
+        Text(String),
+    }
+    match Written::deserialize(deserializer)? {
+        Written::Flag(flag) => Ok(Some(flag)),
+        Written::Text(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Some(true)),
+            "false" | "0" | "no" => Ok(Some(false)),
+            _ => Err(serde::de::Error::custom("must be true or false")),
+        },
+    }
 }
 
 /// A list of strings, or (from the environment) one comma-separated string.
@@ -725,6 +774,36 @@ monster_key = "file-monster-key"
             Duration::from_millis(250)
         );
         assert_eq!(config.ledger.url.as_deref(), Some("sqlite://orders.db"));
+    }
+
+    #[cfg(feature = "ledger")]
+    #[test]
+    fn ledger_options_come_from_the_file_and_the_environment() {
+        let text = "[ledger]\nurl = \"sqlite://x.db\"\npool_size = 4\nconnect_timeout_s = 2\nmigrate = false\n";
+        let options = Config::from_toml(text, "t.toml").unwrap().ledger.options();
+        assert_eq!(
+            options,
+            paybridge_ledger::LedgerOptions::default()
+                .pool_size(4)
+                .connect_timeout(Duration::from_secs(2))
+                .migrate(false)
+        );
+        let env = [
+            ("PAYBRIDGE_LEDGER_MIGRATE".to_string(), "true".to_string()),
+            ("PAYBRIDGE_LEDGER_POOL_SIZE".into(), "9".into()),
+        ];
+        let options = Config::from_toml_with_env(text, "t.toml", env)
+            .unwrap()
+            .ledger
+            .options();
+        assert!(options.migrate);
+        assert_eq!(options.pool_size, 9);
+        assert_eq!(
+            Config::from_toml("", "t.toml").unwrap().ledger.options(),
+            paybridge_ledger::LedgerOptions::default()
+        );
+        let err = Config::from_toml("[ledger]\nmigrate = \"maybe\"", "t.toml").unwrap_err();
+        assert!(err.to_string().contains("ledger.migrate"), "{err}");
     }
 
     #[tokio::test]
