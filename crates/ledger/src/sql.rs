@@ -39,6 +39,32 @@ pub struct SqlLedger {
     backend: Backend,
 }
 
+/// Creates the SQLite file a `mode=rwc` URL names, when missing, readable
+/// and writable by its owner only (0600), before SQLite creates it with the
+/// process's umask (often world-readable). SQLite gives the `-wal` and
+/// `-shm` files the database file's mode. An existing file is left as it is;
+/// a file that cannot be created here is left to SQLite to report.
+fn create_private_file(url: &str) {
+    use std::str::FromStr;
+    if !url.contains("mode=rwc") || url.contains(":memory:") {
+        return;
+    }
+    let Ok(options) = sqlx::sqlite::SqliteConnectOptions::from_str(url) else {
+        return;
+    };
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(options.get_filename()) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            tracing::debug!(error = %e, "the ledger's file could not be created ahead of SQLite")
+        }
+    }
+}
+
 /// A database failure, as paybridge reports local failures.
 fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     move |e| Error::local(format!("the ledger could not {what}"), e)
@@ -186,6 +212,9 @@ impl SqlLedger {
             Backend::Sqlite => 1,
             Backend::Postgres => options.pool_size.max(1),
         };
+        if backend == Backend::Sqlite {
+            create_private_file(&url);
+        }
         let timeout = options.connect_timeout;
         let connecting = AnyPoolOptions::new()
             .max_connections(connections)

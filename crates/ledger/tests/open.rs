@@ -76,3 +76,24 @@ async fn postgres_keeps_the_pool_size_asked_for_and_reopens_without_recreating_i
         .await
         .unwrap();
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_sqlite_ledger_and_its_wal_and_shm_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (file, url) = sqlite_url();
+    let ledger = SqlLedger::open(&url).await.unwrap();
+    ledger.list(&Default::default()).await.unwrap();
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&file), 0o600, "{}", file.display());
+    for suffix in ["-wal", "-shm"] {
+        let side = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+        assert_eq!(mode(&side), 0o600, "{}", side.display());
+    }
+}
