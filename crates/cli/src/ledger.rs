@@ -111,11 +111,9 @@ async fn export(ledger: &dyn Ledger, format: ExportFormat) -> Result<(), Error> 
     let written: std::io::Result<()> = (|| {
         match format {
             ExportFormat::Csv => {
-                let mut writer = csv::Writer::from_writer(&mut out);
+                let mut writer = paybridge_cli::csv_cells::CsvWriter::new(&mut out);
                 for record in records {
-                    writer
-                        .serialize(Listed::from(record))
-                        .map_err(std::io::Error::other)?;
+                    writer.write_row(&Listed::from(record))?;
                 }
                 writer.flush()?;
             }

@@ -3,6 +3,7 @@
 //! `paybridge reconcile`.
 #![deny(missing_docs)]
 
+pub mod csv_cells;
 pub mod demo;
 pub mod harness;
 pub mod reconcile;

@@ -3,6 +3,7 @@
 
 use clap::ValueEnum;
 use paybridge::{Error, Money, StatusReport};
+use paybridge_cli::csv_cells::CsvWriter;
 use paybridge_cli::reconcile::{Report, Row};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -112,7 +113,7 @@ pub fn csv_text(value: &Value) -> String {
         Some(Value::Object(map)) => map.keys().cloned().collect(),
         _ => return rows.iter().map(|r| format!("{}\n", cell(r))).collect(),
     };
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = CsvWriter::new(Vec::new());
     let mut lines = vec![columns.clone()];
     lines.extend(rows.iter().map(|row| {
         columns
@@ -125,7 +126,7 @@ pub fn csv_text(value: &Value) -> String {
     }));
     for line in lines {
         // Writing to memory cannot fail.
-        let _ = writer.write_record(&line);
+        let _ = writer.write_cells(&line);
     }
     writer
         .into_inner()
@@ -208,9 +209,9 @@ pub fn print_reconcile(output: Output, report: &Report) {
                 writeln!(out, "\n]}}")?;
             }
             Output::Csv => {
-                let mut writer = csv::Writer::from_writer(&mut out);
+                let mut writer = CsvWriter::new(&mut out);
                 for row in rows {
-                    writer.serialize(row).map_err(std::io::Error::other)?;
+                    writer.write_row(row)?;
                 }
                 writer.flush()?;
                 drop(writer);

@@ -266,6 +266,9 @@ fn answered(recorded: impl IntoIterator<Item = Row>) -> Vec<Row> {
         .collect()
 }
 
+/// The first line of every `--state` file: what makes a file the run's own.
+pub const STATE_MARKER: &str = r#"{"paybridge_reconcile_state":1}"#;
+
 /// Where finished rows are kept so a run can resume.
 enum Progress {
     Ledger(Arc<dyn Ledger>, i64),
@@ -277,14 +280,41 @@ impl Progress {
     /// Opens the `--state` file at `path` and reads the rows it keeps: none
     /// when it is new or holds a finished run (which is then emptied, the file
     /// holding one run only).
-    fn open_file(path: &Path) -> Result<(Self, Vec<Row>), Error> {
+    ///
+    /// The file is the run's own: a new one is created readable by its owner
+    /// only (0600) and begins with [`STATE_MARKER`]; an existing one whose
+    /// first line is not that marker (the `--input` CSV, any other file) is
+    /// refused, naming it, and left untouched. An empty file is taken as new.
+    fn open_file(path: &Path, input: &Path) -> Result<(Self, Vec<Row>), Error> {
         let failed = |e: std::io::Error| bad_input(format!("--state {}: {e}", path.display()));
+        let same_file = std::fs::canonicalize(path)
+            .ok()
+            .is_some_and(|state| std::fs::canonicalize(input).is_ok_and(|input| input == state));
+        if same_file {
+            return Err(Error::invalid(
+                "state",
+                format!(
+                    "{} is the --input file; give the run's progress a file of its own",
+                    path.display()
+                ),
+            ));
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(failed(e)),
         };
-        // A line cut short by a kill is no row, and is skipped.
+        if !text.is_empty() && text.lines().next().map(str::trim) != Some(STATE_MARKER) {
+            return Err(Error::invalid(
+                "state",
+                format!(
+                    "{} is not a reconcile state file (its first line is not {STATE_MARKER}); \
+                     it is left as it is: give a new file, or remove this one",
+                    path.display()
+                ),
+            ));
+        }
+        // A line cut short by a kill is no row, and is skipped (the marker too).
         let lines: Vec<StateLine> = text
             .lines()
             .filter_map(|line| serde_json::from_str(line).ok())
@@ -294,16 +324,20 @@ impl Progress {
             .any(|line| matches!(line, StateLine::Finished { .. }));
         let mut options = std::fs::OpenOptions::new();
         options.create(true);
-        if finished {
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        if finished || text.is_empty() {
             options.write(true).truncate(true);
         } else {
             options.append(true);
         }
         let mut file = options.open(path).map_err(failed)?;
-        if finished {
+        if finished || text.is_empty() {
+            file.write_all(format!("{STATE_MARKER}\n").as_bytes())
+                .map_err(failed)?;
             return Ok((Progress::File(file), Vec::new()));
         }
-        if !text.is_empty() && !text.ends_with('\n') {
+        if !text.ends_with('\n') {
             // The next row starts a line of its own, after one cut short.
             file.write_all(b"\n").map_err(failed)?;
         }
@@ -534,7 +568,7 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
             let (total, needed) = check_csv(path)?;
             // A CSV run keeps its progress in --state only, never in the ledger.
             let (progress, done_rows) = match &args.state {
-                Some(state) => Progress::open_file(state)?,
+                Some(state) => Progress::open_file(state, path)?,
                 None => (Progress::Nowhere, Vec::new()),
             };
             (total, needed, csv_jobs(path)?, progress, done_rows)

@@ -1,7 +1,8 @@
 //! The sandbox's dashboard API against orders made through the SDK: every
 //! request and delivery journaled with secrets scrubbed, resend, duplicate and
 //! out-of-order deliveries, callbacks only to allowed hosts, a token beyond
-//! loopback, and bounded state.
+//! loopback, cross-site and foreign-Host requests refused, the dashboard's
+//! policy headers, and bounded state, in orders and in bytes.
 
 use std::time::Duration;
 
@@ -293,4 +294,156 @@ async fn past_the_limit_the_oldest_orders_are_forgotten_and_the_state_stays_flat
     ))
     .await;
     assert_eq!(status, 404, "the oldest is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_requests_and_foreign_hosts_are_refused_and_the_dashboard_sets_its_policy() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = sandbox.base_url();
+    let own = sandbox.addr().to_string();
+    let port = sandbox.addr().port();
+    let client = reqwest::Client::new();
+    let faults = |headers: &[(&str, String)]| {
+        let mut request = client
+            .post(format!("{base}/_sandbox/faults"))
+            .header("content-type", "application/json")
+            .body("{}");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.send()
+    };
+    for (headers, says) in [
+        (
+            vec![("sec-fetch-site", "cross-site".to_owned())],
+            "cross-site",
+        ),
+        (vec![("origin", "http://evil.example".to_owned())], "Origin"),
+        (vec![("origin", "null".to_owned())], "Origin"),
+        (vec![("host", format!("evil.example:{port}"))], "Host"),
+        (vec![("host", "127.0.0.1:1".to_owned())], "Host"),
+    ] {
+        let response = faults(&headers).await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{headers:?}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(says), "{headers:?}: {text}");
+    }
+    // A cross-site form post to a settle endpoint and to the dashboard.
+    for path in ["/vpay88/_sandbox/deposits/X/settle", "/"] {
+        let response = client
+            .post(format!("{base}{path}"))
+            .header("origin", "http://evil.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("outcome=completed")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{path}");
+    }
+    // The sandbox's own page, and clients that send no Origin, pass.
+    for headers in [
+        vec![
+            ("origin", format!("http://{own}")),
+            ("sec-fetch-site", "same-origin".to_owned()),
+        ],
+        vec![("host", format!("localhost:{port}"))],
+        vec![("sec-fetch-site", "none".to_owned())],
+        vec![],
+    ] {
+        let response = faults(&headers).await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{headers:?}");
+    }
+    // Provider API endpoints answer whatever the Host: SDK clients reach them.
+    let api = client
+        .post(format!("{base}/vpay88/merchant/auth"))
+        .header("host", format!("sandbox.internal:{port}"))
+        .form(&[("username", "demo"), ("api_key", "demo-api-key")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status().as_u16(), 200);
+
+    let page = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    let policy = header("content-security-policy");
+    assert!(policy.starts_with("default-src 'self'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("a nonce in {policy}"))
+        .to_owned();
+    let html = page.text().await.unwrap();
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    assert!(
+        html.contains(&format!("<script nonce=\"{nonce}\">")),
+        "{html}"
+    );
+    assert_eq!(html.matches("<style").count(), 1);
+    assert!(html.contains(&format!("<style nonce=\"{nonce}\">")));
+    assert!(!html.contains(" style=\""), "no inline style attribute");
+    let again = client.get(format!("{base}/")).send().await.unwrap();
+    let second = again
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(policy, second, "a fresh nonce each time");
+    let json = client
+        .get(format!("{base}/_sandbox/orders"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json.headers()["x-content-type-options"].to_str().unwrap(),
+        "nosniff"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_hundred_status_queries_of_a_mebibyte_keep_the_journal_within_its_budget() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = sandbox.base_url();
+    let client = reqwest::Client::new();
+    let padding = "x".repeat(1 << 20);
+    let mut largest = 0;
+    for n in 0..400 {
+        let body = format!("username=demo&id=BIG-{n}&pad={padding}");
+        let response = client
+            .post(format!("{base}/vpay88/merchant/check_status"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let _ = response.bytes().await;
+        let (held, budget) = sandbox.journal_bytes();
+        assert!(
+            held <= budget,
+            "{held} bytes held past the budget of {budget} after {n}"
+        );
+        largest = largest.max(held);
+    }
+    assert!(
+        sandbox.held().journaled >= 400,
+        "every query was journaled: {}",
+        sandbox.held().journaled
+    );
+    assert!(largest > 0, "the journal counted what it held");
+    println!("journal: {largest} bytes at most for 400 MiB of queries");
 }

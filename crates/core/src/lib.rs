@@ -25,6 +25,7 @@ mod model;
 mod money;
 pub mod outcome;
 mod provider;
+pub mod redact;
 pub mod refusal;
 mod status;
 pub mod transport;

@@ -80,7 +80,7 @@ fn check_url(field: &str, value: &Option<String>) -> Result<()> {
         if !crate::wire::is_http_url(url) {
             return Err(Error::invalid(
                 field,
-                format!("{url:?} is not an http(s) URL"),
+                format!("{:?} is not an http(s) URL", crate::redact::Url(url)),
             ));
         }
     }
@@ -90,7 +90,9 @@ fn check_url(field: &str, value: &Option<String>) -> Result<()> {
 /// A deposit (pay-in) to create. Build it with [`DepositRequest::builder`]; each
 /// adapter then checks the fields its provider and currency need, and names the
 /// missing one before anything is sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// `Debug` shows its URLs with their credentials hidden ([`crate::redact`]).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct DepositRequest {
     /// The merchant's order id.
@@ -134,7 +136,7 @@ impl DepositRequest {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 struct DepositFields {
     customer_name: Option<String>,
     email: Option<String>,
@@ -236,8 +238,9 @@ impl DepositRequestBuilder {
     }
 }
 
-/// A payout to create. Build it with [`WithdrawalRequest::builder`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A payout to create. Build it with [`WithdrawalRequest::builder`]. `Debug`
+/// shows its callback URL with its credentials hidden.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct WithdrawalRequest {
     /// The merchant's withdrawal id.
@@ -256,7 +259,7 @@ pub struct WithdrawalRequest {
     pub callback_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 struct WithdrawalFields {
     bank_branch: Option<String>,
     callback_url: Option<String>,
@@ -587,6 +590,69 @@ impl PaymentMethod {
     /// A payment method.
     pub fn new(code: String, name: Option<String>, raw: serde_json::Value) -> Self {
         Self { code, name, raw }
+    }
+}
+
+/// The deposit fields, as `DepositRequest` and its builder show them in `Debug`.
+macro_rules! deposit_fields_debug {
+    ($f:expr, $name:literal, $fields:expr, $($head:ident: $value:expr),*) => {{
+        let fields = $fields;
+        $f.debug_struct($name)
+            $(.field(stringify!($head), $value))*
+            .field("customer_name", &fields.customer_name)
+            .field("email", &fields.email)
+            .field("phone", &fields.phone)
+            .field("bank_id", &fields.bank_id)
+            .field("payment_method", &fields.payment_method)
+            .field("mode", &fields.mode)
+            .field("redirect_url", &fields.redirect_url.as_deref().map(crate::redact::Url))
+            .field("callback_url", &fields.callback_url.as_deref().map(crate::redact::Url))
+            .field("customer_bank_holder_name", &fields.customer_bank_holder_name)
+            .field("customer_bank_account", &fields.customer_bank_account)
+            .field("ip_addr", &fields.ip_addr)
+            .field("mac_addr", &fields.mac_addr)
+            .finish()
+    }};
+}
+
+impl std::fmt::Debug for DepositRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        deposit_fields_debug!(f, "DepositRequest", self, order_id: &self.order_id, amount: &self.amount)
+    }
+}
+
+impl std::fmt::Debug for DepositFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        deposit_fields_debug!(f, "DepositFields", self,)
+    }
+}
+
+impl std::fmt::Debug for WithdrawalRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithdrawalRequest")
+            .field("order_id", &self.order_id)
+            .field("amount", &self.amount)
+            .field("bank_id", &self.bank_id)
+            .field("holder_name", &self.holder_name)
+            .field("account_no", &self.account_no)
+            .field("bank_branch", &self.bank_branch)
+            .field(
+                "callback_url",
+                &self.callback_url.as_deref().map(crate::redact::Url),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for WithdrawalFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithdrawalFields")
+            .field("bank_branch", &self.bank_branch)
+            .field(
+                "callback_url",
+                &self.callback_url.as_deref().map(crate::redact::Url),
+            )
+            .finish()
     }
 }
 

@@ -202,25 +202,34 @@ pub struct BaseUrl {
 
 impl BaseUrl {
     /// A configured base URL, trimmed and without a trailing `/`; anything but
-    /// an http(s) URL with a host, or one carrying a query or a fragment (where
-    /// would the paths go?), is a configuration error naming `key`.
+    /// an http(s) URL with a host, or one carrying credentials (`user:pass@`:
+    /// no provider takes them there, and reqwest would send them and print
+    /// them in its errors), a query or a fragment (where would the paths
+    /// go?), is a configuration error naming `key`. The error shows the URL
+    /// with its credentials hidden ([`crate::redact::url`]).
     pub fn parse(key: &str, url: &str) -> Result<Self> {
         let text = url.trim().trim_end_matches('/');
+        let shown = crate::redact::Url(text);
         let refuse = |reason: String| Error::Config {
             key: key.to_owned(),
             reason,
         };
         if !crate::wire::is_http_url(text) {
-            return Err(refuse(format!("{text:?} is not an http(s) URL")));
+            return Err(refuse(format!("{shown:?} is not an http(s) URL")));
         }
         let parsed = reqwest::Url::parse(text)
-            .map_err(|e| refuse(format!("{text:?} is not a usable URL ({e})")))?;
+            .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(refuse(format!(
+                "{shown:?} carries credentials; a provider's base URL takes none (remove the part before '@')"
+            )));
+        }
         if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(refuse(format!("{text:?} names no host")));
+            return Err(refuse(format!("{shown:?} names no host")));
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(refuse(format!(
-                "{text:?} has a query or a fragment; give the address the paths go under"
+                "{shown:?} has a query or a fragment; give the address the paths go under"
             )));
         }
         Ok(Self {

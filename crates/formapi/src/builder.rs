@@ -13,8 +13,8 @@ use crate::gateway::{CallbackSecret, FormApiGateway};
 use crate::limits::{LimitsCache, DEFAULT_LIMITS_TTL};
 use crate::Dialect;
 
-/// Builds a [`FormApiGateway`]. `Debug` shows no secret: `SecretString` redacts itself.
-#[derive(Debug)]
+/// Builds a [`FormApiGateway`]. `Debug` shows no secret: `SecretString` redacts
+/// itself, and the base URL is shown through [`paybridge_core::redact`].
 pub struct FormApiBuilder<D> {
     base_url: String,
     username: String,
@@ -26,6 +26,22 @@ pub struct FormApiBuilder<D> {
     limits_ttl: Option<Duration>,
     http: HttpSettings,
     dialect: PhantomData<D>,
+}
+
+impl<D> std::fmt::Debug for FormApiBuilder<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormApiBuilder")
+            .field("base_url", &paybridge_core::redact::Url(&self.base_url))
+            .field("username", &self.username)
+            .field("api_key", &self.api_key)
+            .field("secret_keys", &self.secret_keys)
+            .field("other_accounts", &self.other_accounts)
+            .field("auth_policy", &self.auth_policy)
+            .field("payment_methods", &self.payment_methods)
+            .field("limits_ttl", &self.limits_ttl)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl<D: Dialect> FormApiBuilder<D> {

@@ -75,6 +75,11 @@ const MIGRATIONS: &[&[&str]] = &[
     ],
 ];
 
+/// The number of the last migration.
+pub(crate) fn latest() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
 /// The statements of every migration after `applied`, numbered.
 pub(crate) fn pending(backend: Backend, applied: i64) -> Vec<(i64, Vec<String>)> {
     MIGRATIONS

@@ -44,6 +44,32 @@ pub struct SqlLedger {
     backend: Backend,
 }
 
+/// Creates the SQLite file a `mode=rwc` URL names, when missing, readable
+/// and writable by its owner only (0600), before SQLite creates it with the
+/// process's umask (often world-readable). SQLite gives the `-wal` and
+/// `-shm` files the database file's mode. An existing file is left as it is;
+/// a file that cannot be created here is left to SQLite to report.
+fn create_private_file(url: &str) {
+    use std::str::FromStr;
+    if !url.contains("mode=rwc") || url.contains(":memory:") {
+        return;
+    }
+    let Ok(options) = sqlx::sqlite::SqliteConnectOptions::from_str(url) else {
+        return;
+    };
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(options.get_filename()) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            tracing::debug!(error = %e, "the ledger's file could not be created ahead of SQLite")
+        }
+    }
+}
+
 /// A database failure, as paybridge reports local failures.
 fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     move |e| Error::local(format!("the ledger could not {what}"), e)
@@ -196,11 +222,19 @@ macro_rules! by_key {
 }
 
 impl SqlLedger {
-    /// Opens the ledger at `url` (`sqlite://paybridge.db`, `postgres://...`),
-    /// creating a SQLite file when missing, and applies the embedded
-    /// migrations it lacks.
+    /// Opens the ledger at `url` (`sqlite://paybridge.db`, `postgres://...`)
+    /// with the default [`LedgerOptions`](crate::LedgerOptions): a SQLite file is created when
+    /// missing, and the embedded migrations it lacks are applied.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, &crate::LedgerOptions::default()).await
+    }
+
+    /// Opens the ledger at `url` with `options`. A database that cannot be
+    /// reached within the connect timeout is an error naming its address
+    /// (its password hidden), never a wait on the driver's own timeout.
+    pub async fn open_with(url: &str, options: &crate::LedgerOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
+        let shown = paybridge_core::redact::url(url).into_owned();
         let (backend, url) = if url.starts_with("sqlite:") {
             let url = if url.contains("mode=") {
                 url.to_owned()
@@ -222,10 +256,15 @@ impl SqlLedger {
         // is locked" between this process's own writers.
         let connections = match backend {
             Backend::Sqlite => 1,
-            Backend::Postgres => 16,
+            Backend::Postgres => options.pool_size.max(1),
         };
-        let pool = AnyPoolOptions::new()
+        if backend == Backend::Sqlite {
+            create_private_file(&url);
+        }
+        let timeout = options.connect_timeout;
+        let connecting = AnyPoolOptions::new()
             .max_connections(connections)
+            .acquire_timeout(timeout)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -240,30 +279,99 @@ impl SqlLedger {
                     Ok(())
                 })
             })
-            .connect(&url)
-            .await
-            .map_err(db("open its database"))?;
+            .connect(&url);
+        let timed_out = || {
+            Error::local(
+                format!(
+                    "the ledger could not reach its database at {shown} within {:?}",
+                    timeout
+                ),
+                "connect timeout",
+            )
+        };
+        let pool = match tokio::time::timeout(timeout, connecting).await {
+            Err(_) | Ok(Err(sqlx::Error::PoolTimedOut)) => return Err(timed_out()),
+            Ok(Err(e)) => {
+                return Err(Error::local(
+                    format!("the ledger could not open its database at {shown}"),
+                    e,
+                ))
+            }
+            Ok(Ok(pool)) => pool,
+        };
         let ledger = Self { pool, backend };
-        ledger.migrate().await?;
+        if options.migrate {
+            ledger.migrate().await?;
+        } else {
+            ledger.check_schema().await?;
+        }
         Ok(ledger)
     }
 
+    /// Whether the table `paybridge_schema` exists, asked of the catalog so
+    /// that nothing is created and no notice is raised.
+    async fn has_schema_table(connection: &mut AnyConnection, backend: Backend) -> Result<bool> {
+        let sql = match backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'paybridge_schema'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) AS n FROM information_schema.tables \
+                 WHERE table_name = 'paybridge_schema' AND table_schema = current_schema()"
+            }
+        };
+        let count: i64 = sqlx::query(sql)
+            .fetch_one(&mut *connection)
+            .await
+            .and_then(|row| row.try_get::<i64, _>("n"))
+            .map_err(db("read its schema"))?;
+        Ok(count > 0)
+    }
+
+    /// The last migration applied; 0 for a database without the ledger's tables.
+    async fn schema_version(connection: &mut AnyConnection, backend: Backend) -> Result<i64> {
+        if !Self::has_schema_table(&mut *connection, backend).await? {
+            return Ok(0);
+        }
+        sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM paybridge_schema")
+            .fetch_one(&mut *connection)
+            .await
+            .and_then(|row| row.try_get::<i64, _>("v"))
+            .map_err(db("read its schema version"))
+    }
+
+    /// With migrations off: refuses a database whose schema lacks some, so
+    /// that the first order does not fail on a missing table.
+    async fn check_schema(&self) -> Result<()> {
+        let mut connection = self.pool.acquire().await.map_err(db("read its schema"))?;
+        let applied = Self::schema_version(&mut connection, self.backend).await?;
+        let latest = schema::latest();
+        if applied < latest {
+            return Err(Error::Config {
+                key: "ledger.migrate".into(),
+                reason: format!(
+                    "is off, and the ledger's database has migration {applied} of {latest}: open it once with migrate = true"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Applies the migrations the database lacks, in one transaction that
-    /// holds off any other instance migrating at the same moment.
+    /// holds off any other instance migrating at the same moment. The
+    /// schema table is created only when missing (a `CREATE TABLE IF NOT
+    /// EXISTS` on every start made PostgreSQL log a notice each time).
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.write_locked(SCHEMA_LOCK).await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS paybridge_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(db("create its schema table"))?;
-        let applied: i64 =
-            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM paybridge_schema")
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|row| row.try_get::<i64, _>("v"))
-                .map_err(db("read its schema version"))?;
+        if !Self::has_schema_table(&mut tx, self.backend).await? {
+            sqlx::query(
+                "CREATE TABLE paybridge_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db("create its schema table"))?;
+        }
+        let applied = Self::schema_version(&mut tx, self.backend).await?;
         for (number, statements) in schema::pending(self.backend, applied) {
             for statement in statements {
                 sqlx::query(&statement)

@@ -57,12 +57,22 @@ pub const PROVIDER: Provider = Provider::OnePunch;
 pub const DEFAULT_BASE_URL: &str = "https://api.one-punch.us";
 
 /// Builds a [`OnePunch`] gateway. `Debug` shows no secret.
-#[derive(Debug)]
 pub struct OnePunchBuilder {
     base_url: String,
     account: Account,
     magic_seed: Option<u64>,
     http: HttpSettings,
+}
+
+impl std::fmt::Debug for OnePunchBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnePunchBuilder")
+            .field("base_url", &paybridge_core::redact::Url(&self.base_url))
+            .field("account", &self.account)
+            .field("magic_seed", &self.magic_seed)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl OnePunchBuilder {

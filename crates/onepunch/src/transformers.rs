@@ -84,8 +84,8 @@ impl<P> Payload<P> {
 // ---------------------------------------------------------------- requests
 
 /// The merchant's side of a create-payment body: sub-account, signing key and
-/// default URLs, as configured.
-#[derive(Debug, Clone)]
+/// default URLs, as configured. `Debug` shows no secret, nor a URL's credentials.
+#[derive(Clone)]
 pub struct Account {
     /// Sub-account id (`monster_token`).
     pub monster_token: String,
@@ -95,6 +95,18 @@ pub struct Account {
     pub notify_url: Option<String>,
     /// `return_url` for deposits that name no `redirect_url`.
     pub return_url: Option<String>,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use paybridge_core::redact::Url;
+        f.debug_struct("Account")
+            .field("monster_token", &self.monster_token)
+            .field("monster_key", &self.monster_key)
+            .field("notify_url", &self.notify_url.as_deref().map(Url))
+            .field("return_url", &self.return_url.as_deref().map(Url))
+            .finish()
+    }
 }
 
 /// The create-payment body, as sent: JSON, signed.

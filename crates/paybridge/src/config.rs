@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use paybridge_core::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
-use paybridge_core::{Error, ExposeSecret, Provider, Result, SecretString};
+use paybridge_core::{redact, Error, ExposeSecret, Provider, Result, SecretString};
 use paybridge_vpay88::AuthPolicy;
 use serde::{Deserialize, Deserializer};
 
-/// `[vpay88]` and `[one1pay]`.
-#[derive(Debug, Clone, Deserialize)]
+/// `[vpay88]` and `[one1pay]`. `Debug` shows no secret: keys are
+/// [`SecretString`]s and URLs are shown through [`paybridge_core::redact`].
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FormApiSection {
@@ -60,8 +61,8 @@ impl From<AuthPolicySetting> for AuthPolicy {
     }
 }
 
-/// `[onepunch]`.
-#[derive(Debug, Clone, Deserialize)]
+/// `[onepunch]`. `Debug` shows no secret (see [`FormApiSection`]).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OnePunchSection {
@@ -75,6 +76,33 @@ pub struct OnePunchSection {
     pub notify_url: Option<String>,
     /// Default `return_url`.
     pub return_url: Option<String>,
+}
+
+impl std::fmt::Debug for FormApiSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormApiSection")
+            .field("base_url", &self.base_url.as_deref().map(redact::Url))
+            .field("username", &self.username)
+            .field("api_key", &self.api_key)
+            .field("secret_key", &self.secret_key)
+            .field("secret_keys", &self.secret_keys)
+            .field("auth_policy", &self.auth_policy)
+            .field("pay_methods", &self.pay_methods)
+            .field("limits_ttl_secs", &self.limits_ttl_secs)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OnePunchSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnePunchSection")
+            .field("base_url", &self.base_url.as_deref().map(redact::Url))
+            .field("monster_token", &self.monster_token)
+            .field("monster_key", &self.monster_key)
+            .field("notify_url", &self.notify_url.as_deref().map(redact::Url))
+            .field("return_url", &self.return_url.as_deref().map(redact::Url))
+            .finish()
+    }
 }
 
 /// `[http]`: timeouts and retries.
@@ -105,13 +133,52 @@ pub struct HttpSection {
     pub operation_deadline_ms: Option<u64>,
 }
 
-/// `[ledger]`: where orders are kept.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[ledger]`: where orders are kept. `Debug` hides the URL's password.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct LedgerSection {
     /// `sqlite://paybridge.db` (a file, created when missing) or `postgres://...`.
     pub url: Option<String>,
+    /// PostgreSQL connections kept at most (16 by default); SQLite keeps one.
+    #[serde(default, deserialize_with = "number")]
+    pub pool_size: Option<u32>,
+    /// Seconds opening the ledger may take (10 by default); past it, an
+    /// error naming the database's address.
+    #[serde(default, deserialize_with = "number")]
+    pub connect_timeout_s: Option<u64>,
+    /// Whether the ledger applies the migrations its database lacks on open
+    /// (`true` by default); off, such a database is refused.
+    #[serde(default, deserialize_with = "flag")]
+    pub migrate: Option<bool>,
+}
+
+#[cfg(feature = "ledger")]
+impl LedgerSection {
+    /// The options the ledger is opened with.
+    pub fn options(&self) -> paybridge_ledger::LedgerOptions {
+        let defaults = paybridge_ledger::LedgerOptions::default();
+        defaults
+            .clone()
+            .pool_size(self.pool_size.unwrap_or(defaults.pool_size))
+            .connect_timeout(
+                self.connect_timeout_s
+                    .map(Duration::from_secs)
+                    .unwrap_or(defaults.connect_timeout),
+            )
+            .migrate(self.migrate.unwrap_or(defaults.migrate))
+    }
+}
+
+impl std::fmt::Debug for LedgerSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerSection")
+            .field("url", &self.url.as_deref().map(redact::Url))
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout_s", &self.connect_timeout_s)
+            .field("migrate", &self.migrate)
+            .finish()
+    }
 }
 
 /// `[callback]`.
@@ -234,7 +301,35 @@ struct File {
 }
 
 /// The whole configuration. `Debug` shows no secret.
-#[derive(Debug, Clone)]
+///
+/// Read it with [`Config::load`] or [`Config::from_toml`], or as a part of the
+/// merchant's own configuration: `Config` implements `Deserialize`, through
+/// the same reading and checks as [`Config::from_toml`] (unknown keys refused,
+/// errors naming their key), so it can sit under a table of its own:
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct MyApp {
+///     listen: String,
+///     paybridge: paybridge::Config,
+/// }
+///
+/// let app: MyApp = toml::from_str(r#"
+/// listen = "0.0.0.0:8080"
+/// [paybridge]
+/// provider = "vpay88"
+/// [paybridge.vpay88]
+/// base_url = "https://pay.example"
+/// username = "merchant"
+/// api_key = "key"
+/// "#).unwrap();
+/// assert_eq!(app.paybridge.provider().unwrap(), paybridge::Provider::Vpay88);
+/// ```
+///
+/// Deserialized so, it applies no `PAYBRIDGE_*` environment variables: the
+/// merchant's own configuration decides where its values come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawConfig")]
 #[non_exhaustive]
 pub struct Config {
     /// Which provider [`crate::Gateway::from_config`] builds.
@@ -255,6 +350,23 @@ pub struct Config {
     pub ledger: LedgerSection,
     /// Where the file was read from, for error messages.
     pub source: String,
+}
+
+/// What `Config`'s `Deserialize` reads first: the table as written, then
+/// read as [`Config::from_toml`] reads a file's.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct RawConfig(toml::Table);
+
+/// The source named in the errors of a deserialized configuration.
+const DESERIALIZED: &str = "the deserialized paybridge configuration";
+
+impl TryFrom<RawConfig> for Config {
+    type Error = Error;
+
+    fn try_from(raw: RawConfig) -> Result<Self> {
+        Self::from_table(raw.0, DESERIALIZED)
+    }
 }
 
 /// The sections environment variables can reach: `PAYBRIDGE_<SECTION>_<KEY>`.
@@ -306,6 +418,11 @@ impl Config {
             reason: format!("in {source}: {}", e.message()),
         })?;
         apply_env(&mut table, env)?;
+        Self::from_table(table, source)
+    }
+
+    /// Reads a table as written (environment applied), errors naming `source`.
+    fn from_table(table: toml::Table, source: &str) -> Result<Self> {
         let file: File = read_value(toml::Value::Table(table), source, "")?;
         let accounts = file
             .accounts
@@ -416,7 +533,7 @@ impl Config {
     ) -> Result<Option<std::sync::Arc<dyn paybridge_ledger::Ledger>>> {
         match &self.ledger.url {
             Some(url) => Ok(Some(std::sync::Arc::new(
-                paybridge_ledger::SqlLedger::open(url).await?,
+                paybridge_ledger::SqlLedger::open_with(url, &self.ledger.options()).await?,
             ))),
             None => Ok(None),
         }
@@ -466,6 +583,24 @@ where
         .and_then(|n| N::try_from(n).ok())
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom("must be a whole non-negative number"))
+}
+
+/// `true` or `false`, written as a TOML boolean or, from the environment, as text.
+fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Flag(bool),
+        Text(String),
+    }
+    match Written::deserialize(deserializer)? {
+        Written::Flag(flag) => Ok(Some(flag)),
+        Written::Text(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Some(true)),
+            "false" | "0" | "no" => Ok(Some(false)),
+            _ => Err(serde::de::Error::custom("must be true or false")),
+        },
+    }
 }
 
 /// A list of strings, or (from the environment) one comma-separated string.
@@ -641,6 +776,36 @@ monster_key = "file-monster-key"
         assert_eq!(config.ledger.url.as_deref(), Some("sqlite://orders.db"));
     }
 
+    #[cfg(feature = "ledger")]
+    #[test]
+    fn ledger_options_come_from_the_file_and_the_environment() {
+        let text = "[ledger]\nurl = \"sqlite://x.db\"\npool_size = 4\nconnect_timeout_s = 2\nmigrate = false\n";
+        let options = Config::from_toml(text, "t.toml").unwrap().ledger.options();
+        assert_eq!(
+            options,
+            paybridge_ledger::LedgerOptions::default()
+                .pool_size(4)
+                .connect_timeout(Duration::from_secs(2))
+                .migrate(false)
+        );
+        let env = [
+            ("PAYBRIDGE_LEDGER_MIGRATE".to_string(), "true".to_string()),
+            ("PAYBRIDGE_LEDGER_POOL_SIZE".into(), "9".into()),
+        ];
+        let options = Config::from_toml_with_env(text, "t.toml", env)
+            .unwrap()
+            .ledger
+            .options();
+        assert!(options.migrate);
+        assert_eq!(options.pool_size, 9);
+        assert_eq!(
+            Config::from_toml("", "t.toml").unwrap().ledger.options(),
+            paybridge_ledger::LedgerOptions::default()
+        );
+        let err = Config::from_toml("[ledger]\nmigrate = \"maybe\"", "t.toml").unwrap_err();
+        assert!(err.to_string().contains("ledger.migrate"), "{err}");
+    }
+
     #[tokio::test]
     async fn configured_pay_methods_refuse_others_before_sending_and_let_listed_ones_through() {
         // Port 9 on loopback answers nothing: a listed method gets as far as the network.
@@ -692,6 +857,50 @@ vnd = ["bank", "momo"]
                 "an empty list must be a configuration error, got {:?}",
                 other.err()
             ),
+        }
+    }
+
+    #[test]
+    fn a_config_deserialized_under_the_merchants_own_table_reads_as_from_toml_does() {
+        #[derive(Deserialize)]
+        struct MyApp {
+            name: String,
+            paybridge: Config,
+        }
+        let nested = |text: &str| {
+            let mut out = String::from("name = \"shop\"\n");
+            for line in text.lines() {
+                match line.strip_prefix('[') {
+                    Some(section) => out.push_str(&format!("[paybridge.{section}\n")),
+                    None if out.contains("[paybridge") => out.push_str(&format!("{line}\n")),
+                    None => out.push_str(&format!("[paybridge]\n{line}\n")),
+                }
+            }
+            out
+        };
+        for text in [FILE, ACCOUNTS] {
+            let direct = Config::from_toml(text, DESERIALIZED).unwrap();
+            let app: MyApp = toml::from_str(&nested(text)).unwrap();
+            assert_eq!(app.name, "shop");
+            assert_eq!(format!("{:?}", app.paybridge), format!("{direct:?}"));
+            assert_eq!(app.paybridge.secrets(), direct.secrets());
+        }
+        let app: MyApp = toml::from_str("name = \"x\"\n[paybridge]\n").unwrap();
+        assert!(app.paybridge.provider.is_none() && app.paybridge.accounts.is_empty());
+        // The same checks: unknown keys, wrong types, accounts read per provider.
+        for (text, key) in [
+            ("[vpay88]\nbase_urll = \"x\"", "vpay88.base_urll"),
+            ("[vpay88]\napi_key = 5", "vpay88.api_key"),
+            (
+                "[accounts.main]\nprovider = \"onepunch\"\nusername = \"u\"",
+                "accounts.main.username",
+            ),
+        ] {
+            let err = toml::from_str::<MyApp>(&nested(text))
+                .err()
+                .map(|e| e.to_string());
+            let err = err.unwrap_or_default();
+            assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
         }
     }
 

@@ -121,6 +121,12 @@ pub struct SandboxConfig {
     /// Fault injection (none by default).
     #[serde(default)]
     pub faults: crate::faults::FaultConfig,
+    /// Bytes the journal keeps of requests, answers and callbacks in all
+    /// (32 MiB by default); past it the oldest orders' entries are forgotten.
+    /// A body larger than a sixteenth of it (at most 64 KiB) is kept as a
+    /// marker naming its size.
+    #[serde(default = "default_journal_bytes")]
+    pub journal_bytes: usize,
     /// Orders (and payments) kept; past it the oldest are forgotten, with
     /// what the dashboard shows of them.
     #[serde(default = "default_max_orders")]
@@ -129,6 +135,10 @@ pub struct SandboxConfig {
     /// a callback to any other host is refused and shown as such.
     #[serde(default)]
     pub allow_callback_hosts: Vec<String>,
+}
+
+fn default_journal_bytes() -> usize {
+    crate::journal::DEFAULT_JOURNAL_BYTES
 }
 
 fn default_max_orders() -> usize {
@@ -228,6 +238,7 @@ impl Default for SandboxConfig {
             onepunch_notify_includes_payment_token: false,
             faults: crate::faults::FaultConfig::default(),
             max_orders: default_max_orders(),
+            journal_bytes: default_journal_bytes(),
             allow_callback_hosts: Vec::new(),
         }
     }

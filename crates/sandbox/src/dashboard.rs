@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -309,8 +309,28 @@ struct PageQuery {
     token: Option<String>,
 }
 
-/// The dashboard page.
-async fn page(State(inner): State<Arc<Inner>>, Query(query): Query<PageQuery>) -> Html<String> {
+/// The dashboard page, with a policy that runs its own script and style
+/// only (a fresh nonce each time) and lets no other site frame it.
+async fn page(State(inner): State<Arc<Inner>>, Query(query): Query<PageQuery>) -> Response {
+    let nonce = crate::random_token(24);
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    );
+    let html = page_html(&inner, query, &nonce);
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, policy),
+            (header::X_FRAME_OPTIONS, "DENY".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// The dashboard's HTML, its script and style carrying `nonce`.
+fn page_html(inner: &Inner, query: PageQuery, nonce: &str) -> Html<String> {
     let token = query.token.unwrap_or_default();
     let with_token = |path: &str| {
         if token.is_empty() {
@@ -320,7 +340,7 @@ async fn page(State(inner): State<Arc<Inner>>, Query(query): Query<PageQuery>) -
             format!("{path}{glue}token={}", escape(&token))
         }
     };
-    let all = orders(&inner, None);
+    let all = orders(inner, None);
     let mut body = String::new();
     let _ = writeln!(body, "<h1>paybridge sandbox</h1><p>No real money moves here. This page refreshes itself every 2 seconds while open.</p>");
     if let Some(selected) = &query.order {
@@ -330,7 +350,7 @@ async fn page(State(inner): State<Arc<Inner>>, Query(query): Query<PageQuery>) -
             parts.next(),
             parts.next().unwrap_or(""),
         );
-        match find(&inner, provider, id, parse_kind(kind)) {
+        match find(inner, provider, id, parse_kind(kind)) {
             Some((order, log)) => order_section(&mut body, &order, &log, &with_token),
             None => {
                 let _ = writeln!(body, "<section aria-labelledby=\"detail\"><h2 id=\"detail\">Order not found</h2><p>{}</p></section>", escape(selected));
@@ -384,7 +404,7 @@ async fn page(State(inner): State<Arc<Inner>>, Query(query): Query<PageQuery>) -
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>paybridge sandbox dashboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
+<style nonce="{nonce}">
 body{{font-family:sans-serif;margin:1.5em;max-width:75em}}
 table{{border-collapse:collapse;margin:.5em 0 1.5em}}
 th,td{{border:1px solid #999;padding:.25em .6em;text-align:left;vertical-align:top}}
@@ -395,7 +415,7 @@ pre{{margin:0;white-space:pre-wrap;word-break:break-all;max-width:40em}}
 </style></head><body><main id="main">
 {body}
 </main>
-<script>
+<script nonce="{nonce}">
 const token = new URLSearchParams(location.search).get("token");
 const headers = token ? {{"Authorization": "Bearer " + token}} : {{}};
 async function post(path, body, type) {{

@@ -1,7 +1,9 @@
 //! What the sandbox saw and did for each order, for the dashboard and its JSON
 //! API: the requests it received (secrets scrubbed), the answers it gave, and
 //! every callback delivery attempt. Bounded: the oldest orders are forgotten
-//! first, and each order keeps only its latest exchanges and deliveries.
+//! first, and each order keeps only its latest exchanges and deliveries. It
+//! is bounded in bytes too: past its budget the oldest orders' entries go,
+//! and a body too large to keep is kept as a marker naming its size.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::SystemTime;
@@ -19,6 +21,12 @@ pub const EXCHANGES_PER_ORDER: usize = 50;
 pub const DELIVERIES_PER_ORDER: usize = 50;
 /// Characters of a merchant's answer kept per attempt.
 const RESPONSE_EXCERPT: usize = 200;
+/// The default byte budget of the journal: 32 MiB.
+pub const DEFAULT_JOURNAL_BYTES: usize = 32 << 20;
+/// The largest body kept whole (smaller when a sixteenth of the budget is).
+const MAX_KEPT_BODY: usize = 64 << 10;
+/// What a body too large to keep is shown as, beside its size.
+const DROPPED: &str = "<dropped: larger than the journal keeps>";
 
 /// Form fields and JSON keys whose values are secrets: shown as `<scrubbed>`.
 const SECRET_FIELDS: [&str; 6] = [
@@ -50,6 +58,8 @@ pub(crate) enum Received {
     Urlencoded(Bytes),
     /// Fields already read (a multipart or JSON body).
     Fields(HashMap<String, String>),
+    /// A body too large to keep: its size.
+    Dropped(usize),
 }
 
 impl Received {
@@ -62,6 +72,18 @@ impl Received {
                 scrubbed(&last)
             }
             Self::Fields(fields) => scrubbed(fields),
+            Self::Dropped(bytes) => {
+                BTreeMap::from([(DROPPED.to_owned(), format!("{bytes} bytes"))])
+            }
+        }
+    }
+
+    /// The bytes it holds.
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Urlencoded(body) => body.len(),
+            Self::Fields(fields) => fields.iter().map(|(k, v)| k.len() + v.len()).sum(),
+            Self::Dropped(_) => DROPPED.len(),
         }
     }
 }
@@ -89,6 +111,22 @@ impl Exchange {
     /// When, `YYYY-MM-DD HH:MM:SS` UTC.
     pub fn at(&self) -> String {
         crate::time_text(self.at)
+    }
+
+    /// The bytes it holds, as the journal counts them.
+    fn bytes(&self) -> usize {
+        self.endpoint.len() + self.received.bytes() + self.answer.len()
+    }
+
+    /// Itself, its body and answer replaced by markers when larger than `max`.
+    fn kept(mut self, max: usize) -> Self {
+        if self.received.bytes() > max {
+            self.received = Received::Dropped(self.received.bytes());
+        }
+        if self.answer.len() > max {
+            self.answer = Bytes::from(format!("{DROPPED} {} bytes", self.answer.len()));
+        }
+        self
     }
 
     /// The path it was posted to.
@@ -175,10 +213,38 @@ pub struct OrderLog {
     pub deliveries: VecDeque<DeliveryLog>,
 }
 
+impl DeliveryLog {
+    /// The bytes it holds, as the journal counts them.
+    fn bytes(&self) -> usize {
+        self.url.len()
+            + self.body.to_string().len()
+            + self
+                .attempts
+                .iter()
+                .map(|a| a.at.len() + a.response.len())
+                .sum::<usize>()
+    }
+}
+
+impl OrderLog {
+    /// The bytes it holds, as the journal counts them.
+    fn bytes(&self) -> usize {
+        self.exchanges.iter().map(Exchange::bytes).sum::<usize>()
+            + self
+                .deliveries
+                .iter()
+                .map(DeliveryLog::bytes)
+                .sum::<usize>()
+    }
+}
+
 /// The bounded journal of every order.
 #[derive(Debug)]
 pub struct Journal {
     limit: usize,
+    /// The byte budget, and the bytes held now.
+    budget: usize,
+    bytes: usize,
     logs: Bounded<JournalKey, OrderLog>,
     owners: HashMap<u64, JournalKey>,
     next_delivery: u64,
@@ -227,10 +293,18 @@ pub fn excerpt(text: &str) -> String {
 }
 
 impl Journal {
-    /// An empty journal keeping at most `limit` orders.
+    /// An empty journal keeping at most `limit` orders and
+    /// [`DEFAULT_JOURNAL_BYTES`].
     pub fn new(limit: usize) -> Self {
+        Self::with_budget(limit, DEFAULT_JOURNAL_BYTES)
+    }
+
+    /// An empty journal keeping at most `limit` orders and `budget` bytes.
+    pub fn with_budget(limit: usize, budget: usize) -> Self {
         Self {
             limit,
+            budget,
+            bytes: 0,
             logs: Bounded::default(),
             owners: HashMap::new(),
             next_delivery: 1,
@@ -248,21 +322,68 @@ impl Journal {
             .logs
             .insert(key.clone(), OrderLog::default(), self.limit)
         {
-            for delivery in log.deliveries {
-                self.owners.remove(&delivery.id);
+            self.forget(log);
+        }
+    }
+
+    /// Lets go of a forgotten order's log.
+    fn forget(&mut self, log: OrderLog) {
+        self.bytes = self.bytes.saturating_sub(log.bytes());
+        for delivery in log.deliveries {
+            self.owners.remove(&delivery.id);
+        }
+    }
+
+    /// Forgets the oldest orders while the journal holds more than its
+    /// budget, `keep` (the order just written) last: alone past the budget,
+    /// it keeps its latest exchange.
+    fn within_budget(&mut self, keep: &JournalKey) {
+        let mut kept = None;
+        while self.bytes > self.budget {
+            let Some((oldest, log)) = self.logs.pop_oldest() else {
+                break;
+            };
+            if &oldest == keep {
+                kept = Some((oldest, log));
+            } else {
+                self.forget(log);
             }
         }
+        if let Some((key, mut log)) = kept {
+            while self.bytes > self.budget && log.exchanges.len() > 1 {
+                if let Some(gone) = log.exchanges.pop_front() {
+                    self.bytes = self.bytes.saturating_sub(gone.bytes());
+                }
+            }
+            drop(self.logs.insert(key, log, self.limit));
+        }
+    }
+
+    /// The largest body kept whole.
+    fn max_body(&self) -> usize {
+        MAX_KEPT_BODY.min(self.budget / 16)
+    }
+
+    /// The bytes held now, and the budget.
+    pub fn bytes(&self) -> (usize, usize) {
+        (self.bytes, self.budget)
     }
 
     /// Records a request and its answer.
     pub fn exchange(&mut self, key: &JournalKey, exchange: Exchange) {
         self.admit(key);
+        let exchange = exchange.kept(self.max_body());
+        let mut bytes = self.bytes + exchange.bytes();
         if let Some(log) = self.logs.get_mut(key) {
             log.exchanges.push_back(exchange);
             if log.exchanges.len() > EXCHANGES_PER_ORDER {
-                log.exchanges.pop_front();
+                if let Some(gone) = log.exchanges.pop_front() {
+                    bytes = bytes.saturating_sub(gone.bytes());
+                }
             }
         }
+        self.bytes = bytes;
+        self.within_budget(key);
     }
 
     /// Records a callback about to be sent; its id.
@@ -279,21 +400,26 @@ impl Journal {
         let Some(log) = self.logs.get_mut(key) else {
             return id;
         };
-        log.deliveries.push_back(DeliveryLog {
+        let delivery = DeliveryLog {
             id,
             label,
             url: url.to_owned(),
             body: body.clone(),
             attempts: Vec::new(),
             delivered: false,
-        });
+        };
+        let mut bytes = self.bytes + delivery.bytes();
+        log.deliveries.push_back(delivery);
         let forgotten = (log.deliveries.len() > DELIVERIES_PER_ORDER)
             .then(|| log.deliveries.pop_front())
             .flatten();
         if let Some(forgotten) = forgotten {
+            bytes = bytes.saturating_sub(forgotten.bytes());
             self.owners.remove(&forgotten.id);
         }
+        self.bytes = bytes;
         self.owners.insert(id, key.clone());
+        self.within_budget(key);
         id
     }
 
@@ -308,6 +434,7 @@ impl Journal {
             .and_then(|log| log.deliveries.iter_mut().find(|d| d.id == id))
         {
             delivery.delivered = attempt.http_status == Some(200);
+            self.bytes += attempt.at.len() + attempt.response.len();
             delivery.attempts.push(attempt);
         }
     }
@@ -393,6 +520,50 @@ mod tests {
             journal.owners.is_empty(),
             "a forgotten order takes its deliveries with it"
         );
+    }
+
+    #[test]
+    fn the_journal_keeps_within_its_byte_budget_dropping_the_oldest_and_marking_large_bodies() {
+        let mut journal = Journal::with_budget(1_000, 16 << 10);
+        let body = |len: usize| {
+            Exchange::new(
+                SystemTime::now(),
+                "/vpay88/merchant/check_status".into(),
+                Received::Urlencoded(Bytes::from(format!("id={}", "x".repeat(len)))),
+                Bytes::from_static(b"{}"),
+            )
+        };
+        for n in 0..100 {
+            journal.exchange(&key(n), body(500));
+            let (held, budget) = journal.bytes();
+            assert!(held <= budget, "{held} > {budget} after {n}");
+            let counted: usize = journal.all().map(|(_, log)| log.bytes()).sum();
+            assert_eq!(held, counted, "the count is what is held");
+        }
+        assert!(journal.log(&key(0)).is_none(), "the oldest went");
+        assert!(journal.log(&key(99)).is_some(), "the newest stays");
+        assert!(
+            journal.len() > 20,
+            "as many as fit are kept: {}",
+            journal.len()
+        );
+        // A body past a sixteenth of the budget is kept as a marker.
+        journal.exchange(&key(200), body(5_000));
+        let shown = journal.log(&key(200)).unwrap().exchanges[0].fields();
+        assert_eq!(shown[DROPPED], "5003 bytes");
+        let first =
+            journal.start_delivery(&key(200), "callback", "http://127.0.0.1:9/", &Value::Null);
+        journal.attempt(
+            first,
+            Attempt {
+                at: "now".into(),
+                http_status: Some(200),
+                response: "ok".into(),
+                latency_us: 1,
+            },
+        );
+        let counted: usize = journal.all().map(|(_, log)| log.bytes()).sum();
+        assert_eq!(journal.bytes().0, counted);
     }
 
     #[test]

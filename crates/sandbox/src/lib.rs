@@ -322,6 +322,11 @@ impl Sandbox {
         }
     }
 
+    /// The bytes the journal holds, and its budget.
+    pub fn journal_bytes(&self) -> (usize, usize) {
+        self.inner.journal().bytes()
+    }
+
     /// Every form-API order the sandbox holds.
     pub fn orders(&self) -> Vec<state::Order> {
         self.inner.state().orders.values().cloned().collect()
@@ -402,7 +407,10 @@ impl Inner {
                     .unwrap_or_default()
             });
         let faults = Mutex::new(faults::Faults::new(config.faults.clone()));
-        let journal = Mutex::new(journal::Journal::new(config.max_orders));
+        let journal = Mutex::new(journal::Journal::with_budget(
+            config.max_orders,
+            config.journal_bytes,
+        ));
         Self {
             config,
             state: Mutex::new(state),
@@ -449,7 +457,13 @@ async fn front(
             request.uri().path().to_owned(),
         )
     });
-    let response = match refused_without_token(&inner, &request) {
+    let control = is_control(request.uri().path());
+    let refused = if control {
+        refused_from_elsewhere(&inner, &request).or_else(|| refused_without_token(&inner, &request))
+    } else {
+        None
+    };
+    let mut response = match refused {
         Some(refusal) => refusal,
         None => {
             faults::inject(&inner, request, |request| {
@@ -458,6 +472,24 @@ async fn front(
             .await
         }
     };
+    if control {
+        // The dashboard sets its own policy (with its script's nonce); the
+        // JSON behind it needs none of a page's.
+        let headers = response.headers_mut();
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(header::HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'",
+            ));
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            header::HeaderValue::from_static("DENY"),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+    }
     if let Some((started, method, path)) = access {
         tracing::info!(
             target: ACCESS_LOG,
@@ -500,12 +532,69 @@ fn is_control(path: &str) -> bool {
             .is_some_and(|(_, rest)| rest.starts_with("_sandbox/"))
 }
 
+/// The refusal of a dashboard or control request from another site: a
+/// browser's `Sec-Fetch-Site: cross-site`, an `Origin` that is not this
+/// sandbox's (a cross-site form post or `fetch`), or, on a loopback sandbox,
+/// a `Host` that is not its own address (DNS rebinding: a page of
+/// `evil.example` whose name now points at 127.0.0.1). Clients that send
+/// neither `Origin` nor `Sec-Fetch-Site` (scripts, tests) pass.
+fn refused_from_elsewhere(inner: &Inner, request: &Request) -> Option<Response> {
+    let headers = request.headers();
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let forbidden = |why: &str| Some((StatusCode::FORBIDDEN, why.to_owned()).into_response());
+    let host = text(header::HOST).unwrap_or_default();
+    if inner.token.get().is_none() && !is_own_host(&inner.base_url(), host) {
+        return forbidden(&format!(
+            "refused: Host {host:?} is not this sandbox's address (use http://127.0.0.1:PORT or http://localhost:PORT)"
+        ));
+    }
+    if text(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
+        return forbidden(
+            "refused: a cross-site request to the sandbox's dashboard or control endpoints",
+        );
+    }
+    if let Some(origin) = text(header::ORIGIN) {
+        let own = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|authority| !host.is_empty() && authority.eq_ignore_ascii_case(host));
+        if !own {
+            return forbidden(&format!(
+                "refused: Origin {origin:?} is not this sandbox's ({host})"
+            ));
+        }
+    }
+    None
+}
+
+/// Whether `host` (a `Host` header) names a loopback sandbox at `base_url`:
+/// its own address, or localhost, 127.0.0.1 or [::1], with its port. A
+/// sandbox whose address is not known yet (a router embedded in a test)
+/// takes those names with any port.
+fn is_own_host(base_url: &str, host: &str) -> bool {
+    let own = base_url.strip_prefix("http://").unwrap_or_default();
+    if !own.is_empty() && host.eq_ignore_ascii_case(own) {
+        return true;
+    }
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && !port.contains(']') => (name, Some(port)),
+        _ => (host, None),
+    };
+    let loopback = matches!(
+        name.to_ascii_lowercase().as_str(),
+        "localhost" | "127.0.0.1" | "[::1]"
+    );
+    let own_port = own.rsplit_once(':').map(|(_, port)| port);
+    loopback
+        && match own_port {
+            Some(own_port) => port == Some(own_port),
+            None => true,
+        }
+}
+
 /// The refusal of a dashboard or control request without the token, when one is set.
 fn refused_without_token(inner: &Inner, request: &Request) -> Option<Response> {
     let token = inner.token.get()?;
-    if !is_control(request.uri().path()) {
-        return None;
-    }
     let bearer = request
         .headers()
         .get(header::AUTHORIZATION)

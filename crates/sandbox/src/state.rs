@@ -142,6 +142,16 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.arrival.retain(|k| map.contains_key(k));
     }
 
+    /// Removes the oldest entry.
+    pub fn pop_oldest(&mut self) -> Option<(K, V)> {
+        while let Some(oldest) = self.arrival.pop_front() {
+            if let Some(value) = self.map.remove(&oldest) {
+                return Some((oldest, value));
+            }
+        }
+        None
+    }
+
     fn forget_past(&mut self, limit: usize) -> Vec<V> {
         let mut forgotten = Vec::new();
         while self.arrival.len() > limit.max(1) {
