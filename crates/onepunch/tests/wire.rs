@@ -253,7 +253,7 @@ async fn fen_conversion_is_exact_and_refuses_sub_fen() {
         .build()
         .unwrap();
     assert!(
-        matches!(g.create_body(&no_urls).unwrap_err(), Error::InvalidRequest { field, .. } if field == "callback_url")
+        matches!(g.create_body(&no_urls).unwrap_err(), Error::InvalidRequest { field, .. } if field == "redirect_url")
     );
 }
 
