@@ -193,7 +193,11 @@ impl OnePunch {
         idempotency: Idempotency,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answered<Payload<P>>> {
-        let reply = self.transport.send(operation, idempotency, build).await?;
+        let reply = self
+            .transport
+            .send(operation, idempotency, build)
+            .await
+            .map_err(|err| transformers::refusal_in_status(operation, err))?;
         read_answer(PROVIDER, operation, reply, &transformers::REFUSALS)
     }
 

@@ -69,6 +69,33 @@ fn cny() -> Currency {
 /// message is kept verbatim, whatever the HTTP status.
 pub const REFUSALS: RefusalTable = RefusalTable::EMPTY;
 
+/// An answer outside 2xx whose body is a refusal (`{"status":false,"message":...}`,
+/// as the provider's Express template answers errors with HTTP 500) read as
+/// that refusal, its message kept, exactly as a refusal in a 2xx or 4xx answer
+/// is read; any other error is left as it is.
+pub fn refusal_in_status(operation: paybridge_core::Operation, err: Error) -> Error {
+    let Error::HttpStatus { status, body, .. } = &err else {
+        return err;
+    };
+    let Ok(Value::Object(answer)) = serde_json::from_str::<Value>(body) else {
+        return err;
+    };
+    let refused = answer.get("status").and_then(Value::as_bool) == Some(false);
+    match (refused, answer.get("message").and_then(Value::as_str)) {
+        (true, Some(message)) => {
+            let read = REFUSALS.read(operation, *status, message);
+            Error::Provider {
+                provider: PROVIDER,
+                operation,
+                kind: read.kind,
+                message: message.to_owned(),
+                documented: read.documented,
+            }
+        }
+        _ => err,
+    }
+}
+
 /// The part of every answer paybridge reads beside `status` and `message`.
 #[derive(Debug, Deserialize)]
 pub struct Payload<P> {
