@@ -313,6 +313,10 @@ fn check_sent_amount<D: Dialect>(amount: &Money) -> Result<()> {
     check_request_amount(amount)
 }
 
+/// Why e-mail and phone are sent when given, not required.
+const LIVE_WITHOUT_CONTACT: &str =
+    "sent when given: the documents list it, but live servers accept deposits without it";
+
 /// The rows every deposit of this family shares: what the documents list for
 /// both providers. A dialect's table starts from them.
 pub fn common_deposit_rules() -> Vec<FieldRule> {
@@ -329,12 +333,8 @@ pub fn common_deposit_rules() -> Vec<FieldRule> {
             "username",
             "the documents list the payer's user name for every deposit",
         ),
-        FieldRule::required(F::Email, "email", "the documents list it for every deposit"),
-        FieldRule::required(
-            F::Phone,
-            "phone_number",
-            "the documents list it for every deposit",
-        ),
+        FieldRule::sent(F::Email, "email", LIVE_WITHOUT_CONTACT),
+        FieldRule::sent(F::Phone, "phone_number", LIVE_WITHOUT_CONTACT),
         FieldRule::not_sent(F::IpAddr, "the form API takes no payer address"),
         FieldRule::not_sent(F::MacAddr, "the form API takes no payer address"),
     ]
@@ -436,6 +436,10 @@ impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
 pub struct AuthAnswer {
     /// The token.
     pub auth: Option<Scalar>,
+    /// Live servers answer an `order_id` beside the token (observed by public
+    /// integrations; the documents show none). Auth comes before any order, so
+    /// it names no order of the merchant's: logged at debug, not kept.
+    pub order_id: Option<Scalar>,
 }
 
 /// An auth token. `Debug` shows no token.
@@ -446,6 +450,9 @@ impl TryFrom<AuthAnswer> for AuthToken {
     type Error = AnswerError;
 
     fn try_from(answer: AuthAnswer) -> Result<Self, AnswerError> {
+        if let Some(order_id) = Scalar::optional(answer.order_id) {
+            tracing::debug!(%order_id, "the auth answer carries an order_id; it names no merchant order and is not kept");
+        }
         Scalar::required(answer.auth, "auth").map(|t| AuthToken(SecretString::from(t)))
     }
 }

@@ -223,6 +223,18 @@ mod tests {
             .unwrap();
         let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
         let pairs = paybridge_core::wire::form_pairs(&form).unwrap();
+        let without_contact = DepositRequest::builder("A2", Money::parse("100", "MYR").unwrap())
+            .customer_name("john")
+            .build()
+            .unwrap();
+        let bare = DepositForm::<Vpay88Dialect>::try_from(&without_contact).unwrap();
+        let bare_pairs = paybridge_core::wire::form_pairs(&bare).unwrap();
+        let bare_names: Vec<&str> = bare_pairs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            bare_names,
+            ["username", "amount", "currency", "orderid"],
+            "e-mail and phone are sent when given, not required"
+        );
         let names: Vec<&str> = pairs.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             names,

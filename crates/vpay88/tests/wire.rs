@@ -212,11 +212,10 @@ async fn per_currency_rules_refuse_before_sending() {
         (base("CNY").build().unwrap(), "currency"),
         (
             DepositRequest::builder("A1", Money::parse("100", "MYR").unwrap())
-                .customer_name("john")
-                .phone("1")
+                .email("john@example.com")
                 .build()
                 .unwrap(),
-            "email",
+            "customer_name",
         ),
     ];
     for (request, field) in cases {
