@@ -48,6 +48,16 @@ pub enum Command {
     },
     /// Payment methods.
     Methods,
+    /// Which request fields the provider requires, sends, leaves out or
+    /// refuses for a kind of order in a currency, and why. Asks the provider nothing.
+    Fields {
+        /// Deposit or withdrawal.
+        #[arg(long, value_enum, default_value_t = BankList::Deposit)]
+        kind: BankList,
+        /// Currency.
+        #[arg(long)]
+        currency: String,
+    },
     /// Create a deposit or ask its status.
     #[command(subcommand)]
     Deposit(DepositCommand),

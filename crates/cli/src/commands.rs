@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use paybridge::{CallbackRequest, Config, Currency, Error, Gateway, Provider};
+use paybridge::{CallbackRequest, Config, Currency, Error, Gateway, OrderKind, Provider};
 use serde_json::{json, Value};
 
 use crate::args::{
@@ -85,6 +85,26 @@ pub async fn run(cli: Cli) -> Result<Value, Error> {
                 BankList::Withdrawal => gateway.withdrawal_banks(code.as_ref()).await?,
             };
             Ok(serde_json::to_value(banks).unwrap_or_default())
+        }
+        Command::Fields { kind, currency } => {
+            let kind = match kind {
+                BankList::Deposit => OrderKind::Deposit,
+                BankList::Withdrawal => OrderKind::Withdrawal,
+            };
+            let rules = gateway.request_fields(kind, &Currency::new(&currency)?);
+            Ok(Value::Array(
+                rules
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "field": r.field,
+                            "use": r.usage.as_str(),
+                            "sent_as": r.sent_as,
+                            "reason": r.reason,
+                        })
+                    })
+                    .collect(),
+            ))
         }
         Command::Methods => {
             let methods = gateway.payment_methods().await?;

@@ -818,3 +818,41 @@ fn a_callback_signed_for_one_account_is_refused_by_the_other_naming_it() {
         other.stderr
     );
 }
+
+#[test]
+fn fields_says_what_a_provider_takes_before_any_request() {
+    // Nothing answers at this address: the command asks the provider nothing.
+    let vpay = json(
+        &config("http://127.0.0.1:9", "vpay88"),
+        &["fields", "--currency", "THB"],
+    );
+    assert_eq!(vpay.code, 0, "{}", vpay.stderr);
+    let rows = vpay.json();
+    let row = |field: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["field"] == field)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {field} row in {rows}"))
+    };
+    assert_eq!(row("bank_id")["use"], "required");
+    assert_eq!(row("callback_url")["use"], "refused");
+    assert!(row("callback_url")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("account page"));
+    assert_eq!(row("ip_addr")["use"], "not sent");
+    let punch = json(
+        &config("http://127.0.0.1:9", "onepunch"),
+        &["fields", "--kind", "deposit", "--currency", "CNY"],
+    );
+    assert_eq!(punch.json()[1]["sent_as"], "amount");
+    let table = paybridge(
+        &config("http://127.0.0.1:9", "one1pay"),
+        &["fields", "--kind", "withdrawal", "--currency", "THB"],
+        None,
+    );
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("holder_name"), "{}", table.stdout);
+}

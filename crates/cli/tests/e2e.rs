@@ -961,3 +961,142 @@ async fn two_accounts_of_one_provider_each_take_orders_and_callbacks_on_their_ow
     let unknown = post("nosuch").await.unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+/// The one deposit a merchant builds for every provider: only the currency is
+/// a parameter (Vpay88 and One1Pay take MYR, ONE-PUNCH CNY only).
+fn universal_deposit(order_id: &str, currency: &str) -> DepositRequest {
+    DepositRequest::builder(order_id, Money::parse("100", currency).unwrap())
+        .customer_name("john")
+        .email("john@example.com")
+        .phone("601012456789")
+        .redirect_url("http://127.0.0.1:9/back")
+        .ip_addr("203.0.113.7")
+        .bank_id("101")
+        .customer_bank_holder_name("John Tan")
+        .customer_bank_account("1234567890")
+        .build()
+        .unwrap()
+}
+
+/// The field names the sandbox received with the create request of `order`
+/// (ONE-PUNCH journals its payments by payment token).
+async fn received_fields(base: &str, provider: Provider, order: &str) -> Vec<String> {
+    let detail: Value = reqwest::get(format!("{base}/_sandbox/orders/{provider}/{order}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exchanges = detail["exchanges"].as_array().cloned().unwrap_or_default();
+    let create = exchanges
+        .iter()
+        .find(|e| {
+            let endpoint = e["endpoint"].as_str().unwrap_or("");
+            endpoint.ends_with("/generate_orders") || endpoint.ends_with("/api/v0/payment/")
+        })
+        .unwrap_or_else(|| panic!("{provider}: no create request journaled for {order}: {detail}"));
+    create["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn one_unchanged_request_goes_through_every_provider_and_only_what_each_takes_is_sent() {
+    use paybridge::{FieldUse, OrderKind, RequestField};
+    let h = Harness::start(SandboxConfig::default()).await.unwrap();
+    let base = h.sandbox.base_url();
+    let (notify, ret) = (
+        format!("{}/onepunch", h.receiver.url),
+        format!("{}/return", h.receiver.url),
+    );
+    let mut config = paybridge_cli::harness::demo_config(&base, Some((&notify, &ret))).unwrap();
+    // The payment method is each provider's own code: configuration, not request.
+    config.one1pay.as_mut().unwrap().payment_method = Some("bank".into());
+    config.onepunch.as_mut().unwrap().payment_method = Some("ali-person".into());
+
+    let myr = universal_deposit("ONE-REQ", "MYR");
+    let mut only_currency_differs = universal_deposit("ONE-REQ", "CNY");
+    only_currency_differs.amount = myr.amount.clone();
+    assert_eq!(
+        only_currency_differs, myr,
+        "the requests differ in currency only"
+    );
+
+    for (provider, currency) in [
+        (Provider::Vpay88, "MYR"),
+        (Provider::One1Pay, "MYR"),
+        (Provider::OnePunch, "CNY"),
+    ] {
+        let gateway = Gateway::for_provider(&config, provider).unwrap();
+        let order_id = format!("ONE-{provider}");
+        let request = universal_deposit(&order_id, currency);
+        let order = gateway
+            .create_deposit(&request)
+            .await
+            .unwrap_or_else(|e| panic!("{provider} {currency}: {e}"));
+        assert!(order.payment_url.starts_with(&base), "{provider}");
+
+        // What went on the wire: exactly the fields the table sends and the
+        // request (or the configuration's default) gave, and the protocol's own.
+        let journaled = match provider {
+            Provider::OnePunch => order.provider_ref.clone().unwrap(),
+            _ => order_id.clone(),
+        };
+        let mut received = received_fields(&base, provider, &journaled).await;
+        received.sort();
+        // What the configuration supplies when the request names none.
+        let defaulted: &[RequestField] = match provider {
+            Provider::OnePunch => &[RequestField::PaymentMethod, RequestField::CallbackUrl],
+            Provider::One1Pay => &[RequestField::PaymentMethod],
+            _ => &[],
+        };
+        let rules = gateway.request_fields(OrderKind::Deposit, &request.amount.currency().clone());
+        let own: &[&str] = match provider {
+            Provider::OnePunch => &["magic_num", "monster_token", "signature"],
+            _ => &["auth", "currency"],
+        };
+        let mut expected: Vec<String> = rules
+            .iter()
+            .filter(|r| r.usage.sends() && (request.has(r.field) || defaulted.contains(&r.field)))
+            .filter_map(|r| r.sent_as)
+            .chain(own.iter().copied())
+            .map(str::to_owned)
+            .collect();
+        expected.sort();
+        assert_eq!(received, expected, "{provider}: what was sent");
+        for rule in rules.iter().filter(|r| r.usage == FieldUse::NotSent) {
+            let name = rule.field.name();
+            assert!(
+                !received.iter().any(|r| r == name),
+                "{provider}: {name} is not taken and was sent"
+            );
+        }
+    }
+
+    // A per-order callback URL Vpay88 cannot honour is still refused, by name
+    // and with the reason, and nothing is sent; One1Pay takes it.
+    let mut with_callback = universal_deposit("ONE-CB", "MYR");
+    with_callback.callback_url = Some(format!("{}/one1pay", h.receiver.url));
+    let vpay = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
+    match vpay.create_deposit(&with_callback).await.unwrap_err() {
+        Error::InvalidRequest { field, reason } => {
+            assert_eq!(field, "callback_url");
+            assert!(reason.contains("account page"), "{reason}");
+        }
+        other => panic!("Vpay88 must refuse a per-order callback URL, got {other}"),
+    }
+    assert!(
+        h.sandbox
+            .create_requests()
+            .keys()
+            .all(|(_, _, id)| id != "ONE-CB"),
+        "the refused deposit was never sent"
+    );
+    let one1 = Gateway::for_provider(&config, Provider::One1Pay).unwrap();
+    one1.create_deposit(&with_callback).await.unwrap();
+    let received = received_fields(&base, Provider::One1Pay, "ONE-CB").await;
+    assert!(received.iter().any(|f| f == "callback_url"), "{received:?}");
+}

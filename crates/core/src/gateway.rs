@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::callback::{CallbackEvent, CallbackRequest};
 use crate::error::{Error, Result};
+use crate::fields::FieldRule;
 use crate::model::{
     Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest, PaymentMethod, StatusQuery,
     StatusReport, WithdrawalReceipt, WithdrawalRequest,
@@ -126,6 +127,15 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
 
     /// Which operations this provider has.
     fn capabilities(&self) -> Capabilities;
+
+    /// How each field of a `kind` of request in `currency` is used: which are
+    /// required, sent, not sent, or refused, and why. Asks nothing of the
+    /// provider; the adapter checks requests and builds what it sends from
+    /// this same table. Empty for a provider that declares none, or a kind it
+    /// does not take.
+    fn request_fields(&self, _kind: OrderKind, _currency: &Currency) -> Vec<FieldRule> {
+        Vec::new()
+    }
 
     /// Currencies with their amount limits.
     async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {

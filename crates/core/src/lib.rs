@@ -19,6 +19,7 @@
 
 mod callback;
 mod error;
+pub mod fields;
 mod form;
 mod gateway;
 mod model;
@@ -33,6 +34,7 @@ pub mod wire;
 
 pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest, MAX_CALLBACK_BODY};
 pub use error::{BoxError, Error, RefusalKind, Result};
+pub use fields::{FieldRule, FieldUse, RequestField};
 pub use gateway::{Capabilities, Operation, PaymentGateway};
 pub use model::{
     check_request_amount, Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest,

@@ -23,6 +23,7 @@ pub struct FormApiBuilder<D> {
     other_accounts: Vec<(String, SecretString)>,
     auth_policy: AuthPolicy,
     payment_methods: BTreeMap<String, Vec<String>>,
+    default_payment_method: Option<String>,
     limits_ttl: Option<Duration>,
     http: HttpSettings,
     dialect: PhantomData<D>,
@@ -54,6 +55,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             other_accounts: Vec::new(),
             auth_policy: AuthPolicy::default(),
             payment_methods: BTreeMap::new(),
+            default_payment_method: None,
             limits_ttl: Some(DEFAULT_LIMITS_TTL),
             http: HttpSettings::default(),
             dialect: PhantomData,
@@ -115,6 +117,14 @@ impl<D: Dialect> FormApiBuilder<D> {
         self
     }
 
+    /// The payment method sent for a deposit that names none, so one request
+    /// serves every provider. A provider whose table refuses a payment method
+    /// refuses the configuration instead ([`build`](Self::build)).
+    pub fn default_payment_method(mut self, method: impl Into<String>) -> Self {
+        self.default_payment_method = Some(method.into());
+        self
+    }
+
     /// How long the amount limits the provider publishes are trusted before
     /// they are fetched again (10 minutes by default); `None` turns the check off.
     /// Orders whose amount is outside them are refused before anything is sent.
@@ -171,6 +181,24 @@ impl<D: Dialect> FormApiBuilder<D> {
                 reason: "is an empty list; leave the currency out to allow any method".into(),
             });
         }
+        if let Some(method) = &self.default_payment_method {
+            if method.trim().is_empty() {
+                return Err(empty("payment_method", "is empty"));
+            }
+            let any =
+                paybridge_core::Currency::new(D::CURRENCIES.first().copied().unwrap_or("MYR"))?;
+            let takes = paybridge_core::fields::field_use(
+                &D::deposit_rules(&any),
+                paybridge_core::RequestField::PaymentMethod,
+            )
+            .sends();
+            if !takes {
+                return Err(Error::Config {
+                    key: format!("{provider}.payment_method"),
+                    reason: format!("{provider} takes no payment method; remove it"),
+                });
+            }
+        }
         let transport = self.http.into_transport()?;
         Ok(FormApiGateway {
             base_url,
@@ -180,6 +208,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             other_accounts: self.other_accounts,
             auth: AuthCache::new(self.auth_policy),
             payment_methods: self.payment_methods,
+            default_payment_method: self.default_payment_method,
             limits: LimitsCache::new(self.limits_ttl),
             transport,
             dialect: PhantomData,

@@ -1,18 +1,20 @@
 //! [`FormApiGateway`]: each operation's path and HTTP, nothing else. What goes
 //! on the wire and how answers read is in [`crate::transformers`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
+use paybridge_core::fields::in_request_order;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, Settled};
 use paybridge_core::transport::{BaseUrl, HttpTransport, Idempotency};
 use paybridge_core::wire::{form_pairs, read_answer, AnswerError, Answered, MultipartForm};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
-    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, Money, Operation, OrderKind,
-    PaymentGateway, Provider, Result, SecretString, StatusQuery, StatusReport, WithdrawalReceipt,
-    WithdrawalRequest,
+    CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, FieldRule, Money, Operation,
+    OrderKind, PaymentGateway, Provider, Result, SecretString, StatusQuery, StatusReport,
+    WithdrawalReceipt, WithdrawalRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -50,6 +52,8 @@ pub struct FormApiGateway<D> {
     pub(crate) auth: AuthCache,
     /// The methods the merchant's account takes, per currency, from configuration.
     pub(crate) payment_methods: BTreeMap<String, Vec<String>>,
+    /// The method sent for a deposit that names none, from configuration.
+    pub(crate) default_payment_method: Option<String>,
     /// The provider's published amount limits, kept for a while.
     pub(crate) limits: LimitsCache,
     pub(crate) transport: HttpTransport,
@@ -108,6 +112,18 @@ impl<D: Dialect> FormApiGateway<D> {
             },
             token,
         )
+    }
+
+    /// The deposit with the configured default payment method when it names none.
+    fn with_default_method<'r>(&self, request: &'r DepositRequest) -> Cow<'r, DepositRequest> {
+        match (&request.payment_method, &self.default_payment_method) {
+            (None, Some(method)) => {
+                let mut request = request.clone();
+                request.payment_method = Some(method.clone());
+                Cow::Owned(request)
+            }
+            _ => Cow::Borrowed(request),
+        }
     }
 
     /// Refuses a payment method the configuration does not list for the
@@ -312,8 +328,18 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         .await
     }
 
+    fn request_fields(&self, kind: OrderKind, currency: &Currency) -> Vec<FieldRule> {
+        let rules = match kind {
+            OrderKind::Deposit => D::deposit_rules(currency),
+            _ => D::withdrawal_rules(currency),
+        };
+        in_request_order(rules, kind)
+    }
+
     #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
+        let defaulted = self.with_default_method(request);
+        let request: &DepositRequest = &defaulted;
         self.check_payment_method(request)?;
         let form = DepositForm::<D>::try_from(request)?;
         self.check_limits(&request.amount).await?;

@@ -18,8 +18,8 @@
 //! #   const PROVIDER: Provider = Provider::Custom("mine");
 //! #   const CURRENCIES: &'static [&'static str] = &["MYR"];
 //! #   fn capabilities() -> paybridge_core::Capabilities { Default::default() }
-//! #   fn deposit_fields(_: &paybridge_core::DepositRequest) -> paybridge_core::Result<paybridge_formapi::transformers::DepositFields> { Ok(Default::default()) }
-//! #   fn withdrawal_fields(_: &paybridge_core::WithdrawalRequest) -> paybridge_core::Result<paybridge_formapi::transformers::WithdrawalFields> { Ok(Default::default()) }
+//! #   fn deposit_rules(_: &paybridge_core::Currency) -> Vec<paybridge_core::FieldRule> { paybridge_formapi::transformers::common_deposit_rules() }
+//! #   fn withdrawal_rules(_: &paybridge_core::Currency) -> Vec<paybridge_core::FieldRule> { paybridge_formapi::transformers::common_withdrawal_rules() }
 //! # }
 //! let gateway = FormApiGateway::<MyDialect>::builder("https://pay.example", "merchant", "api-key")
 //!     .secret_key("secret-key")
@@ -32,7 +32,7 @@
 use std::fmt;
 
 use paybridge_core::{
-    Capabilities, DepositRequest, Operation, Provider, Result, WithdrawalRequest,
+    Capabilities, Currency, DepositRequest, FieldRule, Operation, Provider, Result,
 };
 
 mod auth;
@@ -45,7 +45,6 @@ pub use auth::AuthPolicy;
 pub use builder::FormApiBuilder;
 pub use gateway::FormApiGateway;
 pub use limits::DEFAULT_LIMITS_TTL;
-use transformers::{DepositFields, WithdrawalFields};
 
 /// What makes one provider of this family different from another: its own
 /// rules, kept in its own crate.
@@ -59,12 +58,19 @@ pub trait Dialect: Send + Sync + fmt::Debug + 'static {
     /// The operations this provider has.
     fn capabilities() -> Capabilities;
 
-    /// Checks a deposit against the provider's per-currency rules and returns
-    /// its provider-specific fields. Refuses missing or inapplicable fields by name.
-    fn deposit_fields(request: &DepositRequest) -> Result<DepositFields>;
+    /// How each deposit field is used in `currency`: the one table the form
+    /// is checked against and built from (the family's shared rows are
+    /// [`transformers::common_deposit_rules`]).
+    fn deposit_rules(currency: &Currency) -> Vec<FieldRule>;
 
     /// The same for a withdrawal.
-    fn withdrawal_fields(request: &WithdrawalRequest) -> Result<WithdrawalFields>;
+    fn withdrawal_rules(currency: &Currency) -> Vec<FieldRule>;
+
+    /// Checks the values of the fields the table sends (a mode, a method), once
+    /// the table's own check has passed. Nothing by default.
+    fn check_deposit_values(_request: &DepositRequest) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The operations every provider of this family has; a dialect adds its own.

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use paybridge_core::fields::{check_fields, in_request_order, sent_value};
 use paybridge_core::refusal::{DocumentedRefusal, RefusalTable};
 use paybridge_core::wire::{
     format_amount, parse_callback_body, parse_decimal_str, parse_order_datetime, AnswerError,
@@ -21,7 +22,7 @@ use paybridge_core::{
     Decimal, Error, Money, OrderId, OrderKind, OrderStatus, RefusalKind, Result, SecretString,
     StatusQuery, StatusReport, WithdrawalRequest,
 };
-use paybridge_core::{DepositRequest, Operation, Provider};
+use paybridge_core::{DepositRequest, FieldRule, Operation, Provider, RequestField};
 use serde::{Deserialize, Serialize};
 
 use crate::Dialect;
@@ -205,8 +206,8 @@ pub struct BalanceForm {
     pub currency: String,
 }
 
-/// The deposit fields only some providers or currencies take; a dialect sets
-/// them after checking its per-currency rules.
+/// The deposit fields only some providers or currencies take; each is set
+/// when the dialect's table sends it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DepositFields {
     /// Vpay88 MYR prepaid-card mode.
@@ -236,7 +237,8 @@ pub struct DepositFields {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DepositForm<D> {
     /// The payer's name (the document calls the payer `username`).
-    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     /// The amount, without trailing zeros.
     pub amount: String,
     /// The currency code.
@@ -244,9 +246,11 @@ pub struct DepositForm<D> {
     /// The merchant order id.
     pub orderid: String,
     /// The payer's e-mail.
-    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// The payer's phone number.
-    pub phone_number: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
     /// The dialect's fields.
     #[serde(flatten)]
     pub fields: DepositFields,
@@ -309,48 +313,90 @@ fn check_sent_amount<D: Dialect>(amount: &Money) -> Result<()> {
     check_request_amount(amount)
 }
 
-/// A field the provider needs, or an error naming it.
-pub fn required(
-    field: &'static str,
-    value: &Option<String>,
-    provider: Provider,
-    context: &str,
-) -> Result<String> {
-    value
-        .clone()
-        .ok_or_else(|| Error::missing(field, provider.as_str(), context))
+/// Why e-mail and phone are sent when given, not required.
+const LIVE_WITHOUT_CONTACT: &str =
+    "sent when given: the documents list it, but live servers accept deposits without it";
+
+/// The rows every deposit of this family shares: what the documents list for
+/// both providers. A dialect's table starts from them.
+pub fn common_deposit_rules() -> Vec<FieldRule> {
+    use RequestField as F;
+    vec![
+        FieldRule::required(
+            F::OrderId,
+            "orderid",
+            "the merchant's order id, the key of every status query and callback",
+        ),
+        FieldRule::required(F::Amount, "amount", "with `currency`"),
+        FieldRule::required(
+            F::CustomerName,
+            "username",
+            "the documents list the payer's user name for every deposit",
+        ),
+        FieldRule::sent(F::Email, "email", LIVE_WITHOUT_CONTACT),
+        FieldRule::sent(F::Phone, "phone_number", LIVE_WITHOUT_CONTACT),
+        FieldRule::not_sent(F::IpAddr, "the form API takes no payer address"),
+        FieldRule::not_sent(F::MacAddr, "the form API takes no payer address"),
+    ]
 }
 
-/// Refuses the first of `fields` that is set: it does not apply to `provider`
-/// (in `context`, e.g. " THB deposits").
-pub fn refuse_inapplicable(
-    fields: &[(&'static str, &Option<String>)],
-    provider: Provider,
-    context: &str,
-) -> Result<()> {
-    match fields.iter().find(|(_, value)| value.is_some()) {
-        Some((field, _)) => Err(Error::invalid(
-            *field,
-            format!("does not apply to {provider}{context}; remove it"),
-        )),
-        None => Ok(()),
+/// The rows every withdrawal of this family shares.
+pub fn common_withdrawal_rules() -> Vec<FieldRule> {
+    use RequestField as F;
+    vec![
+        FieldRule::required(
+            F::OrderId,
+            "orderid",
+            "the merchant's withdrawal id, the key of every status query and callback",
+        ),
+        FieldRule::required(F::Amount, "amount", "with `currency`"),
+        FieldRule::required(F::BankId, "bank_id", "from the withdrawal bank list"),
+        FieldRule::required(F::HolderName, "holder_name", "must match the bank's record"),
+        FieldRule::required(F::AccountNo, "account_no", "the payee's account"),
+        FieldRule::sent(F::BankBranch, "bank_branch", "optional in the documents"),
+    ]
+}
+
+/// `rules` with `row` in place of the row for the same field (or added).
+pub fn with_rule(mut rules: Vec<FieldRule>, row: FieldRule) -> Vec<FieldRule> {
+    match rules.iter_mut().find(|r| r.field == row.field) {
+        Some(existing) => *existing = row,
+        None => rules.push(row),
     }
+    rules
 }
 
 impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
     type Error = Error;
 
     fn try_from(request: &DepositRequest) -> Result<Self> {
+        use RequestField as F;
         check_sent_amount::<D>(&request.amount)?;
-        let need = |field, value| required(field, value, D::PROVIDER, " for every deposit");
+        let currency = request.amount.currency();
+        let rules = in_request_order(D::deposit_rules(currency), OrderKind::Deposit);
+        let context = format!(" {currency} deposits");
+        check_fields(&rules, D::PROVIDER, &context, |f| request.has(f))?;
+        D::check_deposit_values(request)?;
+        let sent = |field, value: &Option<String>| sent_value(&rules, field, value);
         Ok(Self {
-            username: need("customer_name", &request.customer_name)?,
+            username: sent(F::CustomerName, &request.customer_name),
             amount: format_amount(request.amount.amount()),
-            currency: request.amount.currency().as_str().to_owned(),
+            currency: currency.as_str().to_owned(),
             orderid: request.order_id.as_str().to_owned(),
-            email: need("email", &request.email)?,
-            phone_number: need("phone", &request.phone)?,
-            fields: D::deposit_fields(request)?,
+            email: sent(F::Email, &request.email),
+            phone_number: sent(F::Phone, &request.phone),
+            fields: DepositFields {
+                mode: sent(F::Mode, &request.mode),
+                redirect_url: sent(F::RedirectUrl, &request.redirect_url),
+                customer_bank_holder_name: sent(
+                    F::CustomerBankHolderName,
+                    &request.customer_bank_holder_name,
+                ),
+                customer_bank_account: sent(F::CustomerBankAccount, &request.customer_bank_account),
+                bank_id: sent(F::BankId, &request.bank_id),
+                pay_method: sent(F::PaymentMethod, &request.payment_method),
+                callback_url: sent(F::CallbackUrl, &request.callback_url),
+            },
             dialect: PhantomData,
         })
     }
@@ -361,15 +407,21 @@ impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
 
     fn try_from(request: &WithdrawalRequest) -> Result<Self> {
         check_sent_amount::<D>(&request.amount)?;
+        let currency = request.amount.currency();
+        let rules = in_request_order(D::withdrawal_rules(currency), OrderKind::Withdrawal);
+        let context = format!(" {currency} withdrawals");
+        check_fields(&rules, D::PROVIDER, &context, |f| request.has(f))?;
         Ok(Self {
             amount: format_amount(request.amount.amount()),
-            currency: request.amount.currency().as_str().to_owned(),
+            currency: currency.as_str().to_owned(),
             orderid: request.order_id.as_str().to_owned(),
             bank_id: request.bank_id.clone(),
-            bank_branch: request.bank_branch.clone(),
+            bank_branch: sent_value(&rules, RequestField::BankBranch, &request.bank_branch),
             holder_name: request.holder_name.clone(),
             account_no: request.account_no.clone(),
-            fields: D::withdrawal_fields(request)?,
+            fields: WithdrawalFields {
+                callback_url: sent_value(&rules, RequestField::CallbackUrl, &request.callback_url),
+            },
             dialect: PhantomData,
         })
     }
@@ -384,6 +436,10 @@ impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
 pub struct AuthAnswer {
     /// The token.
     pub auth: Option<Scalar>,
+    /// Live servers answer an `order_id` beside the token (observed by public
+    /// integrations; the documents show none). Auth comes before any order, so
+    /// it names no order of the merchant's: logged at debug, not kept.
+    pub order_id: Option<Scalar>,
 }
 
 /// An auth token. `Debug` shows no token.
@@ -394,6 +450,9 @@ impl TryFrom<AuthAnswer> for AuthToken {
     type Error = AnswerError;
 
     fn try_from(answer: AuthAnswer) -> Result<Self, AnswerError> {
+        if let Some(order_id) = Scalar::optional(answer.order_id) {
+            tracing::debug!(%order_id, "the auth answer carries an order_id; it names no merchant order and is not kept");
+        }
         Scalar::required(answer.auth, "auth").map(|t| AuthToken(SecretString::from(t)))
     }
 }

@@ -303,6 +303,14 @@ impl PaymentGateway for Ledgered {
         self.inner.capabilities()
     }
 
+    fn request_fields(
+        &self,
+        kind: OrderKind,
+        currency: &Currency,
+    ) -> Vec<paybridge_core::FieldRule> {
+        self.inner.request_fields(kind, currency)
+    }
+
     async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {
         self.inner.currencies().await
     }

@@ -15,19 +15,25 @@
 //!     .customer_name("john")
 //!     .email("john@example.com")
 //!     .phone("601012456789")
+//!     .redirect_url("https://shop.example/back")
 //!     .build()
 //!     .unwrap();
 //! let err = DepositForm::<One1PayDialect>::try_from(&request).unwrap_err();
 //! assert!(err.to_string().contains("payment_method"));
+//!
+//! // The same table, asked before any request.
+//! let thb = paybridge_core::Currency::new("THB").unwrap();
+//! let rules = gateway.request_fields(paybridge_core::OrderKind::Deposit, &thb);
+//! assert!(rules.iter().any(|r| r.field == paybridge_core::RequestField::PaymentMethod
+//!     && r.usage == paybridge_core::FieldUse::Required));
 //! ```
 #![deny(missing_docs)]
 
 use paybridge_core::{
-    Capabilities, DepositRequest, Error, Operation, Provider, Result, WithdrawalRequest,
+    Capabilities, Currency, DepositRequest, Error, FieldRule, Operation, Provider, RequestField,
+    Result,
 };
-use paybridge_formapi::transformers::{
-    refuse_inapplicable, required, DepositFields, WithdrawalFields,
-};
+use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
 pub use paybridge_core::HttpOptions;
@@ -68,50 +74,47 @@ impl Dialect for One1PayDialect {
         Capabilities::of(&operations)
     }
 
-    fn deposit_fields(request: &DepositRequest) -> Result<DepositFields> {
-        refuse_inapplicable(
-            &[
-                ("mode", &request.mode),
-                ("ip_addr", &request.ip_addr),
-                ("mac_addr", &request.mac_addr),
-            ],
-            PROVIDER,
-            " deposits",
-        )?;
-        let need = |field, value| required(field, value, PROVIDER, " deposits");
-        let pay_method = need("payment_method", &request.payment_method)?;
+    fn deposit_rules(_currency: &Currency) -> Vec<FieldRule> {
+        use RequestField as F;
+        let mut rules = common_deposit_rules();
+        let payer_bank = "the document lists the payer's bank for every deposit";
+        rules.extend([
+            FieldRule::required(F::RedirectUrl, "redirect_url", "the document lists it for every deposit"),
+            FieldRule::sent(F::CallbackUrl, "callback_url", "optional: this order's own callback URL"),
+            FieldRule::required(F::PaymentMethod, "pay_method", "the document lists it for every deposit; `[one1pay] payment_method` is used when the request names none"),
+            FieldRule::required(F::BankId, "bank_id", "from One1Pay's deposit bank list; the document lists it for every deposit"),
+            FieldRule::required(F::CustomerBankHolderName, "customer_bank_holder_name", payer_bank),
+            FieldRule::required(F::CustomerBankAccount, "customer_bank_account", payer_bank),
+            FieldRule::refused(F::Mode, "the prepaid-card mode is Vpay88's; without it the payer would be offered another channel"),
+        ]);
+        rules
+    }
+
+    fn withdrawal_rules(_currency: &Currency) -> Vec<FieldRule> {
+        let mut rules = common_withdrawal_rules();
+        rules.push(FieldRule::sent(
+            RequestField::CallbackUrl,
+            "callback_url",
+            "optional: this payout's own callback URL",
+        ));
+        rules
+    }
+
+    fn check_deposit_values(request: &DepositRequest) -> Result<()> {
         // The document names THB's two methods only; other currencies' methods
         // are the merchant's to know (and to list in configuration).
         let currency = request.amount.currency().as_str();
-        if currency == "THB" && !THB_PAY_METHODS.contains(&pay_method.as_str()) {
-            return Err(Error::invalid(
-                "payment_method",
-                format!(
-                    "{pay_method:?} is not a THB method ({})",
-                    THB_PAY_METHODS.join(", ")
-                ),
-            ));
+        match &request.payment_method {
+            Some(method) if currency == "THB" && !THB_PAY_METHODS.contains(&method.as_str()) => {
+                Err(Error::invalid(
+                    "payment_method",
+                    format!(
+                        "{method:?} is not a THB method ({})",
+                        THB_PAY_METHODS.join(", ")
+                    ),
+                ))
+            }
+            _ => Ok(()),
         }
-        Ok(DepositFields {
-            mode: None,
-            redirect_url: Some(need("redirect_url", &request.redirect_url)?),
-            customer_bank_holder_name: Some(need(
-                "customer_bank_holder_name",
-                &request.customer_bank_holder_name,
-            )?),
-            customer_bank_account: Some(need(
-                "customer_bank_account",
-                &request.customer_bank_account,
-            )?),
-            bank_id: Some(need("bank_id", &request.bank_id)?),
-            pay_method: Some(pay_method),
-            callback_url: request.callback_url.clone(),
-        })
-    }
-
-    fn withdrawal_fields(request: &WithdrawalRequest) -> Result<WithdrawalFields> {
-        Ok(WithdrawalFields {
-            callback_url: request.callback_url.clone(),
-        })
     }
 }

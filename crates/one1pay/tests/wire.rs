@@ -182,25 +182,32 @@ async fn missing_fields_are_named_before_sending() {
             .email("john@example.com")
             .phone("601012456789")
     };
+    let documented_with = |change: fn(&mut DepositRequest)| {
+        documented_deposit()
+            .map(|mut r| {
+                change(&mut r);
+                r
+            })
+            .unwrap()
+    };
     let cases = [
-        (base().build().unwrap(), "payment_method"),
+        // Presence first, in the order the request lists its fields.
+        (base().build().unwrap(), "redirect_url"),
         (
-            base().payment_method("alipay").build().unwrap(),
+            base().redirect_url("https://r.example/").build().unwrap(),
             "payment_method",
         ),
         (
-            base().payment_method("thaiqr").build().unwrap(),
-            "redirect_url",
+            documented_with(|r| r.payment_method = None),
+            "payment_method",
         ),
+        (documented_with(|r| r.bank_id = None), "bank_id"),
+        // Then values.
         (
-            documented_deposit()
-                .map(|mut r| {
-                    r.mode = Some("DIGI".into());
-                    r
-                })
-                .unwrap(),
-            "mode",
+            documented_with(|r| r.payment_method = Some("alipay".into())),
+            "payment_method",
         ),
+        (documented_with(|r| r.mode = Some("DIGI".into())), "mode"),
     ];
     for (request, field) in cases {
         match g.create_deposit(&request).await.unwrap_err() {

@@ -28,9 +28,9 @@ use paybridge_core::outcome::{settle, within_deadline, CreateCall, NoLookup};
 use paybridge_core::transport::{BaseUrl, HttpSettings, HttpTransport, Idempotency};
 use paybridge_core::wire::{is_path_segment, read_answer, Answered};
 use paybridge_core::{
-    CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, CurrencyLimit, DepositOrder,
-    DepositRequest, Error, ExposeSecret, Operation, OrderId, OrderKind, PaymentGateway,
-    PaymentMethod, Provider, Result, SecretString, StatusQuery, StatusReport,
+    CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit,
+    DepositOrder, DepositRequest, Error, ExposeSecret, FieldRule, Operation, OrderId, OrderKind,
+    PaymentGateway, PaymentMethod, Provider, Result, SecretString, StatusQuery, StatusReport,
 };
 use paybridge_signing::{
     explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_matches,
@@ -91,6 +91,13 @@ impl OnePunchBuilder {
     /// The `return_url` used when a deposit names no `redirect_url`.
     pub fn return_url(mut self, url: impl Into<String>) -> Self {
         self.account.return_url = Some(url.into());
+        self
+    }
+
+    /// The `payment_method` used when a deposit names none (`ali-person`), so
+    /// one request serves every provider.
+    pub fn payment_method(mut self, method: impl Into<String>) -> Self {
+        self.account.payment_method = Some(method.into());
         self
     }
 
@@ -158,6 +165,7 @@ impl OnePunch {
                 monster_key: SecretString::from(monster_key.into()),
                 notify_url: None,
                 return_url: None,
+                payment_method: None,
             },
             magic_seed: None,
             http: HttpSettings::default(),
@@ -195,7 +203,11 @@ impl OnePunch {
         idempotency: Idempotency,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answered<Payload<P>>> {
-        let reply = self.transport.send(operation, idempotency, build).await?;
+        let reply = self
+            .transport
+            .send(operation, idempotency, build)
+            .await
+            .map_err(|err| transformers::refusal_in_status(operation, err))?;
         read_answer(PROVIDER, operation, reply, &transformers::REFUSALS)
     }
 
@@ -232,6 +244,15 @@ impl PaymentGateway for OnePunch {
             Operation::DepositStatus,
             Operation::VerifyCallback,
         ])
+    }
+
+    fn request_fields(&self, kind: OrderKind, currency: &Currency) -> Vec<FieldRule> {
+        match kind {
+            OrderKind::Deposit if currency.as_str() == transformers::CURRENCY => {
+                transformers::deposit_rules()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// The allowed amounts (the prices call), as a fixed list in CNY.

@@ -6,14 +6,15 @@
 
 use std::borrow::Cow;
 
+use paybridge_core::fields::{check_fields, in_request_order, sent_value};
 use paybridge_core::refusal::RefusalTable;
 use paybridge_core::wire::{
     parse_callback_body, text_of, u64_from_value, AnswerError, Scalar, ScalarRef,
 };
 use paybridge_core::{
     check_request_amount, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal,
-    DepositRequest, Error, ExposeSecret, Money, OrderId, OrderKind, OrderStatus, PaymentMethod,
-    Result, SecretString, StatusReport,
+    DepositRequest, Error, ExposeSecret, FieldRule, Money, OrderId, OrderKind, OrderStatus,
+    PaymentMethod, RequestField, Result, SecretString, StatusReport,
 };
 use paybridge_signing::{onepunch_create_signature, OnepunchCreateFields};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,33 @@ fn cny() -> Currency {
 /// message is kept verbatim, whatever the HTTP status.
 pub const REFUSALS: RefusalTable = RefusalTable::EMPTY;
 
+/// An answer outside 2xx whose body is a refusal (`{"status":false,"message":...}`,
+/// as the provider's Express template answers errors with HTTP 500) read as
+/// that refusal, its message kept, exactly as a refusal in a 2xx or 4xx answer
+/// is read; any other error is left as it is.
+pub fn refusal_in_status(operation: paybridge_core::Operation, err: Error) -> Error {
+    let Error::HttpStatus { status, body, .. } = &err else {
+        return err;
+    };
+    let Ok(Value::Object(answer)) = serde_json::from_str::<Value>(body) else {
+        return err;
+    };
+    let refused = answer.get("status").and_then(Value::as_bool) == Some(false);
+    match (refused, answer.get("message").and_then(Value::as_str)) {
+        (true, Some(message)) => {
+            let read = REFUSALS.read(operation, *status, message);
+            Error::Provider {
+                provider: PROVIDER,
+                operation,
+                kind: read.kind,
+                message: message.to_owned(),
+                documented: read.documented,
+            }
+        }
+        _ => err,
+    }
+}
+
 /// The part of every answer paybridge reads beside `status` and `message`.
 #[derive(Debug, Deserialize)]
 pub struct Payload<P> {
@@ -95,6 +123,35 @@ pub struct Account {
     pub notify_url: Option<String>,
     /// `return_url` for deposits that name no `redirect_url`.
     pub return_url: Option<String>,
+    /// `payment_method` for deposits that name none.
+    pub payment_method: Option<String>,
+}
+
+/// How ONE-PUNCH uses each deposit field (it takes CNY deposits only): the one
+/// table the create-payment body is checked against and built from.
+pub fn deposit_rules() -> Vec<FieldRule> {
+    use RequestField as F;
+    let payer = "ONE-PUNCH takes no payer details beyond an address";
+    let payer_bank = "ONE-PUNCH takes no payer's bank; the payer pays by the method's QR page";
+    in_request_order(
+        vec![
+            FieldRule::required(F::OrderId, "order_num", "the merchant's order number, signed"),
+            FieldRule::required(F::Amount, "amount", "in fen, CNY only"),
+            FieldRule::not_sent(F::CustomerName, payer),
+            FieldRule::not_sent(F::Email, payer),
+            FieldRule::not_sent(F::Phone, payer),
+            FieldRule::required(F::RedirectUrl, "return_url", "signed; `[onepunch] return_url` is used when the request names none"),
+            FieldRule::sent(F::IpAddr, "ip_addr", "optional: the payer's IP address"),
+            FieldRule::required(F::CallbackUrl, "notify_url", "signed; `[onepunch] notify_url` is used when the request names none"),
+            FieldRule::required(F::PaymentMethod, "payment_method", "from payment_methods (`ali-person`); `[onepunch] payment_method` is used when the request names none"),
+            FieldRule::not_sent(F::BankId, payer_bank),
+            FieldRule::not_sent(F::CustomerBankHolderName, payer_bank),
+            FieldRule::not_sent(F::CustomerBankAccount, payer_bank),
+            FieldRule::refused(F::Mode, "the prepaid-card mode is Vpay88's; without it the payer would be offered another channel"),
+            FieldRule::sent(F::MacAddr, "mac_addr", "optional: the payer's MAC address"),
+        ],
+        OrderKind::Deposit,
+    )
 }
 
 impl std::fmt::Debug for Account {
@@ -159,52 +216,31 @@ impl TryFrom<CreateOf<'_>> for CreatePaymentBody {
         }: CreateOf<'_>,
     ) -> Result<Self> {
         let amount = to_fen(&request.amount)?;
-        if let Some((field, _)) = [
-            ("customer_name", &request.customer_name),
-            ("email", &request.email),
-            ("phone", &request.phone),
-            ("bank_id", &request.bank_id),
-            ("mode", &request.mode),
-            (
-                "customer_bank_holder_name",
-                &request.customer_bank_holder_name,
-            ),
-            ("customer_bank_account", &request.customer_bank_account),
-        ]
-        .into_iter()
-        .find(|(_, value)| value.is_some())
-        {
-            return Err(Error::invalid(
-                field,
-                format!("does not apply to {PROVIDER} deposits; remove it"),
-            ));
-        }
-        let missing =
-            |field: &str, context: &str| Error::missing(field, PROVIDER.as_str(), context);
+        let rules = deposit_rules();
+        // The order's own value, else the account's default.
         let payment_method = request
             .payment_method
             .clone()
-            .ok_or_else(|| missing("payment_method", " (see payment_methods)"))?;
-        // The order's own URL, else the account's default, else refused by name.
-        let per_order_or_account =
-            |given: &Option<String>, default: &Option<String>, field, as_| {
-                given
-                    .clone()
-                    .or_else(|| default.clone())
-                    .ok_or_else(|| missing(field, as_))
-            };
-        let notify_url = per_order_or_account(
-            &request.callback_url,
-            &account.notify_url,
-            "callback_url",
-            " as notify_url, per order or in configuration",
-        )?;
-        let return_url = per_order_or_account(
-            &request.redirect_url,
-            &account.return_url,
-            "redirect_url",
-            " as return_url, per order or in configuration",
-        )?;
+            .or_else(|| account.payment_method.clone());
+        let notify_url = request
+            .callback_url
+            .clone()
+            .or_else(|| account.notify_url.clone());
+        let return_url = request
+            .redirect_url
+            .clone()
+            .or_else(|| account.return_url.clone());
+        check_fields(&rules, PROVIDER, " deposits", |field| match field {
+            RequestField::PaymentMethod => payment_method.is_some(),
+            RequestField::CallbackUrl => notify_url.is_some(),
+            RequestField::RedirectUrl => return_url.is_some(),
+            other => request.has(other),
+        })?;
+        // The table requires all three; the check above named any missing.
+        let missing = |field: &str| Error::missing(field, PROVIDER.as_str(), " deposits");
+        let payment_method = payment_method.ok_or_else(|| missing("payment_method"))?;
+        let notify_url = notify_url.ok_or_else(|| missing("callback_url"))?;
+        let return_url = return_url.ok_or_else(|| missing("redirect_url"))?;
         check_lengths(&[
             ("payment_method", Some(&payment_method), 32),
             ("callback_url (notify_url)", Some(&notify_url), 200),
@@ -231,8 +267,8 @@ impl TryFrom<CreateOf<'_>> for CreatePaymentBody {
             monster_token: account.monster_token.clone(),
             notify_url,
             return_url,
-            ip_addr: request.ip_addr.clone(),
-            mac_addr: request.mac_addr.clone(),
+            ip_addr: sent_value(&rules, RequestField::IpAddr, &request.ip_addr),
+            mac_addr: sent_value(&rules, RequestField::MacAddr, &request.mac_addr),
             magic_num,
             order_num,
             signature,
@@ -624,6 +660,7 @@ mod tests {
             monster_key: SecretString::from("demo-monster-key".to_owned()),
             notify_url: Some(notify_url),
             return_url: Some("https://r.example/".into()),
+            payment_method: None,
         };
         CreatePaymentBody::try_from(CreateOf {
             request,

@@ -253,7 +253,7 @@ async fn fen_conversion_is_exact_and_refuses_sub_fen() {
         .build()
         .unwrap();
     assert!(
-        matches!(g.create_body(&no_urls).unwrap_err(), Error::InvalidRequest { field, .. } if field == "callback_url")
+        matches!(g.create_body(&no_urls).unwrap_err(), Error::InvalidRequest { field, .. } if field == "redirect_url")
     );
 }
 
@@ -385,4 +385,52 @@ fn a_signature_over_a_python_boolean_is_refused_with_the_mistake_named_on_the_er
     }
     assert!(err.to_string().contains("`True`"), "{err}");
     assert!(!format!("{err} {err:?}").contains(KEY), "the key leaked");
+}
+
+#[tokio::test]
+async fn a_refusal_on_any_http_status_keeps_its_message_ambiguous_outcomes_included() {
+    // The provider's Express template answers errors with HTTP 500 (404 for a
+    // missing parameter) and `{"status":false,"message":...}`.
+    for (http, message) in [
+        (500, "PAYMENT METHOD NOT AVAILABLE"),
+        (404, "MISSING PARAMETER"),
+        (200, "SIGNATURE VERIFICATION FAILED"),
+    ] {
+        let body = format!(r#"{{"status":false,"message":"{message}"}}"#);
+        let server = MockServer::start_async().await;
+        let (_create, _) = mock_capture(&server, POST, "/api/v0/payment/", http, &body);
+        let created = gateway(&server.base_url())
+            .create_deposit(&documented_deposit())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(created, Error::Ambiguous { .. }),
+            "HTTP {http}: a refused create is left open: {created}"
+        );
+        assert!(
+            created.to_string().contains(message),
+            "HTTP {http}: the ambiguous create keeps the provider's message: {created}"
+        );
+        let server = MockServer::start_async().await;
+        let _status = server.mock(|when, then| {
+            when.method(GET).path_includes("/api/v0/payment/status/");
+            then.status(http).body(&body);
+        });
+        let query = StatusQuery::new(OrderId::new("A1").unwrap()).with_provider_ref("OPx1");
+        match gateway(&server.base_url())
+            .deposit_status(&query)
+            .await
+            .unwrap_err()
+        {
+            Error::Provider {
+                message: kept,
+                operation,
+                ..
+            } => {
+                assert_eq!(kept, message, "HTTP {http}");
+                assert_eq!(operation, Operation::DepositStatus);
+            }
+            other => panic!("HTTP {http}: a refused status query is a refusal: {other}"),
+        }
+    }
 }

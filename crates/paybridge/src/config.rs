@@ -34,6 +34,9 @@ pub struct FormApiSection {
     /// `VND = ["bank"]`); a deposit naming another is refused before sending.
     #[serde(default)]
     pub pay_methods: std::collections::BTreeMap<String, Vec<String>>,
+    /// One1Pay: the `pay_method` sent for a deposit that names none, so one
+    /// request serves every provider (Vpay88 takes no method: refused there).
+    pub payment_method: Option<String>,
     /// Seconds the provider's published amount limits are trusted before they
     /// are fetched again (600 by default); 0 turns the check off.
     #[serde(default, deserialize_with = "number")]
@@ -76,6 +79,8 @@ pub struct OnePunchSection {
     pub notify_url: Option<String>,
     /// Default `return_url`.
     pub return_url: Option<String>,
+    /// Default `payment_method` (`ali-person`), for a deposit that names none.
+    pub payment_method: Option<String>,
 }
 
 impl std::fmt::Debug for FormApiSection {
@@ -662,7 +667,7 @@ fn apply_env(
 
 /// Every key an `[accounts.NAME]` section may hold: a name may contain `_`
 /// too, so `PAYBRIDGE_ACCOUNTS_<NAME>_<KEY>` is split at the known key.
-const ACCOUNT_KEYS: [&str; 12] = [
+const ACCOUNT_KEYS: [&str; 13] = [
     "provider",
     "base_url",
     "username",
@@ -675,6 +680,7 @@ const ACCOUNT_KEYS: [&str; 12] = [
     "monster_key",
     "notify_url",
     "return_url",
+    "payment_method",
 ];
 
 /// `PAYBRIDGE_ACCOUNTS_<NAME>_<KEY>`: sets `accounts.<name>.<key>`, matching a
@@ -902,6 +908,29 @@ vnd = ["bank", "momo"]
             let err = err.unwrap_or_default();
             assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_default_payment_method_is_taken_where_the_provider_takes_one_and_refused_elsewhere() {
+        let section = |provider: &str| {
+            format!("[{provider}]\nbase_url = \"http://127.0.0.1:9\"\nusername = \"m\"\napi_key = \"k\"\npayment_method = \"bank\"\n")
+        };
+        let config = Config::from_toml(&section("vpay88"), "test.toml").unwrap();
+        match crate::Gateway::for_provider(&config, Provider::Vpay88) {
+            Err(Error::Config { key, reason }) => {
+                assert_eq!(key, "vpay88.payment_method");
+                assert!(reason.contains("takes no payment method"), "{reason}");
+            }
+            other => panic!("Vpay88 takes no method: {:?}", other.err()),
+        }
+        let config = Config::from_toml(&section("one1pay"), "test.toml").unwrap();
+        assert!(crate::Gateway::for_provider(&config, Provider::One1Pay).is_ok());
+        let text = "[onepunch]\nmonster_token = \"MON-x\"\nmonster_key = \"k\"\npayment_method = \"ali-person\"\n";
+        let config = Config::from_toml(text, "test.toml").unwrap();
+        assert_eq!(
+            config.onepunch.as_ref().unwrap().payment_method.as_deref(),
+            Some("ali-person")
+        );
     }
 
     #[test]

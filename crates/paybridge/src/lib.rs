@@ -31,12 +31,13 @@ use paybridge_onepunch::OnePunch;
 use paybridge_vpay88::{AuthPolicy, Vpay88};
 
 pub use paybridge_core::{
-    check_request_amount, confirm, outcome, refusal, transport, wire, Balance, Bank, CallbackEvent,
-    CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal,
-    DepositOrder, DepositRequest, DepositRequestBuilder, Error, HttpOptions, LearnedFrom, Money,
-    Operation, OrderId, OrderKind, OrderStatus, PaymentGateway, PaymentMethod, Provider,
-    RefusalKind, StatusQuery, StatusReport, Verdict, WithdrawalReceipt, WithdrawalRequest,
-    WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY, MINOR_UNITS,
+    check_request_amount, confirm, fields, outcome, refusal, transport, wire, Balance, Bank,
+    CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit,
+    Decimal, DepositOrder, DepositRequest, DepositRequestBuilder, Error, FieldRule, FieldUse,
+    HttpOptions, LearnedFrom, Money, Operation, OrderId, OrderKind, OrderStatus, PaymentGateway,
+    PaymentMethod, Provider, RefusalKind, RequestField, StatusQuery, StatusReport, Verdict,
+    WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY,
+    MINOR_UNITS,
 };
 
 #[cfg(feature = "axum")]
@@ -287,6 +288,9 @@ macro_rules! form_api_builder {
         for (currency, methods) in &section.pay_methods {
             builder = builder.payment_methods(currency, methods.iter().cloned());
         }
+        if let Some(method) = &section.payment_method {
+            builder = builder.default_payment_method(method.clone());
+        }
         builder
     }};
 }
@@ -328,6 +332,9 @@ fn build(
             }
             if let Some(url) = &section.return_url {
                 builder = builder.return_url(url.clone());
+            }
+            if let Some(method) = &section.payment_method {
+                builder = builder.payment_method(method.clone());
             }
             Arc::new(
                 builder

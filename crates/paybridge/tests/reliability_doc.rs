@@ -15,24 +15,11 @@ fn section_is_the_code_s(name: &str, generated: &str) {
     let _one_at_a_time = DOC_LOCK
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let start = format!(
-        "<!-- {name}:start (generated; PAYBRIDGE_BLESS=1 cargo test -p paybridge --test reliability_doc rewrites it) -->\n"
-    );
-    let end = format!("<!-- {name}:end -->");
-    let doc = std::fs::read_to_string(DOC).unwrap();
-    let (before, rest) = doc
-        .split_once(&start)
-        .unwrap_or_else(|| panic!("docs/reliability.md has no {name} start marker"));
-    let (documented, after) = rest
-        .split_once(&end)
-        .unwrap_or_else(|| panic!("docs/reliability.md has no {name} end marker"));
-    if documented != generated && std::env::var_os("PAYBRIDGE_BLESS").is_some() {
-        std::fs::write(DOC, format!("{before}{start}{generated}{end}{after}")).unwrap();
-        return;
-    }
-    assert_eq!(
-        documented, generated,
-        "docs/reliability.md's {name} differs from the code; rerun with PAYBRIDGE_BLESS=1"
+    paybridge_testkit::generated_section_is(
+        DOC,
+        name,
+        "cargo test -p paybridge --test reliability_doc",
+        generated,
     );
 }
 

@@ -15,6 +15,32 @@ use paybridge_core::Error;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+/// Checks that the generated section `name` of the document at `doc` (between
+/// its `<!-- name:start (generated; … rewrites it) -->` and `<!-- name:end -->`
+/// markers) is `generated`; with `PAYBRIDGE_BLESS` set, rewrites it instead.
+/// `rewrite` is the command named in the start marker.
+pub fn generated_section_is(doc: &str, name: &str, rewrite: &str, generated: &str) {
+    let start =
+        format!("<!-- {name}:start (generated; PAYBRIDGE_BLESS=1 {rewrite} rewrites it) -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let text = std::fs::read_to_string(doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    let (before, rest) = text
+        .split_once(&start)
+        .unwrap_or_else(|| panic!("{doc} has no {name} start marker"));
+    let (documented, after) = rest
+        .split_once(&end)
+        .unwrap_or_else(|| panic!("{doc} has no {name} end marker"));
+    if documented != generated && std::env::var_os("PAYBRIDGE_BLESS").is_some() {
+        std::fs::write(doc, format!("{before}{start}{generated}{end}{after}"))
+            .unwrap_or_else(|e| panic!("{doc}: {e}"));
+        return;
+    }
+    assert_eq!(
+        documented, generated,
+        "{doc}'s {name} differs from the code; rerun with PAYBRIDGE_BLESS=1"
+    );
+}
+
 /// The repository's `fixtures/` folder.
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")

@@ -23,8 +23,10 @@
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_core::{Capabilities, DepositRequest, Error, Provider, Result, WithdrawalRequest};
-use paybridge_formapi::transformers::{refuse_inapplicable, DepositFields, WithdrawalFields};
+use paybridge_core::{
+    Capabilities, Currency, DepositRequest, Error, FieldRule, Provider, RequestField, Result,
+};
+use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
 pub use paybridge_core::HttpOptions;
@@ -54,70 +56,73 @@ impl Dialect for Vpay88Dialect {
         Capabilities::of(&FORM_API_OPERATIONS)
     }
 
-    fn deposit_fields(request: &DepositRequest) -> Result<DepositFields> {
-        let currency = request.amount.currency().as_str();
-        let context = format!(" {currency} deposits");
-        // Fields only One1Pay or ONE-PUNCH take.
-        refuse_inapplicable(
-            &[
-                ("payment_method", &request.payment_method),
-                ("callback_url", &request.callback_url),
-                (
-                    "customer_bank_holder_name",
-                    &request.customer_bank_holder_name,
-                ),
-                ("customer_bank_account", &request.customer_bank_account),
-                ("ip_addr", &request.ip_addr),
-                ("mac_addr", &request.mac_addr),
-            ],
-            PROVIDER,
-            " deposits",
-        )?;
-        let needs_bank = matches!(currency, "THB" | "IDR");
-        if needs_bank && request.bank_id.is_none() {
-            return Err(Error::missing(
+    fn deposit_rules(currency: &Currency) -> Vec<FieldRule> {
+        use RequestField as F;
+        let mut rules = common_deposit_rules();
+        let bank = if matches!(currency.as_str(), "THB" | "IDR") {
+            FieldRule::required(
+                F::BankId,
                 "bank_id",
-                PROVIDER.as_str(),
-                &format!(" for{context}"),
-            ));
-        }
-        let bank_id = (!needs_bank).then_some(&request.bank_id);
-        let mode = (currency != "MYR").then_some(&request.mode);
-        // MYR documents `redirect_url`; THB, IDR and VND do not forbid it; SGD has no
-        // section in the document, so nothing beyond the common fields is sent for it.
-        let redirect_url = (currency == "SGD").then_some(&request.redirect_url);
-        let refused: Vec<_> = [
-            ("bank_id", bank_id),
-            ("mode", mode),
-            ("redirect_url", redirect_url),
-        ]
-        .into_iter()
-        .filter_map(|(field, value)| Some((field, value?)))
-        .collect();
-        refuse_inapplicable(&refused, PROVIDER, &context)?;
-        if let Some(mode) = &request.mode {
-            if !MYR_MODES.contains(&mode.as_str()) {
-                return Err(Error::invalid(
-                    "mode",
-                    format!("{mode:?} is not one of {}", MYR_MODES.join(", ")),
-                ));
-            }
-        }
-        Ok(DepositFields {
-            mode: request.mode.clone(),
-            redirect_url: request.redirect_url.clone(),
-            bank_id: request.bank_id.clone(),
-            ..DepositFields::default()
-        })
+                "THB and IDR deposits name the payer's bank, from the deposit bank list",
+            )
+        } else {
+            FieldRule::not_sent(
+                F::BankId,
+                "only THB and IDR deposits take a bank; the payer picks one on the payment page",
+            )
+        };
+        let mode = if currency.as_str() == "MYR" {
+            FieldRule::sent(
+                F::Mode,
+                "mode",
+                "optional, for prepaid-card merchants only: DIGI, MAXIS or CELCOM",
+            )
+        } else {
+            FieldRule::refused(F::Mode, "only MYR deposits have a prepaid-card mode; without it the payer would be offered another channel")
+        };
+        // MYR documents `redirect_url`; THB, IDR and VND do not forbid it; SGD has
+        // no section in the document, so nothing beyond the common fields is sent.
+        let redirect = if currency.as_str() == "SGD" {
+            FieldRule::not_sent(
+                F::RedirectUrl,
+                "SGD has no section in the document; the payer returns where the account page says",
+            )
+        } else {
+            FieldRule::sent(
+                F::RedirectUrl,
+                "redirect_url",
+                "optional: where the payer returns",
+            )
+        };
+        rules.extend([
+            redirect,
+            FieldRule::refused(F::CallbackUrl, "Vpay88 calls back only the callback URL set on the merchant's account page; a per-order URL would not be called"),
+            FieldRule::refused(F::PaymentMethod, "Vpay88 takes no payment method; the payer picks one on the payment page, not the one named"),
+            bank,
+            FieldRule::not_sent(F::CustomerBankHolderName, "Vpay88 does not ask for the payer's account"),
+            FieldRule::not_sent(F::CustomerBankAccount, "Vpay88 does not ask for the payer's account"),
+            mode,
+        ]);
+        rules
     }
 
-    fn withdrawal_fields(request: &WithdrawalRequest) -> Result<WithdrawalFields> {
-        refuse_inapplicable(
-            &[("callback_url", &request.callback_url)],
-            PROVIDER,
-            " withdrawals",
-        )?;
-        Ok(WithdrawalFields::default())
+    fn withdrawal_rules(_currency: &Currency) -> Vec<FieldRule> {
+        let mut rules = common_withdrawal_rules();
+        rules.push(FieldRule::refused(
+            RequestField::CallbackUrl,
+            "Vpay88 calls back only the callback URL set on the merchant's account page; a per-order URL would not be called",
+        ));
+        rules
+    }
+
+    fn check_deposit_values(request: &DepositRequest) -> Result<()> {
+        match &request.mode {
+            Some(mode) if !MYR_MODES.contains(&mode.as_str()) => Err(Error::invalid(
+                "mode",
+                format!("{mode:?} is not one of {}", MYR_MODES.join(", ")),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -150,7 +155,7 @@ mod tests {
 
     #[test]
     fn redirect_url_is_sent_for_every_currency_but_sgd() {
-        for currency in ["MYR", "THB", "IDR", "VND"] {
+        for currency in ["MYR", "THB", "IDR", "VND", "SGD"] {
             let mut request = DepositRequest::builder("A1", Money::parse("100", currency).unwrap())
                 .customer_name("john")
                 .email("john@example.com")
@@ -160,47 +165,87 @@ mod tests {
                 request = request.bank_id("1");
             }
             let form = DepositForm::<Vpay88Dialect>::try_from(&request.build().unwrap()).unwrap();
-            assert_eq!(
-                form.fields.redirect_url.as_deref(),
-                Some("https://r.example/"),
-                "{currency}"
-            );
+            let expected = (currency != "SGD").then_some("https://r.example/");
+            assert_eq!(form.fields.redirect_url.as_deref(), expected, "{currency}");
         }
+    }
+
+    fn deposit(currency: &str) -> paybridge_core::DepositRequestBuilder {
+        DepositRequest::builder("A1", Money::parse("100", currency).unwrap())
+            .customer_name("john")
+            .email("john@example.com")
+            .phone("601012456789")
     }
 
     #[test]
     fn per_currency_fields_are_refused_by_name_before_any_form_exists() {
-        let deposit = |currency: &str| {
-            DepositRequest::builder("A1", Money::parse("100", currency).unwrap())
-                .customer_name("john")
-                .email("john@example.com")
-                .phone("601012456789")
-        };
         let named = |request: DepositRequest| match DepositForm::<Vpay88Dialect>::try_from(&request)
         {
-            Err(Error::InvalidRequest { field, .. }) => field,
+            Err(Error::InvalidRequest { field, reason }) => (field, reason),
             other => panic!("expected a refusal, got {other:?}"),
         };
-        assert_eq!(named(deposit("THB").build().unwrap()), "bank_id");
+        assert_eq!(named(deposit("THB").build().unwrap()).0, "bank_id");
         assert_eq!(
-            named(deposit("MYR").bank_id("1").build().unwrap()),
-            "bank_id"
-        );
-        assert_eq!(named(deposit("SGD").mode("DIGI").build().unwrap()), "mode");
-        assert_eq!(named(deposit("MYR").mode("VISA").build().unwrap()), "mode");
-        assert_eq!(
-            named(
-                deposit("SGD")
-                    .redirect_url("https://r.example")
-                    .build()
-                    .unwrap()
-            ),
-            "redirect_url"
+            named(deposit("SGD").mode("DIGI").build().unwrap()).0,
+            "mode"
         );
         assert_eq!(
-            named(deposit("MYR").payment_method("x").build().unwrap()),
+            named(deposit("MYR").mode("VISA").build().unwrap()).0,
+            "mode"
+        );
+        assert_eq!(
+            named(deposit("MYR").payment_method("x").build().unwrap()).0,
             "payment_method"
         );
-        assert_eq!(named(deposit("USD").build().unwrap()), "currency");
+        let (field, reason) = named(
+            deposit("MYR")
+                .callback_url("https://cb.example/")
+                .build()
+                .unwrap(),
+        );
+        assert_eq!(field, "callback_url");
+        assert!(
+            reason.contains("account page"),
+            "the reason says why: {reason}"
+        );
+        assert_eq!(named(deposit("USD").build().unwrap()).0, "currency");
+    }
+
+    #[test]
+    fn fields_vpay88_does_not_take_are_not_sent_and_refuse_nothing() {
+        let request = deposit("MYR")
+            .bank_id("1")
+            .ip_addr("203.0.113.7")
+            .mac_addr("00-14-22-01-23-45")
+            .customer_bank_holder_name("John")
+            .customer_bank_account("1234")
+            .build()
+            .unwrap();
+        let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
+        let pairs = paybridge_core::wire::form_pairs(&form).unwrap();
+        let without_contact = DepositRequest::builder("A2", Money::parse("100", "MYR").unwrap())
+            .customer_name("john")
+            .build()
+            .unwrap();
+        let bare = DepositForm::<Vpay88Dialect>::try_from(&without_contact).unwrap();
+        let bare_pairs = paybridge_core::wire::form_pairs(&bare).unwrap();
+        let bare_names: Vec<&str> = bare_pairs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            bare_names,
+            ["username", "amount", "currency", "orderid"],
+            "e-mail and phone are sent when given, not required"
+        );
+        let names: Vec<&str> = pairs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "username",
+                "amount",
+                "currency",
+                "orderid",
+                "email",
+                "phone_number"
+            ]
+        );
     }
 }

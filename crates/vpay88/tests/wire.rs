@@ -192,19 +192,19 @@ async fn per_currency_rules_refuse_before_sending() {
     let cases = [
         (base("THB").build().unwrap(), "bank_id"),
         (base("IDR").build().unwrap(), "bank_id"),
-        (base("VND").bank_id("1").build().unwrap(), "bank_id"),
+        (
+            base("VND")
+                .callback_url("https://x.example/cb")
+                .build()
+                .unwrap(),
+            "callback_url",
+        ),
         (
             base("THB").bank_id("1").mode("DIGI").build().unwrap(),
             "mode",
         ),
         (base("MYR").mode("OTHER").build().unwrap(), "mode"),
-        (
-            base("SGD")
-                .redirect_url("https://x.example")
-                .build()
-                .unwrap(),
-            "redirect_url",
-        ),
+        (base("SGD").mode("DIGI").build().unwrap(), "mode"),
         (
             base("MYR").payment_method("thaiqr").build().unwrap(),
             "payment_method",
@@ -212,11 +212,10 @@ async fn per_currency_rules_refuse_before_sending() {
         (base("CNY").build().unwrap(), "currency"),
         (
             DepositRequest::builder("A1", Money::parse("100", "MYR").unwrap())
-                .customer_name("john")
-                .phone("1")
+                .email("john@example.com")
                 .build()
                 .unwrap(),
-            "email",
+            "customer_name",
         ),
     ];
     for (request, field) in cases {

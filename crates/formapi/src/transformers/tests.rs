@@ -559,3 +559,34 @@ fn a_documented_message_in_a_body_no_document_shows_is_undocumented() {
         "{err}"
     );
 }
+
+/// An answer body of `operation` over HTTP 200.
+fn answered<A: DeserializeOwned>(operation: Operation, body: &str) -> Result<Answered<A>> {
+    let reply = HttpReply {
+        status: 200,
+        body: body.as_bytes().to_vec(),
+    };
+    read_answer(Provider::Vpay88, operation, reply, &REFUSALS)
+}
+
+#[test]
+fn what_live_servers_answer_beyond_the_documents_reads() {
+    // Auth with an `order_id` beside the token: the token is read, the id is not kept.
+    let auth: AuthToken = answered::<AuthAnswer>(
+        Operation::CreateDeposit,
+        r#"{"status":true,"auth":"t5IF5r2fXit1FnhjBVQv","order_id":"8812"}"#,
+    )
+    .unwrap()
+    .map_into()
+    .unwrap();
+    assert_eq!(auth.0.expose_secret(), "t5IF5r2fXit1FnhjBVQv");
+    // A payout answer with `withdraw_order_id` and no message: its reference is kept.
+    let created: CreatedWithdrawal = answered::<WithdrawalCreatedAnswer>(
+        Operation::CreateWithdrawal,
+        r#"{"status":true,"withdraw_order_id":246}"#,
+    )
+    .unwrap()
+    .map_into()
+    .unwrap();
+    assert_eq!(created.provider_ref.as_deref(), Some("246"));
+}
