@@ -511,17 +511,8 @@ fn a_documented_message_in_a_body_no_document_shows_is_undocumented() {
         r#"{"status":false,"message":"Balance not enough!","data":{"status":true}}"#,
     ];
     for body in bodies {
-        let reply = HttpReply {
-            status: 200,
-            body: body.as_bytes().to_vec(),
-        };
-        let err = read_answer::<WithdrawalCreatedAnswer>(
-            Provider::Vpay88,
-            Operation::CreateWithdrawal,
-            reply,
-            &REFUSALS,
-        )
-        .unwrap_err();
+        let err =
+            answered::<WithdrawalCreatedAnswer>(Operation::CreateWithdrawal, body).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -536,15 +527,9 @@ fn a_documented_message_in_a_body_no_document_shows_is_undocumented() {
         assert!(err.may_have_been_delivered(), "{body}");
     }
     // The documents' own shape, trailing comma and all, is documented.
-    let reply = HttpReply {
-        status: 200,
-        body: b"{\"status\": false, \"message\": \"Balance not enough!\",\n}".to_vec(),
-    };
-    let err = read_answer::<WithdrawalCreatedAnswer>(
-        Provider::Vpay88,
+    let err = answered::<WithdrawalCreatedAnswer>(
         Operation::CreateWithdrawal,
-        reply,
-        &REFUSALS,
+        "{\"status\": false, \"message\": \"Balance not enough!\",\n}",
     )
     .unwrap_err();
     assert!(
