@@ -225,6 +225,24 @@ pub struct DepositArgs {
     /// ONE-PUNCH notify_url (same as --callback-url).
     #[arg(long)]
     pub notify_url: Option<String>,
+    /// A field a brand of the provider's API takes beyond these, as
+    /// NAME=VALUE (`--extra bank_code=MBB`); repeat for more.
+    #[arg(long = "extra", value_name = "NAME=VALUE")]
+    pub extra: Vec<String>,
+}
+
+/// Splits each `NAME=VALUE` of `--extra` at its first `=`.
+fn extra_pairs(given: Vec<String>) -> Result<Vec<(String, String)>, Error> {
+    given
+        .into_iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => Ok((name.to_owned(), value.to_owned())),
+            None => Err(Error::invalid(
+                "extra",
+                format!("'{}' is not NAME=VALUE", pair.escape_debug()),
+            )),
+        })
+        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +282,10 @@ pub struct WithdrawalArgs {
     /// Where this payout's callback goes, instead of the account's URL.
     #[arg(long)]
     pub callback_url: Option<String>,
+    /// A field a brand of the provider's API takes beyond these, as
+    /// NAME=VALUE; repeat for more.
+    #[arg(long = "extra", value_name = "NAME=VALUE")]
+    pub extra: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,6 +339,9 @@ impl DepositArgs {
                 builder = set(builder, value);
             }
         }
+        for (name, value) in extra_pairs(self.extra)? {
+            builder = builder.extra(name, value);
+        }
         builder.build()
     }
 }
@@ -336,6 +361,9 @@ impl WithdrawalArgs {
         }
         if let Some(url) = self.callback_url {
             builder = builder.callback_url(url);
+        }
+        for (name, value) in extra_pairs(self.extra)? {
+            builder = builder.extra(name, value);
         }
         builder.build()
     }

@@ -57,11 +57,14 @@ pub enum RequestField {
     AccountNo,
     /// The payee's bank branch (withdrawals).
     BankBranch,
+    /// Fields beyond these, for a brand of the provider's API
+    /// ([`ExtraFields`](crate::ExtraFields)).
+    Extra,
 }
 
 impl RequestField {
     /// Every field a deposit request has, in the order tables list them.
-    pub const DEPOSIT: [RequestField; 14] = [
+    pub const DEPOSIT: [RequestField; 15] = [
         RequestField::OrderId,
         RequestField::Amount,
         RequestField::CustomerName,
@@ -76,10 +79,11 @@ impl RequestField {
         RequestField::CustomerBankAccount,
         RequestField::Mode,
         RequestField::MacAddr,
+        RequestField::Extra,
     ];
 
     /// Every field a withdrawal request has, in the order tables list them.
-    pub const WITHDRAWAL: [RequestField; 7] = [
+    pub const WITHDRAWAL: [RequestField; 8] = [
         RequestField::OrderId,
         RequestField::Amount,
         RequestField::BankId,
@@ -87,6 +91,7 @@ impl RequestField {
         RequestField::AccountNo,
         RequestField::BankBranch,
         RequestField::CallbackUrl,
+        RequestField::Extra,
     ];
 
     /// The fields a request of `kind` has.
@@ -117,6 +122,7 @@ impl RequestField {
             RequestField::HolderName => "holder_name",
             RequestField::AccountNo => "account_no",
             RequestField::BankBranch => "bank_branch",
+            RequestField::Extra => "extra",
         }
     }
 }
@@ -298,6 +304,7 @@ impl DepositRequest {
     pub fn has(&self, field: RequestField) -> bool {
         match field {
             RequestField::OrderId | RequestField::Amount => true,
+            RequestField::Extra => !self.extra.is_empty(),
             other => self.text(other).is_some(),
         }
     }
@@ -333,6 +340,7 @@ impl WithdrawalRequest {
             | RequestField::AccountNo => true,
             RequestField::BankBranch => self.bank_branch.is_some(),
             RequestField::CallbackUrl => self.callback_url.is_some(),
+            RequestField::Extra => !self.extra.is_empty(),
             _ => false,
         }
     }

@@ -38,8 +38,8 @@ pub use fields::{FieldRule, FieldUse, RequestField};
 pub use gateway::{Capabilities, Operation, PaymentGateway};
 pub use model::{
     check_request_amount, Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest,
-    DepositRequestBuilder, PaymentMethod, StatusQuery, StatusReport, WithdrawalReceipt,
-    WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT,
+    DepositRequestBuilder, ExtraFields, PaymentMethod, StatusQuery, StatusReport,
+    WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT,
 };
 pub use money::{Currency, Money, OrderId, MINOR_UNITS};
 pub use outcome::{LearnedFrom, Verdict};

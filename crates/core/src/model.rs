@@ -1,5 +1,7 @@
 //! Provider-neutral requests and results.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -16,6 +18,85 @@ pub(crate) const MAX_AMOUNT_SCALE: u32 = 4;
 /// The largest amount a request may carry: one trillion of any currency, far
 /// above any provider's limit and far below what arithmetic on it could overflow.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// Fields beyond a request's own, for a brand of a provider's API that takes
+/// more than its documents show (`bank_code` beside `bank_id`, say): sent as
+/// given, under the names given, after the adapter's own fields. A name is 1 to
+/// 64 ASCII letters, digits, `_`, `-` or `.`; a value at most 1,024 characters
+/// with no control characters. A name given twice is refused rather than one of
+/// the two kept; a name the adapter sets itself is refused when the request is
+/// sent ([`ExtraFields::refuse_names`]), so an extra field can never replace
+/// what paybridge decided to send. An adapter whose provider takes no extra
+/// field refuses a request that has any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ExtraFields(BTreeMap<String, String>);
+
+/// The most characters an extra field's value may have.
+const EXTRA_VALUE_MAX: usize = 1024;
+
+impl ExtraFields {
+    /// The fields, checked: valid names and values, no name twice.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        let mut fields = BTreeMap::new();
+        for (name, value) in pairs {
+            let valid_name = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !valid_name {
+                return Err(Error::invalid(
+                    "extra",
+                    format!(
+                        "'{}' is not a field name: use 1 to 64 ASCII letters, digits, '_', '-' or '.'",
+                        name.escape_debug()
+                    ),
+                ));
+            }
+            check_text(
+                &format!("extra.{name}"),
+                &Some(value.clone()),
+                EXTRA_VALUE_MAX,
+            )?;
+            if fields.insert(name.clone(), value).is_some() {
+                return Err(Error::invalid(
+                    "extra",
+                    format!("{name} is given twice; give each extra field once"),
+                ));
+            }
+        }
+        Ok(Self(fields))
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fields, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Refuses a field named (in any letter case) like one of `reserved`, the
+    /// names `provider`'s requests carry already.
+    pub fn refuse_names(&self, reserved: &[&str], provider: crate::Provider) -> Result<()> {
+        match self
+            .0
+            .keys()
+            .find(|name| reserved.iter().any(|r| r.eq_ignore_ascii_case(name)))
+        {
+            Some(name) => Err(Error::invalid(
+                "extra",
+                format!(
+                    "{name} is a field paybridge sets itself in {provider} requests; use the request's own field for it"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Refuses an amount no order may be sent with, naming the field `amount`:
 /// not positive, above [`MAX_AMOUNT`], or with more decimal places than its
@@ -123,6 +204,9 @@ pub struct DepositRequest {
     pub ip_addr: Option<String>,
     /// ONE-PUNCH: the payer's MAC address.
     pub mac_addr: Option<String>,
+    /// Fields a brand of a provider's API takes beyond the ones above
+    /// (`bank_code`, say), sent under the names given; see [`ExtraFields`].
+    pub extra: ExtraFields,
 }
 
 impl DepositRequest {
@@ -150,6 +234,7 @@ struct DepositFields {
     customer_bank_account: Option<String>,
     ip_addr: Option<String>,
     mac_addr: Option<String>,
+    extra: Vec<(String, String)>,
 }
 
 macro_rules! setters {
@@ -190,6 +275,15 @@ setters!(DepositRequestBuilder {
 });
 
 impl DepositRequestBuilder {
+    /// Adds a field a brand of the provider's API takes beyond the request's
+    /// own (`bank_code`, say), sent under `name` exactly. A name given twice,
+    /// or one the adapter sets itself, is refused when the request is built
+    /// or sent; see [`ExtraFields`].
+    pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.extra.push((name.into(), value.into()));
+        self
+    }
+
     /// Validates and builds the request.
     pub fn build(self) -> Result<DepositRequest> {
         let order_id = OrderId::new(&self.order_id)?;
@@ -234,6 +328,7 @@ impl DepositRequestBuilder {
             customer_bank_account: f.customer_bank_account,
             ip_addr: f.ip_addr,
             mac_addr: f.mac_addr,
+            extra: ExtraFields::from_pairs(f.extra)?,
         })
     }
 }
@@ -257,12 +352,16 @@ pub struct WithdrawalRequest {
     pub bank_branch: Option<String>,
     /// One1Pay: per-order callback URL.
     pub callback_url: Option<String>,
+    /// Fields a brand of a provider's API takes beyond the ones above; see
+    /// [`ExtraFields`].
+    pub extra: ExtraFields,
 }
 
 #[derive(Clone, Default)]
 struct WithdrawalFields {
     bank_branch: Option<String>,
     callback_url: Option<String>,
+    extra: Vec<(String, String)>,
 }
 
 /// Builds a [`WithdrawalRequest`].
@@ -302,6 +401,13 @@ impl WithdrawalRequest {
 }
 
 impl WithdrawalRequestBuilder {
+    /// Adds a field a brand of the provider's API takes beyond the request's
+    /// own, sent under `name` exactly; see [`DepositRequestBuilder::extra`].
+    pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.extra.push((name.into(), value.into()));
+        self
+    }
+
     /// Validates and builds the request.
     pub fn build(self) -> Result<WithdrawalRequest> {
         let order_id = OrderId::new(&self.order_id)?;
@@ -319,6 +425,7 @@ impl WithdrawalRequestBuilder {
             account_no: self.account_no,
             bank_branch: self.fields.bank_branch,
             callback_url: self.fields.callback_url,
+            extra: ExtraFields::from_pairs(self.fields.extra)?,
         })
     }
 }
@@ -611,6 +718,7 @@ macro_rules! deposit_fields_debug {
             .field("customer_bank_account", &fields.customer_bank_account)
             .field("ip_addr", &fields.ip_addr)
             .field("mac_addr", &fields.mac_addr)
+            .field("extra", &fields.extra)
             .finish()
     }};
 }
@@ -640,6 +748,7 @@ impl std::fmt::Debug for WithdrawalRequest {
                 "callback_url",
                 &self.callback_url.as_deref().map(crate::redact::Url),
             )
+            .field("extra", &self.extra)
             .finish()
     }
 }
@@ -652,6 +761,7 @@ impl std::fmt::Debug for WithdrawalFields {
                 "callback_url",
                 &self.callback_url.as_deref().map(crate::redact::Url),
             )
+            .field("extra", &self.extra)
             .finish()
     }
 }
@@ -662,6 +772,53 @@ mod tests {
 
     fn myr(a: &str) -> Money {
         Money::parse(a, "MYR").unwrap()
+    }
+
+    #[test]
+    fn extra_fields_refuse_bad_names_values_and_a_name_given_twice() {
+        let built = |pairs: &[(&str, &str)]| {
+            let mut builder = DepositRequest::builder("A1", myr("10"));
+            for (name, value) in pairs {
+                builder = builder.extra(*name, *value);
+            }
+            builder.build()
+        };
+        let ok = built(&[("bank_code", "MBB"), ("x.y-z", "1")]).unwrap();
+        assert_eq!(
+            ok.extra.iter().collect::<Vec<_>>(),
+            [("bank_code", "MBB"), ("x.y-z", "1")]
+        );
+        for (pairs, named) in [
+            (&[("", "1")][..], "not a field name"),
+            (&[("bank code", "1")][..], "not a field name"),
+            (&[("b\u{301}", "1")][..], "not a field name"),
+            (&[("remark", "a\nb")][..], "control characters"),
+            (&[("remark", " ")][..], "must not be empty"),
+            (&[("bank_code", "1"), ("bank_code", "2")][..], "given twice"),
+        ] {
+            match built(pairs) {
+                Err(Error::InvalidRequest { field, reason }) => {
+                    assert!(field.starts_with("extra"), "{pairs:?}: {field}");
+                    assert!(reason.contains(named), "{pairs:?}: {reason}");
+                }
+                other => panic!("{pairs:?} was not refused: {other:?}"),
+            }
+        }
+        let long = "v".repeat(1025);
+        assert!(built(&[("remark", long.as_str())]).is_err());
+        match ok
+            .extra
+            .refuse_names(&["BANK_CODE"], crate::Provider::Vpay88)
+        {
+            Err(Error::InvalidRequest { field, reason }) => {
+                assert_eq!(field, "extra");
+                assert!(
+                    reason.contains("bank_code") && reason.contains("vpay88"),
+                    "{reason}"
+                );
+            }
+            other => panic!("a reserved name in another case: {other:?}"),
+        }
     }
 
     #[test]

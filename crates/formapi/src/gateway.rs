@@ -145,10 +145,11 @@ impl<D: Dialect> FormApiGateway<D> {
         }
     }
 
-    /// Refuses an amount outside the limits the provider publishes for its currency.
+    /// Refuses a currency the provider does not publish for this account, or
+    /// an amount outside the limits it publishes for it.
     async fn check_limits(&self, amount: &Money) -> Result<()> {
         if let Some(limits) = self.limits.current(|| self.currencies()).await {
-            check_amount(amount, &limits)?;
+            check_amount(amount, &limits, D::PROVIDER)?;
         }
         Ok(())
     }
@@ -175,7 +176,7 @@ impl<D: Dialect> FormApiGateway<D> {
         read_answer(D::PROVIDER, operation, reply, &wire::REFUSALS)
     }
 
-    async fn fetch_token(&self, operation: Operation) -> Result<SecretString> {
+    async fn fetch_token(&self, operation: Operation) -> Result<AuthToken> {
         let form = AuthForm {
             username: &self.username,
             api_key: self.api_key.expose_secret(),
@@ -183,42 +184,45 @@ impl<D: Dialect> FormApiGateway<D> {
         let answered = self
             .post::<AuthAnswer>(operation, "/merchant/auth", Idempotency::Read, &form)
             .await?;
-        let AuthToken(token) = answered.map_into()?;
-        self.auth.keep(&token);
-        Ok(token)
+        let fetched: AuthToken = answered.map_into()?;
+        self.auth.keep(&fetched.token);
+        Ok(fetched)
     }
 
-    /// Posts a form that needs an auth token. A failure to get a token is a
-    /// failure before sending. Under the cached policy a refused token (the
-    /// provider did nothing) is replaced and the form sent once more.
+    /// Posts a form that needs an auth token, with the `order_id` the auth
+    /// answer carried when a token was fetched for this call. A failure to get
+    /// a token is a failure before sending. Under the cached policy a refused
+    /// token (the provider did nothing) is replaced and the form sent once more.
     async fn post_authed<A: DeserializeOwned>(
         &self,
         operation: Operation,
         path: &str,
         idempotency: Idempotency,
         form: &(impl Serialize + Sync),
-    ) -> Result<Answered<A>> {
-        let token = match self.auth.get() {
-            Some(token) => token,
-            None => self
-                .fetch_token(operation)
+    ) -> Result<(Answered<A>, Option<String>)> {
+        let fetch = || async {
+            self.fetch_token(operation)
                 .await
-                .map_err(|e| e.before_sending(operation))?,
+                .map_err(|e| e.before_sending(operation))
         };
-        let send = |token: SecretString| async move {
+        let fetched = match self.auth.get() {
+            Some(token) => AuthToken {
+                token,
+                order_id: None,
+            },
+            None => fetch().await?,
+        };
+        let send = |fetched: AuthToken| async move {
             let authed = Authed {
-                auth: token.expose_secret(),
+                auth: fetched.token.expose_secret(),
                 form,
             };
-            self.post(operation, path, idempotency, &authed).await
+            let answered = self.post(operation, path, idempotency, &authed).await?;
+            Ok((answered, fetched.order_id))
         };
-        match send(token).await {
+        match send(fetched).await {
             Err(err) if token_refused(&err) && self.auth.policy() == AuthPolicy::Cached => {
-                let token = self
-                    .fetch_token(operation)
-                    .await
-                    .map_err(|e| e.before_sending(operation))?;
-                send(token).await
+                send(fetch().await?).await
             }
             other => other,
         }
@@ -245,26 +249,33 @@ impl<D: Dialect> FormApiGateway<D> {
     }
 
     /// Sends an order once and settles its outcome through the outcome table,
-    /// asking its status (never resending) where the answer leaves it open.
+    /// asking its status (never resending) where the answer leaves it open;
+    /// with the `order_id` the auth answer carried for this order, if any.
     async fn create<A, T>(
         &self,
         call: CreateCall<'_>,
         operation: Operation,
         path: &str,
         form: &(impl Serialize + Sync),
-    ) -> Result<Settled<T>>
+    ) -> Result<(Settled<T>, Option<String>)>
     where
         A: DeserializeOwned,
         T: TryFrom<A, Error = AnswerError>,
     {
+        let auth_order_id = std::sync::OnceLock::new();
         let sending = async {
-            self.post_authed::<A>(operation, path, Idempotency::Write, form)
-                .await?
-                .map_into::<T>()
+            let (answered, order_id) = self
+                .post_authed::<A>(operation, path, Idempotency::Write, form)
+                .await?;
+            if let Some(order_id) = order_id {
+                let _ = auth_order_id.set(order_id);
+            }
+            answered.map_into::<T>()
         };
         let sent = within_deadline(operation, call.deadline, sending).await;
         let query = StatusQuery::new(call.order_id.clone());
-        settle(call, sent, Some(|| self.status(call.kind, &query))).await
+        let settled = settle(call, sent, Some(|| self.status(call.kind, &query))).await?;
+        Ok((settled, auth_order_id.into_inner()))
     }
 
     async fn banks(
@@ -273,9 +284,6 @@ impl<D: Dialect> FormApiGateway<D> {
         path: &str,
         currency: Option<&Currency>,
     ) -> Result<Vec<Bank>> {
-        if let Some(currency) = currency {
-            wire::check_currency::<D>(currency)?;
-        }
         let form = ListingForm {
             username: self.username.clone(),
             currency: currency.map(|c| c.as_str().to_owned()),
@@ -344,20 +352,20 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         let form = DepositForm::<D>::try_from(request)?;
         self.check_limits(&request.amount).await?;
         let call = CreateCall::deposit(request, &self.transport);
-        let created: CreatedDeposit = self
-            .create::<DepositCreatedAnswer, _>(
+        let (settled, auth_order_id) = self
+            .create::<DepositCreatedAnswer, CreatedDeposit>(
                 call,
                 Operation::CreateDeposit,
                 "/merchant/generate_orders",
                 &form,
             )
-            .await?
-            .into_answer(&call)?;
+            .await?;
+        let created = settled.into_answer(&call)?;
         info!("deposit created");
         Ok(DepositOrder::new(
             request.order_id.clone(),
             created.payment_url,
-            created.provider_ref,
+            created.provider_ref.or(auth_order_id),
         ))
     }
 
@@ -366,18 +374,19 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         let form = WithdrawalForm::<D>::try_from(request)?;
         self.check_limits(&request.amount).await?;
         let call = CreateCall::withdrawal(request, &self.transport);
-        let receipt = match self
+        let (settled, auth_order_id) = self
             .create::<WithdrawalCreatedAnswer, CreatedWithdrawal>(
                 call,
                 Operation::CreateWithdrawal,
                 "/merchant/withdraw_orders",
                 &form,
             )
-            .await?
-        {
-            Settled::Answered(created) => {
-                WithdrawalReceipt::accepted(request.order_id.clone(), created.provider_ref)
-            }
+            .await?;
+        let receipt = match settled {
+            Settled::Answered(created) => WithdrawalReceipt::accepted(
+                request.order_id.clone(),
+                created.provider_ref.or(auth_order_id),
+            ),
             Settled::FoundByStatus(report) => WithdrawalReceipt::found(report),
         };
         info!(status = %receipt.status, "withdrawal accepted");
@@ -399,7 +408,6 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         if !D::capabilities().supports(Operation::Balance) {
             return Err(self.unsupported(Operation::Balance));
         }
-        wire::check_currency::<D>(currency)?;
         let form = BalanceForm {
             currency: currency.as_str().to_owned(),
         };
@@ -410,6 +418,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
             &form,
         )
         .await?
+        .0
         .map(|answer| {
             Balance::try_from(BalanceOf {
                 currency: currency.clone(),

@@ -52,7 +52,10 @@ pub trait Dialect: Send + Sync + fmt::Debug + 'static {
     /// The provider.
     const PROVIDER: Provider;
 
-    /// Currency codes this provider takes; anything else is refused before sending.
+    /// The currency codes the provider's documents name. They list the
+    /// fields each takes and serve as examples; what a merchant's account
+    /// takes is the list the provider publishes (`/merchant/currency`), which
+    /// decides before anything is sent.
     const CURRENCIES: &'static [&'static str];
 
     /// The operations this provider has.

@@ -1,11 +1,14 @@
-//! The amount limits the provider publishes (`/merchant/currency`), kept for a
-//! while and checked before an order is sent, so an amount out of range is
-//! refused by name instead of by the provider's `Invalid Amount.`.
+//! The currencies and amount limits the provider publishes for the merchant's
+//! account (`/merchant/currency`), kept for a while and checked before an order
+//! is sent: a currency the account does not list, or an amount out of its
+//! range, is refused by name instead of by the provider's `Currency invalid.`
+//! or `Invalid Amount.`. The published list decides, not the documents' list:
+//! brands of this API offer currencies the documents never name (`USDT`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use paybridge_core::{CurrencyLimit, Error, Money, Result};
+use paybridge_core::{CurrencyLimit, Error, Money, Provider, Result};
 
 /// How long published limits are trusted by default.
 pub const DEFAULT_LIMITS_TTL: Duration = Duration::from_secs(600);
@@ -59,11 +62,28 @@ impl LimitsCache {
     }
 }
 
-/// Refuses `amount` when the provider's published limits for its currency
-/// exclude it; a currency the limits do not name is left to the provider.
-pub(crate) fn check_amount(amount: &Money, limits: &[CurrencyLimit]) -> Result<()> {
-    let Some(limit) = limits.iter().find(|l| &l.currency == amount.currency()) else {
+/// Refuses `amount` when the provider's published list does not name its
+/// currency, or names limits that exclude it. An empty list (none could be
+/// fetched) refuses nothing: the provider decides, and its refusal of a
+/// currency is a definite one.
+pub(crate) fn check_amount(
+    amount: &Money,
+    limits: &[CurrencyLimit],
+    provider: Provider,
+) -> Result<()> {
+    if limits.is_empty() {
         return Ok(());
+    }
+    let Some(limit) = limits.iter().find(|l| &l.currency == amount.currency()) else {
+        let listed: Vec<&str> = limits.iter().map(|l| l.currency.as_str()).collect();
+        return Err(Error::invalid(
+            "currency",
+            format!(
+                "{} is not among the currencies {provider} publishes for this account ({})",
+                amount.currency(),
+                listed.join(", ")
+            ),
+        ));
     };
     let value = amount.amount();
     let bound = if value < limit.min {
@@ -104,22 +124,62 @@ mod tests {
     #[test]
     fn amounts_inside_the_range_and_at_its_ends_pass_others_name_the_limit() {
         let limits = myr_limits();
+        let check = |amount: &str, currency: &str, limits: &[CurrencyLimit]| {
+            check_amount(
+                &Money::parse(amount, currency).unwrap(),
+                limits,
+                Provider::Vpay88,
+            )
+        };
         for ok in ["420", "420.00", "1000", "42000"] {
-            assert!(
-                check_amount(&Money::parse(ok, "MYR").unwrap(), &limits).is_ok(),
-                "{ok}"
-            );
+            assert!(check(ok, "MYR", &limits).is_ok(), "{ok}");
         }
         for (amount, named) in [
             ("419.99", "minimum is 420"),
             ("42000.01", "maximum is 42000"),
         ] {
-            let err = check_amount(&Money::parse(amount, "MYR").unwrap(), &limits)
-                .unwrap_err()
-                .to_string();
+            let err = check(amount, "MYR", &limits).unwrap_err().to_string();
             assert!(err.contains(named), "{amount}: {err}");
         }
-        assert!(check_amount(&Money::parse("1", "THB").unwrap(), &limits).is_ok());
+    }
+
+    #[test]
+    fn a_currency_the_published_list_does_not_name_is_refused_naming_the_list() {
+        let mut limits = myr_limits();
+        limits.push(CurrencyLimit::range(
+            Currency::new("USDT").unwrap(),
+            Decimal::ONE,
+            Decimal::new(1000, 0),
+        ));
+        let usdt = check_amount(
+            &Money::parse("10.5", "USDT").unwrap(),
+            &limits,
+            Provider::Vpay88,
+        );
+        assert!(
+            usdt.is_ok(),
+            "a listed currency the documents never name: {usdt:?}"
+        );
+        match check_amount(
+            &Money::parse("100", "THB").unwrap(),
+            &limits,
+            Provider::Vpay88,
+        ) {
+            Err(Error::InvalidRequest { field, reason }) => {
+                assert_eq!(field, "currency");
+                assert!(
+                    reason.contains("THB") && reason.contains("MYR, USDT"),
+                    "{reason}"
+                );
+            }
+            other => panic!("THB is not published here: {other:?}"),
+        }
+        let none_fetched =
+            check_amount(&Money::parse("100", "THB").unwrap(), &[], Provider::Vpay88);
+        assert!(
+            none_fetched.is_ok(),
+            "without a list the provider decides: {none_fetched:?}"
+        );
     }
 
     #[tokio::test]

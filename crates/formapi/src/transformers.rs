@@ -17,6 +17,7 @@ use paybridge_core::wire::{
     format_amount, parse_callback_body, parse_decimal_str, parse_order_datetime, AnswerError,
     Scalar, ScalarRef,
 };
+use paybridge_core::ExtraFields;
 use paybridge_core::{
     check_request_amount, Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit,
     Decimal, Error, Money, OrderId, OrderKind, OrderStatus, RefusalKind, Result, SecretString,
@@ -254,6 +255,9 @@ pub struct DepositForm<D> {
     /// The dialect's fields.
     #[serde(flatten)]
     pub fields: DepositFields,
+    /// The request's extra fields, last.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
     #[serde(skip)]
     dialect: PhantomData<D>,
 }
@@ -287,30 +291,11 @@ pub struct WithdrawalForm<D> {
     /// The dialect's fields.
     #[serde(flatten)]
     pub fields: WithdrawalFields,
+    /// The request's extra fields, last.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
     #[serde(skip)]
     dialect: PhantomData<D>,
-}
-
-/// Refuses a currency the dialect does not offer, naming the ones it does.
-pub fn check_currency<D: Dialect>(currency: &Currency) -> Result<()> {
-    if D::CURRENCIES.contains(&currency.as_str()) {
-        return Ok(());
-    }
-    Err(Error::invalid(
-        "currency",
-        format!(
-            "{currency} is not offered by {}; it takes {}",
-            D::PROVIDER,
-            D::CURRENCIES.join(", ")
-        ),
-    ))
-}
-
-/// Refuses an amount the dialect cannot send: a currency it does not offer,
-/// or an amount no order may carry ([`check_request_amount`]).
-fn check_sent_amount<D: Dialect>(amount: &Money) -> Result<()> {
-    check_currency::<D>(amount.currency())?;
-    check_request_amount(amount)
 }
 
 /// Why e-mail and phone are sent when given, not required.
@@ -337,8 +322,45 @@ pub fn common_deposit_rules() -> Vec<FieldRule> {
         FieldRule::sent(F::Phone, "phone_number", LIVE_WITHOUT_CONTACT),
         FieldRule::not_sent(F::IpAddr, "the form API takes no payer address"),
         FieldRule::not_sent(F::MacAddr, "the form API takes no payer address"),
+        extra_rule(),
     ]
 }
+
+/// Brands of this API take fields beyond the documents' (`bank_code`, say):
+/// sent as named, after the form's own.
+fn extra_rule() -> FieldRule {
+    FieldRule::new(
+        RequestField::Extra,
+        paybridge_core::FieldUse::Sent,
+        None,
+        "sent as named, after the form's own fields; a name the form sets itself is refused",
+    )
+}
+
+/// Every field name this API's requests carry, paybridge's to set: an extra
+/// field of one of these names is refused, so it can never replace what was
+/// checked and decided.
+pub const FORM_FIELD_NAMES: &[&str] = &[
+    "auth",
+    "username",
+    "api_key",
+    "amount",
+    "currency",
+    "orderid",
+    "id",
+    "email",
+    "phone_number",
+    "mode",
+    "redirect_url",
+    "customer_bank_holder_name",
+    "customer_bank_account",
+    "bank_id",
+    "pay_method",
+    "callback_url",
+    "bank_branch",
+    "holder_name",
+    "account_no",
+];
 
 /// The rows every withdrawal of this family shares.
 pub fn common_withdrawal_rules() -> Vec<FieldRule> {
@@ -354,6 +376,7 @@ pub fn common_withdrawal_rules() -> Vec<FieldRule> {
         FieldRule::required(F::HolderName, "holder_name", "must match the bank's record"),
         FieldRule::required(F::AccountNo, "account_no", "the payee's account"),
         FieldRule::sent(F::BankBranch, "bank_branch", "optional in the documents"),
+        extra_rule(),
     ]
 }
 
@@ -371,11 +394,12 @@ impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
 
     fn try_from(request: &DepositRequest) -> Result<Self> {
         use RequestField as F;
-        check_sent_amount::<D>(&request.amount)?;
+        check_request_amount(&request.amount)?;
         let currency = request.amount.currency();
         let rules = in_request_order(D::deposit_rules(currency), OrderKind::Deposit);
         let context = format!(" {currency} deposits");
         check_fields(&rules, D::PROVIDER, &context, |f| request.has(f))?;
+        request.extra.refuse_names(FORM_FIELD_NAMES, D::PROVIDER)?;
         D::check_deposit_values(request)?;
         let sent = |field, value: &Option<String>| sent_value(&rules, field, value);
         Ok(Self {
@@ -397,6 +421,7 @@ impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
                 pay_method: sent(F::PaymentMethod, &request.payment_method),
                 callback_url: sent(F::CallbackUrl, &request.callback_url),
             },
+            extra: request.extra.clone(),
             dialect: PhantomData,
         })
     }
@@ -406,11 +431,12 @@ impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
     type Error = Error;
 
     fn try_from(request: &WithdrawalRequest) -> Result<Self> {
-        check_sent_amount::<D>(&request.amount)?;
+        check_request_amount(&request.amount)?;
         let currency = request.amount.currency();
         let rules = in_request_order(D::withdrawal_rules(currency), OrderKind::Withdrawal);
         let context = format!(" {currency} withdrawals");
         check_fields(&rules, D::PROVIDER, &context, |f| request.has(f))?;
+        request.extra.refuse_names(FORM_FIELD_NAMES, D::PROVIDER)?;
         Ok(Self {
             amount: format_amount(request.amount.amount()),
             currency: currency.as_str().to_owned(),
@@ -422,6 +448,7 @@ impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
             fields: WithdrawalFields {
                 callback_url: sent_value(&rules, RequestField::CallbackUrl, &request.callback_url),
             },
+            extra: request.extra.clone(),
             dialect: PhantomData,
         })
     }
@@ -437,23 +464,30 @@ pub struct AuthAnswer {
     /// The token.
     pub auth: Option<Scalar>,
     /// Live servers answer an `order_id` beside the token (observed by public
-    /// integrations; the documents show none). Auth comes before any order, so
-    /// it names no order of the merchant's: logged at debug, not kept.
+    /// integrations, which keep it as the provider's reference; the documents
+    /// show none).
     pub order_id: Option<Scalar>,
 }
 
-/// An auth token. `Debug` shows no token.
+/// An auth token, and the `order_id` the server answered beside it. `Debug`
+/// shows no token.
 #[derive(Debug)]
-pub struct AuthToken(pub SecretString);
+pub struct AuthToken {
+    /// The token.
+    pub token: SecretString,
+    /// The server's id for what this token is fetched for: the provider's
+    /// reference of the order sent with it, when the order's own answer names none.
+    pub order_id: Option<String>,
+}
 
 impl TryFrom<AuthAnswer> for AuthToken {
     type Error = AnswerError;
 
     fn try_from(answer: AuthAnswer) -> Result<Self, AnswerError> {
-        if let Some(order_id) = Scalar::optional(answer.order_id) {
-            tracing::debug!(%order_id, "the auth answer carries an order_id; it names no merchant order and is not kept");
-        }
-        Scalar::required(answer.auth, "auth").map(|t| AuthToken(SecretString::from(t)))
+        Ok(AuthToken {
+            token: SecretString::from(Scalar::required(answer.auth, "auth")?),
+            order_id: Scalar::optional(answer.order_id),
+        })
     }
 }
 

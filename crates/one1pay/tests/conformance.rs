@@ -16,6 +16,14 @@ async fn one1pay_conforms() {
             .email("john@example.com")
             .phone("601012456789")
     };
+    let complete = || {
+        deposit("THB")
+            .bank_id("105")
+            .payment_method("thaiqr")
+            .redirect_url("https://merchant.example/back")
+            .customer_bank_holder_name("tang")
+            .customer_bank_account("1234")
+    };
     Adapter::form_api("one1pay", |base_url, transport| {
         let gateway = One1Pay::builder(base_url, FORM_API_MERCHANT, FORM_API_KEY)
             .secret_key(FORM_API_SECRET)
@@ -23,16 +31,7 @@ async fn one1pay_conforms() {
             .build()?;
         Ok(Arc::new(gateway) as Arc<dyn PaymentGateway>)
     })
-    .deposit(
-        deposit("THB")
-            .bank_id("105")
-            .payment_method("thaiqr")
-            .redirect_url("https://merchant.example/back")
-            .customer_bank_holder_name("tang")
-            .customer_bank_account("1234")
-            .build()
-            .unwrap(),
-    )
+    .deposit(complete().build().unwrap())
     .withdrawal(
         WithdrawalRequest::builder(
             "KIT-W-1",
@@ -44,7 +43,8 @@ async fn one1pay_conforms() {
         .build()
         .unwrap(),
     )
-    .invalid_deposit(deposit("USD").build().unwrap())
+    // Complete but for an extra field named like one the form sets itself.
+    .invalid_deposit(complete().extra("bank_id", "2").build().unwrap())
     .invalid_deposit(deposit("THB").build().unwrap())
     .invalid_deposit(deposit("THB").mode("DIGI").build().unwrap())
     .status_query(StatusQuery::new(OrderId::new("KIT-1").unwrap()))

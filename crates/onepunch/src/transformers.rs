@@ -149,6 +149,7 @@ pub fn deposit_rules() -> Vec<FieldRule> {
             FieldRule::not_sent(F::CustomerBankAccount, payer_bank),
             FieldRule::refused(F::Mode, "the prepaid-card mode is Vpay88's; without it the payer would be offered another channel"),
             FieldRule::sent(F::MacAddr, "mac_addr", "optional: the payer's MAC address"),
+            FieldRule::refused(F::Extra, "ONE-PUNCH signs a fixed list of fields and its document names no others: an extra field would go unsigned, and a brand that needs one is not this API"),
         ],
         OrderKind::Deposit,
     )

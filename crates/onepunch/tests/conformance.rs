@@ -38,6 +38,8 @@ async fn onepunch_conforms() {
     // A prepaid-card mode is a channel ONE-PUNCH cannot offer: refused, where
     // an e-mail it does not take is simply not sent.
     .invalid_deposit(deposit("100").mode("DIGI").build().unwrap())
+    // ONE-PUNCH signs a fixed list of fields: an extra one is refused.
+    .invalid_deposit(deposit("100").extra("bank_code", "ICBC").build().unwrap())
     .status_query(StatusQuery::new(OrderId::new("KIT-1").unwrap()).with_provider_ref("OPkit1"))
     .run()
     .await

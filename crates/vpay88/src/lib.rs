@@ -208,7 +208,33 @@ mod tests {
             reason.contains("account page"),
             "the reason says why: {reason}"
         );
-        assert_eq!(named(deposit("USD").build().unwrap()).0, "currency");
+        // The currencies an account takes are the provider's published list,
+        // checked by the gateway; the form itself refuses no currency.
+        assert!(DepositForm::<Vpay88Dialect>::try_from(&deposit("USDT").build().unwrap()).is_ok());
+        let (field, reason) = named(deposit("MYR").extra("bank_id", "1").build().unwrap());
+        assert_eq!(field, "extra");
+        assert!(reason.contains("bank_id"), "{reason}");
+    }
+
+    #[test]
+    fn extra_fields_are_sent_as_named_after_the_form_s_own() {
+        let request = deposit("MYR")
+            .extra("bank_code", "MBB")
+            .extra("remark", "vip")
+            .build()
+            .unwrap();
+        let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
+        let pairs = paybridge_core::wire::form_pairs(&form).unwrap();
+        let without = DepositForm::<Vpay88Dialect>::try_from(&deposit("MYR").build().unwrap());
+        let mut expected = paybridge_core::wire::form_pairs(&without.unwrap()).unwrap();
+        expected.extend([
+            ("bank_code".into(), "MBB".into()),
+            ("remark".into(), "vip".into()),
+        ]);
+        assert_eq!(
+            pairs, expected,
+            "the form's own fields, then the extra ones"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ async fn vpay88_conforms() {
         .build()
         .unwrap(),
     )
-    .invalid_deposit(deposit("USD").build().unwrap())
+    .invalid_deposit(deposit("MYR").extra("orderid", "KIT-2").build().unwrap())
     .invalid_deposit(deposit("THB").build().unwrap())
     .invalid_deposit(deposit("MYR").payment_method("thaiqr").build().unwrap())
     .status_query(StatusQuery::new(OrderId::new("KIT-1").unwrap()))

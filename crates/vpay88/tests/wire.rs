@@ -209,7 +209,6 @@ async fn per_currency_rules_refuse_before_sending() {
             base("MYR").payment_method("thaiqr").build().unwrap(),
             "payment_method",
         ),
-        (base("CNY").build().unwrap(), "currency"),
         (
             DepositRequest::builder("A1", Money::parse("100", "MYR").unwrap())
                 .email("john@example.com")
@@ -384,4 +383,123 @@ async fn an_amount_finer_than_its_currency_is_refused_before_anything_is_sent() 
         "{sent:?}"
     );
     assert!(anything.calls_async().await > 0, "0.01 MYR was sent");
+}
+
+/// The currencies an account takes are the ones the provider publishes for it
+/// (`/merchant/currency`), not the documents' list: `USDT`, which no Vpay88
+/// document names, is sent when published; `MYR`, which the documents name, is
+/// refused naming `currency` when the account's list leaves it out, with
+/// nothing sent.
+#[tokio::test]
+async fn the_published_currency_list_decides_what_is_sent() {
+    let server = httpmock::MockServer::start_async().await;
+    let published = server
+        .mock_async(|when, then| {
+            when.path("/merchant/currency");
+            then.status(200).body(
+                r#"{"status":true,"rate":[{"currency":"USDT","min":10,"max":5000},{"currency":"THB","min":100,"max":50000}]}"#,
+            );
+        })
+        .await;
+    let auth = server
+        .mock_async(|when, then| {
+            when.path("/merchant/auth");
+            then.status(200)
+                .body(r#"{"status":true,"auth":"t5IF5r2fXit1FnhjBVQv"}"#);
+        })
+        .await;
+    let created = server
+        .mock_async(|when, then| {
+            when.path("/merchant/generate_orders").body_includes("USDT");
+            then.status(200)
+                .body(r#"{"status":true,"p_url":"https://pay.example/usdt"}"#);
+        })
+        .await;
+    let vpay = gateway(&server.base_url());
+    let deposit = |currency: &str| {
+        DepositRequest::builder("A-CUR", Money::parse("20.5", currency).unwrap())
+            .customer_name("john")
+            .build()
+            .unwrap()
+    };
+    let order = vpay.create_deposit(&deposit("USDT")).await.unwrap();
+    assert_eq!(order.payment_url, "https://pay.example/usdt");
+    assert_eq!(created.calls_async().await, 1);
+    match vpay.create_deposit(&deposit("MYR")).await {
+        Err(Error::InvalidRequest { field, reason }) => {
+            assert_eq!(field, "currency");
+            assert!(
+                reason.contains("USDT, THB"),
+                "names the published list: {reason}"
+            );
+        }
+        other => panic!("MYR is not published for this account: {other:?}"),
+    }
+    assert_eq!(
+        auth.calls_async().await,
+        1,
+        "MYR was refused before any token"
+    );
+    assert_eq!(
+        published.calls_async().await,
+        1,
+        "the list is kept between orders"
+    );
+}
+
+/// Live servers answer auth with an `order_id`, which public integrations keep
+/// as the provider's reference: a deposit whose own answer names none carries
+/// it; a payout's own `withdraw_order_id` comes first.
+#[tokio::test]
+async fn the_auth_answer_s_order_id_is_the_reference_when_the_order_s_answer_has_none() {
+    let server = httpmock::MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/merchant/auth");
+            then.status(200)
+                .body(r#"{"status":true,"auth":"t5IF5r2fXit1FnhjBVQv","order_id":8812}"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/merchant/generate_orders");
+            then.status(200)
+                .body(r#"{"status":true,"p_url":"https://pay.example/92"}"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/merchant/withdraw_orders")
+                .body_includes("W-OWN");
+            then.status(200)
+                .body(r#"{"status":true,"withdraw_order_id":"W77"}"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/merchant/withdraw_orders")
+                .body_includes("W-BARE");
+            then.status(200).body(r#"{"status":true}"#);
+        })
+        .await;
+    let vpay = Vpay88::builder(server.base_url(), USERNAME, API_KEY)
+        .secret_key(SECRET)
+        .limits_ttl(None)
+        .build()
+        .unwrap();
+    let deposit = DepositRequest::builder("A-REF", Money::parse("100", "MYR").unwrap())
+        .customer_name("john")
+        .build()
+        .unwrap();
+    let order = vpay.create_deposit(&deposit).await.unwrap();
+    assert_eq!(order.provider_ref.as_deref(), Some("8812"));
+    let payout = |id: &str| {
+        WithdrawalRequest::builder(id, Money::parse("10", "MYR").unwrap(), "12", "J D", "1")
+            .build()
+            .unwrap()
+    };
+    let own = vpay.create_withdrawal(&payout("W-OWN")).await.unwrap();
+    assert_eq!(own.provider_ref.as_deref(), Some("W77"));
+    let bare = vpay.create_withdrawal(&payout("W-BARE")).await.unwrap();
+    assert_eq!(bare.provider_ref.as_deref(), Some("8812"));
 }

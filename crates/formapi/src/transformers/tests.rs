@@ -180,11 +180,19 @@ fn every_documented_refusal_maps_to_its_kind_and_keeps_the_message() {
 #[test]
 fn auth_answers_give_the_token() {
     for path in ["vpay88/auth/ok.json", "one1pay/auth/ok.json"] {
-        let AuthToken(token) = answer::<AuthAnswer>(Operation::CreateDeposit, path)
+        let fetched: AuthToken = answer::<AuthAnswer>(Operation::CreateDeposit, path)
             .unwrap()
             .map_into()
             .unwrap();
-        assert_eq!(token.expose_secret(), "t5IF5r2fXit1FnhjBVQv", "{path}");
+        assert_eq!(
+            fetched.token.expose_secret(),
+            "t5IF5r2fXit1FnhjBVQv",
+            "{path}"
+        );
+        assert_eq!(
+            fetched.order_id, None,
+            "the documents' auth answers carry none"
+        );
     }
 }
 
@@ -556,15 +564,18 @@ fn answered<A: DeserializeOwned>(operation: Operation, body: &str) -> Result<Ans
 
 #[test]
 fn what_live_servers_answer_beyond_the_documents_reads() {
-    // Auth with an `order_id` beside the token: the token is read, the id is not kept.
-    let auth: AuthToken = answered::<AuthAnswer>(
-        Operation::CreateDeposit,
+    // Auth with an `order_id` beside the token, a number or a string: both read.
+    for body in [
         r#"{"status":true,"auth":"t5IF5r2fXit1FnhjBVQv","order_id":"8812"}"#,
-    )
-    .unwrap()
-    .map_into()
-    .unwrap();
-    assert_eq!(auth.0.expose_secret(), "t5IF5r2fXit1FnhjBVQv");
+        r#"{"status":true,"auth":"t5IF5r2fXit1FnhjBVQv","order_id":8812}"#,
+    ] {
+        let auth: AuthToken = answered::<AuthAnswer>(Operation::CreateDeposit, body)
+            .unwrap()
+            .map_into()
+            .unwrap();
+        assert_eq!(auth.token.expose_secret(), "t5IF5r2fXit1FnhjBVQv");
+        assert_eq!(auth.order_id.as_deref(), Some("8812"), "{body}");
+    }
     // A payout answer with `withdraw_order_id` and no message: its reference is kept.
     let created: CreatedWithdrawal = answered::<WithdrawalCreatedAnswer>(
         Operation::CreateWithdrawal,
@@ -574,4 +585,94 @@ fn what_live_servers_answer_beyond_the_documents_reads() {
     .map_into()
     .unwrap();
     assert_eq!(created.provider_ref.as_deref(), Some("246"));
+}
+
+/// A dialect that sends every field this API's forms can carry.
+#[derive(Debug)]
+struct SendsEveryField;
+
+impl Dialect for SendsEveryField {
+    const PROVIDER: Provider = Provider::Vpay88;
+    const CURRENCIES: &'static [&'static str] = &["MYR"];
+
+    fn capabilities() -> paybridge_core::Capabilities {
+        paybridge_core::Capabilities::of(&crate::FORM_API_OPERATIONS)
+    }
+
+    fn deposit_rules(_currency: &Currency) -> Vec<FieldRule> {
+        use RequestField as F;
+        let mut rules = common_deposit_rules();
+        rules.extend([
+            FieldRule::sent(F::Mode, "mode", ""),
+            FieldRule::sent(F::RedirectUrl, "redirect_url", ""),
+            FieldRule::sent(F::CallbackUrl, "callback_url", ""),
+            FieldRule::sent(F::PaymentMethod, "pay_method", ""),
+            FieldRule::sent(F::BankId, "bank_id", ""),
+            FieldRule::sent(F::CustomerBankHolderName, "customer_bank_holder_name", ""),
+            FieldRule::sent(F::CustomerBankAccount, "customer_bank_account", ""),
+        ]);
+        rules
+    }
+
+    fn withdrawal_rules(_currency: &Currency) -> Vec<FieldRule> {
+        let mut rules = common_withdrawal_rules();
+        rules.push(FieldRule::sent(
+            RequestField::CallbackUrl,
+            "callback_url",
+            "",
+        ));
+        rules
+    }
+}
+
+/// Every name a form of this API carries is in [`FORM_FIELD_NAMES`], so an
+/// extra field can never be sent under one of them.
+#[test]
+fn every_name_a_form_sends_is_reserved_from_extra_fields() {
+    let amount = Money::parse("100", "MYR").unwrap();
+    let deposit = DepositRequest::builder("A1", amount.clone())
+        .customer_name("john")
+        .email("john@example.com")
+        .phone("601012456789")
+        .mode("DIGI")
+        .redirect_url("https://r.example/")
+        .callback_url("https://c.example/")
+        .payment_method("thaiqr")
+        .bank_id("1")
+        .customer_bank_holder_name("John")
+        .customer_bank_account("123")
+        .build()
+        .unwrap();
+    let payout = WithdrawalRequest::builder("W1", amount, "1", "John", "123")
+        .bank_branch("KL")
+        .callback_url("https://c.example/")
+        .build()
+        .unwrap();
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |pairs: Vec<(String, String)>| names.extend(pairs.into_iter().map(|(n, _)| n));
+    let deposit_form = DepositForm::<SendsEveryField>::try_from(&deposit).unwrap();
+    add(paybridge_core::wire::form_pairs(&Authed {
+        auth: "t",
+        form: &deposit_form,
+    })
+    .unwrap());
+    let payout_form = WithdrawalForm::<SendsEveryField>::try_from(&payout).unwrap();
+    add(paybridge_core::wire::form_pairs(&payout_form).unwrap());
+    add(paybridge_core::wire::form_pairs(&AuthForm {
+        username: "m",
+        api_key: "k",
+    })
+    .unwrap());
+    add(paybridge_core::wire::form_pairs(&StatusForm::new(
+        &StatusQuery::new(OrderId::new("A1").unwrap()),
+        "m",
+    ))
+    .unwrap());
+    assert!(names.len() >= 20, "{names:?}");
+    for name in &names {
+        assert!(
+            FORM_FIELD_NAMES.contains(&name.as_str()),
+            "{name} is sent but not reserved"
+        );
+    }
 }
