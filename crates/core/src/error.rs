@@ -360,7 +360,25 @@ impl Error {
         )
     }
 
-    /// The error's kind as one stable snake-case word, for output and tests.
+    /// Every word [`kind`](Self::kind) may give, in the order of the variants.
+    pub const KINDS: [&'static str; 13] = [
+        "invalid_request",
+        "config",
+        "unsupported",
+        "local",
+        "transport",
+        "timeout",
+        "http_status",
+        "provider_refused",
+        "decode",
+        "callback_rejected",
+        "ambiguous",
+        "held_as_failed",
+        "order_id_conflict",
+    ];
+
+    /// The error's kind as one stable snake-case word (one of
+    /// [`KINDS`](Self::KINDS)), for output, tests and HTTP answers.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::InvalidRequest { .. } => "invalid_request",

@@ -20,9 +20,6 @@ use crate::refusal::RefusalTable;
 use crate::transport::HttpReply;
 use crate::{BoxError, Error, Operation, Provider};
 
-/// `order_datetime` format: `YYYY-MM-DD HH:MM:SS`, provider local time, no zone.
-pub const ORDER_DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-
 /// Parses a decimal written as text: `300.0000`, `1`, `9.0000`, `0.00`, `-5`, `1e3`.
 ///
 /// Surrounding white space is allowed; anything else (thousands separators,
@@ -154,16 +151,7 @@ pub fn format_amount(amount: Decimal) -> String {
     amount.normalize().to_string()
 }
 
-/// Names of fields whose values are credentials, tokens or signatures; their
-/// values never appear in an error.
-pub const SECRET_FIELD_NAMES: [&str; 6] = [
-    "auth",
-    "api_key",
-    "secret_key",
-    "monster_key",
-    "token",
-    "signature",
-];
+pub use paybridge_signing::SECRET_FIELD_NAMES;
 
 /// A body as kept in an error: lossy UTF-8, the values of [`SECRET_FIELD_NAMES`]
 /// replaced by `[REDACTED]` (in JSON, forms and query strings alike, parsable or

@@ -87,6 +87,3 @@ pub const FORM_API_OPERATIONS: [Operation; 8] = [
     Operation::WithdrawalStatus,
     Operation::VerifyCallback,
 ];
-
-/// Field names whose values are credentials.
-pub const SECRET_FIELDS: [&str; 2] = ["api_key", "auth"];

@@ -29,14 +29,7 @@ const MAX_KEPT_BODY: usize = 64 << 10;
 const DROPPED: &str = "<dropped: larger than the journal keeps>";
 
 /// Form fields and JSON keys whose values are secrets: shown as `<scrubbed>`.
-const SECRET_FIELDS: [&str; 6] = [
-    "api_key",
-    "auth",
-    "secret_key",
-    "monster_key",
-    "token",
-    "signature",
-];
+use paybridge_signing::SECRET_FIELD_NAMES as SECRET_FIELDS;
 
 /// Which order an entry belongs to: the provider, deposit or withdrawal, and the
 /// merchant's order id (ONE-PUNCH: the payment token).

@@ -23,6 +23,19 @@ pub use explain::{
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
+/// Names of the fields whose values are credentials, tokens or signatures in
+/// any provider's requests, answers and callbacks: whatever shows a body (an
+/// error, the sandbox's journal) hides their values. One list, beside the
+/// functions that make those values.
+pub const SECRET_FIELD_NAMES: [&str; 6] = [
+    "auth",
+    "api_key",
+    "secret_key",
+    "monster_key",
+    "token",
+    "signature",
+];
+
 /// Length of an MD5 digest written as hex.
 pub const MD5_HEX_LEN: usize = 32;
 

@@ -47,21 +47,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Every kind [`Error::kind`] may name.
-pub const KINDS: &[&str] = &[
-    "invalid_request",
-    "config",
-    "unsupported",
-    "local",
-    "transport",
-    "timeout",
-    "http_status",
-    "provider_refused",
-    "decode",
-    "callback_rejected",
-    "ambiguous",
-    "held_as_failed",
-    "order_id_conflict",
-];
+pub const KINDS: &[&str] = &Error::KINDS;
 
 /// Builds the adapter under test for a base URL and transport settings.
 pub type Build = dyn Fn(&str, TransportConfig) -> Result<Arc<dyn PaymentGateway>> + Send + Sync;
