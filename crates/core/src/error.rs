@@ -252,7 +252,7 @@ impl Error {
             operation,
             http_status: None,
             reason,
-            body: crate::wire::scrubbed(body),
+            body: crate::redact::scrubbed(body),
             source,
         }
     }

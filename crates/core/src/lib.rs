@@ -1,7 +1,9 @@
-//! The provider-agnostic heart of paybridge: exact money, merchant order ids,
-//! normalized statuses, the [`PaymentGateway`] trait every adapter implements,
-//! the [`Error`] enum, and the wire helpers the adapters share (tolerant number
-//! and body parsing, the HTTP transport with its timeout and retry policy).
+//! The provider-agnostic heart of paybridge, the domain: exact money, merchant
+//! order ids, normalized statuses, the [`PaymentGateway`] trait every adapter
+//! implements, the [`Error`] enum, the outcome table and callback
+//! confirmation. How requests travel (transport, encoding, answer reading) is
+//! the wire runtime's, `paybridge-wire`, which adapters opt into; nothing here
+//! imports it.
 //!
 //! ```
 //! use paybridge_core::{Money, DepositRequest};
@@ -20,7 +22,6 @@
 mod callback;
 mod error;
 pub mod fields;
-mod form;
 mod gateway;
 mod model;
 mod money;
@@ -29,22 +30,20 @@ mod provider;
 pub mod redact;
 pub mod refusal;
 mod status;
-pub mod transport;
-pub mod wire;
 
 pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest, MAX_CALLBACK_BODY};
 pub use error::{BoxError, Error, RefusalKind, Result};
 pub use fields::{FieldRule, FieldUse, RequestField};
 pub use gateway::{Capabilities, Operation, PaymentGateway};
+pub use model::is_http_url;
 pub use model::{
     check_request_amount, Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest,
     DepositRequestBuilder, ExtraFields, PaymentMethod, StatusQuery, StatusReport,
     WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT,
 };
-pub use money::{Currency, Money, OrderId, MINOR_UNITS};
+pub use money::{parse_decimal_str, Currency, Money, OrderId, MINOR_UNITS};
 pub use outcome::{LearnedFrom, Verdict};
 pub use provider::Provider;
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use status::{OrderKind, OrderStatus};
-pub use transport::HttpOptions;

@@ -158,7 +158,7 @@ fn check_text(field: &str, value: &Option<String>, max: usize) -> Result<()> {
 fn check_url(field: &str, value: &Option<String>) -> Result<()> {
     check_text(field, value, 200)?;
     if let Some(url) = value {
-        if !crate::wire::is_http_url(url) {
+        if !is_http_url(url) {
             return Err(Error::invalid(
                 field,
                 format!("{:?} is not an http(s) URL", crate::redact::Url(url)),
@@ -764,6 +764,11 @@ impl std::fmt::Debug for WithdrawalFields {
             .field("extra", &self.extra)
             .finish()
     }
+}
+
+/// Whether `text` is an `http://` or `https://` URL.
+pub fn is_http_url(text: &str) -> bool {
+    text.starts_with("http://") || text.starts_with("https://")
 }
 
 #[cfg(test)]

@@ -121,8 +121,8 @@ impl Money {
 
     /// Parses a decimal string such as `"100.50"` and a currency code.
     pub fn parse(amount: &str, currency: &str) -> Result<Self> {
-        let parsed = crate::wire::parse_decimal_str(amount)
-            .map_err(|reason| Error::invalid("amount", reason))?;
+        let parsed =
+            parse_decimal_str(amount).map_err(|reason| Error::invalid("amount", reason))?;
         Ok(Self::new(parsed, Currency::new(currency)?))
     }
 
@@ -201,6 +201,31 @@ impl fmt::Debug for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", self.0)
     }
+}
+
+/// Parses a decimal written as text: `300.0000`, `1`, `9.0000`, `0.00`, `-5`, `1e3`.
+///
+/// Surrounding white space is allowed; anything else (thousands separators,
+/// currency signs, `NaN`) is refused.
+pub fn parse_decimal_str(text: &str) -> Result<Decimal, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("an empty string is not an amount".into());
+    }
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'));
+    let parsed = if plain {
+        Decimal::from_str_exact(text)
+    } else if text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
+        Decimal::from_scientific(text)
+    } else {
+        return Err(format!("{text:?} is not a decimal number"));
+    };
+    parsed.map_err(|e| format!("{text:?} is not a decimal number ({e})"))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! [`table`] lists every row; `docs/reliability.md` shows it, checked by a test.
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -22,7 +23,6 @@ use crate::gateway::Operation;
 use crate::model::{DepositRequest, StatusReport, WithdrawalRequest};
 use crate::money::{Money, OrderId};
 use crate::status::{OrderKind, OrderStatus};
-use crate::transport::{HttpTransport, ResolvePolicy};
 
 /// What the create call came back with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -421,6 +421,29 @@ impl<A> Settled<A> {
     }
 }
 
+/// How an order with an unknown outcome is resolved: by asking its status, a
+/// bounded number of times, and never by sending the order again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvePolicy {
+    /// Status queries in all (each of which retries as a read).
+    pub attempts: u32,
+    /// Pause between queries, giving a slow provider time to record the order.
+    pub delay: Duration,
+}
+
+impl Default for ResolvePolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The whole operation's deadline when nothing else is configured: retries and
+/// the resolution of an unknown outcome included.
+pub const DEFAULT_OPERATION_DEADLINE: Duration = Duration::from_secs(60);
+
 /// The order a create call was about, for [`settle`].
 #[derive(Debug, Clone, Copy)]
 pub struct CreateCall<'a> {
@@ -436,40 +459,50 @@ pub struct CreateCall<'a> {
     pub resolve: ResolvePolicy,
 }
 
+/// How long a create call may take, resolution included, and how it resolves
+/// an unknown outcome: what an adapter's transport settings give each call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// When the whole operation must be done.
+    pub deadline: Instant,
+    /// How many status queries, how far apart.
+    pub resolve: ResolvePolicy,
+}
+
 impl<'a> CreateCall<'a> {
-    /// A create call starting now, with `transport`'s deadline and resolve policy.
+    /// A create call within `limits`.
     pub fn new(
         kind: OrderKind,
         order_id: &'a OrderId,
         requested: &'a Money,
-        transport: &HttpTransport,
+        limits: CallLimits,
     ) -> Self {
         Self {
             kind,
             order_id,
             requested,
-            deadline: transport.deadline(),
-            resolve: transport.config().resolve,
+            deadline: limits.deadline,
+            resolve: limits.resolve,
         }
     }
 
-    /// The create call of `request`, a deposit, starting now.
-    pub fn deposit(request: &'a DepositRequest, transport: &HttpTransport) -> Self {
+    /// The create call of `request`, a deposit.
+    pub fn deposit(request: &'a DepositRequest, limits: CallLimits) -> Self {
         Self::new(
             OrderKind::Deposit,
             &request.order_id,
             &request.amount,
-            transport,
+            limits,
         )
     }
 
-    /// The create call of `request`, a payout, starting now.
-    pub fn withdrawal(request: &'a WithdrawalRequest, transport: &HttpTransport) -> Self {
+    /// The create call of `request`, a payout.
+    pub fn withdrawal(request: &'a WithdrawalRequest, limits: CallLimits) -> Self {
         Self::new(
             OrderKind::Withdrawal,
             &request.order_id,
             &request.amount,
-            transport,
+            limits,
         )
     }
 }

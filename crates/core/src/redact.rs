@@ -117,6 +117,85 @@ impl fmt::Debug for Url<'_> {
     }
 }
 
+pub use paybridge_signing::SECRET_FIELD_NAMES;
+
+/// A body as kept in an error or shown anywhere: lossy UTF-8, the values of [`SECRET_FIELD_NAMES`]
+/// replaced by `[REDACTED]` (in JSON, forms and query strings alike, parsable or
+/// not), cut at [`BODY_KEPT`] characters.
+pub fn scrubbed(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        match secret_value_at(bytes, at) {
+            Some((start, end)) => {
+                out.push_str(&text[copied..start]);
+                out.push_str("[REDACTED]");
+                copied = end;
+                at = end;
+            }
+            None => at += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    if out.chars().count() > BODY_KEPT {
+        out = out.chars().take(BODY_KEPT).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// The longest body, in characters, an error keeps.
+pub const BODY_KEPT: usize = 1024;
+
+/// Where the value of a secret field named at `at` lies, if one is named there:
+/// the name on a boundary, then `"`?, `:` or `=`, and an optionally quoted value.
+fn secret_value_at(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let on_boundary = at == 0
+        || matches!(
+            bytes[at - 1],
+            b'"' | b'\'' | b'&' | b'?' | b'{' | b',' | b';'
+        )
+        || bytes[at - 1].is_ascii_whitespace();
+    if !on_boundary {
+        return None;
+    }
+    let name = SECRET_FIELD_NAMES
+        .iter()
+        .find(|name| bytes[at..].starts_with(name.as_bytes()))?;
+    let skip_space = |mut i: usize| {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = at + name.len();
+    if matches!(bytes.get(i), Some(b'"' | b'\'')) {
+        i += 1;
+    }
+    i = skip_space(i);
+    if !matches!(bytes.get(i), Some(b':' | b'=')) {
+        return None;
+    }
+    i = skip_space(i + 1);
+    let quoted = matches!(bytes.get(i), Some(b'"'));
+    let start = if quoted { i + 1 } else { i };
+    let mut end = start;
+    while let Some(&b) = bytes.get(end) {
+        let stop = if quoted {
+            b == b'"' && bytes[end - 1] != b'\\'
+        } else {
+            matches!(b, b'&' | b',' | b'}' | b'"' | b';') || b.is_ascii_whitespace()
+        };
+        if stop {
+            break;
+        }
+        end += 1;
+    }
+    Some((start, end))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +248,24 @@ mod tests {
             Url("https://u:SECRET@h").to_string(),
             "https://u:[REDACTED]@h"
         );
+    }
+
+    #[test]
+    fn kept_bodies_are_bounded_and_scrubbed() {
+        let long = "x".repeat(5000);
+        assert_eq!(scrubbed(long.as_bytes()).chars().count(), BODY_KEPT + 1);
+        assert_eq!(
+            scrubbed(br#"{"status":true,"auth" : "t5IF5r2f","payment_token":"PT-1"}"#),
+            r#"{"status":true,"auth" : "[REDACTED]","payment_token":"PT-1"}"#
+        );
+        assert_eq!(
+            scrubbed(b"username=demo&api_key=k3y&token=abc def"),
+            "username=demo&api_key=[REDACTED]&token=[REDACTED] def"
+        );
+        assert_eq!(
+            scrubbed(br#"{"auth":"unterminated"#),
+            r#"{"auth":"[REDACTED]"#
+        );
+        assert_eq!(scrubbed(b"author=x&tokens=y"), "author=x&tokens=y");
     }
 }

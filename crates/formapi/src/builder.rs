@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use paybridge_core::transport::BaseUrl;
-use paybridge_core::transport::{HttpOptions, HttpSettings};
 use paybridge_core::{Error, ExposeSecret, Result, SecretString};
+use paybridge_wire::transport::BaseUrl;
+use paybridge_wire::transport::{HttpOptions, HttpSettings};
 
 use crate::auth::{AuthCache, AuthPolicy};
 use crate::gateway::{CallbackSecret, FormApiGateway};

@@ -8,14 +8,14 @@ use std::marker::PhantomData;
 use async_trait::async_trait;
 use paybridge_core::fields::in_request_order;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, Settled};
-use paybridge_core::transport::{BaseUrl, HttpTransport, Idempotency};
-use paybridge_core::wire::{form_pairs, read_answer, AnswerError, Answered, MultipartForm};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
     CurrencyLimit, DepositOrder, DepositRequest, Error, ExposeSecret, FieldRule, Money, Operation,
     OrderKind, PaymentGateway, Provider, Result, SecretString, StatusQuery, StatusReport,
     WithdrawalReceipt, WithdrawalRequest,
 };
+use paybridge_wire::transport::{BaseUrl, HttpTransport, Idempotency};
+use paybridge_wire::{form_pairs, read_answer, AnswerError, Answered, MultipartForm};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::{info, instrument};
@@ -351,7 +351,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         self.check_payment_method(request)?;
         let form = DepositForm::<D>::try_from(request)?;
         self.check_limits(&request.amount).await?;
-        let call = CreateCall::deposit(request, &self.transport);
+        let call = CreateCall::deposit(request, self.transport.call_limits());
         let (settled, auth_order_id) = self
             .create::<DepositCreatedAnswer, CreatedDeposit>(
                 call,
@@ -373,7 +373,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
         let form = WithdrawalForm::<D>::try_from(request)?;
         self.check_limits(&request.amount).await?;
-        let call = CreateCall::withdrawal(request, &self.transport);
+        let call = CreateCall::withdrawal(request, self.transport.call_limits());
         let (settled, auth_order_id) = self
             .create::<WithdrawalCreatedAnswer, CreatedWithdrawal>(
                 call,

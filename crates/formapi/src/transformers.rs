@@ -11,12 +11,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use chrono::NaiveDateTime;
 use paybridge_core::fields::{check_fields, in_request_order, sent_value};
 use paybridge_core::refusal::{DocumentedRefusal, RefusalTable};
-use paybridge_core::wire::{
-    format_amount, parse_callback_body, parse_decimal_str, parse_order_datetime, AnswerError,
-    Scalar, ScalarRef,
-};
 use paybridge_core::ExtraFields;
 use paybridge_core::{
     check_request_amount, Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit,
@@ -24,6 +21,7 @@ use paybridge_core::{
     StatusQuery, StatusReport, WithdrawalRequest,
 };
 use paybridge_core::{DepositRequest, FieldRule, Operation, Provider, RequestField};
+use paybridge_wire::{parse_callback_body, parse_decimal_str, AnswerError, Scalar, ScalarRef};
 use serde::{Deserialize, Serialize};
 
 use crate::Dialect;
@@ -389,6 +387,38 @@ pub fn with_rule(mut rules: Vec<FieldRule>, row: FieldRule) -> Vec<FieldRule> {
     rules
 }
 
+/// Formats an amount for the wire: no exponent, no trailing zeros (`100`, `100.5`).
+pub fn format_amount(amount: Decimal) -> String {
+    amount.normalize().to_string()
+}
+
+/// Parses `order_datetime` (`YYYY-MM-DD HH:MM:SS`). Read field by field rather
+/// than through a format string: every status answer carries one, and chrono's
+/// format parser costs more than the rest of the answer's mapping.
+pub fn parse_order_datetime(text: &str) -> Result<NaiveDateTime, String> {
+    let bad = |why: &str| format!("{text:?} is not YYYY-MM-DD HH:MM:SS ({why})");
+    let mut numbers = [0u32; 6];
+    let mut parts = text.trim().split(['-', ' ', ':']);
+    for slot in &mut numbers {
+        let part = parts.next().ok_or_else(|| bad("too few fields"))?;
+        if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("a field is not a number"));
+        }
+        *slot = part.parse().map_err(|_| bad("a field is not a number"))?;
+    }
+    if parts.next().is_some() {
+        return Err(bad("too many fields"));
+    }
+    let [year, month, day, hour, minute, second] = numbers;
+    let date = i32::try_from(year)
+        .ok()
+        .and_then(|year| chrono::NaiveDate::from_ymd_opt(year, month, day))
+        .ok_or_else(|| bad("no such date"))?;
+    let time =
+        chrono::NaiveTime::from_hms_opt(hour, minute, second).ok_or_else(|| bad("no such time"))?;
+    Ok(NaiveDateTime::new(date, time))
+}
+
 impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
     type Error = Error;
 
@@ -594,7 +624,7 @@ impl TryFrom<DepositCreatedAnswer> for CreatedDeposit {
 
     fn try_from(answer: DepositCreatedAnswer) -> Result<Self, AnswerError> {
         let payment_url = Scalar::required(answer.p_url, "p_url")?;
-        if !paybridge_core::wire::is_http_url(&payment_url) {
+        if !paybridge_wire::is_http_url(&payment_url) {
             return Err(AnswerError::field("p_url", "is not an http(s) URL"));
         }
         Ok(Self {

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 
 use async_trait::async_trait;
 use paybridge_core::outcome::{settle, CreateCall, Settled, Verdict};
-use paybridge_core::transport::{ResolvePolicy, TransportConfig};
+use paybridge_core::outcome::{ResolvePolicy, DEFAULT_OPERATION_DEADLINE};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRequest, Capabilities, Currency, CurrencyLimit,
     DepositOrder, DepositRequest, Error, LearnedFrom, Money, OrderId, OrderKind, OrderStatus,
@@ -159,7 +159,7 @@ impl Ledgered {
             kind: record.key.kind,
             order_id,
             requested,
-            deadline: tokio::time::Instant::now() + TransportConfig::default().operation_deadline,
+            deadline: tokio::time::Instant::now() + DEFAULT_OPERATION_DEADLINE,
             resolve: ResolvePolicy {
                 attempts: 1,
                 ..ResolvePolicy::default()

@@ -36,9 +36,9 @@ use paybridge_core::{
 use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
-pub use paybridge_core::HttpOptions;
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
 pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
+pub use paybridge_wire::transport::HttpOptions;
 
 /// The provider.
 pub const PROVIDER: Provider = Provider::One1Pay;

@@ -238,7 +238,7 @@ async fn html_body_is_a_decode_error_keeping_a_bounded_body_its_status_and_parse
     assert!(body.starts_with("<html>xxx"), "{body}");
     assert_eq!(
         body.chars().count(),
-        paybridge_core::wire::BODY_KEPT + 1,
+        paybridge_wire::BODY_KEPT + 1,
         "the body is cut, with an ellipsis"
     );
     assert_eq!(*http_status, Some(200));

@@ -25,8 +25,6 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, NoLookup};
-use paybridge_core::transport::{BaseUrl, HttpSettings, HttpTransport, Idempotency};
-use paybridge_core::wire::{is_path_segment, read_answer, Answered};
 use paybridge_core::{
     CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit,
     DepositOrder, DepositRequest, Error, ExposeSecret, FieldRule, Operation, OrderId, OrderKind,
@@ -36,6 +34,8 @@ use paybridge_signing::{
     explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_matches,
     onepunch_status_signature, OnepunchNotificationFields,
 };
+use paybridge_wire::transport::{BaseUrl, HttpSettings, HttpTransport, Idempotency};
+use paybridge_wire::{read_answer, Answered};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
@@ -43,7 +43,7 @@ use tracing::{info, instrument};
 
 pub mod transformers;
 
-pub use paybridge_core::HttpOptions;
+pub use paybridge_wire::transport::HttpOptions;
 
 use transformers::{
     Account, CreateOf, CreatePaymentBody, CreatedPayload, CreatedPayment, MethodsAnswer, Payload,
@@ -277,7 +277,7 @@ impl PaymentGateway for OnePunch {
         let json =
             serde_json::to_vec(&body).map_err(|e| Error::invalid("request", e.to_string()))?;
         let url = self.base_url.endpoint("/api/v0/payment/");
-        let call = CreateCall::deposit(request, &self.transport);
+        let call = CreateCall::deposit(request, self.transport.call_limits());
         let sending = async {
             self.send::<CreatedPayload>(OPERATION, Idempotency::Write, |client| {
                 client
@@ -367,4 +367,12 @@ impl PaymentGateway for OnePunch {
         }
         transformers::notification_event(n, request.body)
     }
+}
+/// Whether `text` can stand as one URL path segment unescaped: non-empty
+/// letters, digits, `-` and `_` (ONE-PUNCH's tokens, which travel in paths).
+pub fn is_path_segment(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -8,15 +8,15 @@ use std::borrow::Cow;
 
 use paybridge_core::fields::{check_fields, in_request_order, sent_value};
 use paybridge_core::refusal::RefusalTable;
-use paybridge_core::wire::{
-    parse_callback_body, text_of, u64_from_value, AnswerError, Scalar, ScalarRef,
-};
 use paybridge_core::{
     check_request_amount, CallbackEvent, CallbackRejection, Currency, CurrencyLimit, Decimal,
     DepositRequest, Error, ExposeSecret, FieldRule, Money, OrderId, OrderKind, OrderStatus,
     PaymentMethod, RequestField, Result, SecretString, StatusReport,
 };
 use paybridge_signing::{onepunch_create_signature, OnepunchCreateFields};
+use paybridge_wire::{
+    parse_callback_body, text_of, u64_from_value, AnswerError, Scalar, ScalarRef,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -619,9 +619,9 @@ fn provider_status(transaction_status: bool, message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use paybridge_core::transport::HttpReply;
-    use paybridge_core::wire::{read_answer, Answered};
     use paybridge_core::{Operation, RefusalKind};
+    use paybridge_wire::transport::HttpReply;
+    use paybridge_wire::{read_answer, Answered};
     use serde::de::DeserializeOwned;
 
     use super::*;

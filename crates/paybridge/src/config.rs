@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use paybridge_core::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
 use paybridge_core::{redact, Error, ExposeSecret, Provider, Result, SecretString};
 use paybridge_vpay88::AuthPolicy;
+use paybridge_wire::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
 use serde::{Deserialize, Deserializer};
 
 /// `[vpay88]` and `[one1pay]`. `Debug` shows no secret: keys are

@@ -31,14 +31,16 @@ use paybridge_onepunch::OnePunch;
 use paybridge_vpay88::{AuthPolicy, Vpay88};
 
 pub use paybridge_core::{
-    check_request_amount, confirm, fields, outcome, refusal, transport, wire, Balance, Bank,
-    CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit,
-    Decimal, DepositOrder, DepositRequest, DepositRequestBuilder, Error, FieldRule, FieldUse,
-    HttpOptions, LearnedFrom, Money, Operation, OrderId, OrderKind, OrderStatus, PaymentGateway,
-    PaymentMethod, Provider, RefusalKind, RequestField, StatusQuery, StatusReport, Verdict,
-    WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY,
-    MINOR_UNITS,
+    check_request_amount, confirm, fields, outcome, refusal, Balance, Bank, CallbackEvent,
+    CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal,
+    DepositOrder, DepositRequest, DepositRequestBuilder, Error, FieldRule, FieldUse, LearnedFrom,
+    Money, Operation, OrderId, OrderKind, OrderStatus, PaymentGateway, PaymentMethod, Provider,
+    RefusalKind, RequestField, StatusQuery, StatusReport, Verdict, WithdrawalReceipt,
+    WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY, MINOR_UNITS,
 };
+
+pub use paybridge_wire::transport::HttpOptions;
+pub use paybridge_wire::{self as wire, transport};
 
 #[cfg(feature = "axum")]
 pub mod axum;

@@ -6,7 +6,7 @@
 //! use std::sync::Arc;
 //! use paybridge_core::{DepositRequest, Money, StatusQuery, OrderId, PaymentGateway};
 //! use paybridge_testkit::conformance::Adapter;
-//! # fn my_gateway(_: &str, _: paybridge_core::transport::TransportConfig) -> paybridge_core::Result<Arc<dyn PaymentGateway>> { unimplemented!() }
+//! # fn my_gateway(_: &str, _: paybridge_wire::transport::TransportConfig) -> paybridge_core::Result<Arc<dyn PaymentGateway>> { unimplemented!() }
 //!
 //! let deposit = DepositRequest::builder("KIT-1", Money::parse("100", "MYR").unwrap())
 //!     .build()
@@ -38,11 +38,11 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use paybridge_core::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
 use paybridge_core::{
     CallbackRequest, Currency, DepositRequest, Error, Operation, PaymentGateway, Result,
     StatusQuery, WithdrawalRequest,
 };
+use paybridge_wire::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -129,7 +129,7 @@ pub fn request_fixture(provider: &str, operation: &str) -> CapturedRequest {
 /// taken as given.
 pub fn assert_form_is_fixture<F: serde::Serialize>(provider: &str, operation: &str, form: &F) {
     let expected = request_fixture(provider, operation).fields;
-    let mut sent = paybridge_core::wire::form_pairs(form)
+    let mut sent = paybridge_wire::form_pairs(form)
         .unwrap_or_else(|e| panic!("{provider} {operation}: the form does not serialize: {e}"));
     if let Some(auth) = expected.first().filter(|(name, _)| name == "auth") {
         sent.insert(0, auth.clone());
@@ -142,7 +142,7 @@ pub fn assert_form_is_fixture<F: serde::Serialize>(provider: &str, operation: &s
 
 /// Parses a `multipart/form-data` body of text fields, in order.
 pub fn parse_multipart(content_type: &str, body: &[u8]) -> Vec<(String, String)> {
-    paybridge_core::wire::multipart_fields(body, Some(content_type)).unwrap_or_default()
+    paybridge_wire::multipart_fields(body, Some(content_type)).unwrap_or_default()
 }
 
 /// Turns a captured httpmock request into a [`CapturedRequest`].

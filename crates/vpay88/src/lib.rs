@@ -29,9 +29,9 @@ use paybridge_core::{
 use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
-pub use paybridge_core::HttpOptions;
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
 pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
+pub use paybridge_wire::transport::HttpOptions;
 
 /// The provider.
 pub const PROVIDER: Provider = Provider::Vpay88;
@@ -224,9 +224,9 @@ mod tests {
             .build()
             .unwrap();
         let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
-        let pairs = paybridge_core::wire::form_pairs(&form).unwrap();
+        let pairs = paybridge_wire::form_pairs(&form).unwrap();
         let without = DepositForm::<Vpay88Dialect>::try_from(&deposit("MYR").build().unwrap());
-        let mut expected = paybridge_core::wire::form_pairs(&without.unwrap()).unwrap();
+        let mut expected = paybridge_wire::form_pairs(&without.unwrap()).unwrap();
         expected.extend([
             ("bank_code".into(), "MBB".into()),
             ("remark".into(), "vip".into()),
@@ -248,13 +248,13 @@ mod tests {
             .build()
             .unwrap();
         let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
-        let pairs = paybridge_core::wire::form_pairs(&form).unwrap();
+        let pairs = paybridge_wire::form_pairs(&form).unwrap();
         let without_contact = DepositRequest::builder("A2", Money::parse("100", "MYR").unwrap())
             .customer_name("john")
             .build()
             .unwrap();
         let bare = DepositForm::<Vpay88Dialect>::try_from(&without_contact).unwrap();
-        let bare_pairs = paybridge_core::wire::form_pairs(&bare).unwrap();
+        let bare_pairs = paybridge_wire::form_pairs(&bare).unwrap();
         let bare_names: Vec<&str> = bare_pairs.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             bare_names,

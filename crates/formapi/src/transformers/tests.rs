@@ -1,8 +1,8 @@
 //! Every answer fixture of Vpay88 and One1Pay, read and mapped with no server.
 
-use paybridge_core::transport::HttpReply;
-use paybridge_core::wire::{read_answer, Answered};
 use paybridge_core::{Error, ExposeSecret, Operation};
+use paybridge_wire::transport::HttpReply;
+use paybridge_wire::{read_answer, Answered};
 use serde::de::DeserializeOwned;
 
 use super::*;
@@ -651,19 +651,19 @@ fn every_name_a_form_sends_is_reserved_from_extra_fields() {
     let mut names: Vec<String> = Vec::new();
     let mut add = |pairs: Vec<(String, String)>| names.extend(pairs.into_iter().map(|(n, _)| n));
     let deposit_form = DepositForm::<SendsEveryField>::try_from(&deposit).unwrap();
-    add(paybridge_core::wire::form_pairs(&Authed {
+    add(paybridge_wire::form_pairs(&Authed {
         auth: "t",
         form: &deposit_form,
     })
     .unwrap());
     let payout_form = WithdrawalForm::<SendsEveryField>::try_from(&payout).unwrap();
-    add(paybridge_core::wire::form_pairs(&payout_form).unwrap());
-    add(paybridge_core::wire::form_pairs(&AuthForm {
+    add(paybridge_wire::form_pairs(&payout_form).unwrap());
+    add(paybridge_wire::form_pairs(&AuthForm {
         username: "m",
         api_key: "k",
     })
     .unwrap());
-    add(paybridge_core::wire::form_pairs(&StatusForm::new(
+    add(paybridge_wire::form_pairs(&StatusForm::new(
         &StatusQuery::new(OrderId::new("A1").unwrap()),
         "m",
     ))
@@ -675,4 +675,28 @@ fn every_name_a_form_sends_is_reserved_from_extra_fields() {
             "{name} is sent but not reserved"
         );
     }
+}
+
+#[test]
+fn order_datetime_parses_the_documents_form_and_refuses_anything_else() {
+    let t = parse_order_datetime(" 2021-11-18 15:00:00 ").unwrap();
+    assert_eq!(t.to_string(), "2021-11-18 15:00:00");
+    for refused in [
+        "2021-11-18T15:00:00Z",
+        "2021-11-18 15:00",
+        "2021-11-18 15:00:00:00",
+        "2021-02-30 10:00:00",
+        "2021-11-18 24:00:00",
+        "2021-11-18  15:00:00",
+        "2021-11-+8 15:00:00",
+        "",
+    ] {
+        let err = parse_order_datetime(refused).unwrap_err();
+        assert!(
+            err.contains("is not YYYY-MM-DD HH:MM:SS"),
+            "{refused:?}: {err}"
+        );
+    }
+    assert_eq!(format_amount(Decimal::new(1005000, 4)), "100.5");
+    assert_eq!(format_amount(Decimal::new(100, 0)), "100");
 }

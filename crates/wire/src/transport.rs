@@ -13,8 +13,9 @@ use std::time::Duration;
 use rand::Rng;
 use tracing::{debug, warn};
 
-use crate::error::{BoxError, Error, Result};
-use crate::gateway::Operation;
+pub use paybridge_core::outcome::ResolvePolicy;
+use paybridge_core::outcome::{CallLimits, DEFAULT_OPERATION_DEADLINE};
+use paybridge_core::{BoxError, Error, Operation, Result};
 
 /// When and how often reads are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +91,7 @@ impl Default for TransportConfig {
             retry: RetryPolicy::default(),
             resolve: ResolvePolicy::default(),
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
-            operation_deadline: Duration::from_secs(60),
+            operation_deadline: DEFAULT_OPERATION_DEADLINE,
         }
     }
 }
@@ -206,15 +207,15 @@ impl BaseUrl {
     /// no provider takes them there, and reqwest would send them and print
     /// them in its errors), a query or a fragment (where would the paths
     /// go?), is a configuration error naming `key`. The error shows the URL
-    /// with its credentials hidden ([`crate::redact::url`]).
+    /// with its credentials hidden ([`paybridge_core::redact::url`]).
     pub fn parse(key: &str, url: &str) -> Result<Self> {
         let text = url.trim().trim_end_matches('/');
-        let shown = crate::redact::Url(text);
+        let shown = paybridge_core::redact::Url(text);
         let refuse = |reason: String| Error::Config {
             key: key.to_owned(),
             reason,
         };
-        if !crate::wire::is_http_url(text) {
+        if !paybridge_core::is_http_url(text) {
             return Err(refuse(format!("{shown:?} is not an http(s) URL")));
         }
         let parsed = reqwest::Url::parse(text)
@@ -324,6 +325,15 @@ impl HttpTransport {
         tokio::time::Instant::now() + self.config.operation_deadline
     }
 
+    /// The limits of a create call starting now: this transport's deadline
+    /// and resolve policy.
+    pub fn call_limits(&self) -> CallLimits {
+        CallLimits {
+            deadline: self.deadline(),
+            resolve: self.config.resolve,
+        }
+    }
+
     /// Sends a request built by `build` (called once per attempt). Reads retry
     /// on network failures and on 5xx/429; writes never retry. A 5xx on a write
     /// is reported as a transport failure that may have been delivered.
@@ -430,7 +440,7 @@ impl HttpTransport {
                 Err(Error::HttpStatus {
                     operation,
                     status: reply.status,
-                    body: crate::wire::scrubbed(&reply.body),
+                    body: paybridge_core::redact::scrubbed(&reply.body),
                 })
             }
             Ok(reply) => Ok(reply),
@@ -582,24 +592,5 @@ mod tests {
             assert!(policy.backoff(retry) <= Duration::from_millis(300));
         }
         assert!(policy.backoff(0) <= Duration::from_millis(100));
-    }
-}
-
-/// How an order with an unknown outcome is resolved: by asking its status, a
-/// bounded number of times, and never by sending the order again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResolvePolicy {
-    /// Status queries in all (each of which retries as a read).
-    pub attempts: u32,
-    /// Pause between queries, giving a slow provider time to record the order.
-    pub delay: Duration,
-}
-
-impl Default for ResolvePolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 3,
-            delay: Duration::from_millis(500),
-        }
     }
 }

@@ -10,7 +10,7 @@ use rand::Rng;
 use reqwest::header::HeaderValue;
 use serde::ser::{self, Impossible, Serialize};
 
-use crate::{Error, Result};
+use paybridge_core::{Error, Result};
 
 /// The `(name, value)` pairs of a form, in order.
 pub fn form_pairs<T: Serialize>(form: &T) -> Result<Vec<(String, String)>> {
@@ -387,7 +387,7 @@ mod tests {
         let content_type = form.content_type();
         let content_type = content_type.to_str().unwrap();
         assert!(content_type.starts_with("multipart/form-data; boundary=paybridge-"));
-        let read = crate::wire::multipart_fields(&form.body(), Some(content_type)).unwrap();
+        let read = crate::multipart_fields(&form.body(), Some(content_type)).unwrap();
         assert_eq!(read, fields);
     }
 

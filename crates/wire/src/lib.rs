@@ -1,5 +1,6 @@
-//! Wire helpers every adapter shares: tolerant number parsing, tolerant bodies,
-//! the providers' date format, and bounded snippets for error messages.
+//! The wire runtime adapters opt into: the HTTP transport with its timeouts and
+//! read-only retries, answers read under a size cap, form encoding, tolerant
+//! numbers and bodies. paybridge-core, the domain, imports nothing of it.
 //!
 //! The providers' documents show amounts as `300.0000`, `1`, `"9.0000"`, `"0"` and
 //! `"0.00"`, and JSON with trailing commas. All of it parses here, exactly: JSON
@@ -10,40 +11,22 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::refusal::RefusalTable;
-use crate::transport::HttpReply;
-use crate::{BoxError, Error, Operation, Provider};
+use paybridge_core::refusal::RefusalTable;
+use paybridge_core::{BoxError, Error, Operation, Provider};
 
-/// Parses a decimal written as text: `300.0000`, `1`, `9.0000`, `0.00`, `-5`, `1e3`.
-///
-/// Surrounding white space is allowed; anything else (thousands separators,
-/// currency signs, `NaN`) is refused.
-pub fn parse_decimal_str(text: &str) -> Result<Decimal, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("an empty string is not an amount".into());
-    }
-    let plain = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'));
-    let parsed = if plain {
-        Decimal::from_str_exact(text)
-    } else if text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
-    {
-        Decimal::from_scientific(text)
-    } else {
-        return Err(format!("{text:?} is not a decimal number"));
-    };
-    parsed.map_err(|e| format!("{text:?} is not a decimal number ({e})"))
-}
+use crate::transport::HttpReply;
+
+mod form;
+pub mod transport;
+
+pub use form::{form_pairs, MultipartForm};
+pub use paybridge_core::redact::{scrubbed, BODY_KEPT, SECRET_FIELD_NAMES};
+pub use paybridge_core::{is_http_url, parse_decimal_str};
 
 /// Reads a decimal from a JSON value: a number (read from its exact text) or a string.
 pub fn decimal_from_value(value: &Value) -> Result<Decimal, String> {
@@ -103,131 +86,6 @@ pub fn kind_of(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// Parses `order_datetime` (`YYYY-MM-DD HH:MM:SS`). Read field by field rather
-/// than through a format string: every status answer carries one, and chrono's
-/// format parser costs more than the rest of the answer's mapping.
-pub fn parse_order_datetime(text: &str) -> Result<NaiveDateTime, String> {
-    let bad = |why: &str| format!("{text:?} is not YYYY-MM-DD HH:MM:SS ({why})");
-    let mut numbers = [0u32; 6];
-    let mut parts = text.trim().split(['-', ' ', ':']);
-    for slot in &mut numbers {
-        let part = parts.next().ok_or_else(|| bad("too few fields"))?;
-        if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("a field is not a number"));
-        }
-        *slot = part.parse().map_err(|_| bad("a field is not a number"))?;
-    }
-    if parts.next().is_some() {
-        return Err(bad("too many fields"));
-    }
-    let [year, month, day, hour, minute, second] = numbers;
-    let date = i32::try_from(year)
-        .ok()
-        .and_then(|year| chrono::NaiveDate::from_ymd_opt(year, month, day))
-        .ok_or_else(|| bad("no such date"))?;
-    let time =
-        chrono::NaiveTime::from_hms_opt(hour, minute, second).ok_or_else(|| bad("no such time"))?;
-    Ok(NaiveDateTime::new(date, time))
-}
-
-/// Whether `text` is an `http://` or `https://` URL.
-pub fn is_http_url(text: &str) -> bool {
-    text.starts_with("http://") || text.starts_with("https://")
-}
-
-/// Whether `text` can stand as one URL path segment unescaped: non-empty
-/// letters, digits, `-` and `_` (ONE-PUNCH's tokens, which travel in paths).
-pub fn is_path_segment(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// Formats an amount for the wire: no exponent, no trailing zeros (`100`, `100.5`).
-pub fn format_amount(amount: Decimal) -> String {
-    amount.normalize().to_string()
-}
-
-pub use paybridge_signing::SECRET_FIELD_NAMES;
-
-/// A body as kept in an error: lossy UTF-8, the values of [`SECRET_FIELD_NAMES`]
-/// replaced by `[REDACTED]` (in JSON, forms and query strings alike, parsable or
-/// not), cut at [`BODY_KEPT`] characters.
-pub fn scrubbed(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    let (mut copied, mut at) = (0, 0);
-    while at < bytes.len() {
-        match secret_value_at(bytes, at) {
-            Some((start, end)) => {
-                out.push_str(&text[copied..start]);
-                out.push_str("[REDACTED]");
-                copied = end;
-                at = end;
-            }
-            None => at += 1,
-        }
-    }
-    out.push_str(&text[copied..]);
-    if out.chars().count() > BODY_KEPT {
-        out = out.chars().take(BODY_KEPT).collect();
-        out.push('…');
-    }
-    out
-}
-
-/// The longest body, in characters, an error keeps.
-pub const BODY_KEPT: usize = 1024;
-
-/// Where the value of a secret field named at `at` lies, if one is named there:
-/// the name on a boundary, then `"`?, `:` or `=`, and an optionally quoted value.
-fn secret_value_at(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
-    let on_boundary = at == 0
-        || matches!(
-            bytes[at - 1],
-            b'"' | b'\'' | b'&' | b'?' | b'{' | b',' | b';'
-        )
-        || bytes[at - 1].is_ascii_whitespace();
-    if !on_boundary {
-        return None;
-    }
-    let name = SECRET_FIELD_NAMES
-        .iter()
-        .find(|name| bytes[at..].starts_with(name.as_bytes()))?;
-    let skip_space = |mut i: usize| {
-        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        i
-    };
-    let mut i = at + name.len();
-    if matches!(bytes.get(i), Some(b'"' | b'\'')) {
-        i += 1;
-    }
-    i = skip_space(i);
-    if !matches!(bytes.get(i), Some(b':' | b'=')) {
-        return None;
-    }
-    i = skip_space(i + 1);
-    let quoted = matches!(bytes.get(i), Some(b'"'));
-    let start = if quoted { i + 1 } else { i };
-    let mut end = start;
-    while let Some(&b) = bytes.get(end) {
-        let stop = if quoted {
-            b == b'"' && bytes[end - 1] != b'\\'
-        } else {
-            matches!(b, b'&' | b',' | b'}' | b'"' | b';') || b.is_ascii_whitespace()
-        };
-        if stop {
-            break;
-        }
-        end += 1;
-    }
-    Some((start, end))
 }
 
 /// Removes a leading UTF-8 byte-order mark.
@@ -613,14 +471,60 @@ pub fn parse_callback_body<'a, T: Deserialize<'a>>(
     }
 }
 
-/// An answer's `{"status": ..., "message": ..., <fields>}` envelope. The
-/// answer's own fields are read in a second pass over the same bytes: serde's
-/// `flatten` would buffer every field first, which costs more than reading twice.
-#[derive(Deserialize)]
+/// How a provider's answers tell a refusal from a result, read in a first pass
+/// over the body; the answer's own fields are read in a second pass over the
+/// same bytes (serde's `flatten` would buffer every field first, which costs
+/// more than reading twice). An adapter whose provider answers another shape
+/// (`{"ok": true, "data": ...}`) implements it for that shape.
+pub trait Envelope {
+    /// What the first pass reads, borrowing from the body.
+    type Read<'de>: Deserialize<'de>;
+
+    /// `Ok(None)` for an answer that is no refusal, `Ok(Some(message))` for a
+    /// refusal, `Err(reason)` when the envelope cannot say which.
+    fn refusal(read: Self::Read<'_>) -> Result<Option<String>, String>;
+
+    /// Whether `body` is a refusal exactly as the provider's documents write
+    /// one: only such a refusal is read against its documented messages.
+    fn as_documented_refusal(body: &[u8]) -> bool;
+}
+
+/// The envelope of answers carrying a `status` flag beside their fields and a
+/// `message` when refused: `{"status": false, "message": "..."}` (the form
+/// API's answers, ONE-PUNCH's error answers).
+#[derive(Debug)]
+pub struct StatusFlag;
+
+/// [`StatusFlag`]'s first pass.
+#[derive(Debug, Deserialize)]
 #[serde(bound(deserialize = "'de: 'a"))]
-struct Envelope<'a> {
+pub struct StatusFlagRead<'a> {
     status: Option<ScalarRef<'a>>,
     message: Option<ScalarRef<'a>>,
+}
+
+impl Envelope for StatusFlag {
+    type Read<'de> = StatusFlagRead<'de>;
+
+    fn refusal(read: StatusFlagRead<'_>) -> Result<Option<String>, String> {
+        let flag = read.status.ok_or("no `status` field")?;
+        let ok = flag
+            .bool()
+            .map_err(|reason| format!("`status`: {reason}"))?;
+        Ok((!ok).then(|| read.message.map(|m| m.0.into_owned()).unwrap_or_default()))
+    }
+
+    /// Exactly `{"status": false, "message": "..."}`: a `"status": "0"`, or a
+    /// refusal that also carries an order reference or a status, is something
+    /// no document shows.
+    fn as_documented_refusal(body: &[u8]) -> bool {
+        let Ok(fields) = from_json_tolerant::<serde_json::Map<String, Value>>(body) else {
+            return false;
+        };
+        fields.len() == 2
+            && fields.get("status") == Some(&Value::Bool(false))
+            && fields.get("message").is_some_and(Value::is_string)
+    }
 }
 
 /// A provider's answer, read into its wire type `A`, with what it came from
@@ -656,14 +560,24 @@ impl<A> Answered<A> {
     }
 }
 
-/// Reads an answer whose JSON object carries a `status` flag beside its fields:
-/// `false` is a refusal whatever the HTTP status, read against the provider's
-/// `refusals` (the message kept verbatim; only a documented one with HTTP 2xx
-/// means what it says); `true` outside 2xx is a decode error. A body that
-/// is no JSON object is an HTTP error where the status was not 2xx (a proxy's
-/// page, say), and a decode error otherwise. `A` should make every field
-/// optional, so that a refusal, which carries none of them, still reads.
+/// Reads an answer in the [`StatusFlag`] envelope ([`read_enveloped`]).
 pub fn read_answer<A: DeserializeOwned>(
+    provider: Provider,
+    operation: Operation,
+    reply: HttpReply,
+    refusals: &RefusalTable,
+) -> Result<Answered<A>, Error> {
+    read_enveloped::<StatusFlag, A>(provider, operation, reply, refusals)
+}
+
+/// Reads an answer in envelope `E`: a refusal is one whatever the HTTP status,
+/// read against the provider's `refusals` (the message kept verbatim; only a
+/// documented one, in the documents' own shape, with HTTP 2xx, means what it
+/// says); a result outside 2xx is a decode error. A body the envelope cannot
+/// read is an HTTP error where the status was not 2xx (a proxy's page, say),
+/// and a decode error otherwise. `A` should make every field optional, so
+/// that a refusal, which carries none of them, still reads.
+pub fn read_enveloped<E: Envelope, A: DeserializeOwned>(
     provider: Provider,
     operation: Operation,
     reply: HttpReply,
@@ -672,7 +586,7 @@ pub fn read_answer<A: DeserializeOwned>(
     let HttpReply { status, body } = reply;
     let success = (200..300).contains(&status);
     let mut rewritten = None;
-    let envelope: Envelope = match from_json_tolerant_in(&body, &mut rewritten) {
+    let envelope: E::Read<'_> = match from_json_tolerant_in(&body, &mut rewritten) {
         Ok(envelope) => envelope,
         Err(_) if !success => {
             return Err(Error::HttpStatus {
@@ -689,24 +603,10 @@ pub fn read_answer<A: DeserializeOwned>(
         }
     };
     let decode = |reason: String| Error::decode(operation, reason, &body).at_http_status(status);
-    let flag = envelope
-        .status
-        .ok_or_else(|| decode("no `status` field".into()))?;
-    let ok = flag
-        .bool()
-        .map_err(|reason| decode(format!("`status`: {reason}")))?;
-    if !ok {
-        let message = envelope
-            .message
-            .map(|m| m.0.into_owned())
-            .unwrap_or_default();
-        // Only a refusal shaped as the documents write one (`status` the JSON
-        // `false`, a `message`, nothing else) can be read for what it says: a
-        // `"status": "0"`, or a refusal that also carries an order reference or
-        // a status, is something no document shows.
-        let read = match as_documented_refusal(&body) {
+    if let Some(message) = E::refusal(envelope).map_err(decode)? {
+        let read = match E::as_documented_refusal(&body) {
             true => refusals.read(operation, status, &message),
-            false => crate::refusal::ReadRefusal::UNDOCUMENTED,
+            false => paybridge_core::refusal::ReadRefusal::UNDOCUMENTED,
         };
         return Err(Error::Provider {
             provider,
@@ -728,16 +628,6 @@ pub fn read_answer<A: DeserializeOwned>(
         status,
         body,
     })
-}
-
-/// Whether `body` is exactly `{"status": false, "message": "..."}`.
-fn as_documented_refusal(body: &[u8]) -> bool {
-    let Ok(fields) = from_json_tolerant::<serde_json::Map<String, Value>>(body) else {
-        return false;
-    };
-    fields.len() == 2
-        && fields.get("status") == Some(&Value::Bool(false))
-        && fields.get("message").is_some_and(Value::is_string)
 }
 
 /// What is wrong with an answer, found while mapping its wire type into a domain
@@ -777,8 +667,6 @@ impl Scalar {
         value.map(|s| s.0).filter(|t| !blank(t))
     }
 }
-
-pub use crate::form::{form_pairs, MultipartForm};
 
 #[cfg(test)]
 mod tests {
@@ -960,49 +848,6 @@ mod tests {
             parse_callback_body(b"order_id=A1&status=1", None, &mut rewritten).unwrap();
         assert!(borrowed(&form, "order_id"));
         assert!(form["status"].bool().unwrap());
-    }
-
-    #[test]
-    fn order_datetime_parses_the_documents_form_and_refuses_anything_else() {
-        let t = parse_order_datetime(" 2021-11-18 15:00:00 ").unwrap();
-        assert_eq!(t.to_string(), "2021-11-18 15:00:00");
-        for refused in [
-            "2021-11-18T15:00:00Z",
-            "2021-11-18 15:00",
-            "2021-11-18 15:00:00:00",
-            "2021-02-30 10:00:00",
-            "2021-11-18 24:00:00",
-            "2021-11-18  15:00:00",
-            "2021-11-+8 15:00:00",
-            "",
-        ] {
-            let err = parse_order_datetime(refused).unwrap_err();
-            assert!(
-                err.contains("is not YYYY-MM-DD HH:MM:SS"),
-                "{refused:?}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn kept_bodies_are_bounded_and_scrubbed() {
-        let long = "x".repeat(5000);
-        assert_eq!(scrubbed(long.as_bytes()).chars().count(), BODY_KEPT + 1);
-        assert_eq!(
-            scrubbed(br#"{"status":true,"auth" : "t5IF5r2f","payment_token":"PT-1"}"#),
-            r#"{"status":true,"auth" : "[REDACTED]","payment_token":"PT-1"}"#
-        );
-        assert_eq!(
-            scrubbed(b"username=demo&api_key=k3y&token=abc def"),
-            "username=demo&api_key=[REDACTED]&token=[REDACTED] def"
-        );
-        assert_eq!(
-            scrubbed(br#"{"auth":"unterminated"#),
-            r#"{"auth":"[REDACTED]"#
-        );
-        assert_eq!(scrubbed(b"author=x&tokens=y"), "author=x&tokens=y");
-        assert_eq!(format_amount(dec("100.5000")), "100.5");
-        assert_eq!(format_amount(dec("100")), "100");
     }
 
     #[test]
