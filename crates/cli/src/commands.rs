@@ -173,7 +173,7 @@ pub async fn run(cli: Cli) -> Result<Value, Error> {
             };
             // The Vpay88/One1Pay token covers only the order id.
             let unconfirmed: &[&str] = if confirmed.is_none()
-                && event.provider != paybridge::Provider::OnePunch
+                && event.provider != paybridge::providers::ONEPUNCH
             {
                 eprintln!(
                     "warning: the token verified, but {} signs only the order id: amount and status are unconfirmed until --confirm asks the provider",

@@ -240,7 +240,7 @@ async fn form_provider(
     harness_base: &str,
     receiver: &mut Receiver,
 ) {
-    let currency = if provider == Provider::Vpay88 {
+    let currency = if provider == paybridge::providers::VPAY88 {
         "MYR"
     } else {
         "THB"
@@ -263,7 +263,7 @@ async fn form_provider(
             .customer_name("john")
             .email("john@example.com")
             .phone("601012456789");
-        if provider == Provider::One1Pay {
+        if provider == paybridge::providers::ONE1PAY {
             b = b
                 .bank_id("101")
                 .payment_method("thaiqr")
@@ -288,7 +288,7 @@ async fn form_provider(
         )
         .await;
     }
-    if provider == Provider::One1Pay {
+    if provider == paybridge::providers::ONE1PAY {
         steps
             .run(provider, "balance", async {
                 let b = gateway
@@ -385,7 +385,7 @@ async fn payout_life(
 }
 
 async fn onepunch(steps: &mut Steps, gateway: &Gateway, receiver: &mut Receiver) {
-    let provider = Provider::OnePunch;
+    let provider = paybridge::providers::ONEPUNCH;
     let methods = steps
         .run(provider, "payment methods", async {
             let methods = gateway.payment_methods().await?;
@@ -436,7 +436,7 @@ async fn onepunch(steps: &mut Steps, gateway: &Gateway, receiver: &mut Receiver)
 /// twice, then settled at the provider while the merchant's ledger still says
 /// processing, and resolved by `paybridge reconcile` from the ledger.
 async fn ledger_life(steps: &mut Steps, sandbox: &paybridge_sandbox::Sandbox) {
-    let provider = Provider::Vpay88;
+    let provider = paybridge::providers::VPAY88;
     let sandbox_base = sandbox.base_url();
     let dir = std::env::temp_dir().join(format!("paybridge-demo-{}", std::process::id()));
     let payout_id = "DEMO-ledger-payout";
@@ -565,8 +565,8 @@ pub async fn run() -> Result<bool, Error> {
     let mut steps = Steps::default();
     let sandbox_base = sandbox.base_url();
     for (provider, gateway) in &gateways {
-        match provider {
-            Provider::OnePunch => onepunch(&mut steps, gateway, &mut receiver).await,
+        match *provider {
+            paybridge::providers::ONEPUNCH => onepunch(&mut steps, gateway, &mut receiver).await,
             _ => form_provider(&mut steps, *provider, gateway, &sandbox_base, &mut receiver).await,
         }
     }

@@ -155,8 +155,8 @@ pub fn demo_config(base: &str, onepunch_urls: Option<(&str, &str)>) -> Result<Co
     let text = format!(
         "{}{}[onepunch]\nbase_url = \"{base}/onepunch\"\nmonster_token = \"{DEMO_MONSTER_TOKEN}\"\n\
          monster_key = \"{DEMO_MONSTER_KEY}\"\n{onepunch_urls}[http]\nresolve_delay_ms = 50\n",
-        form_api(Provider::Vpay88),
-        form_api(Provider::One1Pay),
+        form_api(paybridge::providers::VPAY88),
+        form_api(paybridge::providers::ONE1PAY),
     );
     Config::from_toml(&text, "the demo's configuration")
 }
@@ -168,7 +168,7 @@ pub fn gateways(sandbox: &Sandbox, receiver_url: &str) -> Result<Vec<(Provider, 
         format!("{receiver_url}/return"),
     );
     let config = demo_config(&sandbox.base_url(), Some((&notify, &ret)))?;
-    Provider::ALL
+    paybridge::providers::BUILT_IN
         .into_iter()
         .map(|provider| Ok((provider, Gateway::for_provider(&config, provider)?)))
         .collect()
@@ -260,7 +260,7 @@ pub struct Harness {
     pub sandbox: Sandbox,
     /// The merchant's receiver.
     pub receiver: Receiver,
-    /// A gateway for each of [`Provider::ALL`], in that order.
+    /// A gateway for each of [`paybridge::providers::BUILT_IN`], in that order.
     pub gateways: Vec<(Provider, Gateway)>,
 }
 
@@ -273,10 +273,12 @@ impl Harness {
         let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io)?;
         let receiver_url = format!("http://{}", listener.local_addr().map_err(io)?);
         for merchant in &mut config.vpay88 {
-            merchant.callback_url = Some(format!("{receiver_url}/{}", Provider::Vpay88));
+            merchant.callback_url =
+                Some(format!("{receiver_url}/{}", paybridge::providers::VPAY88));
         }
         for merchant in &mut config.one1pay {
-            merchant.callback_url = Some(format!("{receiver_url}/{}", Provider::One1Pay));
+            merchant.callback_url =
+                Some(format!("{receiver_url}/{}", paybridge::providers::ONE1PAY));
         }
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let sandbox = Sandbox::start(config, loopback).await.map_err(io)?;

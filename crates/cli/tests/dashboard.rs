@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use paybridge::Provider;
 use paybridge_cli::harness::{myr_deposit, pay, Harness};
 use paybridge_sandbox::{Held, Sandbox, SandboxConfig};
 use serde_json::Value;
@@ -44,7 +43,7 @@ fn delivered(d: &Value) -> bool {
 async fn the_api_shows_requests_and_deliveries_and_sends_them_again() {
     let h = Harness::start(SandboxConfig::default()).await.unwrap();
     let base = h.sandbox.base_url();
-    let vpay = h.gateway(Provider::Vpay88).unwrap();
+    let vpay = h.gateway(paybridge::providers::VPAY88).unwrap();
     let order = vpay
         .create_deposit(&myr_deposit("DASH-API-1", "100").unwrap())
         .await
@@ -158,7 +157,8 @@ async fn callbacks_go_only_to_loopback_and_allowed_hosts() {
         .unwrap();
     let base = sandbox.base_url();
     let gateway_config = paybridge_cli::harness::demo_config(&base, None).unwrap();
-    let vpay = paybridge::Gateway::for_provider(&gateway_config, Provider::Vpay88).unwrap();
+    let vpay =
+        paybridge::Gateway::for_provider(&gateway_config, paybridge::providers::VPAY88).unwrap();
     let order = vpay
         .create_deposit(&myr_deposit("DASH-HOST-1", "100").unwrap())
         .await
@@ -236,7 +236,8 @@ async fn past_the_limit_the_oldest_orders_are_forgotten_and_the_state_stays_flat
         .await
         .unwrap();
     let gateway_config = paybridge_cli::harness::demo_config(&sandbox.base_url(), None).unwrap();
-    let vpay = paybridge::Gateway::for_provider(&gateway_config, Provider::Vpay88).unwrap();
+    let vpay =
+        paybridge::Gateway::for_provider(&gateway_config, paybridge::providers::VPAY88).unwrap();
     let client = reqwest::Client::new();
     let mut held = Vec::new();
     for round in 0..4 {

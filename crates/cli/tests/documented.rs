@@ -50,7 +50,7 @@ impl FormApi {
         Self {
             provider,
             currency: match provider {
-                Provider::Vpay88 => "MYR",
+                paybridge::providers::VPAY88 => "MYR",
                 _ => "THB",
             },
             gateway: Gateway::for_provider(&config, provider).unwrap(),
@@ -72,7 +72,7 @@ impl FormApi {
             .phone("601012456789")
             .redirect_url("http://127.0.0.1:9/back");
         match self.provider {
-            Provider::One1Pay => builder
+            paybridge::providers::ONE1PAY => builder
                 .bank_id("101")
                 .payment_method("thaiqr")
                 .customer_bank_holder_name("John")
@@ -281,7 +281,7 @@ async fn form_api_rows(h: &mut Harness, provider: Provider) -> Vec<(String, Stri
         p.withdrawal_status("W-OPEN").await,
     );
     let settled: &[&str] = match provider {
-        Provider::One1Pay => &["completed", "fail", "rejected"],
+        paybridge::providers::ONE1PAY => &["completed", "fail", "rejected"],
         _ => &["completed", "fail"],
     };
     for outcome in settled {
@@ -315,7 +315,7 @@ fn form_api_expected() -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn every_documented_vpay88_and_one1pay_word_comes_back_typed() {
-    for provider in [Provider::Vpay88, Provider::One1Pay] {
+    for provider in [paybridge::providers::VPAY88, paybridge::providers::ONE1PAY] {
         // VND stays off for the demo merchant, so the provider's currency
         // refusal can be met by a currency the SDK knows the provider takes.
         let mut sandbox = SandboxConfig::default();
@@ -325,7 +325,9 @@ async fn every_documented_vpay88_and_one1pay_word_comes_back_typed() {
         let mut h = Harness::start(sandbox).await.unwrap();
         let observed = form_api_rows(&mut h, provider).await;
         let (open, currency_row) = match provider {
-            Provider::Vpay88 => ("pending", "refused, invalid currency: Currency invalid."),
+            paybridge::providers::VPAY88 => {
+                ("pending", "refused, invalid currency: Currency invalid.")
+            }
             // One1Pay's document has no currency message; the sandbox answers
             // with its amount message for a currency without limits.
             _ => ("proccess", "refused, invalid amount: Invalid Amount."),
@@ -351,7 +353,7 @@ async fn every_documented_vpay88_and_one1pay_word_comes_back_typed() {
             ("withdrawal callback: fail", "withdrawal failed (fail), confirmed failed".into()),
             ("withdrawal status: fail", "failed (fail)".into()),
         ]);
-        if provider == Provider::One1Pay {
+        if provider == paybridge::providers::ONE1PAY {
             expected.extend([
                 (
                     "withdrawal callback: rejected",
@@ -380,7 +382,7 @@ fn cny_deposit(order_id: &str, yuan: &str) -> DepositRequest {
 #[tokio::test]
 async fn every_documented_onepunch_word_comes_back_typed() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let punch = h.gateway(Provider::OnePunch).unwrap().clone();
+    let punch = h.gateway(paybridge::providers::ONEPUNCH).unwrap().clone();
     let mut rows: Vec<(String, String)> = Vec::new();
     let status = |order: &paybridge::DepositOrder| {
         StatusQuery::new(order.order_id.clone())
@@ -412,7 +414,7 @@ async fn every_documented_onepunch_word_comes_back_typed() {
     wrong_key.monster_key = Some("not-the-monster-key".to_owned().into());
     let mut forged = config.clone();
     forged.onepunch = Some(wrong_key);
-    let forger = Gateway::for_provider(&forged, Provider::OnePunch).unwrap();
+    let forger = Gateway::for_provider(&forged, paybridge::providers::ONEPUNCH).unwrap();
     rows.push((
         "create: a signature the provider refuses (another monster_key)".into(),
         outcome(

@@ -47,7 +47,7 @@ async fn trailing_commas_from_the_sandbox_are_tolerated() {
         raw.trim_end().ends_with(",\n}"),
         "sandbox answered without trailing comma: {raw}"
     );
-    let vpay = h.gateway(Provider::Vpay88).unwrap().clone();
+    let vpay = h.gateway(paybridge::providers::VPAY88).unwrap().clone();
     assert_eq!(vpay.currencies().await.unwrap().len(), 5);
     let order = vpay
         .create_deposit(&myr_deposit("TC-1", "100"))
@@ -92,7 +92,7 @@ fn refusal(err: Error) -> (RefusalKind, String) {
 #[tokio::test]
 async fn documented_failures_come_back_typed() {
     let h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let vpay = h.gateway(Provider::Vpay88).unwrap();
+    let vpay = h.gateway(paybridge::providers::VPAY88).unwrap();
     vpay.create_deposit(&myr_deposit("DUP-1", "100"))
         .await
         .unwrap();
@@ -143,7 +143,7 @@ async fn documented_failures_come_back_typed() {
         "the refused deposit was never sent"
     );
 
-    let one1 = h.gateway(Provider::One1Pay).unwrap();
+    let one1 = h.gateway(paybridge::providers::ONE1PAY).unwrap();
     let payout = |id: &str, amount: &str, bank: &str| {
         WithdrawalRequest::builder(
             id,
@@ -219,7 +219,7 @@ async fn documented_failures_come_back_typed() {
         "inline",
     )
     .unwrap();
-    let wrong = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
+    let wrong = Gateway::for_provider(&config, paybridge::providers::VPAY88).unwrap();
     let (kind, _) = refusal(
         wrong
             .create_deposit(&myr_deposit("AUTH-1", "100"))
@@ -227,7 +227,7 @@ async fn documented_failures_come_back_typed() {
             .unwrap_err(),
     );
     assert_eq!(kind, RefusalKind::Unauthorized);
-    let wrong = Gateway::for_provider(&config, Provider::OnePunch).unwrap();
+    let wrong = Gateway::for_provider(&config, paybridge::providers::ONEPUNCH).unwrap();
     // ONE-PUNCH's document writes no refusal: its message is kept, its meaning not guessed.
     let (kind, message) = refusal(wrong.payment_methods().await.unwrap_err());
     assert_eq!(
@@ -236,7 +236,7 @@ async fn documented_failures_come_back_typed() {
     );
 
     // ONE-PUNCH takes only its listed prices.
-    let punch = h.gateway(Provider::OnePunch).unwrap();
+    let punch = h.gateway(paybridge::providers::ONEPUNCH).unwrap();
     let odd = DepositRequest::builder("P-ODD", Money::parse("12.34", "CNY").unwrap())
         .payment_method("ali-person")
         .build()
@@ -256,7 +256,7 @@ async fn documented_failures_come_back_typed() {
 #[tokio::test]
 async fn a_withdrawal_that_fails_refunds_the_balance_and_calls_back() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let one1 = h.gateway(Provider::One1Pay).unwrap().clone();
+    let one1 = h.gateway(paybridge::providers::ONE1PAY).unwrap().clone();
     let thb = Currency::new("THB").unwrap();
     let start = one1.balance(&thb).await.unwrap().available.amount();
     let request = WithdrawalRequest::builder(
@@ -283,7 +283,7 @@ async fn a_withdrawal_that_fails_refunds_the_balance_and_calls_back() {
     );
     let settled = settle(
         &h.sandbox.base_url(),
-        Provider::One1Pay,
+        paybridge::providers::ONE1PAY,
         "withdrawals",
         "W-REJ",
         "rejected",
@@ -493,7 +493,7 @@ impl Drop for Browser {
 #[tokio::test]
 async fn one1pay_pay_methods_are_checked_for_thb_only_on_both_sides() {
     let h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let one1 = h.gateway(Provider::One1Pay).unwrap();
+    let one1 = h.gateway(paybridge::providers::ONE1PAY).unwrap();
     let deposit = |id: &str, currency: &str, method: &str| {
         DepositRequest::builder(id, Money::parse("100", currency).unwrap())
             .customer_name("john")
@@ -564,7 +564,7 @@ async fn one1pay_pay_methods_are_checked_for_thb_only_on_both_sides() {
 #[tokio::test]
 async fn a_vpay88_payout_is_pending_until_settled_and_never_rejected() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let vpay = h.gateway(Provider::Vpay88).unwrap().clone();
+    let vpay = h.gateway(paybridge::providers::VPAY88).unwrap().clone();
     let payout = WithdrawalRequest::builder(
         "V-PAYOUT-1",
         Money::parse("250", "MYR").unwrap(),
@@ -593,7 +593,7 @@ async fn a_vpay88_payout_is_pending_until_settled_and_never_rejected() {
     let settle = |outcome| {
         settle(
             &base,
-            Provider::Vpay88,
+            paybridge::providers::VPAY88,
             "withdrawals",
             "V-PAYOUT-1",
             outcome,
@@ -615,7 +615,7 @@ async fn a_vpay88_payout_is_pending_until_settled_and_never_rejected() {
 async fn a_real_browser_pays_on_the_payment_page() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
     let return_url = format!("{}/return", h.receiver.url);
-    let one1 = h.gateway(Provider::One1Pay).unwrap().clone();
+    let one1 = h.gateway(paybridge::providers::ONE1PAY).unwrap().clone();
     let request = DepositRequest::builder("BROWSER-1", Money::parse("250", "THB").unwrap())
         .customer_name("john")
         .email("john@example.com")
@@ -710,7 +710,7 @@ async fn a_real_browser_pays_on_the_payment_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_in_a_real_browser_settles_and_resends() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let vpay = h.gateway(Provider::Vpay88).unwrap().clone();
+    let vpay = h.gateway(paybridge::providers::VPAY88).unwrap().clone();
     vpay.create_deposit(&myr_deposit("DASH-BROWSER-1", "100"))
         .await
         .unwrap();
@@ -792,7 +792,7 @@ async fn a_payout_whose_answer_trickles_past_the_timeout_is_found_not_resent() {
         "inline",
     )
     .unwrap();
-    let gateway = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
+    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88).unwrap();
     let request = WithdrawalRequest::builder(
         "TRICKLE-1",
         Money::parse("10", "MYR").unwrap(),
@@ -1026,9 +1026,9 @@ async fn one_unchanged_request_goes_through_every_provider_and_only_what_each_ta
     );
 
     for (provider, currency) in [
-        (Provider::Vpay88, "MYR"),
-        (Provider::One1Pay, "MYR"),
-        (Provider::OnePunch, "CNY"),
+        (paybridge::providers::VPAY88, "MYR"),
+        (paybridge::providers::ONE1PAY, "MYR"),
+        (paybridge::providers::ONEPUNCH, "CNY"),
     ] {
         let gateway = Gateway::for_provider(&config, provider).unwrap();
         let order_id = format!("ONE-{provider}");
@@ -1042,20 +1042,22 @@ async fn one_unchanged_request_goes_through_every_provider_and_only_what_each_ta
         // What went on the wire: exactly the fields the table sends and the
         // request (or the configuration's default) gave, and the protocol's own.
         let journaled = match provider {
-            Provider::OnePunch => order.provider_ref.clone().unwrap(),
+            paybridge::providers::ONEPUNCH => order.provider_ref.clone().unwrap(),
             _ => order_id.clone(),
         };
         let mut received = received_fields(&base, provider, &journaled).await;
         received.sort();
         // What the configuration supplies when the request names none.
         let defaulted: &[RequestField] = match provider {
-            Provider::OnePunch => &[RequestField::PaymentMethod, RequestField::CallbackUrl],
-            Provider::One1Pay => &[RequestField::PaymentMethod],
+            paybridge::providers::ONEPUNCH => {
+                &[RequestField::PaymentMethod, RequestField::CallbackUrl]
+            }
+            paybridge::providers::ONE1PAY => &[RequestField::PaymentMethod],
             _ => &[],
         };
         let rules = gateway.request_fields(OrderKind::Deposit, &request.amount.currency().clone());
         let own: &[&str] = match provider {
-            Provider::OnePunch => &["magic_num", "monster_token", "signature"],
+            paybridge::providers::ONEPUNCH => &["magic_num", "monster_token", "signature"],
             _ => &["auth", "currency"],
         };
         let mut expected: Vec<String> = rules
@@ -1080,7 +1082,7 @@ async fn one_unchanged_request_goes_through_every_provider_and_only_what_each_ta
     // and with the reason, and nothing is sent; One1Pay takes it.
     let mut with_callback = universal_deposit("ONE-CB", "MYR");
     with_callback.callback_url = Some(format!("{}/one1pay", h.receiver.url));
-    let vpay = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
+    let vpay = Gateway::for_provider(&config, paybridge::providers::VPAY88).unwrap();
     match vpay.create_deposit(&with_callback).await.unwrap_err() {
         Error::InvalidRequest { field, reason } => {
             assert_eq!(field, "callback_url");
@@ -1095,8 +1097,8 @@ async fn one_unchanged_request_goes_through_every_provider_and_only_what_each_ta
             .all(|(_, _, id)| id != "ONE-CB"),
         "the refused deposit was never sent"
     );
-    let one1 = Gateway::for_provider(&config, Provider::One1Pay).unwrap();
+    let one1 = Gateway::for_provider(&config, paybridge::providers::ONE1PAY).unwrap();
     one1.create_deposit(&with_callback).await.unwrap();
-    let received = received_fields(&base, Provider::One1Pay, "ONE-CB").await;
+    let received = received_fields(&base, paybridge::providers::ONE1PAY, "ONE-CB").await;
     assert!(received.iter().any(|f| f == "callback_url"), "{received:?}");
 }

@@ -2,7 +2,7 @@
 //! verification or, for the fields the Vpay88/One1Pay token does not cover, by
 //! confirmation against the provider's status API.
 
-use paybridge::{CallbackRequest, Money, OrderStatus, Provider};
+use paybridge::{CallbackRequest, Money, OrderStatus};
 use paybridge_cli::harness::{pay, Harness};
 use paybridge_sandbox::SandboxConfig;
 use paybridge_signing::{
@@ -24,7 +24,7 @@ fn form_body(order_id: &str, amount: &str, status: &str, token: &str) -> String 
 #[tokio::test]
 async fn every_forged_or_altered_callback_is_rejected() {
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    let vpay = h.gateway(Provider::Vpay88).unwrap().clone();
+    let vpay = h.gateway(paybridge::providers::VPAY88).unwrap().clone();
     // A real, paid order the forger knows about.
     let request =
         paybridge::DepositRequest::builder("FORGE-1", Money::parse("100", "MYR").unwrap())
@@ -163,7 +163,7 @@ async fn every_forged_or_altered_callback_is_rejected() {
     }
 
     // ONE-PUNCH: its signature covers amount and status, so verification alone catches changes.
-    let punch = h.gateway(Provider::OnePunch).unwrap().clone();
+    let punch = h.gateway(paybridge::providers::ONEPUNCH).unwrap().clone();
     let sign = |status: bool, fen: u64, token: &str| {
         onepunch_notification_signature(
             &OnepunchNotificationFields {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use paybridge::ledger::{Ledger, LedgerState, OrderKey, SqlLedger};
-use paybridge::{OrderId, OrderKind, Provider};
+use paybridge::{OrderId, OrderKind};
 use paybridge_testkit::postgres::TestPostgres;
 use serde_json::json;
 
@@ -175,7 +175,7 @@ async fn killed_then_run_again(
 
 fn payout_key() -> OrderKey {
     OrderKey::new(
-        Provider::Vpay88,
+        paybridge::providers::VPAY88,
         None,
         OrderKind::Withdrawal,
         &OrderId::new("W-KILLED-1").unwrap(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use paybridge::axum::{CallbackRoute, Delivery};
 use paybridge::ledger::{Ledger, LedgerState, ListFilter, OrderKey, SqlLedger, Which};
-use paybridge::{Config, DepositRequest, Gateway, OrderId, OrderKind, Provider};
+use paybridge::{Config, DepositRequest, Gateway, OrderId, OrderKind};
 use paybridge_cli::harness::{demo_config, pay};
 use paybridge_sandbox::{Sandbox, SandboxConfig};
 use paybridge_testkit::postgres::TestPostgres;
@@ -76,7 +76,7 @@ async fn instance(
     handled: Arc<AtomicUsize>,
 ) -> (Gateway, String) {
     let ledger: Arc<dyn Ledger> = Arc::new(SqlLedger::open(ledger_url).await.unwrap());
-    let gateway = Gateway::for_provider(config, Provider::Vpay88)
+    let gateway = Gateway::for_provider(config, paybridge::providers::VPAY88)
         .unwrap()
         .with_ledger(ledger);
     let route = CallbackRoute::new(gateway.clone(), move |_: Delivery| {
@@ -136,7 +136,7 @@ async fn one_callback_delivered_100_times_to_two_instances_runs_the_handler_once
     assert_eq!(handled.load(Ordering::SeqCst), 1, "the handler ran once");
     let ledger = SqlLedger::open(url).await.unwrap();
     let key = OrderKey::new(
-        Provider::Vpay88,
+        paybridge::providers::VPAY88,
         None,
         OrderKind::Deposit,
         &OrderId::new("LEDGER-CB-1").unwrap(),
@@ -156,7 +156,7 @@ async fn a_late_fail_after_completed_is_a_conflict_not_a_downgrade(url: &str) {
     let (sandbox, captured) = sandbox_with_capture().await;
     let config = demo_config(&sandbox.base_url(), None).unwrap();
     let ledger: Arc<dyn Ledger> = Arc::new(SqlLedger::open(url).await.unwrap());
-    let gateway = Gateway::for_provider(&config, Provider::Vpay88)
+    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
         .unwrap()
         .with_ledger(ledger.clone());
     let handled: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -304,7 +304,7 @@ async fn a_payout_whose_process_was_killed_mid_call_is_resolved_by_status_not_re
     first.wait().unwrap();
     let ledger = SqlLedger::open(url).await.unwrap();
     let key = OrderKey::new(
-        Provider::Vpay88,
+        paybridge::providers::VPAY88,
         None,
         OrderKind::Withdrawal,
         &OrderId::new("W-CRASH-1").unwrap(),

@@ -26,7 +26,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use paybridge::axum::{CallbackRoute, Delivery, OwedDeliveries};
 use paybridge::ledger::{Ledger, ListFilter, SqlLedger, Which};
-use paybridge::{Error, Gateway, Money, Provider, WithdrawalRequest};
+use paybridge::{Error, Gateway, Money, WithdrawalRequest};
 use paybridge_cli::harness::{demo_config, myr_deposit, settle};
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::Kind;
@@ -155,7 +155,7 @@ async fn instance(
     let chaos = chaos.clone();
     let ledger: Arc<dyn Ledger> = Arc::new(FaultyLedger::new(real, move |call| chaos.fails(call)));
     let config = demo_config(&sandbox.base_url(), None).unwrap();
-    let gateway = Gateway::for_provider(&config, Provider::Vpay88)
+    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
         .unwrap()
         .with_ledger(ledger);
     let handled = handled.clone();
@@ -416,7 +416,7 @@ async fn the_ledger_soak_loses_no_owed_handler_and_sends_nothing_twice(db: &str)
         };
         let answer = settle(
             &sandbox.base_url(),
-            Provider::Vpay88,
+            paybridge::providers::VPAY88,
             path,
             &order.order_id,
             outcome,
@@ -461,7 +461,7 @@ async fn the_ledger_soak_loses_no_owed_handler_and_sends_nothing_twice(db: &str)
     // 5. Nothing owed; every settled order's final state reached the handler;
     //    a transition's handler ran again only where its finish went unrecorded.
     let owed = ledger
-        .owed_transitions(Provider::Vpay88.as_str(), "", 0, 100_000)
+        .owed_transitions(paybridge::providers::VPAY88.as_str(), "", 0, 100_000)
         .await
         .unwrap();
     assert!(
@@ -497,7 +497,7 @@ async fn the_ledger_soak_loses_no_owed_handler_and_sends_nothing_twice(db: &str)
     let mut explained = Vec::new();
     for id in &missing {
         let key = paybridge::ledger::OrderKey::new(
-            Provider::Vpay88,
+            paybridge::providers::VPAY88,
             None,
             match kind_of(id) {
                 Kind::Withdrawal => paybridge::OrderKind::Withdrawal,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source, SqlLedger};
-use paybridge::{Gateway, Money, OrderId, OrderKind, Provider};
+use paybridge::{Gateway, Money, OrderId, OrderKind};
 use paybridge_cli::harness::{demo_config, myr_deposit, pay};
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::RequestCounts;
@@ -82,7 +82,7 @@ fn json(out: &Output) -> Value {
 /// `pressed` the payer's button, or `None` to leave it pending.
 async fn deposits(sandbox: &Sandbox, orders: &[(&str, &str, Option<&str>)]) {
     let config = demo_config(&sandbox.base_url(), None).unwrap();
-    let vpay = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
+    let vpay = Gateway::for_provider(&config, paybridge::providers::VPAY88).unwrap();
     for (id, amount, pressed) in orders {
         let order = vpay
             .create_deposit(&myr_deposit(id, amount).unwrap())
@@ -349,7 +349,7 @@ fn verdicts(report: &Value) -> std::collections::BTreeMap<String, (String, Strin
 async fn a_finished_state_file_run_again_asks_every_order_again() {
     let sandbox = sandbox().await;
     let config = demo_config(&sandbox.base_url(), None).unwrap();
-    let vpay = Gateway::for_provider(&config, Provider::Vpay88).unwrap();
+    let vpay = Gateway::for_provider(&config, paybridge::providers::VPAY88).unwrap();
     let order = vpay
         .create_deposit(&myr_deposit("R-AGAIN", "100").unwrap())
         .await
@@ -457,7 +457,7 @@ async fn a_ledger_export_in_csv_neutralises_a_providers_formula() {
     let url = format!("sqlite://{}", dir.join("ledger.db").display());
     let ledger = SqlLedger::open(&url).await.unwrap();
     let key = OrderKey::new(
-        Provider::Vpay88,
+        paybridge::providers::VPAY88,
         None,
         OrderKind::Deposit,
         &OrderId::new("X-1").unwrap(),
@@ -518,7 +518,7 @@ async fn a_ledger_run_killed_and_resumed_asks_every_order_it_did_not_record(url:
     {
         let ledger = Arc::new(SqlLedger::open(url).await.unwrap());
         let config = demo_config(&sandbox.base_url(), None).unwrap();
-        let vpay = Gateway::for_provider(&config, Provider::Vpay88)
+        let vpay = Gateway::for_provider(&config, paybridge::providers::VPAY88)
             .unwrap()
             .with_ledger(ledger);
         for id in &ids {
@@ -552,7 +552,7 @@ async fn a_ledger_run_killed_and_resumed_asks_every_order_it_did_not_record(url:
     let ledger = SqlLedger::open(url).await.unwrap();
     for id in &ids {
         let key = OrderKey::new(
-            Provider::Vpay88,
+            paybridge::providers::VPAY88,
             None,
             OrderKind::Deposit,
             &OrderId::new(id).unwrap(),

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use paybridge::{Config, DepositRequest, Money, Provider, WithdrawalRequest};
+use paybridge::{Config, DepositRequest, Money, WithdrawalRequest};
 use paybridge_cli::harness::{pay, Harness};
 use paybridge_sandbox::{SandboxConfig, DEMO_API_KEY, DEMO_MONSTER_KEY, DEMO_SECRET_KEY};
 
@@ -35,9 +35,9 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
         .init();
 
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
-    for provider in [Provider::Vpay88, Provider::One1Pay] {
+    for provider in [paybridge::providers::VPAY88, paybridge::providers::ONE1PAY] {
         let gateway = h.gateway(provider).unwrap().clone();
-        let currency = if provider == Provider::Vpay88 {
+        let currency = if provider == paybridge::providers::VPAY88 {
             "MYR"
         } else {
             "THB"
@@ -49,7 +49,7 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
         .customer_name("john")
         .email("john@example.com")
         .phone("601012456789");
-        if provider == Provider::One1Pay {
+        if provider == paybridge::providers::ONE1PAY {
             request = request
                 .bank_id("101")
                 .payment_method("thaiqr")
@@ -80,7 +80,7 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
         ));
         tracing::info!(gateway = ?gateway, "gateway debug");
     }
-    let punch = h.gateway(Provider::OnePunch).unwrap().clone();
+    let punch = h.gateway(paybridge::providers::ONEPUNCH).unwrap().clone();
     let order = punch
         .create_deposit(
             &DepositRequest::builder("LOG-P", Money::parse("10", "CNY").unwrap())
@@ -118,7 +118,11 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
     }
     for url in &ledger_urls {
         let config = Config::from_toml(&secret_laden_toml(url), "secrets.toml").unwrap();
-        for provider in [Provider::Vpay88, Provider::One1Pay, Provider::OnePunch] {
+        for provider in [
+            paybridge::providers::VPAY88,
+            paybridge::providers::ONE1PAY,
+            paybridge::providers::ONEPUNCH,
+        ] {
             let gateway = paybridge::Gateway::for_provider(&config, provider).unwrap();
             tracing::debug!(gateway = ?gateway, "built");
         }
@@ -284,7 +288,11 @@ fn every_configuration_type_builder_request_and_error_hides_its_secrets() {
     }
 
     // Gateways and builders.
-    for provider in [Provider::Vpay88, Provider::One1Pay, Provider::OnePunch] {
+    for provider in [
+        paybridge::providers::VPAY88,
+        paybridge::providers::ONE1PAY,
+        paybridge::providers::ONEPUNCH,
+    ] {
         let gateway = paybridge::Gateway::for_provider(&config, provider).unwrap();
         debug_hides("Gateway", &gateway);
     }
@@ -332,7 +340,8 @@ fn every_configuration_type_builder_request_and_error_hides_its_secrets() {
             "[vpay88]\nbase_url = \"{base_url}\"\nusername = \"m\"\napi_key = \"SECRET-api-7f3\"\n"
         );
         let config = Config::from_toml(&toml, "x.toml").unwrap();
-        let err = paybridge::Gateway::for_provider(&config, Provider::Vpay88).unwrap_err();
+        let err =
+            paybridge::Gateway::for_provider(&config, paybridge::providers::VPAY88).unwrap_err();
         error_hides(base_url, &err);
     }
 

@@ -380,7 +380,7 @@ mod tests {
             DepositRequest::builder("A1", Money::parse("10", "MYR").unwrap()).ip_addr("1.2.3.4");
         let named = |request: DepositRequest| match check_fields(
             &rules,
-            Provider::Vpay88,
+            Provider::new("vpay88"),
             " MYR deposits",
             |f| request.has(f),
         ) {
@@ -400,7 +400,7 @@ mod tests {
         assert_eq!(field, "callback_url");
         assert!(reason.contains("only the account's URL"), "{reason}");
         let ok = base.email("a@b.c").build().unwrap();
-        assert!(check_fields(&rules, Provider::Vpay88, "", |f| ok.has(f)).is_ok());
+        assert!(check_fields(&rules, Provider::new("vpay88"), "", |f| ok.has(f)).is_ok());
         assert_eq!(sent_value(&rules, RequestField::IpAddr, &ok.ip_addr), None);
         assert_eq!(
             sent_value(&rules, RequestField::Email, &ok.email).as_deref(),

@@ -813,7 +813,7 @@ mod tests {
         assert!(built(&[("remark", long.as_str())]).is_err());
         match ok
             .extra
-            .refuse_names(&["BANK_CODE"], crate::Provider::Vpay88)
+            .refuse_names(&["BANK_CODE"], crate::Provider::new("vpay88"))
         {
             Err(Error::InvalidRequest { field, reason }) => {
                 assert_eq!(field, "extra");

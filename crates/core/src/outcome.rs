@@ -218,7 +218,7 @@ impl Resolution {
     pub fn describe(self) -> String {
         match self {
             Resolution::NotAsked => "(not asked)".into(),
-            Resolution::Unavailable => "no status by order id (ONE-PUNCH)".into(),
+            Resolution::Unavailable => "the provider has no status by order id".into(),
             Resolution::Found {
                 status,
                 holding: Holding::Same,

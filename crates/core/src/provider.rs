@@ -1,78 +1,100 @@
-//! The providers paybridge knows, named one way everywhere: the trait, errors,
-//! configuration and output.
+//! A payment provider's name: one snake-case word, named one way everywhere (the
+//! trait, errors, configuration, the ledger, output). Core knows no provider:
+//! each adapter names its own (`paybridge_vpay88::PROVIDER`), and a brand of a
+//! white-label API defined in configuration is named like any built-in one.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 
-/// A payment provider.
-///
-/// The built-in adapters are [`Provider::Vpay88`], [`Provider::One1Pay`] and
-/// [`Provider::OnePunch`]; a merchant's own adapter names itself with
-/// [`Provider::Custom`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Provider {
-    /// Vpay88.
-    Vpay88,
-    /// One1Pay.
-    One1Pay,
-    /// ONE-PUNCH.
-    OnePunch,
-    /// An adapter outside paybridge, by its own snake-case name.
-    Custom(&'static str),
-}
+/// The most characters a provider's name has.
+pub const MAX_PROVIDER_NAME: usize = 32;
+
+/// A payment provider, by name: `vpay88`, `one1pay`, `onepunch`, or a brand's
+/// or a merchant's own adapter's. Cheap to copy and compare.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Provider(&'static str);
 
 impl Provider {
-    /// Every built-in provider.
-    pub const ALL: [Provider; 3] = [Provider::Vpay88, Provider::One1Pay, Provider::OnePunch];
-
-    /// The name used in configuration, output and logs: `vpay88`, `one1pay`, `onepunch`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Vpay88 => "vpay88",
-            Provider::One1Pay => "one1pay",
-            Provider::OnePunch => "onepunch",
-            Provider::Custom(name) => name,
-        }
+    /// A provider named in code (an adapter's own constant). The name must be
+    /// what [`Provider::parse`] accepts; a test of the adapter's holds it.
+    pub const fn new(name: &'static str) -> Self {
+        Provider(name)
     }
 
-    /// Parses a built-in provider's name (case and surrounding space ignored).
+    /// A provider named at run time (configuration, the ledger, a CSV file):
+    /// 1 to 32 lower-case ASCII letters, digits or `_`, starting with a letter
+    /// (case and surrounding space ignored). Whether paybridge can build a
+    /// gateway for it is the facade's registry's to say.
     pub fn parse(name: &str) -> Result<Self> {
         let wanted = name.trim().to_ascii_lowercase();
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == wanted)
-            .ok_or_else(|| Error::Config {
+        let well_formed = !wanted.is_empty()
+            && wanted.len() <= MAX_PROVIDER_NAME
+            && wanted.starts_with(|c: char| c.is_ascii_lowercase())
+            && wanted
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !well_formed {
+            return Err(Error::Config {
                 key: "provider".into(),
-                reason: Self::unknown(name),
-            })
+                reason: format!(
+                    "'{}' is not a provider name: 1 to {MAX_PROVIDER_NAME} lower-case letters, digits or '_', starting with a letter",
+                    name.escape_debug()
+                ),
+            });
+        }
+        Ok(Provider(intern(wanted)))
     }
 
-    fn unknown(name: &str) -> String {
-        format!(
-            "{name:?} is not one of {}",
-            Self::ALL.map(Provider::as_str).join(", ")
-        )
+    /// The name used in configuration, output and logs.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Names read at run time are few (the configured providers and brands), so
+/// each distinct one is kept for the process's life and shared.
+fn intern(name: String) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(kept) = names.get(name.as_str()) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(kept);
+    kept
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
     }
 }
 
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+        f.pad(self.0)
     }
 }
 
 impl serde::Serialize for Provider {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+        serializer.serialize_str(self.0)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Provider {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
-        Provider::parse(&name).map_err(|_| serde::de::Error::custom(Self::unknown(&name)))
+        Provider::parse(&name).map_err(|e| match e {
+            Error::Config { reason, .. } => serde::de::Error::custom(reason),
+            other => serde::de::Error::custom(other),
+        })
     }
 }
 
@@ -81,12 +103,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_unknown_names_are_refused() {
-        for provider in Provider::ALL {
-            assert_eq!(Provider::parse(provider.as_str()).unwrap(), provider);
+    fn names_are_read_once_shared_and_ill_formed_ones_refused() {
+        let a = Provider::parse(" Fpay ").unwrap();
+        let b = Provider::parse("fpay").unwrap();
+        assert_eq!(a, b);
+        assert!(std::ptr::eq(a.as_str(), b.as_str()), "one copy per name");
+        assert_eq!(Provider::parse("vpay88").unwrap(), Provider::new("vpay88"));
+        for bad in ["", "1pay", "pay-88", "pay pal", "p\u{e9}", &"a".repeat(33)] {
+            let err = Provider::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("is not a provider name"), "{bad}: {err}");
         }
-        assert_eq!(Provider::parse(" VPAY88 ").unwrap(), Provider::Vpay88);
-        let err = Provider::parse("paypal").unwrap_err().to_string();
-        assert!(err.contains("vpay88, one1pay, onepunch"), "{err}");
+        assert_eq!(format!("{:?} {}", a, a), "fpay fpay");
     }
 }

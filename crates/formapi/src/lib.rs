@@ -15,7 +15,7 @@
 //! use paybridge_formapi::{Dialect, FormApiGateway};
 //! # #[derive(Debug, Default)] struct MyDialect;
 //! # impl Dialect for MyDialect {
-//! #   const PROVIDER: Provider = Provider::Custom("mine");
+//! #   const PROVIDER: Provider = Provider::new("mine");
 //! #   const CURRENCIES: &'static [&'static str] = &["MYR"];
 //! #   fn capabilities() -> paybridge_core::Capabilities { Default::default() }
 //! #   fn deposit_rules(_: &paybridge_core::Currency) -> Vec<paybridge_core::FieldRule> { paybridge_formapi::transformers::common_deposit_rules() }

@@ -128,7 +128,7 @@ mod tests {
             check_amount(
                 &Money::parse(amount, currency).unwrap(),
                 limits,
-                Provider::Vpay88,
+                Provider::new("vpay88"),
             )
         };
         for ok in ["420", "420.00", "1000", "42000"] {
@@ -154,7 +154,7 @@ mod tests {
         let usdt = check_amount(
             &Money::parse("10.5", "USDT").unwrap(),
             &limits,
-            Provider::Vpay88,
+            Provider::new("vpay88"),
         );
         assert!(
             usdt.is_ok(),
@@ -163,7 +163,7 @@ mod tests {
         match check_amount(
             &Money::parse("100", "THB").unwrap(),
             &limits,
-            Provider::Vpay88,
+            Provider::new("vpay88"),
         ) {
             Err(Error::InvalidRequest { field, reason }) => {
                 assert_eq!(field, "currency");
@@ -174,8 +174,11 @@ mod tests {
             }
             other => panic!("THB is not published here: {other:?}"),
         }
-        let none_fetched =
-            check_amount(&Money::parse("100", "THB").unwrap(), &[], Provider::Vpay88);
+        let none_fetched = check_amount(
+            &Money::parse("100", "THB").unwrap(),
+            &[],
+            Provider::new("vpay88"),
+        );
         assert!(
             none_fetched.is_ok(),
             "without a list the provider decides: {none_fetched:?}"

@@ -20,7 +20,7 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 fn next_key() -> OrderKey {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     OrderKey::new(
-        Provider::Vpay88,
+        Provider::new("vpay88"),
         None,
         OrderKind::Withdrawal,
         &OrderId::new(&format!("BENCH-{n}")).unwrap(),

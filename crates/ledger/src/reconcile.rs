@@ -118,7 +118,7 @@ mod tests {
         let asked = Money::parse("100.00", "MYR").unwrap();
         let refusal = |kind, documented| -> Result<StatusReport> {
             Err(Error::Provider {
-                provider: Provider::Vpay88,
+                provider: Provider::new("vpay88"),
                 operation: paybridge_core::Operation::WithdrawalStatus,
                 kind,
                 message: "Order not found.".into(),

@@ -13,7 +13,7 @@ use paybridge_testkit::on_every_database;
 
 fn key(order_id: &str) -> OrderKey {
     OrderKey::new(
-        Provider::Vpay88,
+        Provider::new("vpay88"),
         None,
         OrderKind::Withdrawal,
         &OrderId::new(order_id).unwrap(),
@@ -257,7 +257,7 @@ on_every_database!(
 
 fn deposit_key(order_id: &str) -> OrderKey {
     OrderKey::new(
-        Provider::OnePunch,
+        Provider::new("onepunch"),
         None,
         OrderKind::Deposit,
         &OrderId::new(order_id).unwrap(),

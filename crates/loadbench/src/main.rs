@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::routing::post;
-use paybridge::{Config, DepositRequest, Gateway, Money, OrderId, Provider, StatusQuery};
+use paybridge::{Config, DepositRequest, Gateway, Money, OrderId, StatusQuery};
 use reqwest::multipart::Form;
 use serde_json::{json, Value};
 
@@ -89,7 +89,7 @@ fn gateway(base_url: &str) -> Gateway {
         "loadbench",
     )
     .expect("valid configuration");
-    Gateway::for_provider(&config, Provider::Vpay88).expect("a gateway")
+    Gateway::for_provider(&config, paybridge::providers::VPAY88).expect("a gateway")
 }
 
 fn deposit(order_id: &str) -> DepositRequest {

@@ -41,7 +41,7 @@ pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 pub use paybridge_wire::transport::HttpOptions;
 
 /// The provider.
-pub const PROVIDER: Provider = Provider::One1Pay;
+pub const PROVIDER: Provider = Provider::new("one1pay");
 
 /// Values of `pay_method` for THB, the only currency whose methods the document names.
 pub const THB_PAY_METHODS: &[&str] = &["thaiqr", "truemoney"];

@@ -51,7 +51,7 @@ use transformers::{
 };
 
 /// The provider.
-pub const PROVIDER: Provider = Provider::OnePunch;
+pub const PROVIDER: Provider = Provider::new("onepunch");
 
 /// The production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.one-punch.us";

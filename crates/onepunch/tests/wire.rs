@@ -278,7 +278,7 @@ async fn operations_onepunch_lacks_are_unsupported_without_io() {
             matches!(
                 err,
                 Error::Unsupported {
-                    provider: paybridge_core::Provider::OnePunch,
+                    provider: paybridge_onepunch::PROVIDER,
                     ..
                 }
             ),

@@ -8,7 +8,7 @@ use paybridge::transport::HttpReply;
 use paybridge::wire::{form_pairs, parse_decimal_str, read_answer};
 use paybridge::{
     CallbackRequest, DepositRequest, Money, Operation, OrderId, OrderKind, PaymentGateway,
-    Provider, StatusReport, WithdrawalRequest,
+    StatusReport, WithdrawalRequest,
 };
 use paybridge_one1pay::One1PayDialect;
 use paybridge_signing::{
@@ -197,7 +197,7 @@ fn requests(c: &mut Criterion) {
                 body: black_box(status_body).to_vec(),
             };
             read_answer::<StatusAnswer>(
-                Provider::Vpay88,
+                paybridge::providers::VPAY88,
                 Operation::DepositStatus,
                 reply,
                 &REFUSALS,

@@ -67,7 +67,7 @@ use axum::routing::post;
 use axum::Router;
 use paybridge_core::{OrderId, OrderKind, MAX_CALLBACK_BODY};
 
-use crate::{CallbackEvent, CallbackRequest, Error, Gateway, Provider, StatusReport};
+use crate::{CallbackEvent, CallbackRequest, Error, Gateway, StatusReport};
 
 /// A verified (and, by default, confirmed) callback handed to the merchant,
 /// or, on a route whose gateway keeps a ledger, a transition the ledger owes
@@ -446,7 +446,7 @@ fn unprotected_onepunch<H>(route: &CallbackRoute<H>, gateway: &Gateway) -> bool 
     let keeps_tokens = gateway.ledger().is_some();
     #[cfg(not(feature = "ledger"))]
     let keeps_tokens = false;
-    gateway.provider() == Provider::OnePunch
+    gateway.provider() == crate::providers::ONEPUNCH
         && route.provider_ref_lookup.is_none()
         && !keeps_tokens
         && !route.confirm

@@ -212,9 +212,9 @@ impl AccountSection {
     /// The provider the account belongs to.
     pub fn provider(&self) -> Provider {
         match self {
-            AccountSection::Vpay88(_) => Provider::Vpay88,
-            AccountSection::One1Pay(_) => Provider::One1Pay,
-            AccountSection::OnePunch(_) => Provider::OnePunch,
+            AccountSection::Vpay88(_) => crate::providers::VPAY88,
+            AccountSection::One1Pay(_) => crate::providers::ONE1PAY,
+            AccountSection::OnePunch(_) => crate::providers::ONEPUNCH,
         }
     }
 
@@ -243,9 +243,13 @@ impl AccountSection {
         let rest = toml::Value::Table(table);
         let prefix = format!("accounts.{name}");
         Ok(match provider {
-            Provider::Vpay88 => AccountSection::Vpay88(read_value(rest, source, &prefix)?),
-            Provider::One1Pay => AccountSection::One1Pay(read_value(rest, source, &prefix)?),
-            Provider::OnePunch => AccountSection::OnePunch(read_value(rest, source, &prefix)?),
+            crate::providers::VPAY88 => AccountSection::Vpay88(read_value(rest, source, &prefix)?),
+            crate::providers::ONE1PAY => {
+                AccountSection::One1Pay(read_value(rest, source, &prefix)?)
+            }
+            crate::providers::ONEPUNCH => {
+                AccountSection::OnePunch(read_value(rest, source, &prefix)?)
+            }
             other => {
                 return Err(Error::Config {
                     key: key("provider"),
@@ -328,7 +332,7 @@ struct File {
 /// username = "merchant"
 /// api_key = "key"
 /// "#).unwrap();
-/// assert_eq!(app.paybridge.provider().unwrap(), paybridge::Provider::Vpay88);
+/// assert_eq!(app.paybridge.provider().unwrap(), paybridge::crate::providers::VPAY88);
 /// ```
 ///
 /// Deserialized so, it applies no `PAYBRIDGE_*` environment variables: the
@@ -764,7 +768,7 @@ monster_key = "file-monster-key"
             ("UNRELATED".into(), "x".into()),
         ];
         let config = Config::from_toml_with_env(FILE, "test.toml", env).unwrap();
-        assert_eq!(config.provider().unwrap(), Provider::OnePunch);
+        assert_eq!(config.provider().unwrap(), crate::providers::ONEPUNCH);
         let vpay = config.vpay88.as_ref().unwrap();
         assert_eq!(
             vpay.api_key.as_ref().unwrap().expose_secret(),
@@ -825,7 +829,7 @@ secret_key = "s"
 vnd = ["bank", "momo"]
 "#;
         let config = Config::from_toml(text, "test.toml").unwrap();
-        let gateway = crate::Gateway::for_provider(&config, Provider::One1Pay).unwrap();
+        let gateway = crate::Gateway::for_provider(&config, crate::providers::ONE1PAY).unwrap();
         let deposit = |method: &str| {
             crate::DepositRequest::builder("A1", crate::Money::parse("100", "VND").unwrap())
                 .customer_name("john")
@@ -857,7 +861,7 @@ vnd = ["bank", "momo"]
         );
         let empty = "[one1pay]\nbase_url = \"http://127.0.0.1:9\"\nusername = \"m\"\napi_key = \"k\"\n[one1pay.pay_methods]\nVND = []\n";
         let config = Config::from_toml(empty, "test.toml").unwrap();
-        match crate::Gateway::for_provider(&config, Provider::One1Pay) {
+        match crate::Gateway::for_provider(&config, crate::providers::ONE1PAY) {
             Err(Error::Config { key, .. }) => assert_eq!(key, "one1pay.pay_methods.VND"),
             other => panic!(
                 "an empty list must be a configuration error, got {:?}",
@@ -916,7 +920,7 @@ vnd = ["bank", "momo"]
             format!("[{provider}]\nbase_url = \"http://127.0.0.1:9\"\nusername = \"m\"\napi_key = \"k\"\npayment_method = \"bank\"\n")
         };
         let config = Config::from_toml(&section("vpay88"), "test.toml").unwrap();
-        match crate::Gateway::for_provider(&config, Provider::Vpay88) {
+        match crate::Gateway::for_provider(&config, crate::providers::VPAY88) {
             Err(Error::Config { key, reason }) => {
                 assert_eq!(key, "vpay88.payment_method");
                 assert!(reason.contains("takes no payment method"), "{reason}");
@@ -924,7 +928,7 @@ vnd = ["bank", "momo"]
             other => panic!("Vpay88 takes no method: {:?}", other.err()),
         }
         let config = Config::from_toml(&section("one1pay"), "test.toml").unwrap();
-        assert!(crate::Gateway::for_provider(&config, Provider::One1Pay).is_ok());
+        assert!(crate::Gateway::for_provider(&config, crate::providers::ONE1PAY).is_ok());
         let text = "[onepunch]\nmonster_token = \"MON-x\"\nmonster_key = \"k\"\npayment_method = \"ali-person\"\n";
         let config = Config::from_toml(text, "test.toml").unwrap();
         assert_eq!(
@@ -1030,7 +1034,10 @@ monster_key = "punch-key"
             AccountSection::One1Pay(section) => assert_eq!(section.secret_keys.len(), 2),
             other => panic!("new_one is a One1Pay account, read {other:?}"),
         }
-        assert_eq!(config.accounts["punch"].provider(), Provider::OnePunch);
+        assert_eq!(
+            config.accounts["punch"].provider(),
+            crate::providers::ONEPUNCH
+        );
         let debug = format!("{config:?}");
         for secret in ["main-secret", "duitnow-api-key", "punch-key", "a", "b"] {
             assert!(config.secrets().contains(&secret), "{secret} not listed");

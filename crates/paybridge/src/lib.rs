@@ -15,7 +15,7 @@
 //!     secret_key = "secret"
 //! "#, "example.toml").unwrap();
 //! let gateway = Gateway::from_config(&config).unwrap();
-//! assert_eq!(gateway.provider(), Provider::Vpay88);
+//! assert_eq!(gateway.provider(), crate::providers::VPAY88);
 //! // Secrets never show in Debug output.
 //! assert!(!format!("{config:?} {gateway:?}").contains("secret\""));
 //! ```
@@ -41,6 +41,20 @@ pub use paybridge_core::{
 
 pub use paybridge_wire::transport::HttpOptions;
 pub use paybridge_wire::{self as wire, transport};
+
+/// The providers built into paybridge, each named by its own adapter.
+pub mod providers {
+    use paybridge_core::Provider;
+
+    /// Vpay88.
+    pub const VPAY88: Provider = paybridge_vpay88::PROVIDER;
+    /// One1Pay.
+    pub const ONE1PAY: Provider = paybridge_one1pay::PROVIDER;
+    /// ONE-PUNCH.
+    pub const ONEPUNCH: Provider = paybridge_onepunch::PROVIDER;
+    /// Every built-in provider.
+    pub const BUILT_IN: [Provider; 3] = [VPAY88, ONE1PAY, ONEPUNCH];
+}
 
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -79,7 +93,7 @@ impl Gateway {
     pub fn for_provider(config: &Config, provider: Provider) -> Result<Self> {
         let name = SectionName::provider(provider);
         let section = match provider {
-            Provider::Vpay88 | Provider::One1Pay | Provider::OnePunch => shorthand(config, provider)
+            crate::providers::VPAY88 | crate::providers::ONE1PAY | crate::providers::ONEPUNCH => shorthand(config, provider)
                 .ok_or_else(|| config.missing(&format!("[{provider}]"), &format!("{}_BASE_URL", name.env)))?,
             other => {
                 return Err(Error::Config {
@@ -305,15 +319,15 @@ fn build(
 ) -> Result<Arc<dyn PaymentGateway>> {
     let missing = |key: &str| name.missing(config, key);
     let gateway: Arc<dyn PaymentGateway> = match section {
-        Section::FormApi(Provider::Vpay88, section) => Arc::new(
+        Section::FormApi(crate::providers::VPAY88, section) => Arc::new(
             form_api_builder!(Vpay88, config, name, section, other_accounts)
                 .build()
-                .map_err(|e| name.rename(Provider::Vpay88, e))?,
+                .map_err(|e| name.rename(crate::providers::VPAY88, e))?,
         ),
         Section::FormApi(_, section) => Arc::new(
             form_api_builder!(One1Pay, config, name, section, other_accounts)
                 .build()
-                .map_err(|e| name.rename(Provider::One1Pay, e))?,
+                .map_err(|e| name.rename(crate::providers::ONE1PAY, e))?,
         ),
         Section::OnePunch(section) => {
             let token = section
@@ -341,7 +355,7 @@ fn build(
             Arc::new(
                 builder
                     .build()
-                    .map_err(|e| name.rename(Provider::OnePunch, e))?,
+                    .map_err(|e| name.rename(crate::providers::ONEPUNCH, e))?,
             )
         }
     };
@@ -358,8 +372,10 @@ enum Section<'a> {
 impl<'a> From<&'a AccountSection> for Section<'a> {
     fn from(account: &'a AccountSection) -> Self {
         match account {
-            AccountSection::Vpay88(section) => Section::FormApi(Provider::Vpay88, section),
-            AccountSection::One1Pay(section) => Section::FormApi(Provider::One1Pay, section),
+            AccountSection::Vpay88(section) => Section::FormApi(crate::providers::VPAY88, section),
+            AccountSection::One1Pay(section) => {
+                Section::FormApi(crate::providers::ONE1PAY, section)
+            }
             AccountSection::OnePunch(section) => Section::OnePunch(section),
         }
     }
@@ -368,15 +384,15 @@ impl<'a> From<&'a AccountSection> for Section<'a> {
 /// The one-account shorthand section of `provider` (`[vpay88]`...), if any.
 fn shorthand(config: &Config, provider: Provider) -> Option<Section<'_>> {
     match provider {
-        Provider::Vpay88 => config
+        crate::providers::VPAY88 => config
             .vpay88
             .as_ref()
             .map(|s| Section::FormApi(provider, s)),
-        Provider::One1Pay => config
+        crate::providers::ONE1PAY => config
             .one1pay
             .as_ref()
             .map(|s| Section::FormApi(provider, s)),
-        Provider::OnePunch => config.onepunch.as_ref().map(Section::OnePunch),
+        crate::providers::ONEPUNCH => config.onepunch.as_ref().map(Section::OnePunch),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@
 //! form API (Vpay88, One1Pay) and ONE-PUNCH. Every genuine callback yields the
 //! same event; every tampered one is refused. Then ONE-PUNCH's shift attack.
 
-use paybridge::{CallbackEvent, CallbackRequest, Config, Error, Gateway, Provider};
+use paybridge::{CallbackEvent, CallbackRequest, Config, Error, Gateway};
 use paybridge_signing::{
     form_callback_token, onepunch_notification_signature, OnepunchNotificationFields,
 };
@@ -86,8 +86,8 @@ monster_key = "op-key"
     )
     .unwrap();
     (
-        Gateway::for_provider(&config, Provider::Vpay88).unwrap(),
-        Gateway::for_provider(&config, Provider::OnePunch).unwrap(),
+        Gateway::for_provider(&config, paybridge::providers::VPAY88).unwrap(),
+        Gateway::for_provider(&config, paybridge::providers::ONEPUNCH).unwrap(),
     )
 }
 

@@ -85,7 +85,7 @@ fn recording_route(gateway: Gateway, seen: Seen) -> Router {
 async fn deliver(reported: &'static str, claimed: &str) -> ((u16, String), Vec<String>) {
     let base = status_api(reported).await;
     let seen = Seen::default();
-    let route = recording_route(gateway(Provider::Vpay88, &base), seen.clone());
+    let route = recording_route(gateway(paybridge::providers::VPAY88, &base), seen.clone());
     let answer = post_to(route, callback("A1", claimed, "s3cret")).await;
     let handled = seen.lock().unwrap().clone();
     (answer, handled)
@@ -115,7 +115,10 @@ async fn a_final_status_contradicted_by_another_final_status_is_refused() {
 #[tokio::test]
 async fn a_token_made_with_another_secret_is_answered_with_the_class_only() {
     let base = status_api("completed").await;
-    let route = recording_route(gateway(Provider::Vpay88, &base), Seen::default());
+    let route = recording_route(
+        gateway(paybridge::providers::VPAY88, &base),
+        Seen::default(),
+    );
     let answer = post_to(route, callback("A1", "completed", "guessed")).await;
     assert_eq!(answer, (400, "rejected: signature".into()));
 }
@@ -123,7 +126,10 @@ async fn a_token_made_with_another_secret_is_answered_with_the_class_only() {
 #[tokio::test]
 async fn a_body_that_is_not_a_callback_is_answered_without_echoing_it() {
     let base = status_api("completed").await;
-    let route = recording_route(gateway(Provider::Vpay88, &base), Seen::default());
+    let route = recording_route(
+        gateway(paybridge::providers::VPAY88, &base),
+        Seen::default(),
+    );
     let answer = post_to(route, "{\"order_id\": <script>alert(1)</script>".into()).await;
     assert_eq!(answer, (400, "rejected: malformed".into()));
 }
@@ -131,20 +137,24 @@ async fn a_body_that_is_not_a_callback_is_answered_without_echoing_it() {
 #[tokio::test]
 async fn handler_errors_and_panics_answer_500_without_their_text() {
     let base = status_api("completed").await;
-    let failing = CallbackRoute::new(gateway(Provider::Vpay88, &base), |_: Delivery| async {
-        Err::<(), _>("db password=hunter2 refused")
-    })
+    let failing = CallbackRoute::new(
+        gateway(paybridge::providers::VPAY88, &base),
+        |_: Delivery| async { Err::<(), _>("db password=hunter2 refused") },
+    )
     .into_router();
     assert_eq!(
         post_to(failing, callback("A1", "completed", "s3cret")).await,
         (500, "handler failed".into())
     );
-    let panicking = CallbackRoute::new(gateway(Provider::Vpay88, &base), |_: Delivery| async {
-        if true {
-            panic!("internal state hunter2");
-        }
-        Ok::<(), String>(())
-    })
+    let panicking = CallbackRoute::new(
+        gateway(paybridge::providers::VPAY88, &base),
+        |_: Delivery| async {
+            if true {
+                panic!("internal state hunter2");
+            }
+            Ok::<(), String>(())
+        },
+    )
     .into_router();
     assert_eq!(
         post_to(panicking, callback("A1", "completed", "s3cret")).await,
@@ -158,7 +168,7 @@ async fn onepunch_route_with_neither_stored_tokens_nor_confirmation_refuses_to_t
     let seen = Seen::default();
     let seen_in_handler = seen.clone();
     let route = CallbackRoute::new(
-        gateway(Provider::OnePunch, &base),
+        gateway(paybridge::providers::ONEPUNCH, &base),
         move |delivery: Delivery| {
             let seen = seen_in_handler.clone();
             async move {

@@ -2,7 +2,7 @@
 //! connection, a name that does not resolve, a TLS handshake that fails, a
 //! misconfigured base URL.
 
-use paybridge::{Config, Error, Gateway, Provider};
+use paybridge::{Config, Error, Gateway};
 
 fn vpay88(base_url: &str) -> Result<Gateway, Error> {
     let config = Config::from_toml(
@@ -12,7 +12,7 @@ fn vpay88(base_url: &str) -> Result<Gateway, Error> {
         ),
         "error messages",
     )?;
-    Gateway::for_provider(&config, Provider::Vpay88)
+    Gateway::for_provider(&config, paybridge::providers::VPAY88)
 }
 
 /// No struct, option or URL internals in what a person reads.

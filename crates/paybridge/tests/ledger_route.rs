@@ -15,7 +15,7 @@ use axum::Router;
 use paybridge::axum::{CallbackRoute, Delivery, OwedDeliveries};
 use paybridge::ledger::{Claim, Ledger, LedgerState, Observation, OrderKey, Source, SqlLedger};
 use paybridge::{
-    Config, DepositRequest, Gateway, Money, OrderId, OrderKind, OrderStatus, Provider, StatusQuery,
+    Config, DepositRequest, Gateway, Money, OrderId, OrderKind, OrderStatus, StatusQuery,
 };
 use paybridge_sandbox::{Sandbox, SandboxConfig, DEMO_MONSTER_KEY, DEMO_MONSTER_TOKEN};
 use paybridge_signing::form_callback_token;
@@ -76,14 +76,14 @@ fn vpay88(base: &str, ledger: Arc<dyn Ledger>) -> Gateway {
         "ledger route",
     )
     .unwrap();
-    Gateway::for_provider(&config, Provider::Vpay88)
+    Gateway::for_provider(&config, paybridge::providers::VPAY88)
         .unwrap()
         .with_ledger(ledger)
 }
 
 fn key(kind: OrderKind, order_id: &str) -> OrderKey {
     OrderKey::new(
-        Provider::Vpay88,
+        paybridge::providers::VPAY88,
         None,
         kind,
         &OrderId::new(order_id).unwrap(),
@@ -453,7 +453,7 @@ async fn a_onepunch_notification_is_verified_with_the_ledgers_payment_token(url:
         "onepunch",
     )
     .unwrap();
-    let gateway = Gateway::for_provider(&config, Provider::OnePunch)
+    let gateway = Gateway::for_provider(&config, paybridge::providers::ONEPUNCH)
         .unwrap()
         .with_ledger(Arc::new(ledger.clone()));
     let handled = Arc::new(Handled::default());
@@ -501,7 +501,7 @@ async fn a_onepunch_notification_is_verified_with_the_ledgers_payment_token(url:
     assert!(delivery.transition.is_some());
     let held = ledger
         .get(&OrderKey::new(
-            Provider::OnePunch,
+            paybridge::providers::ONEPUNCH,
             None,
             OrderKind::Deposit,
             &OrderId::new("P1").unwrap(),

@@ -81,7 +81,7 @@ fn html(status: StatusCode) -> Response {
 async fn create(State(script): State<Arc<Script>>) -> Response {
     script.creates.fetch_add(1, Ordering::SeqCst);
     let accepted = match (script.provider, script.row.kind) {
-        (Provider::OnePunch, _) => json!({
+        (paybridge::providers::ONEPUNCH, _) => json!({
             "status": true, "message": "REGISTER PAYMENT SUCCEED", "user_info": {},
             "payload": {"payment_url": "https://pay.example/p/1", "payment_token": "OPT1", "amount": 1000}
         }),
@@ -207,8 +207,8 @@ request_timeout_ms = 5000
 
 fn requested(provider: Provider, kind: OrderKind) -> Money {
     match (provider, kind) {
-        (Provider::OnePunch, _) => Money::parse("10", "CNY").unwrap(),
-        (Provider::Vpay88, _) => Money::parse("25", "MYR").unwrap(),
+        (paybridge::providers::ONEPUNCH, _) => Money::parse("10", "CNY").unwrap(),
+        (paybridge::providers::VPAY88, _) => Money::parse("25", "MYR").unwrap(),
         _ => Money::parse("25", "THB").unwrap(),
     }
 }
@@ -216,8 +216,8 @@ fn requested(provider: Provider, kind: OrderKind) -> Money {
 fn deposit(provider: Provider, amount: Money) -> DepositRequest {
     let b = DepositRequest::builder("ROW-1", amount);
     match provider {
-        Provider::OnePunch => b.payment_method("ali-person"),
-        Provider::Vpay88 => b
+        paybridge::providers::ONEPUNCH => b.payment_method("ali-person"),
+        paybridge::providers::VPAY88 => b
             .customer_name("john")
             .email("john@example.com")
             .phone("60123"),
@@ -264,7 +264,7 @@ fn applies(provider: Provider, row: &Row) -> bool {
     }
     match provider {
         // No withdrawals, no documented refusal, no status by order number.
-        Provider::OnePunch => {
+        paybridge::providers::ONEPUNCH => {
             row.kind == OrderKind::Deposit
                 && !matches!(
                     row.answer,
@@ -306,7 +306,7 @@ fn undocumented_refusals(kind: OrderKind) -> [Refusal; 3] {
 /// The documented refusals of each create call, other than a duplicate id.
 fn refusals(provider: Provider, kind: OrderKind) -> &'static [&'static str] {
     match (provider, kind) {
-        (Provider::OnePunch, _) => &[],
+        (paybridge::providers::ONEPUNCH, _) => &[],
         (_, OrderKind::Withdrawal) => &[
             "Params incorrect",
             "Params missing.",
@@ -314,7 +314,7 @@ fn refusals(provider: Provider, kind: OrderKind) -> &'static [&'static str] {
             "Balance not enough!",
             "Amount Invalid!",
         ],
-        (Provider::Vpay88, _) => &[
+        (paybridge::providers::VPAY88, _) => &[
             "email incorrect.",
             "Params missing.",
             "Currency invalid.",
@@ -410,7 +410,7 @@ async fn every_row_for_vpay88() {
     // Per kind: accepted + documented refusals + not sent + (5 open answers
     // + 3 undocumented refusals) x 10 resolutions.
     assert_eq!(
-        walk(Provider::Vpay88).await,
+        walk(paybridge::providers::VPAY88).await,
         (1 + 5 + 1 + 80) + (1 + 5 + 1 + 80)
     );
 }
@@ -418,7 +418,7 @@ async fn every_row_for_vpay88() {
 #[tokio::test]
 async fn every_row_for_one1pay() {
     assert_eq!(
-        walk(Provider::One1Pay).await,
+        walk(paybridge::providers::ONE1PAY).await,
         (1 + 5 + 1 + 80) + (1 + 4 + 1 + 80)
     );
 }
@@ -427,5 +427,5 @@ async fn every_row_for_one1pay() {
 async fn every_row_for_onepunch() {
     // Deposits only: accepted, not sent, 4 open answers and 3 undocumented
     // refusals, each unresolvable.
-    assert_eq!(walk(Provider::OnePunch).await, 1 + 1 + 4 + 3);
+    assert_eq!(walk(paybridge::providers::ONEPUNCH).await, 1 + 1 + 4 + 3);
 }

@@ -1,7 +1,7 @@
 //! Parsers never panic, whatever arrives; and what they accept, they read exactly.
 
 use paybridge::wire::{parse_callback_body, parse_decimal_str, parse_json_tolerant, Scalar};
-use paybridge::{CallbackRequest, Config, Decimal, Gateway, Provider};
+use paybridge::{CallbackRequest, Config, Decimal, Gateway};
 use proptest::prelude::*;
 
 fn gateways() -> Vec<Gateway> {
@@ -24,7 +24,7 @@ monster_key = "key"
         "properties",
     )
     .unwrap();
-    Provider::ALL
+    paybridge::providers::BUILT_IN
         .iter()
         .map(|p| Gateway::for_provider(&config, *p).unwrap())
         .collect()

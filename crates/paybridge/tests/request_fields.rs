@@ -23,7 +23,7 @@ fn gateways() -> Vec<(Provider, Gateway)> {
                 [one1pay]\nbase_url = \"http://127.0.0.1:9\"\nusername = \"m\"\napi_key = \"k\"\n\
                 [onepunch]\nbase_url = \"http://127.0.0.1:9\"\nmonster_token = \"MON-x\"\nmonster_key = \"k\"\n";
     let config = Config::from_toml(text, "test.toml").unwrap();
-    Provider::ALL
+    paybridge::providers::BUILT_IN
         .into_iter()
         .map(|p| (p, Gateway::for_provider(&config, p).unwrap()))
         .collect()
@@ -32,8 +32,8 @@ fn gateways() -> Vec<(Provider, Gateway)> {
 /// The currencies each provider takes.
 fn currencies(provider: Provider) -> Vec<Currency> {
     let codes: &[&str] = match provider {
-        Provider::Vpay88 => Vpay88Dialect::CURRENCIES,
-        Provider::One1Pay => One1PayDialect::CURRENCIES,
+        paybridge::providers::VPAY88 => Vpay88Dialect::CURRENCIES,
+        paybridge::providers::ONE1PAY => One1PayDialect::CURRENCIES,
         _ => &[paybridge_onepunch::transformers::CURRENCY],
     };
     codes.iter().map(|c| Currency::new(c).unwrap()).collect()
@@ -41,7 +41,7 @@ fn currencies(provider: Provider) -> Vec<Currency> {
 
 fn kinds(provider: Provider) -> &'static [OrderKind] {
     match provider {
-        Provider::OnePunch => &[OrderKind::Deposit],
+        paybridge::providers::ONEPUNCH => &[OrderKind::Deposit],
         _ => &[OrderKind::Deposit, OrderKind::Withdrawal],
     }
 }

@@ -20,7 +20,7 @@ struct Careless {
 #[async_trait]
 impl PaymentGateway for Careless {
     fn provider(&self) -> Provider {
-        Provider::Custom("careless")
+        Provider::new("careless")
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -34,7 +34,7 @@ pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 pub use paybridge_wire::transport::HttpOptions;
 
 /// The provider.
-pub const PROVIDER: Provider = Provider::Vpay88;
+pub const PROVIDER: Provider = Provider::new("vpay88");
 
 /// Prepaid-card modes for MYR deposits.
 pub const MYR_MODES: &[&str] = &["DIGI", "MAXIS", "CELCOM"];

@@ -18,7 +18,7 @@ fn answer<A: DeserializeOwned>(operation: Operation, path: &str) -> Result<Answe
         status: 200,
         body: fixture(path),
     };
-    read_answer(Provider::Vpay88, operation, reply, &REFUSALS)
+    read_answer(Provider::new("vpay88"), operation, reply, &REFUSALS)
 }
 
 fn dec(text: &str) -> Decimal {
@@ -272,7 +272,7 @@ fn a_success_answer_without_a_payment_page_is_undecodable_naming_the_field() {
         body: br#"{"status": true}"#.to_vec(),
     };
     let err = read_answer::<DepositCreatedAnswer>(
-        Provider::Vpay88,
+        Provider::new("vpay88"),
         Operation::CreateDeposit,
         reply,
         &REFUSALS,
@@ -368,17 +368,21 @@ fn an_undocumented_status_word_is_surfaced_not_guessed() {
         body: br#"{"status":true,"order_status":"refunded","amount":"1","currency":"MYR"}"#
             .to_vec(),
     };
-    let err =
-        read_answer::<StatusAnswer>(Provider::Vpay88, Operation::DepositStatus, reply, &REFUSALS)
-            .unwrap()
-            .map(|answer| {
-                StatusReport::try_from(StatusOf {
-                    kind: OrderKind::Deposit,
-                    order_id: OrderId::new("A1").unwrap(),
-                    answer,
-                })
-            })
-            .unwrap_err();
+    let err = read_answer::<StatusAnswer>(
+        Provider::new("vpay88"),
+        Operation::DepositStatus,
+        reply,
+        &REFUSALS,
+    )
+    .unwrap()
+    .map(|answer| {
+        StatusReport::try_from(StatusOf {
+            kind: OrderKind::Deposit,
+            order_id: OrderId::new("A1").unwrap(),
+            answer,
+        })
+    })
+    .unwrap_err();
     assert!(err.to_string().contains("refunded"), "{err}");
 }
 
@@ -453,7 +457,7 @@ fn every_callback_fixture_reads_its_status_kind_and_amount() {
         let mut rewritten = None;
         let callback = unverified_callback(&body, None, &mut rewritten).unwrap();
         assert!(!callback.token.is_empty(), "{path}: the token is read");
-        let event = callback_event(Provider::Vpay88, callback, &body, 0).unwrap();
+        let event = callback_event(Provider::new("vpay88"), callback, &body, 0).unwrap();
         assert_eq!((event.kind, event.status), (kind, status), "{path}");
         assert!(event.amount.amount() > Decimal::ZERO, "{path}");
     }
@@ -483,9 +487,13 @@ fn a_refusal_the_documents_do_not_write_is_undocumented_and_may_have_been_delive
                 .to_string()
                 .into_bytes(),
         };
-        let err =
-            read_answer::<WithdrawalCreatedAnswer>(Provider::Vpay88, operation, reply, &REFUSALS)
-                .unwrap_err();
+        let err = read_answer::<WithdrawalCreatedAnswer>(
+            Provider::new("vpay88"),
+            operation,
+            reply,
+            &REFUSALS,
+        )
+        .unwrap_err();
         match &err {
             Error::Provider {
                 kind,
@@ -559,7 +567,7 @@ fn answered<A: DeserializeOwned>(operation: Operation, body: &str) -> Result<Ans
         status: 200,
         body: body.as_bytes().to_vec(),
     };
-    read_answer(Provider::Vpay88, operation, reply, &REFUSALS)
+    read_answer(Provider::new("vpay88"), operation, reply, &REFUSALS)
 }
 
 #[test]
@@ -592,7 +600,7 @@ fn what_live_servers_answer_beyond_the_documents_reads() {
 struct SendsEveryField;
 
 impl Dialect for SendsEveryField {
-    const PROVIDER: Provider = Provider::Vpay88;
+    const PROVIDER: Provider = Provider::new("vpay88");
     const CURRENCIES: &'static [&'static str] = &["MYR"];
 
     fn capabilities() -> paybridge_core::Capabilities {
