@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use paybridge::{CallbackRequest, Config, Currency, Error, Gateway, OrderKind, Provider};
+use paybridge::{CallbackRequest, Config, Currency, Error, Gateway, OrderKind};
 use serde_json::{json, Value};
 
 use crate::args::{
@@ -31,7 +31,11 @@ async fn gateway(cli: &Cli) -> Result<Gateway, Error> {
 
 /// The gateway `--account` / `--provider` / the file's `provider` names.
 fn select(cli: &Cli, config: &Config) -> Result<Gateway, Error> {
-    let provider = cli.provider.as_deref().map(Provider::parse).transpose()?;
+    let provider = cli
+        .provider
+        .as_deref()
+        .map(paybridge::providers::built_in)
+        .transpose()?;
     match (&cli.account, provider) {
         (Some(account), provider) => {
             let gateway = Gateway::for_account(config, account)?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use paybridge::ledger::reconcile::{verdict, Verdict};
 use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source};
-use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, Provider, StatusQuery};
+use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, StatusQuery};
 use serde::{Deserialize, Serialize};
 
 /// The CSV columns, required first.
@@ -92,7 +92,8 @@ fn job_of(columns: &HashMap<String, usize>, record: &csv::StringRecord) -> Resul
             .filter(|v| !v.is_empty())
     };
     let required = |name: &str| field(name).ok_or_else(|| format!("{name} is empty"));
-    let provider = Provider::parse(required("provider")?).map_err(|e| e.to_string())?;
+    let provider =
+        paybridge::providers::built_in(required("provider")?).map_err(|e| e.to_string())?;
     let kind = match required("kind")? {
         "deposit" => OrderKind::Deposit,
         "withdrawal" => OrderKind::Withdrawal,
@@ -223,7 +224,7 @@ fn gateways(
         .iter()
         .map(|(provider, account)| {
             let gateway = if account.is_empty() {
-                Gateway::for_provider(config, Provider::parse(provider)?)?
+                Gateway::for_provider(config, paybridge::providers::built_in(provider)?)?
             } else {
                 let gateway = Gateway::for_account(config, account)?;
                 if gateway.provider().as_str() != provider {

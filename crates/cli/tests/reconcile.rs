@@ -213,7 +213,7 @@ async fn a_bad_csv_is_refused_naming_each_line_before_any_query() {
         (
             "provider,kind,order_id,amount,currency\nvpay88,deposit,A,1,MYR\npaypal,deposit,B,1,MYR\n\
              vpay88,refund,C,1,MYR\nvpay88,deposit,D,ten,MYR\nvpay88,deposit,A,1,MYR\n",
-            "line 3: configuration: `provider` \"paypal\" is not one of",
+            "line 3: configuration: `provider` 'paypal' is not one of",
         ),
     ];
     for (text, says) in cases {

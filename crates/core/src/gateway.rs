@@ -200,6 +200,16 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Whether a callback is safe to act on only when verified against the
+    /// provider reference the merchant stored for its order, or confirmed by
+    /// status (ONE-PUNCH: its signature lets characters move between the
+    /// payment token and the amount). A route that keeps no such reference and
+    /// does not confirm refuses these callbacks rather than run them. `false`
+    /// by default.
+    fn callbacks_need_stored_reference(&self) -> bool {
+        false
+    }
+
     /// An [`Error::Unsupported`] for this provider.
     fn unsupported(&self, operation: Operation) -> Error {
         Error::unsupported(self.provider(), operation)

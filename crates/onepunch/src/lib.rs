@@ -331,6 +331,12 @@ impl PaymentGateway for OnePunch {
         })
     }
 
+    /// The notification's signature covers a plain concatenation in which
+    /// characters can move between `payment_token` and `amount`.
+    fn callbacks_need_stored_reference(&self) -> bool {
+        true
+    }
+
     fn callback_order(&self, request: &CallbackRequest<'_>) -> Option<(OrderKind, OrderId)> {
         let order = transformers::notification_order(request.body, request.content_type)?;
         Some((OrderKind::Deposit, order))

@@ -329,7 +329,7 @@ where
         if route
             .gateways
             .iter()
-            .any(|gateway| unprotected_onepunch(&route, gateway))
+            .any(|gateway| unprotected(&route, gateway))
         {
             tracing::error!(
                 "ONE-PUNCH callback route has neither a ledger, a stored-token lookup nor confirmation: every callback will be answered 503"
@@ -438,15 +438,15 @@ fn refuse(provider: &str, err: &Error) -> Response {
     }
 }
 
-/// ONE-PUNCH's signature lets characters move between `payment_token` and
-/// `amount`; only the merchant's stored token (the ledger's, or the merchant's
-/// lookup) or a status confirmation closes it.
-fn unprotected_onepunch<H>(route: &CallbackRoute<H>, gateway: &Gateway) -> bool {
+/// A provider whose callbacks are safe only against the merchant's stored
+/// reference ([`crate::PaymentGateway::callbacks_need_stored_reference`]) needs the
+/// ledger's, the merchant's lookup, or a status confirmation.
+fn unprotected<H>(route: &CallbackRoute<H>, gateway: &Gateway) -> bool {
     #[cfg(feature = "ledger")]
     let keeps_tokens = gateway.ledger().is_some();
     #[cfg(not(feature = "ledger"))]
     let keeps_tokens = false;
-    gateway.provider() == crate::providers::ONEPUNCH
+    gateway.callbacks_need_stored_reference()
         && route.provider_ref_lookup.is_none()
         && !keeps_tokens
         && !route.confirm
@@ -469,10 +469,10 @@ where
         tracing::warn!(provider, bytes = body.len(), "callback body too large");
         return answer(StatusCode::PAYLOAD_TOO_LARGE, "rejected: too large");
     }
-    if unprotected_onepunch(&route, gateway) {
+    if unprotected(&route, gateway) {
         tracing::error!(
             provider,
-            "ONE-PUNCH callbacks need a ledger, provider_ref_lookup or confirmation; refusing to run unconfirmed"
+            "this provider's callbacks need a ledger, provider_ref_lookup or confirmation; refusing to run unconfirmed"
         );
         return try_later();
     }

@@ -260,6 +260,18 @@ impl AccountSection {
     }
 }
 
+/// `provider` when paybridge has an adapter of that name; else an error
+/// naming `key` and the source, listing the ones it has.
+fn built_in(provider: Provider, key: &str, source: &str) -> Result<Provider> {
+    crate::providers::built_in(provider.as_str()).map_err(|e| match e {
+        Error::Config { reason, .. } => Error::Config {
+            key: key.into(),
+            reason: format!("in {source}: {reason}"),
+        },
+        other => other,
+    })
+}
+
 /// Letters, digits, `-` and `_`: a name that is a URL path segment and an
 /// environment variable's part alike.
 fn is_account_name(name: &str) -> bool {
@@ -332,7 +344,7 @@ struct File {
 /// username = "merchant"
 /// api_key = "key"
 /// "#).unwrap();
-/// assert_eq!(app.paybridge.provider().unwrap(), paybridge::crate::providers::VPAY88);
+/// assert_eq!(app.paybridge.provider().unwrap(), paybridge::providers::VPAY88);
 /// ```
 ///
 /// Deserialized so, it applies no `PAYBRIDGE_*` environment variables: the
@@ -433,6 +445,9 @@ impl Config {
     /// Reads a table as written (environment applied), errors naming `source`.
     fn from_table(table: toml::Table, source: &str) -> Result<Self> {
         let file: File = read_value(toml::Value::Table(table), source, "")?;
+        if let Some(provider) = file.provider {
+            built_in(provider, "provider", source)?;
+        }
         let accounts = file
             .accounts
             .into_iter()

@@ -15,7 +15,7 @@
 //!     secret_key = "secret"
 //! "#, "example.toml").unwrap();
 //! let gateway = Gateway::from_config(&config).unwrap();
-//! assert_eq!(gateway.provider(), crate::providers::VPAY88);
+//! assert_eq!(gateway.provider(), paybridge::providers::VPAY88);
 //! // Secrets never show in Debug output.
 //! assert!(!format!("{config:?} {gateway:?}").contains("secret\""));
 //! ```
@@ -54,6 +54,24 @@ pub mod providers {
     pub const ONEPUNCH: Provider = paybridge_onepunch::PROVIDER;
     /// Every built-in provider.
     pub const BUILT_IN: [Provider; 3] = [VPAY88, ONE1PAY, ONEPUNCH];
+
+    /// The built-in provider named `name` (case and surrounding space
+    /// ignored), or a configuration error naming `provider` and listing them.
+    pub fn built_in(name: &str) -> paybridge_core::Result<Provider> {
+        let unknown = || paybridge_core::Error::Config {
+            key: "provider".into(),
+            reason: format!(
+                "'{}' is not one of {}",
+                name.trim().escape_debug(),
+                BUILT_IN.map(Provider::as_str).join(", ")
+            ),
+        };
+        let provider = Provider::parse(name).map_err(|_| unknown())?;
+        BUILT_IN
+            .contains(&provider)
+            .then_some(provider)
+            .ok_or_else(unknown)
+    }
 }
 
 #[cfg(feature = "axum")]
