@@ -9,6 +9,14 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
+    /// The ledger crate's feature that builds this database in.
+    pub(crate) fn feature(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
     /// An auto-numbered primary key column.
     fn id_column(self) -> &'static str {
         match self {

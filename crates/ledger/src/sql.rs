@@ -49,6 +49,7 @@ pub struct SqlLedger {
 /// process's umask (often world-readable). SQLite gives the `-wal` and
 /// `-shm` files the database file's mode. An existing file is left as it is;
 /// a file that cannot be created here is left to SQLite to report.
+#[cfg(feature = "sqlite")]
 fn create_private_file(url: &str) {
     use std::str::FromStr;
     if !url.contains("mode=rwc") || url.contains(":memory:") {
@@ -252,12 +253,26 @@ impl SqlLedger {
                 reason: "must start with sqlite:// or postgres://".into(),
             });
         };
+        let built_in = match backend {
+            Backend::Sqlite => cfg!(feature = "sqlite"),
+            Backend::Postgres => cfg!(feature = "postgres"),
+        };
+        if !built_in {
+            return Err(Error::Config {
+                key: "ledger.url".into(),
+                reason: format!(
+                    "{shown} needs the ledger's `{}` feature, which this build leaves out",
+                    backend.feature()
+                ),
+            });
+        }
         // SQLite serializes writers anyway: one connection means no "database
         // is locked" between this process's own writers.
         let connections = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => options.pool_size.max(1),
         };
+        #[cfg(feature = "sqlite")]
         if backend == Backend::Sqlite {
             create_private_file(&url);
         }
