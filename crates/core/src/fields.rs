@@ -14,8 +14,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::model::{DepositRequest, WithdrawalRequest};
 use crate::provider::Provider;
+use crate::request::{DepositRequest, WithdrawalRequest};
 use crate::status::OrderKind;
 
 /// A field of [`DepositRequest`] or [`WithdrawalRequest`].

@@ -8,11 +8,12 @@ use crate::callback::{CallbackEvent, CallbackRequest};
 use crate::error::{Error, Result};
 use crate::fields::FieldRule;
 use crate::model::{
-    Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest, PaymentMethod, StatusQuery,
-    StatusReport, WithdrawalReceipt, WithdrawalRequest,
+    Balance, Bank, CurrencyLimit, DepositOrder, PaymentMethod, StatusQuery, StatusReport,
+    WithdrawalReceipt,
 };
 use crate::money::{Currency, OrderId};
 use crate::provider::Provider;
+use crate::request::{DepositRequest, WithdrawalRequest};
 use crate::status::OrderKind;
 
 /// One operation of the [`PaymentGateway`] trait.

@@ -29,21 +29,24 @@ pub mod outcome;
 mod provider;
 pub mod redact;
 pub mod refusal;
+mod request;
 mod status;
 
 pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest, MAX_CALLBACK_BODY};
 pub use error::{BoxError, Error, RefusalKind, Result};
 pub use fields::{FieldRule, FieldUse, RequestField};
 pub use gateway::{Capabilities, Operation, PaymentGateway};
-pub use model::is_http_url;
 pub use model::{
-    check_request_amount, Balance, Bank, CurrencyLimit, DepositOrder, DepositRequest,
-    DepositRequestBuilder, ExtraFields, PaymentMethod, StatusQuery, StatusReport,
-    WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT,
+    Balance, Bank, CurrencyLimit, DepositOrder, PaymentMethod, StatusQuery, StatusReport,
+    WithdrawalReceipt,
 };
 pub use money::{parse_decimal_str, Currency, Money, OrderId, MINOR_UNITS};
 pub use outcome::{LearnedFrom, Verdict};
 pub use provider::Provider;
+pub use request::{
+    check_request_amount, is_http_url, DepositRequest, DepositRequestBuilder, ExtraFields,
+    WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT,
+};
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use status::{OrderKind, OrderStatus};

@@ -20,8 +20,9 @@ use tokio::time::Instant;
 
 use crate::error::{Error, RefusalKind, Result};
 use crate::gateway::Operation;
-use crate::model::{DepositRequest, StatusReport, WithdrawalRequest};
+use crate::model::StatusReport;
 use crate::money::{Money, OrderId};
+use crate::request::{DepositRequest, WithdrawalRequest};
 use crate::status::{OrderKind, OrderStatus};
 
 /// What the create call came back with.
