@@ -88,6 +88,19 @@ impl Merchant {
         let gateway = self.gateway(provider);
         let order = gateway.create_deposit(&request).await?;
         assert!(order.payment_url.starts_with("http"), "{order:?}");
+        if provider == Provider::Vpay88 {
+            // Vpay88's own answer names no reference: the auth answer's
+            // `order_id`, which only an observed server gives, is the one kept.
+            let from_auth = order.provider_ref.as_deref();
+            match self.profile {
+                Profile::Documented => assert_eq!(from_auth, None, "{order:?}"),
+                Profile::Observed => assert!(
+                    from_auth
+                        .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())),
+                    "{order:?}"
+                ),
+            }
+        }
         let mut query = StatusQuery::new(order.order_id.clone());
         let settled_as = match provider {
             Provider::OnePunch => {
