@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use paybridge_core::transport::BaseUrl;
-use paybridge_core::transport::{HttpOptions, HttpSettings};
+use paybridge_core::transport::HttpSettings;
 use paybridge_core::{Error, ExposeSecret, Result, SecretString};
 
 use crate::auth::{AuthCache, AuthPolicy};
@@ -139,6 +139,8 @@ impl<D: Dialect> FormApiBuilder<D> {
         self
     }
 
+    paybridge_core::http_options!(http);
+
     /// Validates and builds.
     pub fn build(self) -> Result<FormApiGateway<D>> {
         let provider = D::PROVIDER;
@@ -213,11 +215,5 @@ impl<D: Dialect> FormApiBuilder<D> {
             transport,
             dialect: PhantomData,
         })
-    }
-}
-
-impl<D> HttpOptions for FormApiBuilder<D> {
-    fn http_settings(&mut self) -> &mut HttpSettings {
-        &mut self.http
     }
 }

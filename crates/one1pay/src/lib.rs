@@ -29,14 +29,11 @@
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_core::{
-    Capabilities, Currency, DepositRequest, Error, FieldRule, Operation, Provider, RequestField,
-    Result,
-};
 use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
-pub use paybridge_core::HttpOptions;
+// The types this adapter's API speaks, so a program needs no other paybridge crate.
+pub use paybridge_core::prelude::*;
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
 pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
 

@@ -25,20 +25,13 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use paybridge_core::{ExposeSecret, Result};
+use paybridge_core::ExposeSecret;
 use paybridge_one1pay::One1Pay;
 use paybridge_onepunch::OnePunch;
 use paybridge_vpay88::{AuthPolicy, Vpay88};
 
-pub use paybridge_core::{
-    check_request_amount, confirm, fields, outcome, refusal, transport, wire, Balance, Bank,
-    CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit,
-    Decimal, DepositOrder, DepositRequest, DepositRequestBuilder, Error, FieldRule, FieldUse,
-    HttpOptions, LearnedFrom, Money, Operation, OrderId, OrderKind, OrderStatus, PaymentGateway,
-    PaymentMethod, Provider, RefusalKind, RequestField, StatusQuery, StatusReport, Verdict,
-    WithdrawalReceipt, WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY,
-    MINOR_UNITS,
-};
+pub use paybridge_core::prelude::*;
+pub use paybridge_core::{fields, outcome, refusal, transport, wire};
 
 #[cfg(feature = "axum")]
 pub mod axum;
