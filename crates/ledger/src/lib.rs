@@ -306,6 +306,28 @@ pub struct Transition {
     pub at: i64,
 }
 
+impl Transition {
+    /// A transition as the ledger would record it; the ledger makes its own,
+    /// so this is for a merchant's handler tests (with `Delivery::with_transition`).
+    pub fn new(
+        id: i64,
+        key: OrderKey,
+        from: Option<LedgerState>,
+        to: LedgerState,
+        source: Source,
+        at: i64,
+    ) -> Self {
+        Self {
+            id,
+            key,
+            from,
+            to,
+            source,
+            at,
+        }
+    }
+}
+
 /// Fields a callback carried that no status query confirms (a fee, a name,
 /// remarks), by name, as the sender wrote them. The ledger keeps the first
 /// ones delivered for a transition under `unconfirmed`, never as a fact of

@@ -121,6 +121,28 @@ impl Delivery {
     }
 }
 
+    // The route sets the rest itself; these let a merchant's handler tests
+    // build every delivery the route can hand over.
+
+    /// Marks it as recognised by the route's seen-before check.
+    pub fn with_duplicate(mut self, duplicate: bool) -> Self {
+        self.duplicate = duplicate;
+        self
+    }
+
+    /// Names the account whose path received it.
+    pub fn with_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// The ledger's transition it is owed for.
+    #[cfg(feature = "ledger")]
+    pub fn with_transition(mut self, transition: paybridge_ledger::Transition) -> Self {
+        self.transition = Some(transition);
+        self
+    }
+
 /// The fields of `event` no status query confirms, by name, as sent.
 fn unconfirmed_fields(event: &CallbackEvent) -> BTreeMap<String, String> {
     [
