@@ -48,3 +48,8 @@ pub use provider::Provider;
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use status::{OrderKind, OrderStatus};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -10,7 +10,7 @@
 //! - Transitions are transactional (compare-and-set on a version), so two
 //!   instances applying the same callback at once apply it once, and the
 //!   merchant's handler is claimed by exactly one of them.
-//! - [`Ledgered`] wraps any [`PaymentGateway`] so a payout whose id is in
+//! - [`Ledgered`] wraps any [`PaymentGateway`](paybridge_core::PaymentGateway) so a payout whose id is in
 //!   flight or final is never sent again, across restarts, and one left
 //!   `sending` or `unknown` is resolved by status, never resent.
 //!
@@ -489,3 +489,8 @@ pub fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

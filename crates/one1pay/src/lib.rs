@@ -140,6 +140,11 @@ impl Dialect for One1PayDialect {
     }
 }
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use paybridge_core::{DepositRequest, Error, Money};

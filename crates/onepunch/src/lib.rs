@@ -361,3 +361,8 @@ impl PaymentGateway for OnePunch {
         transformers::notification_event(n, request.body)
     }
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -102,6 +102,7 @@ pub struct Delivery {
     /// gateway keeps a ledger: its `id` is the same at every delivery of it
     /// (a handler dedupes on it), `from` and `to` say what moved.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub transition: Option<paybridge_ledger::Transition>,
 }
 
@@ -119,7 +120,6 @@ impl Delivery {
             transition: None,
         }
     }
-}
 
     // The route sets the rest itself; these let a merchant's handler tests
     // build every delivery the route can hand over.
@@ -138,10 +138,12 @@ impl Delivery {
 
     /// The ledger's transition it is owed for.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn with_transition(mut self, transition: paybridge_ledger::Transition) -> Self {
         self.transition = Some(transition);
         self
     }
+}
 
 /// The fields of `event` no status query confirms, by name, as sent.
 fn unconfirmed_fields(event: &CallbackEvent) -> BTreeMap<String, String> {
@@ -337,6 +339,7 @@ where
     /// # }
     /// ```
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn into_router_and_worker(self) -> (Router, OwedDeliveries) {
         let route = Arc::new(self);
         let worker = route.clone();
@@ -395,6 +398,7 @@ type DeliverOwed = Arc<
 /// route, so a transition's handler never runs twice at once, and never again
 /// once its success is recorded.
 #[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 #[derive(Clone)]
 pub struct OwedDeliveries {
     deliver: DeliverOwed,
@@ -408,6 +412,7 @@ impl std::fmt::Debug for OwedDeliveries {
 }
 
 #[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 impl OwedDeliveries {
     /// One pass: runs the handler for each transition owed now (due, or
     /// claimed longer than the lease ago without a recorded finish); how many

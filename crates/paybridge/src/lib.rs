@@ -20,6 +20,7 @@
 //! assert!(!format!("{config:?} {gateway:?}").contains("secret\""));
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -34,10 +35,12 @@ pub use paybridge_core::prelude::*;
 pub use paybridge_core::{fields, outcome, refusal, transport, wire};
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 mod config;
 
 #[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 pub use paybridge_ledger as ledger;
 
 pub use config::{
@@ -123,6 +126,7 @@ impl Gateway {
     /// applied by the ledger's state machine, the handler running once per
     /// transition.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn with_ledger(mut self, ledger: Arc<dyn paybridge_ledger::Ledger>) -> Self {
         self.inner = Arc::new(paybridge_ledger::Ledgered::new(
             self.inner,
@@ -135,6 +139,7 @@ impl Gateway {
 
     /// The ledger this gateway keeps its orders in, if any.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn ledger(&self) -> Option<&Arc<dyn paybridge_ledger::Ledger>> {
         self.ledger.as_ref()
     }
@@ -413,3 +418,8 @@ pub mod adapters {
 #[cfg(all(doctest, feature = "axum", feature = "ledger"))]
 #[doc = include_str!("../../../docs/integration.md")]
 pub struct IntegrationGuide;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

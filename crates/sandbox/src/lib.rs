@@ -712,3 +712,8 @@ fn time_text(at: std::time::SystemTime) -> String {
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found").into_response()
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -124,6 +124,11 @@ impl Dialect for Vpay88Dialect {
     }
 }
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use paybridge_core::{DepositRequest, Money};
