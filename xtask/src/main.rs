@@ -9,6 +9,8 @@
 //!   with `--check`, records again and reports drift from the committed files.
 //! - `package`: every publishable crate packaged and verified, and the docs
 //!   built with warnings denied (`package.rs`).
+//! - `guide`: the guide's examples built and tested as a merchant's crates;
+//!   `test` runs it too.
 
 mod bench;
 mod fixtures;
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("package") => package::package(),
+        Some("guide") => package::guide(),
         Some("bench") => ensure_browser_and_database()
             .and_then(|()| bench::bench(args.iter().any(|a| a == "--quick"))),
         Some("fixtures") => tokio::runtime::Runtime::new()
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
             }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test [cargo test args...] | fixtures [--check] | package | bench [--quick]>"
+                "usage: cargo xtask <test [cargo test args...] | fixtures [--check] | package | guide | bench [--quick]>"
             );
             return ExitCode::from(2);
         }
@@ -145,5 +148,6 @@ fn test(extra: &[String]) -> Result<(), String> {
     // The committed recordings must still be what the code records.
     tokio::runtime::Runtime::new()
         .map_err(|e| e.to_string())
-        .and_then(|rt| rt.block_on(fixtures::record(&root(), true)))
+        .and_then(|rt| rt.block_on(fixtures::record(&root(), true)))?;
+    package::guide()
 }

@@ -2,13 +2,19 @@
 //! publishable crate packaged and verified (built from its package alone,
 //! against the others' packages), each package carrying its README and both
 //! licence texts, and the docs docs.rs would build, warnings denied.
+//!
+//! `cargo xtask guide`: the guide's examples built and tested as a merchant's
+//! crates, outside the workspace, with warnings denied.
 
 use serde_json::Value;
 
-use crate::{cargo, run};
+use crate::{cargo, root, run};
 
 /// Files every package must carry.
 const CARRIED: [&str; 3] = ["README.md", "LICENSE-MIT", "LICENSE-APACHE"];
+
+/// The crates outside the repository's workspace that docs/integration.md shows.
+const GUIDE_CRATES: [&str; 2] = ["examples/guide", "examples/guide-vpay88"];
 
 pub fn package() -> Result<(), String> {
     let (publishable, unpublished) = workspace_crates()?;
@@ -60,4 +66,28 @@ fn workspace_crates() -> Result<(Vec<String>, Vec<String>), String> {
             .collect()
     };
     Ok((names(publishable), names(unpublished)))
+}
+
+pub fn guide() -> Result<(), String> {
+    // A target directory of their own: their dependencies build with other
+    // features and flags than the workspace's, which would otherwise rebuild
+    // each other's.
+    let target = root().join("target/guide");
+    for krate in GUIDE_CRATES {
+        let manifest = root().join(krate).join("Cargo.toml");
+        run(cargo()
+            .args(["fmt", "--all", "--manifest-path"])
+            .arg(&manifest)
+            .args(["--", "--check"]))?;
+        for task in ["build", "test"] {
+            run(cargo()
+                .env("RUSTFLAGS", "-D warnings")
+                .env("CARGO_TARGET_DIR", &target)
+                .arg(task)
+                .arg("--manifest-path")
+                .arg(&manifest)
+                .args(["--locked", "--all-targets"]))?;
+        }
+    }
+    Ok(())
 }

@@ -414,11 +414,6 @@ pub mod adapters {
     pub use paybridge_vpay88::Vpay88;
 }
 
-/// The integration guide's examples, compiled as doctests.
-#[cfg(all(doctest, feature = "axum", feature = "ledger"))]
-#[doc = include_str!("../../../docs/integration.md")]
-pub struct IntegrationGuide;
-
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
