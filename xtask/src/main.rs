@@ -7,10 +7,15 @@
 //! - `fixtures [--check]`: records every adapter operation against the sandbox
 //!   into `fixtures/sandbox/` (see `fixtures.rs` for recording a real provider);
 //!   with `--check`, records again and reports drift from the committed files.
+//! - `package`: every publishable crate packaged and verified, and the docs
+//!   built with warnings denied (`package.rs`).
+//! - `guide`: the guide's examples built and tested as a merchant's crates;
+//!   `test` runs it too.
 
 mod bench;
 mod fixtures;
 mod ledger_bench;
+mod package;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -19,6 +24,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("package") => package::package(),
+        Some("guide") => package::guide(),
         Some("bench") => ensure_browser_and_database()
             .and_then(|()| bench::bench(args.iter().any(|a| a == "--quick"))),
         Some("fixtures") => tokio::runtime::Runtime::new()
@@ -31,7 +38,7 @@ fn main() -> ExitCode {
             }),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test [cargo test args...] | fixtures [--check] | bench [--quick]>"
+                "usage: cargo xtask <test [cargo test args...] | fixtures [--check] | package | guide | bench [--quick]>"
             );
             return ExitCode::from(2);
         }
@@ -152,5 +159,6 @@ fn test(extra: &[String]) -> Result<(), String> {
     // The committed recordings must still be what the code records.
     tokio::runtime::Runtime::new()
         .map_err(|e| e.to_string())
-        .and_then(|rt| rt.block_on(fixtures::record(&root(), true)))
+        .and_then(|rt| rt.block_on(fixtures::record(&root(), true)))?;
+    package::guide()
 }

@@ -81,6 +81,11 @@ pub enum Command {
         /// Account-level callback URL for the `demo` merchants.
         #[arg(long)]
         callback_url: Option<String>,
+        /// How the form API answers: `documented` (the providers' documents,
+        /// the default) or `observed` (as live servers are seen to); overrides
+        /// the file's `profile`.
+        #[arg(long)]
+        profile: Option<paybridge_sandbox::Profile>,
     },
     /// The whole life of a merchant, for every provider, against an embedded sandbox.
     Demo,

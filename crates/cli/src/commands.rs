@@ -249,6 +249,7 @@ pub async fn sandbox(
     config: Option<&PathBuf>,
     listen: std::net::SocketAddr,
     callback_url: Option<&str>,
+    profile: Option<paybridge_sandbox::Profile>,
 ) -> Result<(), Error> {
     let config_error = |key: &str, reason: String| Error::Config {
         key: key.into(),
@@ -266,10 +267,18 @@ pub async fn sandbox(
     if let Some(url) = callback_url {
         sandbox_config = sandbox_config.with_demo_callback_url(url);
     }
+    if let Some(profile) = profile {
+        sandbox_config.profile = profile;
+    }
     let sandbox = paybridge_sandbox::Sandbox::start(sandbox_config, listen)
         .await
         .map_err(|e| config_error("listen", format!("{listen}: {e}")))?;
-    eprintln!("paybridge sandbox listening on {}", sandbox.base_url());
+    let profile = sandbox.profile();
+    eprintln!(
+        "paybridge sandbox listening on {}, profile {profile} ({})",
+        sandbox.base_url(),
+        profile.meaning()
+    );
     match sandbox.token() {
         Some(token) => {
             eprintln!();

@@ -8,3 +8,8 @@ pub mod demo;
 pub mod harness;
 pub mod reconcile;
 pub mod recorded;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

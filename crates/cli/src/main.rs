@@ -48,10 +48,12 @@ fn main() -> ExitCode {
         Command::Sandbox {
             listen,
             callback_url,
+            profile,
         } => match runtime.block_on(commands::sandbox(
             cli.config.as_ref(),
             *listen,
             callback_url.as_deref(),
+            *profile,
         )) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => failed(err),

@@ -701,6 +701,8 @@ fn the_sandbox_command_serves_every_provider() {
             &format!("127.0.0.1:{port}"),
             "--callback-url",
             "http://127.0.0.1:9/cb",
+            "--profile",
+            "observed",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -728,11 +730,54 @@ fn the_sandbox_command_serves_every_provider() {
     let _ = child.kill();
     let log = child.wait_with_output().unwrap();
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.json().as_array().unwrap().len(), 5);
     let stderr = String::from_utf8_lossy(&log.stderr);
     assert!(
         stderr.contains("POST /vpay88/merchant/currency 200"),
         "one line per request: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "listening on http://127.0.0.1:{port}, profile observed"
+        )),
+        "the startup line names the profile: {stderr}"
+    );
+    assert_eq!(
+        run.json().as_array().unwrap().len(),
+        6,
+        "observed lists USDT beside Vpay88's five"
+    );
+}
+
+#[test]
+fn the_sandbox_command_refuses_an_unknown_profile_by_name() {
+    let run = Command::new(env!("CARGO_BIN_EXE_paybridge"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--profile", "live"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("unknown sandbox profile \"live\": expected one of documented, observed"),
+        "{stderr}"
+    );
+    let file = std::env::temp_dir().join(format!("sandbox-profile-{}.toml", std::process::id()));
+    std::fs::write(&file, "profile = \"live\"\n").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_paybridge"))
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert_ne!(run.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("unknown sandbox profile \"live\""),
+        "{stderr}"
     );
 }
 

@@ -26,6 +26,7 @@ mod gateway;
 mod model;
 mod money;
 pub mod outcome;
+pub mod prelude;
 mod provider;
 pub mod redact;
 pub mod refusal;
@@ -50,3 +51,8 @@ pub use request::{
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use status::{OrderKind, OrderStatus};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

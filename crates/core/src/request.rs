@@ -98,7 +98,7 @@ impl ExtraFields {
 
 /// Refuses an amount no order may be sent with, naming the field `amount`:
 /// not positive, above [`MAX_AMOUNT`], or with more decimal places than its
-/// currency's minor unit has ([`MINOR_UNITS`](crate::MINOR_UNITS); [`MAX_AMOUNT_SCALE`] for a
+/// currency's minor unit has ([`MINOR_UNITS`](crate::MINOR_UNITS); four places for a
 /// currency the table does not list, which only an adapter that leaves its
 /// currencies to the provider lets through). The request builders call it,
 /// and every adapter again before it builds what it sends, so a request

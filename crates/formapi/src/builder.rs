@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use paybridge_core::{Error, ExposeSecret, Result, SecretString};
 use paybridge_wire::transport::BaseUrl;
-use paybridge_wire::transport::{HttpOptions, HttpSettings};
+use paybridge_wire::transport::HttpSettings;
 
 use crate::auth::{AuthCache, AuthPolicy};
 use crate::gateway::{CallbackSecret, FormApiGateway};
@@ -139,6 +139,8 @@ impl<D: Dialect> FormApiBuilder<D> {
         self
     }
 
+    paybridge_wire::http_options!(http);
+
     /// Validates and builds.
     pub fn build(self) -> Result<FormApiGateway<D>> {
         let provider = D::PROVIDER;
@@ -213,11 +215,5 @@ impl<D: Dialect> FormApiBuilder<D> {
             transport,
             dialect: PhantomData,
         })
-    }
-}
-
-impl<D> HttpOptions for FormApiBuilder<D> {
-    fn http_settings(&mut self) -> &mut HttpSettings {
-        &mut self.http
     }
 }

@@ -87,3 +87,8 @@ pub const FORM_API_OPERATIONS: [Operation; 8] = [
     Operation::WithdrawalStatus,
     Operation::VerifyCallback,
 ];
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -10,7 +10,7 @@
 //! - Transitions are transactional (compare-and-set on a version), so two
 //!   instances applying the same callback at once apply it once, and the
 //!   merchant's handler is claimed by exactly one of them.
-//! - [`Ledgered`] wraps any [`PaymentGateway`] so a payout whose id is in
+//! - [`Ledgered`] wraps any [`PaymentGateway`](paybridge_core::PaymentGateway) so a payout whose id is in
 //!   flight or final is never sent again, across restarts, and one left
 //!   `sending` or `unknown` is resolved by status, never resent.
 //!
@@ -306,6 +306,28 @@ pub struct Transition {
     pub at: i64,
 }
 
+impl Transition {
+    /// A transition as the ledger would record it; the ledger makes its own,
+    /// so this is for a merchant's handler tests (with `Delivery::with_transition`).
+    pub fn new(
+        id: i64,
+        key: OrderKey,
+        from: Option<LedgerState>,
+        to: LedgerState,
+        source: Source,
+        at: i64,
+    ) -> Self {
+        Self {
+            id,
+            key,
+            from,
+            to,
+            source,
+            at,
+        }
+    }
+}
+
 /// Fields a callback carried that no status query confirms (a fee, a name,
 /// remarks), by name, as the sender wrote them. The ledger keeps the first
 /// ones delivered for a transition under `unconfirmed`, never as a fact of
@@ -467,3 +489,8 @@ pub fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -29,16 +29,13 @@
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_core::{
-    Capabilities, Currency, DepositRequest, Error, FieldRule, Operation, Provider, RequestField,
-    Result,
-};
 use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
+// The types this adapter's API speaks, so a program needs no other paybridge crate.
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
 pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
-pub use paybridge_wire::transport::HttpOptions;
+pub use paybridge_wire::prelude::*;
 
 /// The provider.
 pub const PROVIDER: Provider = Provider::new("one1pay");
@@ -142,6 +139,11 @@ impl Dialect for One1PayDialect {
         }
     }
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use paybridge_core::{
     DepositRequest, Money, OrderId, PaymentGateway, StatusQuery, WithdrawalRequest,
 };
-use paybridge_one1pay::{HttpOptions, One1Pay};
+use paybridge_one1pay::One1Pay;
 use paybridge_testkit::conformance::{Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET};
 
 #[tokio::test]

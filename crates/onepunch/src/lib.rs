@@ -25,11 +25,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, NoLookup};
-use paybridge_core::{
-    CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit,
-    DepositOrder, DepositRequest, Error, ExposeSecret, FieldRule, Operation, OrderId, OrderKind,
-    PaymentGateway, PaymentMethod, Provider, Result, SecretString, StatusQuery, StatusReport,
-};
+use paybridge_core::{ExposeSecret, SecretString};
 use paybridge_signing::{
     explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_matches,
     onepunch_status_signature, OnepunchNotificationFields,
@@ -43,7 +39,8 @@ use tracing::{info, instrument};
 
 pub mod transformers;
 
-pub use paybridge_wire::transport::HttpOptions;
+// The types this adapter's API speaks, so a program needs no other paybridge crate.
+pub use paybridge_wire::prelude::*;
 
 use transformers::{
     Account, CreateOf, CreatePaymentBody, CreatedPayload, CreatedPayment, MethodsAnswer, Payload,
@@ -107,6 +104,8 @@ impl OnePunchBuilder {
         self
     }
 
+    paybridge_wire::http_options!(http);
+
     /// Validates and builds.
     pub fn build(self) -> Result<OnePunch> {
         let base_url = BaseUrl::parse("onepunch.base_url", &self.base_url)?;
@@ -134,12 +133,6 @@ impl OnePunchBuilder {
             rng: Mutex::new(rng),
             transport,
         })
-    }
-}
-
-impl HttpOptions for OnePunchBuilder {
-    fn http_settings(&mut self) -> &mut HttpSettings {
-        &mut self.http
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use paybridge_core::{DepositRequest, Money, OrderId, PaymentGateway, StatusQuery};
-use paybridge_onepunch::{HttpOptions, OnePunch};
+use paybridge_onepunch::OnePunch;
 use paybridge_testkit::conformance::Adapter;
 
 #[tokio::test]

@@ -102,6 +102,7 @@ pub struct Delivery {
     /// gateway keeps a ledger: its `id` is the same at every delivery of it
     /// (a handler dedupes on it), `from` and `to` say what moved.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub transition: Option<paybridge_ledger::Transition>,
 }
 
@@ -118,6 +119,29 @@ impl Delivery {
             #[cfg(feature = "ledger")]
             transition: None,
         }
+    }
+
+    // The route sets the rest itself; these let a merchant's handler tests
+    // build every delivery the route can hand over.
+
+    /// Marks it as recognised by the route's seen-before check.
+    pub fn with_duplicate(mut self, duplicate: bool) -> Self {
+        self.duplicate = duplicate;
+        self
+    }
+
+    /// Names the account whose path received it.
+    pub fn with_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// The ledger's transition it is owed for.
+    #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
+    pub fn with_transition(mut self, transition: paybridge_ledger::Transition) -> Self {
+        self.transition = Some(transition);
+        self
     }
 }
 
@@ -315,6 +339,7 @@ where
     /// # }
     /// ```
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn into_router_and_worker(self) -> (Router, OwedDeliveries) {
         let route = Arc::new(self);
         let worker = route.clone();
@@ -373,6 +398,7 @@ type DeliverOwed = Arc<
 /// route, so a transition's handler never runs twice at once, and never again
 /// once its success is recorded.
 #[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 #[derive(Clone)]
 pub struct OwedDeliveries {
     deliver: DeliverOwed,
@@ -386,6 +412,7 @@ impl std::fmt::Debug for OwedDeliveries {
 }
 
 #[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 impl OwedDeliveries {
     /// One pass: runs the handler for each transition owed now (due, or
     /// claimed longer than the lease ago without a recorded finish); how many

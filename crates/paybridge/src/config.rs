@@ -159,6 +159,7 @@ pub struct LedgerSection {
 }
 
 #[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 impl LedgerSection {
     /// The options the ledger is opened with.
     pub fn options(&self) -> paybridge_ledger::LedgerOptions {
@@ -552,6 +553,7 @@ impl Config {
     /// Opens the ledger `[ledger] url` names (`PAYBRIDGE_LEDGER_URL`), if
     /// any, applying its migrations.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub async fn open_ledger(
         &self,
     ) -> Result<Option<std::sync::Arc<dyn paybridge_ledger::Ledger>>> {

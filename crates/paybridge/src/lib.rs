@@ -20,26 +20,20 @@
 //! assert!(!format!("{config:?} {gateway:?}").contains("secret\""));
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use paybridge_core::{ExposeSecret, Result};
+use paybridge_core::ExposeSecret;
 use paybridge_one1pay::One1Pay;
 use paybridge_onepunch::OnePunch;
 use paybridge_vpay88::{AuthPolicy, Vpay88};
 
-pub use paybridge_core::{
-    check_request_amount, confirm, fields, outcome, refusal, Balance, Bank, CallbackEvent,
-    CallbackRejection, CallbackRequest, Capabilities, Currency, CurrencyLimit, Decimal,
-    DepositOrder, DepositRequest, DepositRequestBuilder, Error, FieldRule, FieldUse, LearnedFrom,
-    Money, Operation, OrderId, OrderKind, OrderStatus, PaymentGateway, PaymentMethod, Provider,
-    RefusalKind, RequestField, StatusQuery, StatusReport, Verdict, WithdrawalReceipt,
-    WithdrawalRequest, WithdrawalRequestBuilder, MAX_AMOUNT, MAX_CALLBACK_BODY, MINOR_UNITS,
-};
+pub use paybridge_core::{fields, outcome, refusal};
+pub use paybridge_wire::prelude::*;
 
-pub use paybridge_wire::transport::HttpOptions;
 pub use paybridge_wire::{self as wire, transport};
 
 /// The providers built into paybridge, each named by its own adapter.
@@ -75,10 +69,12 @@ pub mod providers {
 }
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 mod config;
 
 #[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 pub use paybridge_ledger as ledger;
 
 pub use config::{
@@ -164,6 +160,7 @@ impl Gateway {
     /// applied by the ledger's state machine, the handler running once per
     /// transition.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn with_ledger(mut self, ledger: Arc<dyn paybridge_ledger::Ledger>) -> Self {
         self.inner = Arc::new(paybridge_ledger::Ledgered::new(
             self.inner,
@@ -176,6 +173,7 @@ impl Gateway {
 
     /// The ledger this gateway keeps its orders in, if any.
     #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn ledger(&self) -> Option<&Arc<dyn paybridge_ledger::Ledger>> {
         self.ledger.as_ref()
     }
@@ -452,7 +450,7 @@ pub mod adapters {
     pub use paybridge_vpay88::Vpay88;
 }
 
-/// The integration guide's examples, compiled as doctests.
-#[cfg(all(doctest, feature = "axum", feature = "ledger"))]
-#[doc = include_str!("../../../docs/integration.md")]
-pub struct IntegrationGuide;
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::Router;
 use paybridge::adapters::Vpay88;
 use paybridge::transport::TransportConfig;
-use paybridge::{Error, HttpOptions, Money, PaymentGateway, WithdrawalRequest};
+use paybridge::{Error, Money, PaymentGateway, WithdrawalRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TEN_MIB: usize = 10 << 20;

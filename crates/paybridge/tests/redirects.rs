@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::Router;
 use paybridge::{
-    Config, Error, Gateway, HttpOptions, LearnedFrom, Money, OrderStatus, StatusQuery,
-    WithdrawalRequest,
+    Config, Error, Gateway, LearnedFrom, Money, OrderStatus, StatusQuery, WithdrawalRequest,
 };
 use serde_json::json;
 

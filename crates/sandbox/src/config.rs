@@ -2,6 +2,8 @@
 //! Defaults are the documented demo credentials; a TOML file can replace them.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -16,6 +18,75 @@ pub const DEMO_SECRET_KEY: &str = "demo-secret-key";
 pub const DEMO_MONSTER_TOKEN: &str = "MON-demo";
 /// Demo ONE-PUNCH signing key.
 pub const DEMO_MONSTER_KEY: &str = "demo-monster-key";
+
+/// Which reading of the form API the sandbox answers by. ONE-PUNCH answers
+/// the same under either: no public integration shows its live servers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Profile {
+    /// The providers' documents, read strictly: every field they list is
+    /// required, and answers carry what their examples show.
+    #[default]
+    Documented,
+    /// What live servers of the form API are seen to accept and answer by
+    /// public merchant integrations: deposits without `email` and
+    /// `phone_number`, wallet deposits without the payer's bank, `bank_code`
+    /// for `bank_id`, an `order_id` beside `auth`, a `withdraw_order_id`
+    /// without `message`, and `USDT` among Vpay88's currencies.
+    Observed,
+}
+
+impl Profile {
+    /// Every profile, the default first.
+    pub const ALL: [Profile; 2] = [Profile::Documented, Profile::Observed];
+
+    /// The name configuration and the command line use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Documented => "documented",
+            Profile::Observed => "observed",
+        }
+    }
+
+    /// What answering by it means, in a phrase.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Profile::Documented => "answers as the providers' documents say",
+            Profile::Observed => "answers as live servers of the form API are seen to",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "unknown sandbox profile {name:?}: expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+impl TryFrom<String> for Profile {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        name.parse()
+    }
+}
 
 /// A bank the sandbox lists.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -97,6 +168,9 @@ fn default_prices() -> Vec<u64> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxConfig {
+    /// Which reading of the form API to answer by (`documented` by default).
+    #[serde(default)]
+    pub profile: Profile,
     /// Vpay88 merchants.
     #[serde(default = "vpay88_merchants")]
     pub vpay88: Vec<Merchant>,
@@ -226,9 +300,34 @@ fn monster_accounts() -> Vec<MonsterAccount> {
     }]
 }
 
+/// Brands of this API take `USDT` on Vpay88's side of the family: under the
+/// `observed` profile the Vpay88 demo merchant lists it too, unless its
+/// configuration already names it. Other merchants list what their file says.
+pub(crate) fn add_observed_currencies(config: &mut SandboxConfig) {
+    for merchant in &mut config.vpay88 {
+        if merchant.username != DEMO_USERNAME || merchant.limits.contains_key("USDT") {
+            continue;
+        }
+        // Numbered after the demo's own banks, as `demo_merchant` numbers them.
+        let bank = BankEntry {
+            id: format!("{}01", merchant.limits.len() + 1),
+            name: "Demo Bank".into(),
+            currency: "USDT".into(),
+        };
+        merchant.deposit_banks.push(bank.clone());
+        merchant.withdrawal_banks.push(bank);
+        merchant.limits.insert("USDT".into(), limit(10, 50_000));
+        merchant
+            .balances
+            .entry("USDT".into())
+            .or_insert(Decimal::from(100_000));
+    }
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
+            profile: Profile::default(),
             vpay88: vpay88_merchants(),
             one1pay: one1pay_merchants(),
             onepunch: monster_accounts(),
@@ -296,5 +395,23 @@ rules = [{ endpoint = "withdraw_orders", kind = "drop_after_commit", percent = 5
         );
         assert_eq!(config.faults.rules[0].provider, "*");
         assert!(SandboxConfig::from_toml("[[vpay88]]\nusername = 1").is_err());
+    }
+
+    #[test]
+    fn the_profile_is_documented_unless_named_and_an_unknown_name_says_which_exist() {
+        assert_eq!(SandboxConfig::default().profile, Profile::Documented);
+        assert_eq!(
+            SandboxConfig::from_toml("").unwrap().profile,
+            Profile::Documented
+        );
+        let observed = SandboxConfig::from_toml("profile = \"observed\"").unwrap();
+        assert_eq!(observed.profile, Profile::Observed);
+        let err = SandboxConfig::from_toml("profile = \"live\"").unwrap_err();
+        assert!(
+            err.contains("unknown sandbox profile \"live\": expected one of documented, observed"),
+            "{err}"
+        );
+        assert_eq!("observed".parse::<Profile>(), Ok(Profile::Observed));
+        assert!("Observed".parse::<Profile>().is_err(), "names are exact");
     }
 }

@@ -343,6 +343,12 @@ fn page_html(inner: &Inner, query: PageQuery, nonce: &str) -> Html<String> {
     let all = orders(inner, None);
     let mut body = String::new();
     let _ = writeln!(body, "<h1>paybridge sandbox</h1><p>No real money moves here. This page refreshes itself every 2 seconds while open.</p>");
+    let profile = inner.config.profile;
+    let _ = writeln!(
+        body,
+        "<p id=\"profile\">Profile <strong>{profile}</strong>: {}.</p>",
+        profile.meaning()
+    );
     if let Some(selected) = &query.order {
         let mut parts = selected.splitn(3, '/');
         let (provider, kind, id) = (

@@ -12,7 +12,7 @@ use axum::Router;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::config::Merchant;
+use crate::config::{Merchant, Profile};
 use crate::state::{FormProvider, Kind, Order, OrderKey};
 use crate::{now_text, page, random_token, read_form, Inner};
 
@@ -82,6 +82,22 @@ impl Ctx {
 
     fn merchant(&self, username: &str) -> Option<&Merchant> {
         self.merchants().iter().find(|m| m.username == username)
+    }
+
+    fn observed(&self) -> bool {
+        self.inner.config.profile == Profile::Observed
+    }
+
+    /// An order's form. Under `observed`, a `bank_code` stands for an absent
+    /// `bank_id`, as public clients send it; the documents name `bank_id` only.
+    async fn order_form(&self, request: Request) -> HashMap<String, String> {
+        let mut fields = form(request).await;
+        if self.observed() && !all_present(&fields, "bank_id") {
+            if let Some(code) = fields.get("bank_code").cloned() {
+                fields.insert("bank_id".into(), code);
+            }
+        }
+        fields
     }
 
     fn count_create(&self, kind: Kind, order_id: &str) {
@@ -212,11 +228,18 @@ async fn auth(State(ctx): State<Ctx>, request: Request) -> Response {
         username.clone(),
         ctx.inner.config.max_orders,
     );
-    ctx.inner.reply(json!({ "status": true, "auth": token }))
+    let mut answer = json!({ "status": true, "auth": token });
+    if ctx.observed() {
+        answer["order_id"] = json!(server_id());
+    }
+    ctx.inner.reply(answer)
 }
 
+/// Pay methods that pay from a wallet, not a bank account.
+const WALLET_METHODS: &[&str] = &["truemoney"];
+
 async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
-    let fields = form(request).await;
+    let fields = ctx.order_form(request).await;
     if !fields.contains_key("auth") {
         return fail(&ctx, "Params missing.");
     }
@@ -224,12 +247,16 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         Ok(m) => m.clone(),
         Err(_) => return fail(&ctx, "Params incorrect."),
     };
-    let Some([customer, amount_text, currency, order_id, email, _phone]) = required(
-        &fields,
-        "username amount currency orderid email phone_number",
-    ) else {
+    let Some([customer, amount_text, currency, order_id]) =
+        required(&fields, "username amount currency orderid")
+    else {
         return fail(&ctx, "Params missing.");
     };
+    // Both documents list the payer's contact for every deposit; live servers
+    // take deposits without it.
+    if !ctx.observed() && !all_present(&fields, "email phone_number") {
+        return fail(&ctx, "Params missing.");
+    }
     ctx.count_create(Kind::Deposit, order_id);
     let Some(limit) = merchant.limits.get(currency) else {
         // Only Vpay88's document has a message for a currency; One1Pay's lists
@@ -242,15 +269,23 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
             },
         );
     };
-    if !email.contains('@') || !email.contains('.') {
+    let email = fields.get("email").map(|e| e.trim()).unwrap_or_default();
+    if !email.is_empty() && (!email.contains('@') || !email.contains('.')) {
         return fail(&ctx, "email incorrect.");
     }
     let Some(amount) = amount(amount_text).filter(|a| *a >= limit.min && *a <= limit.max) else {
         return fail(&ctx, "Invalid Amount.");
     };
+    // One1Pay's document lists the payer's bank for every deposit; live
+    // servers take a wallet's deposits without it.
+    let by_wallet = ctx.observed()
+        && fields
+            .get("pay_method")
+            .is_some_and(|m| WALLET_METHODS.contains(&m.trim()));
     let extra_required = match (ctx.provider, currency) {
         (FormProvider::Vpay88, "THB" | "IDR") => "bank_id",
         (FormProvider::Vpay88, _) => "",
+        (FormProvider::One1pay, _) if by_wallet => "redirect_url pay_method",
         (FormProvider::One1pay, _) => {
             "redirect_url customer_bank_holder_name customer_bank_account bank_id pay_method"
         }
@@ -287,6 +322,7 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
             .cloned()
             .filter(|u| !u.is_empty()),
         payment_id: payment_id.clone(),
+        withdraw_order_id: None,
         charge: Decimal::ZERO,
     };
     {
@@ -314,6 +350,15 @@ fn payment_id(middle: &str) -> String {
     format!("{}_{middle}_{}", random_digits(6), random_digits(3))
 }
 
+/// A server-generated numeric id, as live servers answer beside `auth` and
+/// as `withdraw_order_id`.
+fn server_id() -> String {
+    use rand::Rng;
+    rand::thread_rng()
+        .gen_range(1_000_000_000u64..10_000_000_000)
+        .to_string()
+}
+
 fn random_digits(n: usize) -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
@@ -323,7 +368,7 @@ fn random_digits(n: usize) -> String {
 }
 
 async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
-    let fields = form(request).await;
+    let fields = ctx.order_form(request).await;
     let merchant = match ctx.authed(&fields) {
         Ok(m) => m.clone(),
         Err(message) => return fail(&ctx, message),
@@ -350,6 +395,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     }
     let key = ctx.order_key(&merchant.username, Kind::Withdrawal, order_id);
     let payment_id = payment_id(&random_digits(3));
+    let withdraw_order_id = ctx.observed().then(server_id);
     {
         let mut state = ctx.inner.state();
         if state.orders.contains_key(&key) {
@@ -377,12 +423,19 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
                 callback_url: ctx.order_callback_url(&fields),
                 redirect_url: None,
                 payment_id: payment_id.clone(),
+                withdraw_order_id: withdraw_order_id.clone(),
                 charge: Decimal::ZERO,
             },
             ctx.inner.config.max_orders,
         );
     }
-    let mut answer = json!({ "status": true, "message": "Success" });
+    // Live servers answer their own id for the payout and may leave out
+    // `message`; One1Pay's documented `payment_id` stays, as no
+    // integration shows it gone.
+    let mut answer = match withdraw_order_id {
+        Some(id) => json!({ "status": true, "withdraw_order_id": id }),
+        None => json!({ "status": true, "message": "Success" }),
+    };
     if ctx.provider == FormProvider::One1pay {
         answer["payment_id"] = json!(payment_id);
     }

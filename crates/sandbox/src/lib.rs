@@ -2,12 +2,14 @@
 //!
 //! One server serves all three under path prefixes (`/vpay88`, `/one1pay`,
 //! `/onepunch`), so `http://HOST:PORT/vpay88` is a Vpay88 base URL. It answers as
-//! the providers' documents say, keeps orders and balances, serves a payment page
+//! the providers' documents say (or, under [`Profile::Observed`], the form API as
+//! live servers are seen to), keeps orders and balances, serves a payment page
 //! with "Pay" and "Fail" buttons, and calls merchants back with real tokens and
 //! signatures.
 //!
-//! It is written from the documents alone and shares no wire code with the
-//! adapters, so a misreading cannot hide by being made on both sides.
+//! It is written from the documents (and public integrations' evidence) alone and
+//! shares no wire code with the adapters, so a misreading cannot hide by being
+//! made on both sides.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -49,8 +51,8 @@ mod recording;
 pub mod state;
 
 pub use config::{
-    BankEntry, Limit, Merchant, MonsterAccount, SandboxConfig, DEMO_API_KEY, DEMO_MONSTER_KEY,
-    DEMO_MONSTER_TOKEN, DEMO_SECRET_KEY, DEMO_USERNAME,
+    BankEntry, Limit, Merchant, MonsterAccount, Profile, SandboxConfig, DEMO_API_KEY,
+    DEMO_MONSTER_KEY, DEMO_MONSTER_TOKEN, DEMO_SECRET_KEY, DEMO_USERNAME,
 };
 use state::{Delivery, State};
 
@@ -275,6 +277,11 @@ impl Sandbox {
         })
     }
 
+    /// The reading of the form API it answers by.
+    pub fn profile(&self) -> Profile {
+        self.inner.config.profile
+    }
+
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -378,7 +385,10 @@ impl Drop for Sandbox {
 
 impl Inner {
     /// Fresh state from a configuration.
-    pub fn new(config: SandboxConfig) -> Self {
+    pub fn new(mut config: SandboxConfig) -> Self {
+        if config.profile == Profile::Observed {
+            config::add_observed_currencies(&mut config);
+        }
         let mut state = State::default();
         for (provider, merchants) in [
             (state::FormProvider::Vpay88, &config.vpay88),
@@ -702,3 +712,8 @@ fn time_text(at: std::time::SystemTime) -> String {
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found").into_response()
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -189,6 +189,9 @@ pub struct Order {
     pub redirect_url: Option<String>,
     /// `payment_id` (One1Pay).
     pub payment_id: String,
+    /// The `withdraw_order_id` a payout was answered with (the `observed`
+    /// profile's; the documents show none).
+    pub withdraw_order_id: Option<String>,
     /// Fee charged.
     pub charge: Decimal,
 }

@@ -23,15 +23,13 @@
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_core::{
-    Capabilities, Currency, DepositRequest, Error, FieldRule, Provider, RequestField, Result,
-};
 use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
 use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
 
+// The types this adapter's API speaks, so a program needs no other paybridge crate.
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
 pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
-pub use paybridge_wire::transport::HttpOptions;
+pub use paybridge_wire::prelude::*;
 
 /// The provider.
 pub const PROVIDER: Provider = Provider::new("vpay88");
@@ -125,6 +123,11 @@ impl Dialect for Vpay88Dialect {
         }
     }
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use paybridge_core::{
     DepositRequest, Money, OrderId, PaymentGateway, StatusQuery, WithdrawalRequest,
 };
 use paybridge_testkit::conformance::{Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET};
-use paybridge_vpay88::{HttpOptions, Vpay88};
+use paybridge_vpay88::Vpay88;
 
 #[tokio::test]
 async fn vpay88_conforms() {

@@ -13,6 +13,13 @@ mod form;
 mod scalar;
 pub mod transport;
 
+/// Every type a gateway's API speaks: the domain's, and the transport
+/// settings a builder takes.
+pub mod prelude {
+    pub use crate::transport::{RetryPolicy, TransportConfig};
+    pub use paybridge_core::prelude::*;
+}
+
 pub use answer::*;
 pub use body::*;
 pub use scalar::*;
@@ -23,3 +30,8 @@ pub use paybridge_core::{is_http_url, parse_decimal_str};
 
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

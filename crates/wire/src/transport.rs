@@ -165,30 +165,53 @@ impl HttpSettings {
     }
 }
 
-/// The HTTP options every adapter's builder offers, a merchant's own adapter
-/// included: implement [`http_settings`](Self::http_settings) and the setters come with it.
-pub trait HttpOptions: Sized {
-    /// The builder's settings, for the setters to change.
-    fn http_settings(&mut self) -> &mut HttpSettings;
+/// The HTTP setters every adapter's builder offers, `transport` and
+/// `http_client`, written once: invoked inside the builder's own `impl` with
+/// the name of its [`HttpSettings`] field, they are inherent methods, so a
+/// program calls them without importing a trait. A merchant's own adapter
+/// uses it the same way.
+///
+/// ```
+/// use paybridge_wire::transport::{HttpSettings, TransportConfig};
+///
+/// #[derive(Debug, Default)]
+/// pub struct AcmeBuilder {
+///     http: HttpSettings,
+/// }
+///
+/// impl AcmeBuilder {
+///     paybridge_wire::http_options!(http);
+/// }
+///
+/// let builder = AcmeBuilder::default().transport(TransportConfig::default());
+/// # let _ = builder;
+/// ```
+#[macro_export]
+macro_rules! http_options {
+    ($settings:ident) => {
+        /// Sets timeouts and retries.
+        pub fn transport(mut self, transport: $crate::transport::TransportConfig) -> Self {
+            self.$settings.config = transport;
+            self
+        }
 
-    /// Sets timeouts and retries.
-    fn transport(mut self, transport: TransportConfig) -> Self {
-        self.http_settings().config = transport;
-        self
-    }
-
-    /// Uses the merchant's own `reqwest::Client` (shared pools, proxies).
-    ///
-    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: reqwest
-    /// follows redirects by default, and a followed redirect has already sent
-    /// the request elsewhere. paybridge checks every answer's address and
-    /// treats one from another address as a failure that may have been
-    /// delivered, but it cannot take back what the client sent.
-    fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_settings().client = Some(client);
-        self
-    }
+        /// Uses the merchant's own `reqwest::Client` (shared pools, proxies).
+        ///
+        /// Build it with `.redirect(reqwest::redirect::Policy::none())`: reqwest
+        /// follows redirects by default, and a followed redirect has already sent
+        /// the request elsewhere. paybridge checks every answer's address and
+        /// treats one from another address as a failure that may have been
+        /// delivered, but it cannot take back what the client sent.
+        pub fn http_client(mut self, client: $crate::transport::Client) -> Self {
+            self.$settings.client = Some(client);
+            self
+        }
+    };
 }
+
+/// The HTTP client a builder's `http_client` takes: reqwest's, named here so
+/// [`http_options!`](crate::http_options) works in a crate without reqwest.
+pub use reqwest::Client;
 
 /// A provider's base URL, checked and parsed once when the gateway is built.
 ///
