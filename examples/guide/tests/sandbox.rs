@@ -3,7 +3,7 @@ use std::time::Duration;
 use paybridge::axum::{CallbackRoute, Delivery};
 use paybridge::{
     CallbackEvent, Config, DepositRequest, Gateway, Money, OrderId, OrderKind, OrderStatus,
-    Provider, StatusQuery, StatusReport,
+    StatusQuery, StatusReport,
 };
 use paybridge_sandbox::{Sandbox, SandboxConfig, DEMO_API_KEY, DEMO_SECRET_KEY, DEMO_USERNAME};
 
