@@ -13,7 +13,10 @@ async fn a_postgres_url_is_refused_naming_the_missing_feature_and_sqlite_still_o
         Err(Error::Config { key, reason }) => {
             assert_eq!(key, "ledger.url");
             assert!(reason.contains("`postgres` feature"), "{reason}");
-            assert!(!reason.contains("hunter2"), "the password is hidden: {reason}");
+            assert!(
+                !reason.contains("hunter2"),
+                "the password is hidden: {reason}"
+            );
         }
         other => panic!("a PostgreSQL URL without the feature: {other:?}"),
     }

@@ -41,6 +41,7 @@ use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
 use tracing::{info, instrument};
 
+pub mod config;
 pub mod transformers;
 
 pub use paybridge_wire::transport::HttpOptions;

@@ -22,6 +22,7 @@ use paybridge_core::{BoxError, Error, Operation, Provider};
 use crate::transport::HttpReply;
 
 mod form;
+pub mod section;
 pub mod transport;
 
 pub use form::{form_pairs, MultipartForm};
