@@ -34,7 +34,7 @@ fn select(cli: &Cli, config: &Config) -> Result<Gateway, Error> {
     let provider = cli
         .provider
         .as_deref()
-        .map(paybridge::providers::built_in)
+        .map(|name| config.provider_named(name))
         .transpose()?;
     match (&cli.account, provider) {
         (Some(account), provider) => {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use paybridge::ledger::reconcile::{verdict, Verdict};
 use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source};
-use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, StatusQuery};
+use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, Provider, StatusQuery};
 use serde::{Deserialize, Serialize};
 
 /// The CSV columns, required first.
@@ -83,7 +83,11 @@ impl Row {
 }
 
 /// Reads one CSV record into a job; the reason when it cannot.
-fn job_of(columns: &HashMap<String, usize>, record: &csv::StringRecord) -> Result<Job, String> {
+fn job_of(
+    columns: &HashMap<String, usize>,
+    record: &csv::StringRecord,
+    providers: &[Provider],
+) -> Result<Job, String> {
     let field = |name: &str| {
         columns
             .get(name)
@@ -93,7 +97,7 @@ fn job_of(columns: &HashMap<String, usize>, record: &csv::StringRecord) -> Resul
     };
     let required = |name: &str| field(name).ok_or_else(|| format!("{name} is empty"));
     let provider =
-        paybridge::providers::built_in(required("provider")?).map_err(|e| e.to_string())?;
+        paybridge::providers::named(required("provider")?, providers).map_err(|e| e.to_string())?;
     let kind = match required("kind")? {
         "deposit" => OrderKind::Deposit,
         "withdrawal" => OrderKind::Withdrawal,
@@ -177,7 +181,10 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, HashMap<String, 
 
 /// The first pass: every line checked, nothing kept but the order keys (to
 /// refuse an order listed twice) and the accounts to build gateways for.
-fn check_csv(path: &Path) -> Result<(usize, HashSet<(String, String)>), Error> {
+fn check_csv(
+    path: &Path,
+    providers: &[Provider],
+) -> Result<(usize, HashSet<(String, String)>), Error> {
     let (mut reader, columns) = open_csv(path)?;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut gateways = HashSet::new();
@@ -186,7 +193,7 @@ fn check_csv(path: &Path) -> Result<(usize, HashSet<(String, String)>), Error> {
     for record in reader.records() {
         let record = record.map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         let line = record.position().map_or(0, csv::Position::line);
-        match job_of(&columns, &record) {
+        match job_of(&columns, &record, providers) {
             Ok(job) => {
                 if let Some(first) = seen.insert(job.id(), line) {
                     errors.push(format!(
@@ -224,7 +231,7 @@ fn gateways(
         .iter()
         .map(|(provider, account)| {
             let gateway = if account.is_empty() {
-                Gateway::for_provider(config, paybridge::providers::built_in(provider)?)?
+                Gateway::for_provider(config, config.provider_named(provider)?)?
             } else {
                 let gateway = Gateway::for_account(config, account)?;
                 if gateway.provider().as_str() != provider {
@@ -494,13 +501,19 @@ async fn reconcile_one(
 
 /// The jobs to run: the CSV's second pass, streamed through a channel from a
 /// reading thread, or the ledger's open orders.
-fn csv_jobs(path: &Path) -> Result<tokio::sync::mpsc::Receiver<Job>, Error> {
+fn csv_jobs(
+    path: &Path,
+    providers: Vec<Provider>,
+) -> Result<tokio::sync::mpsc::Receiver<Job>, Error> {
     let (mut reader, columns) = open_csv(path)?;
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     std::thread::spawn(move || {
         for record in reader.records() {
             // Checked by the first pass; a file changed in between stops the feed.
-            let Some(job) = record.ok().and_then(|r| job_of(&columns, &r).ok()) else {
+            let Some(job) = record
+                .ok()
+                .and_then(|r| job_of(&columns, &r, &providers).ok())
+            else {
                 break;
             };
             if tx.blocking_send(job).is_err() {
@@ -566,13 +579,19 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
     let ledger = config.open_ledger().await?;
     let (total, needed, jobs, mut progress, done_rows) = match &args.input {
         Some(path) => {
-            let (total, needed) = check_csv(path)?;
+            let (total, needed) = check_csv(path, &config.providers())?;
             // A CSV run keeps its progress in --state only, never in the ledger.
             let (progress, done_rows) = match &args.state {
                 Some(state) => Progress::open_file(state, path)?,
                 None => (Progress::Nowhere, Vec::new()),
             };
-            (total, needed, csv_jobs(path)?, progress, done_rows)
+            (
+                total,
+                needed,
+                csv_jobs(path, config.providers())?,
+                progress,
+                done_rows,
+            )
         }
         None => {
             if args.state.is_some() {

@@ -410,10 +410,11 @@ async fn every_documented_onepunch_word_comes_back_typed() {
 
     let urls = ("http://127.0.0.1:9/notify", "http://127.0.0.1:9/return");
     let config = paybridge_cli::harness::demo_config(&h.sandbox.base_url(), Some(urls)).unwrap();
-    let mut wrong_key = config.onepunch.clone().unwrap();
-    wrong_key.monster_key = Some("not-the-monster-key".to_owned().into());
     let mut forged = config.clone();
-    forged.onepunch = Some(wrong_key);
+    forged
+        .section_as_mut::<paybridge::OnePunchSection>("onepunch")
+        .unwrap()
+        .monster_key = Some("not-the-monster-key".to_owned().into());
     let forger = Gateway::for_provider(&forged, paybridge::providers::ONEPUNCH).unwrap();
     rows.push((
         "create: a signature the provider refuses (another monster_key)".into(),

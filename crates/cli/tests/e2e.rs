@@ -1014,8 +1014,14 @@ async fn one_unchanged_request_goes_through_every_provider_and_only_what_each_ta
     );
     let mut config = paybridge_cli::harness::demo_config(&base, Some((&notify, &ret))).unwrap();
     // The payment method is each provider's own code: configuration, not request.
-    config.one1pay.as_mut().unwrap().payment_method = Some("bank".into());
-    config.onepunch.as_mut().unwrap().payment_method = Some("ali-person".into());
+    config
+        .form_api_section_mut("one1pay")
+        .unwrap()
+        .payment_method = Some("bank".into());
+    config
+        .section_as_mut::<paybridge::OnePunchSection>("onepunch")
+        .unwrap()
+        .payment_method = Some("ali-person".into());
 
     let myr = universal_deposit("ONE-REQ", "MYR");
     let mut only_currency_differs = universal_deposit("ONE-REQ", "CNY");

@@ -277,9 +277,13 @@ fn every_configuration_type_builder_request_and_error_hides_its_secrets() {
         shown.contains("postgres://app:[REDACTED]@db.internal:5432/orders"),
         "the ledger URL is shown with its password hidden: {shown}"
     );
-    debug_hides("FormApiSection", config.vpay88.as_ref().unwrap());
-    debug_hides("FormApiSection", config.one1pay.as_ref().unwrap());
-    debug_hides("OnePunchSection", config.onepunch.as_ref().unwrap());
+    debug_hides("FormApiSection", config.form_api_section("vpay88").unwrap());
+    debug_hides(
+        "FormApiSection",
+        config.form_api_section("one1pay").unwrap(),
+    );
+    let onepunch = config.section_as::<paybridge::OnePunchSection>("onepunch");
+    debug_hides("OnePunchSection", onepunch.unwrap());
     debug_hides("LedgerSection", &config.ledger);
     debug_hides("HttpSection", &config.http);
     debug_hides("CallbackSection", &config.callback);

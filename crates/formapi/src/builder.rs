@@ -1,7 +1,7 @@
 //! Building a [`FormApiGateway`]: credentials, callback secrets, policies.
 
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use paybridge_core::{Error, ExposeSecret, Result, SecretString};
@@ -11,11 +11,12 @@ use paybridge_wire::transport::HttpSettings;
 use crate::auth::{AuthCache, AuthPolicy};
 use crate::gateway::{CallbackSecret, FormApiGateway};
 use crate::limits::{LimitsCache, DEFAULT_LIMITS_TTL};
-use crate::Dialect;
+use crate::DialectSpec;
 
 /// Builds a [`FormApiGateway`]. `Debug` shows no secret: `SecretString` redacts
 /// itself, and the base URL is shown through [`paybridge_core::redact`].
-pub struct FormApiBuilder<D> {
+pub struct FormApiBuilder {
+    dialect: Arc<DialectSpec>,
     base_url: String,
     username: String,
     api_key: SecretString,
@@ -26,12 +27,12 @@ pub struct FormApiBuilder<D> {
     default_payment_method: Option<String>,
     limits_ttl: Option<Duration>,
     http: HttpSettings,
-    dialect: PhantomData<D>,
 }
 
-impl<D> std::fmt::Debug for FormApiBuilder<D> {
+impl std::fmt::Debug for FormApiBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FormApiBuilder")
+            .field("provider", &self.dialect.provider())
             .field("base_url", &paybridge_core::redact::Url(&self.base_url))
             .field("username", &self.username)
             .field("api_key", &self.api_key)
@@ -45,9 +46,15 @@ impl<D> std::fmt::Debug for FormApiBuilder<D> {
     }
 }
 
-impl<D: Dialect> FormApiBuilder<D> {
-    pub(crate) fn new(base_url: String, username: String, api_key: SecretString) -> Self {
+impl FormApiBuilder {
+    pub(crate) fn new(
+        dialect: Arc<DialectSpec>,
+        base_url: String,
+        username: String,
+        api_key: SecretString,
+    ) -> Self {
         Self {
+            dialect,
             base_url,
             username,
             api_key,
@@ -58,7 +65,6 @@ impl<D: Dialect> FormApiBuilder<D> {
             default_payment_method: None,
             limits_ttl: Some(DEFAULT_LIMITS_TTL),
             http: HttpSettings::default(),
-            dialect: PhantomData,
         }
     }
 
@@ -142,8 +148,8 @@ impl<D: Dialect> FormApiBuilder<D> {
     paybridge_wire::http_options!(http);
 
     /// Validates and builds.
-    pub fn build(self) -> Result<FormApiGateway<D>> {
-        let provider = D::PROVIDER;
+    pub fn build(self) -> Result<FormApiGateway> {
+        let provider = self.dialect.provider();
         let empty = |key: &str, reason: &str| Error::Config {
             key: format!("{provider}.{key}"),
             reason: reason.into(),
@@ -187,14 +193,7 @@ impl<D: Dialect> FormApiBuilder<D> {
             if method.trim().is_empty() {
                 return Err(empty("payment_method", "is empty"));
             }
-            let any =
-                paybridge_core::Currency::new(D::CURRENCIES.first().copied().unwrap_or("MYR"))?;
-            let takes = paybridge_core::fields::field_use(
-                &D::deposit_rules(&any),
-                paybridge_core::RequestField::PaymentMethod,
-            )
-            .sends();
-            if !takes {
+            if !self.dialect.takes_payment_method() {
                 return Err(Error::Config {
                     key: format!("{provider}.payment_method"),
                     reason: format!("{provider} takes no payment method; remove it"),
@@ -203,6 +202,7 @@ impl<D: Dialect> FormApiBuilder<D> {
         }
         let transport = self.http.into_transport()?;
         Ok(FormApiGateway {
+            dialect: self.dialect,
             base_url,
             username: self.username,
             api_key: self.api_key,
@@ -213,7 +213,6 @@ impl<D: Dialect> FormApiBuilder<D> {
             default_payment_method: self.default_payment_method,
             limits: LimitsCache::new(self.limits_ttl),
             transport,
-            dialect: PhantomData,
         })
     }
 }

@@ -3,10 +3,9 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use paybridge_core::fields::in_request_order;
 use paybridge_core::outcome::{settle, within_deadline, CreateCall, Settled};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRejection, CallbackRequest, Capabilities, Currency,
@@ -29,7 +28,7 @@ use crate::transformers::{
     DepositForm, ListingForm, StatusAnswer, StatusForm, StatusOf, WithdrawalCreatedAnswer,
     WithdrawalForm,
 };
-use crate::Dialect;
+use crate::DialectSpec;
 
 /// A callback secret, and the merchant account it belongs to when that is not
 /// the gateway's own (one secret per channel, each its own merchant account).
@@ -39,10 +38,11 @@ pub(crate) struct CallbackSecret {
     pub(crate) account: Option<String>,
 }
 
-/// A Vpay88-family gateway: the wire protocol, parameterized by a [`Dialect`].
-/// `Debug` shows no secret.
+/// A gateway of the form API family: the wire protocol, spoken in a
+/// [`DialectSpec`]. `Debug` shows no secret.
 #[derive(Debug)]
-pub struct FormApiGateway<D> {
+pub struct FormApiGateway {
+    pub(crate) dialect: Arc<DialectSpec>,
     pub(crate) base_url: BaseUrl,
     pub(crate) username: String,
     pub(crate) api_key: SecretString,
@@ -57,22 +57,28 @@ pub struct FormApiGateway<D> {
     /// The provider's published amount limits, kept for a while.
     pub(crate) limits: LimitsCache,
     pub(crate) transport: HttpTransport,
-    pub(crate) dialect: PhantomData<D>,
 }
 
-impl<D: Dialect> FormApiGateway<D> {
-    /// Starts a gateway for `base_url` (which may carry a path prefix), the
-    /// merchant `username` and its `api_key`.
+impl FormApiGateway {
+    /// Starts a gateway speaking `dialect` for `base_url` (which may carry a
+    /// path prefix), the merchant `username` and its `api_key`.
     pub fn builder(
+        dialect: Arc<DialectSpec>,
         base_url: impl Into<String>,
         username: impl Into<String>,
         api_key: impl Into<String>,
-    ) -> FormApiBuilder<D> {
+    ) -> FormApiBuilder {
         FormApiBuilder::new(
+            dialect,
             base_url.into(),
             username.into(),
             SecretString::from(api_key.into()),
         )
+    }
+
+    /// The dialect it speaks.
+    pub fn dialect(&self) -> &Arc<DialectSpec> {
+        &self.dialect
     }
 
     /// The base URL requests go to.
@@ -149,7 +155,7 @@ impl<D: Dialect> FormApiGateway<D> {
     /// an amount outside the limits it publishes for it.
     async fn check_limits(&self, amount: &Money) -> Result<()> {
         if let Some(limits) = self.limits.current(|| self.currencies()).await {
-            check_amount(amount, &limits, D::PROVIDER)?;
+            check_amount(amount, &limits, self.dialect.provider())?;
         }
         Ok(())
     }
@@ -173,7 +179,7 @@ impl<D: Dialect> FormApiGateway<D> {
                     .body(multipart.body())
             })
             .await?;
-        read_answer(D::PROVIDER, operation, reply, &wire::REFUSALS)
+        read_answer(self.dialect.provider(), operation, reply, &wire::REFUSALS)
     }
 
     async fn fetch_token(&self, operation: Operation) -> Result<AuthToken> {
@@ -182,7 +188,12 @@ impl<D: Dialect> FormApiGateway<D> {
             api_key: self.api_key.expose_secret(),
         };
         let answered = self
-            .post::<AuthAnswer>(operation, "/merchant/auth", Idempotency::Read, &form)
+            .post::<AuthAnswer>(
+                operation,
+                &self.dialect.paths().auth,
+                Idempotency::Read,
+                &form,
+            )
             .await?;
         let fetched: AuthToken = answered.map_into()?;
         self.auth.keep(&fetched.token);
@@ -229,18 +240,17 @@ impl<D: Dialect> FormApiGateway<D> {
     }
 
     async fn status(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
+        let paths = self.dialect.paths();
         let (operation, path) = match kind {
-            OrderKind::Withdrawal => (
-                Operation::WithdrawalStatus,
-                "/merchant/check_withdraw_status",
-            ),
-            _ => (Operation::DepositStatus, "/merchant/check_status"),
+            OrderKind::Withdrawal => (Operation::WithdrawalStatus, &paths.withdrawal_status),
+            _ => (Operation::DepositStatus, &paths.deposit_status),
         };
         let form = StatusForm::new(query, &self.username);
         self.post::<StatusAnswer>(operation, path, Idempotency::Read, &form)
             .await?
             .map(|answer| {
                 StatusReport::try_from(StatusOf {
+                    dialect: &self.dialect,
                     kind,
                     order_id: query.order_id.clone(),
                     answer,
@@ -295,16 +305,16 @@ impl<D: Dialect> FormApiGateway<D> {
 }
 
 #[async_trait]
-impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
+impl PaymentGateway for FormApiGateway {
     fn provider(&self) -> Provider {
-        D::PROVIDER
+        self.dialect.provider()
     }
 
     fn capabilities(&self) -> Capabilities {
-        D::capabilities()
+        self.dialect.capabilities()
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider()))]
     async fn currencies(&self) -> Result<Vec<CurrencyLimit>> {
         let form = ListingForm {
             username: self.username.clone(),
@@ -312,7 +322,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         };
         self.post::<CurrencyAnswer>(
             Operation::Currencies,
-            "/merchant/currency",
+            &self.dialect.paths().currency,
             Idempotency::Read,
             &form,
         )
@@ -320,43 +330,35 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         .map_into()
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider()))]
     async fn deposit_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
-        self.banks(Operation::DepositBanks, "/wallet/bank_list", currency)
-            .await
+        let path = &self.dialect.paths().deposit_banks;
+        self.banks(Operation::DepositBanks, path, currency).await
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider()))]
     async fn withdrawal_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
-        self.banks(
-            Operation::WithdrawalBanks,
-            "/wallet/withdraw_bank_list",
-            currency,
-        )
-        .await
+        let path = &self.dialect.paths().withdrawal_banks;
+        self.banks(Operation::WithdrawalBanks, path, currency).await
     }
 
     fn request_fields(&self, kind: OrderKind, currency: &Currency) -> Vec<FieldRule> {
-        let rules = match kind {
-            OrderKind::Deposit => D::deposit_rules(currency),
-            _ => D::withdrawal_rules(currency),
-        };
-        in_request_order(rules, kind)
+        self.dialect.rules(kind, currency)
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider(), order_id = %request.order_id))]
     async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
         let defaulted = self.with_default_method(request);
         let request: &DepositRequest = &defaulted;
         self.check_payment_method(request)?;
-        let form = DepositForm::<D>::try_from(request)?;
+        let form = DepositForm::new(&self.dialect, request)?;
         self.check_limits(&request.amount).await?;
         let call = CreateCall::deposit(request, self.transport.call_limits());
         let (settled, auth_order_id) = self
             .create::<DepositCreatedAnswer, CreatedDeposit>(
                 call,
                 Operation::CreateDeposit,
-                "/merchant/generate_orders",
+                &self.dialect.paths().deposit,
                 &form,
             )
             .await?;
@@ -369,16 +371,16 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         ))
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %request.order_id))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider(), order_id = %request.order_id))]
     async fn create_withdrawal(&self, request: &WithdrawalRequest) -> Result<WithdrawalReceipt> {
-        let form = WithdrawalForm::<D>::try_from(request)?;
+        let form = WithdrawalForm::new(&self.dialect, request)?;
         self.check_limits(&request.amount).await?;
         let call = CreateCall::withdrawal(request, self.transport.call_limits());
         let (settled, auth_order_id) = self
             .create::<WithdrawalCreatedAnswer, CreatedWithdrawal>(
                 call,
                 Operation::CreateWithdrawal,
-                "/merchant/withdraw_orders",
+                &self.dialect.paths().withdrawal,
                 &form,
             )
             .await?;
@@ -393,19 +395,19 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         Ok(receipt)
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %query.order_id))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider(), order_id = %query.order_id))]
     async fn deposit_status(&self, query: &StatusQuery) -> Result<StatusReport> {
         self.status(OrderKind::Deposit, query).await
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER, order_id = %query.order_id))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider(), order_id = %query.order_id))]
     async fn withdrawal_status(&self, query: &StatusQuery) -> Result<StatusReport> {
         self.status(OrderKind::Withdrawal, query).await
     }
 
-    #[instrument(skip_all, fields(provider = %D::PROVIDER))]
+    #[instrument(skip_all, fields(provider = %self.dialect.provider()))]
     async fn balance(&self, currency: &Currency) -> Result<Balance> {
-        if !D::capabilities().supports(Operation::Balance) {
+        if !self.dialect.capabilities().supports(Operation::Balance) {
             return Err(self.unsupported(Operation::Balance));
         }
         let form = BalanceForm {
@@ -413,7 +415,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         };
         self.post_authed::<BalanceAnswer>(
             Operation::Balance,
-            "/wallet/get_balance",
+            &self.dialect.paths().balance,
             Idempotency::Read,
             &form,
         )
@@ -431,7 +433,7 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
         request.check_size()?;
         if self.secret_keys.is_empty() {
             return Err(Error::Config {
-                key: format!("{}.secret_key", D::PROVIDER),
+                key: format!("{}.secret_key", self.dialect.provider()),
                 reason: "is required to verify callbacks".into(),
             });
         }
@@ -449,6 +451,9 @@ impl<D: Dialect> PaymentGateway for FormApiGateway<D> {
             .into());
         };
         let account = self.secret_keys[index].account.clone();
-        Ok(wire::callback_event(D::PROVIDER, callback, request.body, index)?.with_account(account))
+        Ok(
+            wire::callback_event(&self.dialect, callback, request.body, index)?
+                .with_account(account),
+        )
     }
 }

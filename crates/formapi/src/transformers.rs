@@ -4,27 +4,26 @@
 //! status words and refusal messages mapped here. No I/O: the fixtures feed
 //! these types directly in the tests below.
 //!
-//! A dialect's own rules (currencies, which fields each currency takes) live in
-//! its crate and reach the requests through [`Dialect`].
+//! A dialect's own rules (currencies, which fields each currency takes) are
+//! data, a [`DialectSpec`], and reach the requests through it.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
 use chrono::NaiveDateTime;
-use paybridge_core::fields::{check_fields, in_request_order, sent_value};
+use paybridge_core::fields::{check_fields, sent_value};
 use paybridge_core::refusal::{DocumentedRefusal, RefusalTable};
 use paybridge_core::ExtraFields;
 use paybridge_core::{
     check_request_amount, Balance, Bank, CallbackEvent, CallbackRejection, Currency, CurrencyLimit,
-    Decimal, Error, Money, OrderId, OrderKind, OrderStatus, RefusalKind, Result, SecretString,
+    Decimal, Money, OrderId, OrderKind, OrderStatus, RefusalKind, Result, SecretString,
     StatusQuery, StatusReport, WithdrawalRequest,
 };
-use paybridge_core::{DepositRequest, FieldRule, Operation, Provider, RequestField};
+use paybridge_core::{DepositRequest, FieldRule, Operation, RequestField};
 use paybridge_wire::{parse_callback_body, parse_decimal_str, AnswerError, Scalar, ScalarRef};
 use serde::{Deserialize, Serialize};
 
-use crate::Dialect;
+use crate::DialectSpec;
 
 /// Every operation that fetches an auth token first: the token's refusal,
 /// `Params incorrect`, can answer any of them.
@@ -113,7 +112,8 @@ const fn refusal(
     }
 }
 
-/// Maps an `order_status` word of a `kind` of order; `None` for a word nobody
+/// Maps an `order_status` word of a `kind` of order as the whole family
+/// spells it (a dialect adds its own words over these); `None` for a word nobody
 /// has documented, which callers surface rather than guess about.
 pub fn order_status(kind: OrderKind, word: &str) -> Option<OrderStatus> {
     Some(match word.trim().to_ascii_lowercase().as_str() {
@@ -234,7 +234,7 @@ pub struct DepositFields {
 
 /// `/merchant/generate_orders`, without the auth token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DepositForm<D> {
+pub struct DepositForm {
     /// The payer's name (the document calls the payer `username`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -256,8 +256,6 @@ pub struct DepositForm<D> {
     /// The request's extra fields, last.
     #[serde(flatten)]
     pub extra: ExtraFields,
-    #[serde(skip)]
-    dialect: PhantomData<D>,
 }
 
 /// The payout fields only some providers take.
@@ -270,7 +268,7 @@ pub struct WithdrawalFields {
 
 /// `/merchant/withdraw_orders`, without the auth token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WithdrawalForm<D> {
+pub struct WithdrawalForm {
     /// The amount, without trailing zeros.
     pub amount: String,
     /// The currency code.
@@ -292,8 +290,6 @@ pub struct WithdrawalForm<D> {
     /// The request's extra fields, last.
     #[serde(flatten)]
     pub extra: ExtraFields,
-    #[serde(skip)]
-    dialect: PhantomData<D>,
 }
 
 /// Why e-mail and phone are sent when given, not required.
@@ -419,18 +415,19 @@ pub fn parse_order_datetime(text: &str) -> Result<NaiveDateTime, String> {
     Ok(NaiveDateTime::new(date, time))
 }
 
-impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
-    type Error = Error;
-
-    fn try_from(request: &DepositRequest) -> Result<Self> {
+impl DepositForm {
+    /// The form `dialect` sends for `request`, or the error naming the first
+    /// field its table refuses or misses.
+    pub fn new(dialect: &DialectSpec, request: &DepositRequest) -> Result<Self> {
         use RequestField as F;
         check_request_amount(&request.amount)?;
         let currency = request.amount.currency();
-        let rules = in_request_order(D::deposit_rules(currency), OrderKind::Deposit);
+        let rules = dialect.rules(OrderKind::Deposit, currency);
         let context = format!(" {currency} deposits");
-        check_fields(&rules, D::PROVIDER, &context, |f| request.has(f))?;
-        request.extra.refuse_names(FORM_FIELD_NAMES, D::PROVIDER)?;
-        D::check_deposit_values(request)?;
+        let provider = dialect.provider();
+        check_fields(&rules, provider, &context, |f| request.has(f))?;
+        request.extra.refuse_names(FORM_FIELD_NAMES, provider)?;
+        dialect.check_deposit_values(request)?;
         let sent = |field, value: &Option<String>| sent_value(&rules, field, value);
         Ok(Self {
             username: sent(F::CustomerName, &request.customer_name),
@@ -452,21 +449,22 @@ impl<D: Dialect> TryFrom<&DepositRequest> for DepositForm<D> {
                 callback_url: sent(F::CallbackUrl, &request.callback_url),
             },
             extra: request.extra.clone(),
-            dialect: PhantomData,
         })
     }
 }
 
-impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
-    type Error = Error;
-
-    fn try_from(request: &WithdrawalRequest) -> Result<Self> {
+impl WithdrawalForm {
+    /// The form `dialect` sends for `request`, or the error naming the first
+    /// field its table refuses or misses.
+    pub fn new(dialect: &DialectSpec, request: &WithdrawalRequest) -> Result<Self> {
         check_request_amount(&request.amount)?;
         let currency = request.amount.currency();
-        let rules = in_request_order(D::withdrawal_rules(currency), OrderKind::Withdrawal);
+        let rules = dialect.rules(OrderKind::Withdrawal, currency);
         let context = format!(" {currency} withdrawals");
-        check_fields(&rules, D::PROVIDER, &context, |f| request.has(f))?;
-        request.extra.refuse_names(FORM_FIELD_NAMES, D::PROVIDER)?;
+        check_fields(&rules, dialect.provider(), &context, |f| request.has(f))?;
+        request
+            .extra
+            .refuse_names(FORM_FIELD_NAMES, dialect.provider())?;
         Ok(Self {
             amount: format_amount(request.amount.amount()),
             currency: currency.as_str().to_owned(),
@@ -479,7 +477,6 @@ impl<D: Dialect> TryFrom<&WithdrawalRequest> for WithdrawalForm<D> {
                 callback_url: sent_value(&rules, RequestField::CallbackUrl, &request.callback_url),
             },
             extra: request.extra.clone(),
-            dialect: PhantomData,
         })
     }
 }
@@ -676,9 +673,12 @@ pub struct StatusAnswer {
     pub payment_id: Option<Scalar>,
 }
 
-/// A status answer with the order it was asked about (the answer names none).
+/// A status answer with the order it was asked about (the answer names none)
+/// and the dialect whose words it reads.
 #[derive(Debug)]
-pub struct StatusOf {
+pub struct StatusOf<'a> {
+    /// The dialect answering.
+    pub dialect: &'a DialectSpec,
     /// Deposit or withdrawal.
     pub kind: OrderKind,
     /// The order id asked about.
@@ -687,18 +687,20 @@ pub struct StatusOf {
     pub answer: StatusAnswer,
 }
 
-impl TryFrom<StatusOf> for StatusReport {
+impl TryFrom<StatusOf<'_>> for StatusReport {
     type Error = AnswerError;
 
     fn try_from(
         StatusOf {
+            dialect,
             kind,
             order_id,
             answer,
-        }: StatusOf,
+        }: StatusOf<'_>,
     ) -> Result<Self, AnswerError> {
         let word = Scalar::required(answer.order_status, "order_status")?;
-        let status = order_status(kind, &word)
+        let status = dialect
+            .status(kind, &word)
             .ok_or_else(|| AnswerError(format!("unknown order_status {word:?}")))?;
         let amount = Money::new(
             decimal(answer.amount, "amount")?,
@@ -806,9 +808,10 @@ pub fn unverified_callback<'a>(
     })
 }
 
-/// Builds the event from a callback whose token verified.
+/// Builds the event from a callback whose token verified, its status word
+/// read as `dialect` spells it.
 pub fn callback_event(
-    provider: Provider,
+    dialect: &DialectSpec,
     callback: UnverifiedCallback<'_>,
     raw_body: &[u8],
     secret_index: usize,
@@ -828,7 +831,8 @@ pub fn callback_event(
         }
     };
     let word = present(f.order_status, "order_status")?;
-    let status = order_status(kind, &word)
+    let status = dialect
+        .status(kind, &word)
         .ok_or_else(|| invalid("order_status", format!("unknown status {word:?}")))?;
     let amount =
         parse_decimal_str(&present(f.amount, "amount")?).map_err(|r| invalid("amount", r))?;
@@ -839,7 +843,7 @@ pub fn callback_event(
         .map(|c| c.decimal().map_err(|r| invalid("charge", r)))
         .transpose()?;
     Ok(CallbackEvent::new(
-        provider,
+        dialect.provider(),
         kind,
         Some(order_id),
         status,

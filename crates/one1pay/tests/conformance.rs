@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use paybridge_core::{
-    DepositRequest, Money, OrderId, PaymentGateway, StatusQuery, WithdrawalRequest,
-};
+use paybridge_core::{DepositRequest, Money, OrderId, PaymentGateway, StatusQuery};
 use paybridge_one1pay::One1Pay;
-use paybridge_testkit::conformance::{Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET};
+use paybridge_testkit::conformance::{
+    payout, Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET,
+};
 
 #[tokio::test]
 async fn one1pay_conforms() {
@@ -32,17 +32,7 @@ async fn one1pay_conforms() {
         Ok(Arc::new(gateway) as Arc<dyn PaymentGateway>)
     })
     .deposit(complete().build().unwrap())
-    .withdrawal(
-        WithdrawalRequest::builder(
-            "KIT-W-1",
-            Money::parse("250", "THB").unwrap(),
-            "12",
-            "John Doe",
-            "123",
-        )
-        .build()
-        .unwrap(),
-    )
+    .withdrawal(payout("THB"))
     // Complete but for an extra field named like one the form sets itself.
     .invalid_deposit(complete().extra("bank_id", "2").build().unwrap())
     .invalid_deposit(deposit("THB").build().unwrap())

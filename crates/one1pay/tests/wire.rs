@@ -7,14 +7,14 @@ use paybridge_core::{
     CallbackRequest, Currency, DepositRequest, Error, Money, OrderId, OrderStatus, PaymentGateway,
     StatusQuery, WithdrawalRequest,
 };
-use paybridge_one1pay::{AuthPolicy, One1Pay};
+use paybridge_one1pay::{AuthPolicy, FormApiGateway, One1Pay};
 use paybridge_testkit::{fixture, mock_capture, replay_form_operation, BoxFuture, Replay};
 
 const USERNAME: &str = "Payment-test";
 const API_KEY: &str = "EPSOWM0eewwrwer0OfUo";
 const SECRET: &str = "test-secret";
 
-fn gateway(base_url: &str) -> One1Pay {
+fn gateway(base_url: &str) -> FormApiGateway {
     One1Pay::builder(base_url, USERNAME, API_KEY)
         .secret_key(SECRET)
         .build()
@@ -23,7 +23,7 @@ fn gateway(base_url: &str) -> One1Pay {
 
 fn op<T, F>(f: F) -> impl Fn(String) -> BoxFuture<Result<T, Error>>
 where
-    F: Fn(One1Pay) -> BoxFuture<Result<T, Error>>,
+    F: Fn(FormApiGateway) -> BoxFuture<Result<T, Error>>,
 {
     move |base| f(gateway(&base))
 }

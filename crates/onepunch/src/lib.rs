@@ -37,6 +37,7 @@ use rand::{Rng, SeedableRng};
 use serde::de::DeserializeOwned;
 use tracing::{info, instrument};
 
+pub mod config;
 pub mod transformers;
 
 // The types this adapter's API speaks, so a program needs no other paybridge crate.

@@ -3,26 +3,25 @@
 //! and request building for each operation.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use paybridge::adapters::{One1Pay, OnePunch, Vpay88};
+use paybridge::adapters::{FormApiGateway, One1Pay, OnePunch, Vpay88};
 use paybridge::transport::HttpReply;
 use paybridge::wire::{form_pairs, parse_decimal_str, read_answer};
 use paybridge::{
     CallbackRequest, DepositRequest, Money, Operation, OrderId, OrderKind, PaymentGateway,
     StatusReport, WithdrawalRequest,
 };
-use paybridge_one1pay::One1PayDialect;
 use paybridge_signing::{
     form_callback_token, onepunch_create_signature, onepunch_listing_signature,
     onepunch_notification_signature, onepunch_status_signature, verify_hex, OnepunchCreateFields,
     OnepunchNotificationFields,
 };
 use paybridge_vpay88::transformers::{StatusAnswer, StatusOf, REFUSALS};
-use paybridge_vpay88::{DepositForm, Vpay88Dialect, WithdrawalForm};
+use paybridge_vpay88::{DepositForm, WithdrawalForm};
 
 const SECRET: &str = "demo-secret-key";
 const KEY: &str = "demo-monster-key";
 
-fn vpay88() -> Vpay88 {
+fn vpay88() -> FormApiGateway {
     Vpay88::builder("http://127.0.0.1:9", "demo", "demo-api-key")
         .secret_key(SECRET)
         .build()
@@ -176,20 +175,19 @@ fn requests(c: &mut Criterion) {
     .unwrap();
     // Each form as sent: the typed request, then its fields in order.
     g.bench_function("vpay88/deposit_form", |b| {
-        b.iter(|| form_pairs(&DepositForm::<Vpay88Dialect>::try_from(black_box(&myr)).unwrap()))
+        b.iter(|| form_pairs(&DepositForm::new(&Vpay88::dialect(), black_box(&myr)).unwrap()))
     });
     g.bench_function("one1pay/deposit_form", |b| {
-        b.iter(|| form_pairs(&DepositForm::<One1PayDialect>::try_from(black_box(&thb)).unwrap()))
+        b.iter(|| form_pairs(&DepositForm::new(&One1Pay::dialect(), black_box(&thb)).unwrap()))
     });
     g.bench_function("vpay88/withdrawal_form", |b| {
-        b.iter(|| {
-            form_pairs(&WithdrawalForm::<Vpay88Dialect>::try_from(black_box(&payout)).unwrap())
-        })
+        b.iter(|| form_pairs(&WithdrawalForm::new(&Vpay88::dialect(), black_box(&payout)).unwrap()))
     });
     g.bench_function("onepunch/create_body", |b| {
         b.iter(|| punch.create_body(black_box(&cny)).unwrap())
     });
     let status_body = br#"{"status":true,"order_status":"completed","order_datetime":"2021-11-18 15:00:00","amount":300.0000,"currency":"MYR"}"#;
+    let dialect = Vpay88::dialect();
     g.bench_function("vpay88/status_decode", |b| {
         b.iter(|| {
             let reply = HttpReply {
@@ -205,6 +203,7 @@ fn requests(c: &mut Criterion) {
             .unwrap()
             .map(|answer| {
                 StatusReport::try_from(StatusOf {
+                    dialect: &dialect,
                     kind: OrderKind::Deposit,
                     order_id: OrderId::new("ORDER-1").unwrap(),
                     answer,

@@ -1,114 +1,24 @@
 //! Configuration: a TOML file, overridden by `PAYBRIDGE_*` environment variables.
 //!
-//! The file is read by `serde` into the types below; an error names its key
-//! through serde's own path (`vpay88.api_key`) and the file it came from.
+//! The facade reads its own sections (`[http]`, `[callback]`, `[ledger]`,
+//! `[accounts.NAME]`, `[brands.NAME]`) and hands each provider's section to the
+//! reader its adapter gives the registry ([`crate::providers`]); every error
+//! names its key (`vpay88.api_key`) and the file it came from.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use paybridge_core::{redact, Error, ExposeSecret, Provider, Result, SecretString};
-use paybridge_vpay88::AuthPolicy;
+use paybridge_core::{redact, Error, Provider, Result};
+
+use crate::SectionName;
+use paybridge_wire::section::{flag, number, ProviderSection, SectionAt, SectionReader};
 use paybridge_wire::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-/// `[vpay88]` and `[one1pay]`. `Debug` shows no secret: keys are
-/// [`SecretString`]s and URLs are shown through [`paybridge_core::redact`].
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct FormApiSection {
-    /// Base URL given privately by the provider (may carry a path prefix).
-    pub base_url: Option<String>,
-    /// Merchant user name.
-    pub username: Option<String>,
-    /// API key.
-    pub api_key: Option<SecretString>,
-    /// Callback secret.
-    pub secret_key: Option<SecretString>,
-    /// Several callback secrets (one merchant account per channel).
-    #[serde(default, deserialize_with = "list_or_commas")]
-    pub secret_keys: Vec<SecretString>,
-    /// When auth tokens are fetched: `per_request` (default) or `cached`.
-    pub auth_policy: Option<AuthPolicySetting>,
-    /// The payment methods the account takes, per currency (`[one1pay.pay_methods]`,
-    /// `VND = ["bank"]`); a deposit naming another is refused before sending.
-    #[serde(default)]
-    pub pay_methods: std::collections::BTreeMap<String, Vec<String>>,
-    /// One1Pay: the `pay_method` sent for a deposit that names none, so one
-    /// request serves every provider (Vpay88 takes no method: refused there).
-    pub payment_method: Option<String>,
-    /// Seconds the provider's published amount limits are trusted before they
-    /// are fetched again (600 by default); 0 turns the check off.
-    #[serde(default, deserialize_with = "number")]
-    pub limits_ttl_secs: Option<u64>,
-}
-
-/// `auth_policy`: when auth tokens are fetched.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum AuthPolicySetting {
-    /// A fresh token before every call.
-    #[default]
-    PerRequest,
-    /// One token reused until refused.
-    Cached,
-}
-
-impl From<AuthPolicySetting> for AuthPolicy {
-    fn from(setting: AuthPolicySetting) -> Self {
-        match setting {
-            AuthPolicySetting::PerRequest => AuthPolicy::PerRequest,
-            AuthPolicySetting::Cached => AuthPolicy::Cached,
-        }
-    }
-}
-
-/// `[onepunch]`. `Debug` shows no secret (see [`FormApiSection`]).
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct OnePunchSection {
-    /// Base URL; defaults to the production API.
-    pub base_url: Option<String>,
-    /// Sub-account id.
-    pub monster_token: Option<String>,
-    /// Signing key.
-    pub monster_key: Option<SecretString>,
-    /// Default `notify_url`.
-    pub notify_url: Option<String>,
-    /// Default `return_url`.
-    pub return_url: Option<String>,
-    /// Default `payment_method` (`ali-person`), for a deposit that names none.
-    pub payment_method: Option<String>,
-}
-
-impl std::fmt::Debug for FormApiSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FormApiSection")
-            .field("base_url", &self.base_url.as_deref().map(redact::Url))
-            .field("username", &self.username)
-            .field("api_key", &self.api_key)
-            .field("secret_key", &self.secret_key)
-            .field("secret_keys", &self.secret_keys)
-            .field("auth_policy", &self.auth_policy)
-            .field("pay_methods", &self.pay_methods)
-            .field("limits_ttl_secs", &self.limits_ttl_secs)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for OnePunchSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnePunchSection")
-            .field("base_url", &self.base_url.as_deref().map(redact::Url))
-            .field("monster_token", &self.monster_token)
-            .field("monster_key", &self.monster_key)
-            .field("notify_url", &self.notify_url.as_deref().map(redact::Url))
-            .field("return_url", &self.return_url.as_deref().map(redact::Url))
-            .finish()
-    }
-}
+pub use paybridge_formapi::config::{AuthPolicySetting, FormApiSection};
+pub use paybridge_onepunch::config::OnePunchSection;
 
 /// `[http]`: timeouts and retries.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -200,77 +110,67 @@ pub struct CallbackSection {
 /// are those of the provider's own section, beside `provider`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub enum AccountSection {
-    /// A Vpay88 account.
-    Vpay88(FormApiSection),
-    /// A One1Pay account.
-    One1Pay(FormApiSection),
-    /// A ONE-PUNCH sub-account.
-    OnePunch(OnePunchSection),
+pub struct AccountSection {
+    provider: Provider,
+    section: Box<dyn ProviderSection>,
 }
 
 impl AccountSection {
     /// The provider the account belongs to.
     pub fn provider(&self) -> Provider {
-        match self {
-            AccountSection::Vpay88(_) => crate::providers::VPAY88,
-            AccountSection::One1Pay(_) => crate::providers::ONE1PAY,
-            AccountSection::OnePunch(_) => crate::providers::ONEPUNCH,
-        }
+        self.provider
+    }
+
+    /// The section, as its adapter read it.
+    pub fn section(&self) -> &dyn ProviderSection {
+        self.section.as_ref()
+    }
+
+    /// The section as the adapter's own type, when it is a `T`.
+    pub fn section_as<T: 'static>(&self) -> Option<&T> {
+        self.section.as_any().downcast_ref()
+    }
+
+    /// The same, to change it.
+    pub fn section_as_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.section.as_any_mut().downcast_mut()
     }
 
     /// Reads `[accounts.NAME]`: `provider` first, then the rest as that
     /// provider's section, errors naming `accounts.NAME.<key>`.
-    fn read(name: &str, mut table: toml::Table, source: &str) -> Result<Self> {
-        let key = |rest: &str| format!("accounts.{name}.{rest}");
-        if !is_account_name(name) {
-            return Err(Error::Config {
-                key: format!("accounts.{name}"),
-                reason: format!("in {source}: an account name is letters, digits, '-' or '_' (it is a URL path segment)"),
-            });
-        }
-        let provider = match table.remove("provider") {
-            Some(value) => read_value::<Provider>(value, source, &key("provider"))?,
-            None => {
-                return Err(Error::Config {
-                    key: key("provider"),
-                    reason: format!(
-                        "is missing in {source} (or set PAYBRIDGE_ACCOUNTS_{}_PROVIDER)",
-                        name.to_ascii_uppercase()
-                    ),
-                })
-            }
-        };
-        let rest = toml::Value::Table(table);
+    fn read(name: &str, mut table: toml::Table, readers: &Readers, source: &str) -> Result<Self> {
         let prefix = format!("accounts.{name}");
-        Ok(match provider {
-            crate::providers::VPAY88 => AccountSection::Vpay88(read_value(rest, source, &prefix)?),
-            crate::providers::ONE1PAY => {
-                AccountSection::One1Pay(read_value(rest, source, &prefix)?)
-            }
-            crate::providers::ONEPUNCH => {
-                AccountSection::OnePunch(read_value(rest, source, &prefix)?)
-            }
-            other => {
-                return Err(Error::Config {
-                    key: key("provider"),
-                    reason: format!("in {source}: {other} is not built into paybridge"),
-                })
-            }
-        })
+        let env = SectionName::account(name).env;
+        let at = SectionAt {
+            key: &prefix,
+            env: &env,
+            source,
+        };
+        if !is_account_name(name) {
+            return Err(at.error(
+                "",
+                "an account name is letters, digits, '-' or '_' (it is a URL path segment)",
+            ));
+        }
+        let Some(value) = table.remove("provider") else {
+            return Err(at.missing("provider"));
+        };
+        let provider: Provider = at.read(value).map_err(|e| rekey(e, &at.key("provider")))?;
+        let reader = readers.get(provider, &at.key("provider"), source)?;
+        let section = reader.read(toml::Value::Table(table), &at)?;
+        Ok(Self { provider, section })
     }
 }
 
-/// `provider` when paybridge has an adapter of that name; else an error
-/// naming `key` and the source, listing the ones it has.
-fn built_in(provider: Provider, key: &str, source: &str) -> Result<Provider> {
-    crate::providers::built_in(provider.as_str()).map_err(|e| match e {
+/// `err` naming `key` (a value read alone names no key of its own).
+fn rekey(err: Error, key: &str) -> Error {
+    match err {
         Error::Config { reason, .. } => Error::Config {
             key: key.into(),
-            reason: format!("in {source}: {reason}"),
+            reason,
         },
         other => other,
-    })
+    }
 }
 
 /// Letters, digits, `-` and `_`: a name that is a URL path segment and an
@@ -288,39 +188,120 @@ fn read_value<T: serde::de::DeserializeOwned>(
     source: &str,
     prefix: &str,
 ) -> Result<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let key = match (prefix, path.as_str()) {
-            ("", ".") => "file".to_owned(),
-            ("", path) => path.to_owned(),
-            (prefix, ".") => prefix.to_owned(),
-            (prefix, path) => format!("{prefix}.{path}"),
-        };
-        Error::Config {
-            key,
-            reason: format!("in {source}: {}", e.inner().message()),
-        }
-    })
+    SectionAt {
+        key: prefix,
+        env: "",
+        source,
+    }
+    .read(value)
 }
 
-/// The file's shape: what serde reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    provider: Option<Provider>,
-    /// Read per account once its provider is known.
-    #[serde(default)]
-    accounts: std::collections::BTreeMap<String, toml::Table>,
-    vpay88: Option<FormApiSection>,
-    one1pay: Option<FormApiSection>,
-    onepunch: Option<OnePunchSection>,
-    #[serde(default)]
-    http: HttpSection,
-    #[serde(default)]
-    callback: CallbackSection,
-    #[serde(default)]
-    ledger: LedgerSection,
+/// The facade's own section `key`, taken out of `table` (its default when absent).
+fn read_own<T: serde::de::DeserializeOwned + Default>(
+    table: &mut toml::Table,
+    key: &str,
+    source: &str,
+) -> Result<T> {
+    match table.remove(key) {
+        Some(value) => read_value(value, source, key),
+        None => Ok(T::default()),
+    }
 }
+
+/// The readers of one configuration's providers: the registry's built-in
+/// ones and the brands it configures.
+#[derive(Debug, Clone, Default)]
+struct Readers {
+    brands: BTreeMap<Provider, Arc<dyn SectionReader>>,
+}
+
+impl Readers {
+    fn find(&self, provider: Provider) -> Option<Arc<dyn SectionReader>> {
+        crate::providers::reader(provider).or_else(|| self.brands.get(&provider).cloned())
+    }
+
+    /// Every provider with a reader, built-in first.
+    fn names(&self) -> Vec<Provider> {
+        crate::providers::BUILT_IN
+            .into_iter()
+            .chain(self.brands.keys().copied())
+            .collect()
+    }
+
+    /// The reader of `provider`, or an error naming `key` and listing them.
+    fn get(&self, provider: Provider, key: &str, source: &str) -> Result<Arc<dyn SectionReader>> {
+        self.find(provider).ok_or_else(|| Error::Config {
+            key: key.into(),
+            reason: format!(
+                "in {source}: '{provider}' is not one of {} (a brand is defined under [brands.NAME])",
+                self.names().iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+
+    /// Reads `[brands]`: each brand's name, then its protocol's reading of
+    /// the rest, errors naming `brands.NAME.<key>`.
+    fn read_brands(brands: toml::Value, source: &str) -> Result<Self> {
+        let at = SectionAt {
+            key: "brands",
+            env: "",
+            source,
+        };
+        let table: toml::Table = at.read(brands)?;
+        let mut readers = Readers::default();
+        for (name, value) in table {
+            let key = format!("brands.{name}");
+            let brand = SectionAt {
+                key: &key,
+                env: "",
+                source,
+            };
+            let provider = Provider::parse(&name).map_err(|e| rekey(e, &key))?;
+            if crate::providers::reader(provider).is_some() {
+                return Err(brand.error(
+                    "",
+                    format!("{provider} is a built-in provider; give the brand another name"),
+                ));
+            }
+            let mut table: toml::Table = brand.read(value)?;
+            let Some(protocol) = table.remove("protocol") else {
+                return Err(brand.error(
+                    "protocol",
+                    format!(
+                        "is missing: one of {}",
+                        crate::providers::PROTOCOLS.join(", ")
+                    ),
+                ));
+            };
+            let protocol: String = brand
+                .read(protocol)
+                .map_err(|e| rekey(e, &brand.key("protocol")))?;
+            let reader = crate::providers::read_brand(
+                &protocol,
+                provider,
+                toml::Value::Table(table),
+                &brand,
+            )
+            .unwrap_or_else(|| {
+                Err(brand.error(
+                    "protocol",
+                    format!(
+                        "'{}' is not one of {}",
+                        protocol.escape_debug(),
+                        crate::providers::PROTOCOLS.join(", ")
+                    ),
+                ))
+            })?;
+            readers.brands.insert(provider, reader);
+        }
+        Ok(readers)
+    }
+}
+
+/// The keys of the file the facade reads itself; every other is a provider's section.
+const OWN_KEYS: [&str; 6] = [
+    "provider", "accounts", "brands", "http", "callback", "ledger",
+];
 
 /// The whole configuration. `Debug` shows no secret.
 ///
@@ -356,14 +337,13 @@ struct File {
 pub struct Config {
     /// Which provider [`crate::Gateway::from_config`] builds.
     pub provider: Option<Provider>,
-    /// Vpay88 settings.
-    pub vpay88: Option<FormApiSection>,
-    /// One1Pay settings.
-    pub one1pay: Option<FormApiSection>,
-    /// ONE-PUNCH settings.
-    pub onepunch: Option<OnePunchSection>,
+    /// Each provider's one-account section (`[vpay88]`, `[fpay]`), as its
+    /// adapter read it; reach one with [`Config::section_as`].
+    sections: BTreeMap<Provider, Box<dyn ProviderSection>>,
+    /// The brands configured under `[brands.NAME]`.
+    readers: Readers,
     /// Named accounts (`[accounts.NAME]`), several per provider if need be.
-    pub accounts: std::collections::BTreeMap<String, AccountSection>,
+    pub accounts: BTreeMap<String, AccountSection>,
     /// Timeouts and retries.
     pub http: HttpSection,
     /// Callback answers.
@@ -391,10 +371,9 @@ impl TryFrom<RawConfig> for Config {
     }
 }
 
-/// The sections environment variables can reach: `PAYBRIDGE_<SECTION>_<KEY>`.
-const ENV_SECTIONS: [&str; 6] = [
-    "vpay88", "one1pay", "onepunch", "http", "callback", "ledger",
-];
+/// The sections of the facade's own that environment variables reach:
+/// `PAYBRIDGE_<SECTION>_<KEY>`, beside every provider's.
+const ENV_SECTIONS: [&str; 3] = ["http", "callback", "ledger"];
 
 impl Config {
     /// Loads `path` (when it exists) and applies the process environment.
@@ -444,25 +423,66 @@ impl Config {
     }
 
     /// Reads a table as written (environment applied), errors naming `source`.
-    fn from_table(table: toml::Table, source: &str) -> Result<Self> {
-        let file: File = read_value(toml::Value::Table(table), source, "")?;
-        if let Some(provider) = file.provider {
-            built_in(provider, "provider", source)?;
+    fn from_table(mut table: toml::Table, source: &str) -> Result<Self> {
+        let provider = table
+            .remove("provider")
+            .map(|v| read_value::<Provider>(v, source, "provider"))
+            .transpose()?;
+        let accounts: BTreeMap<String, toml::Table> = table
+            .remove("accounts")
+            .map(|v| read_value(v, source, "accounts"))
+            .transpose()?
+            .unwrap_or_default();
+        let readers = match table.remove("brands") {
+            Some(brands) => Readers::read_brands(brands, source)?,
+            None => Readers::default(),
+        };
+        let http: HttpSection = read_own(&mut table, "http", source)?;
+        let callback: CallbackSection = read_own(&mut table, "callback", source)?;
+        let ledger: LedgerSection = read_own(&mut table, "ledger", source)?;
+        if let Some(provider) = provider {
+            readers.get(provider, "provider", source)?;
         }
-        let accounts = file
-            .accounts
+        let mut sections = BTreeMap::new();
+        for (name, value) in table {
+            let unknown = || Error::Config {
+                key: name.clone(),
+                reason: format!(
+                    "in {source}: unknown section; expected one of {}, or a provider's: {}",
+                    OWN_KEYS.join(", "),
+                    readers
+                        .names()
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let provider = Provider::parse(&name).map_err(|_| unknown())?;
+            let reader = readers.find(provider).ok_or_else(unknown)?;
+            let env = SectionName::provider(provider).env;
+            let at = SectionAt {
+                key: &name,
+                env: &env,
+                source,
+            };
+            sections.insert(provider, reader.read(value, &at)?);
+        }
+        let accounts = accounts
             .into_iter()
-            .map(|(name, table)| Ok((name.clone(), AccountSection::read(&name, table, source)?)))
+            .map(|(name, table)| {
+                let account = AccountSection::read(&name, table, &readers, source)?;
+                Ok((name, account))
+            })
             .collect::<Result<_>>()?;
         Ok(Config {
-            provider: file.provider,
-            vpay88: file.vpay88,
-            one1pay: file.one1pay,
-            onepunch: file.onepunch,
+            provider,
+            sections,
+            readers,
             accounts,
-            http: file.http,
-            callback: file.callback,
-            ledger: file.ledger,
+            http,
+            callback,
+            ledger,
             source: source.to_owned(),
         })
     }
@@ -471,6 +491,54 @@ impl Config {
     pub fn provider(&self) -> Result<Provider> {
         self.provider
             .ok_or_else(|| self.missing("provider", "PAYBRIDGE_PROVIDER"))
+    }
+
+    /// Every provider this configuration can name: the built-in ones, then
+    /// the brands it defines.
+    pub fn providers(&self) -> Vec<Provider> {
+        self.readers.names()
+    }
+
+    /// The provider named `name`, built-in or a brand this configuration
+    /// defines; else an error naming `provider` and listing them.
+    pub fn provider_named(&self, name: &str) -> Result<Provider> {
+        crate::providers::named(name, &self.providers())
+    }
+
+    /// Whether `provider` is a brand defined under `[brands.NAME]`.
+    pub fn is_brand(&self, provider: Provider) -> bool {
+        self.readers.brands.contains_key(&provider)
+    }
+
+    /// The one-account section of `provider` (`[vpay88]`, `[fpay]`), if configured.
+    pub fn section(&self, provider: Provider) -> Option<&dyn ProviderSection> {
+        self.sections.get(&provider).map(|s| s.as_ref())
+    }
+
+    /// The one-account section named `name`, as the adapter's own type `T`
+    /// (`config.section_as::<OnePunchSection>("onepunch")`).
+    pub fn section_as<T: 'static>(&self, name: &str) -> Option<&T> {
+        let provider = Provider::parse(name).ok()?;
+        self.sections.get(&provider)?.as_any().downcast_ref()
+    }
+
+    /// The same, to change it.
+    pub fn section_as_mut<T: 'static>(&mut self, name: &str) -> Option<&mut T> {
+        let provider = Provider::parse(name).ok()?;
+        self.sections
+            .get_mut(&provider)?
+            .as_any_mut()
+            .downcast_mut()
+    }
+
+    /// The form API section named `name` (`[vpay88]`, `[one1pay]`, a brand's).
+    pub fn form_api_section(&self, name: &str) -> Option<&FormApiSection> {
+        self.section_as(name)
+    }
+
+    /// The same, to change it: `config.form_api_section_mut("one1pay")`.
+    pub fn form_api_section_mut(&mut self, name: &str) -> Option<&mut FormApiSection> {
+        self.section_as_mut(name)
     }
 
     pub(crate) fn missing(&self, key: &str, env: &str) -> Error {
@@ -525,29 +593,11 @@ impl Config {
 
     /// Every secret configured, for log scrubbing checks.
     pub fn secrets(&self) -> Vec<&str> {
-        let mut form_api: Vec<&FormApiSection> = [&self.vpay88, &self.one1pay]
-            .into_iter()
-            .flatten()
-            .collect();
-        let mut onepunch: Vec<&OnePunchSection> = self.onepunch.iter().collect();
-        for account in self.accounts.values() {
-            match account {
-                AccountSection::Vpay88(section) | AccountSection::One1Pay(section) => {
-                    form_api.push(section)
-                }
-                AccountSection::OnePunch(section) => onepunch.push(section),
-            }
-        }
-        let mut out = Vec::new();
-        for section in form_api {
-            out.extend(section.api_key.iter().map(|s| s.expose_secret()));
-            out.extend(section.secret_key.iter().map(|s| s.expose_secret()));
-            out.extend(section.secret_keys.iter().map(|s| s.expose_secret()));
-        }
-        for section in onepunch {
-            out.extend(section.monster_key.iter().map(|s| s.expose_secret()));
-        }
-        out
+        self.sections
+            .values()
+            .chain(self.accounts.values().map(|a| &a.section))
+            .flat_map(|s| s.secrets())
+            .collect()
     }
 
     /// Opens the ledger `[ledger] url` names (`PAYBRIDGE_LEDGER_URL`), if
@@ -588,64 +638,6 @@ impl Config {
     }
 }
 
-/// A whole non-negative number, written as a TOML integer or, from the
-/// environment, as text.
-fn number<'de, D, N>(deserializer: D) -> std::result::Result<Option<N>, D::Error>
-where
-    D: Deserializer<'de>,
-    N: TryFrom<u64>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        Integer(u64),
-        Text(String),
-    }
-    let value = match Written::deserialize(deserializer)? {
-        Written::Integer(n) => Some(n),
-        Written::Text(text) => text.trim().parse().ok(),
-    };
-    value
-        .and_then(|n| N::try_from(n).ok())
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom("must be a whole non-negative number"))
-}
-
-/// `true` or `false`, written as a TOML boolean or, from the environment, as text.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        Flag(bool),
-        Text(String),
-    }
-    match Written::deserialize(deserializer)? {
-        Written::Flag(flag) => Ok(Some(flag)),
-        Written::Text(text) => match text.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(Some(true)),
-            "false" | "0" | "no" => Ok(Some(false)),
-            _ => Err(serde::de::Error::custom("must be true or false")),
-        },
-    }
-}
-
-/// A list of strings, or (from the environment) one comma-separated string.
-fn list_or_commas<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<Vec<SecretString>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        List(Vec<String>),
-        Commas(String),
-    }
-    let list = match Written::deserialize(deserializer)? {
-        Written::List(list) => list,
-        Written::Commas(text) => text.split(',').map(|s| s.trim().to_owned()).collect(),
-    };
-    Ok(list.into_iter().map(SecretString::from).collect())
-}
-
 /// `PAYBRIDGE_PROVIDER` and `PAYBRIDGE_<SECTION>_<KEY>` override the file. Values
 /// go in as text; the section's types read them.
 fn apply_env(
@@ -665,9 +657,24 @@ fn apply_env(
             table.insert("provider".into(), toml::Value::String(value));
             continue;
         }
-        let Some(section) = ENV_SECTIONS
+        // Brands are named in the file, so their sections are known only from it.
+        let brands: Vec<String> = table
+            .get("brands")
+            .and_then(toml::Value::as_table)
+            .map(|t| t.keys().map(|k| k.to_ascii_lowercase()).collect())
+            .unwrap_or_default();
+        let sections = ENV_SECTIONS
             .iter()
-            .find(|s| rest.starts_with(&format!("{s}_")))
+            .map(|s| s.to_string())
+            .chain(
+                crate::providers::BUILT_IN
+                    .iter()
+                    .map(|p| p.as_str().to_owned()),
+            )
+            .chain(brands);
+        let Some(section) = sections
+            .filter(|s| rest.starts_with(&format!("{s}_")))
+            .max_by_key(|s| s.len())
         else {
             continue;
         };
@@ -686,24 +693,6 @@ fn apply_env(
     Ok(())
 }
 
-/// Every key an `[accounts.NAME]` section may hold: a name may contain `_`
-/// too, so `PAYBRIDGE_ACCOUNTS_<NAME>_<KEY>` is split at the known key.
-const ACCOUNT_KEYS: [&str; 13] = [
-    "provider",
-    "base_url",
-    "username",
-    "api_key",
-    "secret_key",
-    "secret_keys",
-    "auth_policy",
-    "limits_ttl_secs",
-    "monster_token",
-    "monster_key",
-    "notify_url",
-    "return_url",
-    "payment_method",
-];
-
 /// `PAYBRIDGE_ACCOUNTS_<NAME>_<KEY>`: sets `accounts.<name>.<key>`, matching a
 /// file's account whatever its case and with `-` written as `_`.
 fn apply_account_env(
@@ -712,7 +701,9 @@ fn apply_account_env(
     name_and_key: &str,
     value: String,
 ) -> Result<()> {
-    let split = ACCOUNT_KEYS
+    // A name may contain `_` too, so the variable is split at a known key.
+    let keys = crate::providers::account_keys();
+    let split = keys
         .iter()
         .filter_map(|key| {
             let name = name_and_key.strip_suffix(key)?.strip_suffix('_')?;
@@ -724,7 +715,7 @@ fn apply_account_env(
             key: variable.to_owned(),
             reason: format!(
                 "names no account key; write PAYBRIDGE_ACCOUNTS_<NAME>_<KEY> with KEY one of {}",
-                ACCOUNT_KEYS.join(", ").to_ascii_uppercase()
+                keys.join(", ").to_ascii_uppercase()
             ),
         });
     };
@@ -760,6 +751,8 @@ pub fn default_path() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use paybridge_core::ExposeSecret;
+
     use super::*;
 
     const FILE: &str = r#"
@@ -786,14 +779,14 @@ monster_key = "file-monster-key"
         ];
         let config = Config::from_toml_with_env(FILE, "test.toml", env).unwrap();
         assert_eq!(config.provider().unwrap(), crate::providers::ONEPUNCH);
-        let vpay = config.vpay88.as_ref().unwrap();
+        let vpay = config.form_api_section("vpay88").unwrap();
         assert_eq!(
             vpay.api_key.as_ref().unwrap().expose_secret(),
             "env-api-key"
         );
         assert_eq!(vpay.secret_keys.len(), 2);
         assert_eq!(
-            config.one1pay.as_ref().unwrap().secret_keys[1].expose_secret(),
+            config.form_api_section("one1pay").unwrap().secret_keys[1].expose_secret(),
             "b"
         );
         assert_eq!(
@@ -948,10 +941,8 @@ vnd = ["bank", "momo"]
         assert!(crate::Gateway::for_provider(&config, crate::providers::ONE1PAY).is_ok());
         let text = "[onepunch]\nmonster_token = \"MON-x\"\nmonster_key = \"k\"\npayment_method = \"ali-person\"\n";
         let config = Config::from_toml(text, "test.toml").unwrap();
-        assert_eq!(
-            config.onepunch.as_ref().unwrap().payment_method.as_deref(),
-            Some("ali-person")
-        );
+        let onepunch = config.section_as::<OnePunchSection>("onepunch").unwrap();
+        assert_eq!(onepunch.payment_method.as_deref(), Some("ali-person"));
     }
 
     #[test]
@@ -1037,20 +1028,17 @@ monster_key = "punch-key"
         let config = Config::from_toml_with_env(ACCOUNTS, "test.toml", env).unwrap();
         let names: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
         assert_eq!(names, ["duit-now", "main", "new_one", "punch"]);
-        match &config.accounts["duit-now"] {
-            AccountSection::Vpay88(section) => {
-                assert_eq!(section.username.as_deref(), Some("env-user"))
-            }
-            other => panic!("duit-now is a Vpay88 account, read {other:?}"),
-        }
-        match &config.accounts["main"] {
-            AccountSection::Vpay88(section) => assert_eq!(section.limits_ttl_secs, Some(0)),
-            other => panic!("main is a Vpay88 account, read {other:?}"),
-        }
-        match &config.accounts["new_one"] {
-            AccountSection::One1Pay(section) => assert_eq!(section.secret_keys.len(), 2),
-            other => panic!("new_one is a One1Pay account, read {other:?}"),
-        }
+        let form_api = |name: &str, provider: Provider| {
+            let account = &config.accounts[name];
+            assert_eq!(account.provider(), provider, "{name}");
+            account.section_as::<FormApiSection>().unwrap()
+        };
+        let duitnow = form_api("duit-now", crate::providers::VPAY88);
+        assert_eq!(duitnow.username.as_deref(), Some("env-user"));
+        let main = form_api("main", crate::providers::VPAY88);
+        assert_eq!(main.limits_ttl_secs, Some(0));
+        let new_one = form_api("new_one", crate::providers::ONE1PAY);
+        assert_eq!(new_one.secret_keys.len(), 2);
         assert_eq!(
             config.accounts["punch"].provider(),
             crate::providers::ONEPUNCH

@@ -24,21 +24,23 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Duration;
 
-use paybridge_core::ExposeSecret;
-use paybridge_one1pay::One1Pay;
-use paybridge_onepunch::OnePunch;
-use paybridge_vpay88::{AuthPolicy, Vpay88};
+use paybridge_wire::section::{BuildContext, ProviderSection, SectionAt};
 
 pub use paybridge_core::{fields, outcome, refusal};
 pub use paybridge_wire::prelude::*;
 
 pub use paybridge_wire::{self as wire, transport};
 
-/// The providers built into paybridge, each named by its own adapter.
+/// The registry: the providers built into paybridge, each named by its own
+/// adapter, how each one's section is read, and the protocols a brand
+/// configured under `[brands.NAME]` may speak. No provider is named anywhere
+/// else in the facade.
 pub mod providers {
-    use paybridge_core::Provider;
+    use std::sync::Arc;
+
+    use paybridge_core::{Provider, Result};
+    use paybridge_wire::section::{SectionAt, SectionReader};
 
     /// Vpay88.
     pub const VPAY88: Provider = paybridge_vpay88::PROVIDER;
@@ -52,19 +54,70 @@ pub mod providers {
     /// The built-in provider named `name` (case and surrounding space
     /// ignored), or a configuration error naming `provider` and listing them.
     pub fn built_in(name: &str) -> paybridge_core::Result<Provider> {
+        named(name, &BUILT_IN)
+    }
+
+    /// The provider among `known` named `name` (case and surrounding space
+    /// ignored), or a configuration error naming `provider` and listing them.
+    pub fn named(name: &str, known: &[Provider]) -> paybridge_core::Result<Provider> {
         let unknown = || paybridge_core::Error::Config {
             key: "provider".into(),
             reason: format!(
                 "'{}' is not one of {}",
                 name.trim().escape_debug(),
-                BUILT_IN.map(Provider::as_str).join(", ")
+                known
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         let provider = Provider::parse(name).map_err(|_| unknown())?;
-        BUILT_IN
+        known
             .contains(&provider)
             .then_some(provider)
             .ok_or_else(unknown)
+    }
+
+    /// The reader of a built-in provider's section; `None` for any other.
+    pub fn reader(provider: Provider) -> Option<Arc<dyn SectionReader>> {
+        Some(match provider {
+            VPAY88 => Arc::new(paybridge_vpay88::DIALECT.reader()),
+            ONE1PAY => Arc::new(paybridge_one1pay::DIALECT.reader()),
+            ONEPUNCH => Arc::new(paybridge_onepunch::config::OnePunchReader),
+            _ => return None,
+        })
+    }
+
+    /// The protocols a brand may speak (`[brands.NAME] protocol = ...`).
+    pub const PROTOCOLS: [&str; 1] = ["form_api"];
+
+    /// Reads a brand named `provider` speaking `protocol` from its section
+    /// (without `protocol`); `None` for a protocol paybridge does not speak.
+    pub fn read_brand(
+        protocol: &str,
+        provider: Provider,
+        value: toml::Value,
+        at: &SectionAt<'_>,
+    ) -> Option<Result<Arc<dyn SectionReader>>> {
+        match protocol {
+            "form_api" => Some(paybridge_formapi::config::read_brand(provider, value, at)),
+            _ => None,
+        }
+    }
+
+    /// Every key an `[accounts.NAME]` section may hold, whatever its provider
+    /// (a brand's are its protocol's, which a built-in provider speaks too).
+    pub fn account_keys() -> Vec<&'static str> {
+        let mut keys = vec!["provider"];
+        for provider in BUILT_IN {
+            for key in reader(provider).map_or(&[][..], |r| r.keys()) {
+                if !keys.contains(key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
     }
 }
 
@@ -78,8 +131,8 @@ mod config;
 pub use paybridge_ledger as ledger;
 
 pub use config::{
-    default_path, AccountSection, CallbackSection, Config, FormApiSection, HttpSection,
-    LedgerSection, OnePunchSection,
+    default_path, AccountSection, AuthPolicySetting, CallbackSection, Config, FormApiSection,
+    HttpSection, LedgerSection, OnePunchSection,
 };
 
 /// A gateway for the configured provider, plus callback handling.
@@ -102,20 +155,18 @@ impl Gateway {
         Self::for_provider(config, config.provider()?)
     }
 
-    /// Builds the gateway for `provider` from its one-account section
-    /// (`[vpay88]`, `[one1pay]`, `[onepunch]`), whatever `config.provider` says.
+    /// Builds the gateway for `provider` (built-in or a configured brand)
+    /// from its one-account section (`[vpay88]`, `[fpay]`), whatever
+    /// `config.provider` says.
     pub fn for_provider(config: &Config, provider: Provider) -> Result<Self> {
         let name = SectionName::provider(provider);
-        let section = match provider {
-            crate::providers::VPAY88 | crate::providers::ONE1PAY | crate::providers::ONEPUNCH => shorthand(config, provider)
-                .ok_or_else(|| config.missing(&format!("[{provider}]"), &format!("{}_BASE_URL", name.env)))?,
-            other => {
-                return Err(Error::Config {
-                    key: "provider".into(),
-                    reason: format!("{other} is not built into paybridge; wrap its adapter with Gateway::from_gateway"),
-                })
-            }
-        };
+        config.provider_named(provider.as_str()).map_err(|_| Error::Config {
+            key: "provider".into(),
+            reason: format!("{provider} is not built into paybridge nor a brand configured under [brands.NAME]; wrap its adapter with Gateway::from_gateway"),
+        })?;
+        let section = config.section(provider).ok_or_else(|| {
+            config.missing(&format!("[{provider}]"), &format!("{}_BASE_URL", name.env))
+        })?;
         let others = other_account_secrets(config, provider, &format!("[{provider}]"));
         let inner = build(config, &name, section, &others)?;
         Ok(Self::from_gateway(inner, config.callback_answer()))
@@ -127,7 +178,12 @@ impl Gateway {
     pub fn for_account(config: &Config, name: &str) -> Result<Self> {
         let account = config.account(name)?;
         let others = other_account_secrets(config, account.provider(), name);
-        let inner = build(config, &SectionName::account(name), account.into(), &others)?;
+        let inner = build(
+            config,
+            &SectionName::account(name),
+            account.section(),
+            &others,
+        )?;
         let mut gateway = Self::from_gateway(inner, config.callback_answer());
         gateway.account = Some(name.to_owned());
         Ok(gateway)
@@ -236,20 +292,20 @@ impl Deref for Gateway {
 
 /// Where a section was configured: the key its errors name (`vpay88`,
 /// `accounts.main`) and the prefix of its environment variables.
-struct SectionName {
-    key: String,
-    env: String,
+pub(crate) struct SectionName {
+    pub(crate) key: String,
+    pub(crate) env: String,
 }
 
 impl SectionName {
-    fn provider(provider: Provider) -> Self {
+    pub(crate) fn provider(provider: Provider) -> Self {
         Self {
             key: provider.as_str().to_owned(),
             env: format!("PAYBRIDGE_{}", provider.as_str().to_ascii_uppercase()),
         }
     }
 
-    fn account(name: &str) -> Self {
+    pub(crate) fn account(name: &str) -> Self {
         Self {
             key: format!("accounts.{name}"),
             env: format!(
@@ -257,13 +313,6 @@ impl SectionName {
                 name.to_ascii_uppercase().replace('-', "_")
             ),
         }
-    }
-
-    fn missing(&self, config: &Config, key: &str) -> Error {
-        config.missing(
-            &format!("{}.{key}", self.key),
-            &format!("{}_{}", self.env, key.to_ascii_uppercase()),
-        )
     }
 
     /// Renames the adapter's `provider.key` in a configuration error to this
@@ -282,169 +331,58 @@ impl SectionName {
     }
 }
 
-/// A form API builder from its section: required values named by key, then
-/// every option the section sets. The two adapters share one builder type.
-macro_rules! form_api_builder {
-    ($adapter:ty, $config:expr, $name:expr, $section:expr, $others:expr) => {{
-        let section: &FormApiSection = $section;
-        let required = |key: &str, value: Option<&str>| {
-            value
-                .filter(|v| !v.trim().is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| $name.missing($config, key))
-        };
-        if section.secret_key.is_none() && section.secret_keys.is_empty() {
-            tracing::warn!(
-                section = %$name.key,
-                "no secret_key configured: callbacks cannot be verified"
-            );
-        }
-        let mut builder = <$adapter>::builder(
-            required("base_url", section.base_url.as_deref())?,
-            required("username", section.username.as_deref())?,
-            required(
-                "api_key",
-                section.api_key.as_ref().map(|k| k.expose_secret()),
-            )?,
-        )
-        .auth_policy(AuthPolicy::from(section.auth_policy.unwrap_or_default()))
-        .transport($config.transport())
-        .secret_keys(section.secret_key.iter().cloned())
-        .secret_keys(section.secret_keys.iter().cloned());
-        for (account, secret) in $others {
-            builder = builder.other_account_secret(account.clone(), *secret);
-        }
-        if let Some(seconds) = section.limits_ttl_secs {
-            builder = builder.limits_ttl((seconds > 0).then(|| Duration::from_secs(seconds)));
-        }
-        for (currency, methods) in &section.pay_methods {
-            builder = builder.payment_methods(currency, methods.iter().cloned());
-        }
-        if let Some(method) = &section.payment_method {
-            builder = builder.default_payment_method(method.clone());
-        }
-        builder
-    }};
-}
-/// Builds the gateway for one configured section.
+/// Builds the gateway for one configured section, with the `[http]` settings.
 fn build(
     config: &Config,
     name: &SectionName,
-    section: Section<'_>,
+    section: &dyn ProviderSection,
     other_accounts: &[(String, &str)],
 ) -> Result<Arc<dyn PaymentGateway>> {
-    let missing = |key: &str| name.missing(config, key);
-    let gateway: Arc<dyn PaymentGateway> = match section {
-        Section::FormApi(crate::providers::VPAY88, section) => Arc::new(
-            form_api_builder!(Vpay88, config, name, section, other_accounts)
-                .build()
-                .map_err(|e| name.rename(crate::providers::VPAY88, e))?,
-        ),
-        Section::FormApi(_, section) => Arc::new(
-            form_api_builder!(One1Pay, config, name, section, other_accounts)
-                .build()
-                .map_err(|e| name.rename(crate::providers::ONE1PAY, e))?,
-        ),
-        Section::OnePunch(section) => {
-            let token = section
-                .monster_token
-                .clone()
-                .ok_or_else(|| missing("monster_token"))?;
-            let key = section
-                .monster_key
-                .as_ref()
-                .ok_or_else(|| missing("monster_key"))?;
-            let mut builder =
-                OnePunch::builder(token, key.expose_secret()).transport(config.transport());
-            if let Some(url) = &section.base_url {
-                builder = builder.base_url(url.clone());
-            }
-            if let Some(url) = &section.notify_url {
-                builder = builder.notify_url(url.clone());
-            }
-            if let Some(url) = &section.return_url {
-                builder = builder.return_url(url.clone());
-            }
-            if let Some(method) = &section.payment_method {
-                builder = builder.payment_method(method.clone());
-            }
-            Arc::new(
-                builder
-                    .build()
-                    .map_err(|e| name.rename(crate::providers::ONEPUNCH, e))?,
-            )
-        }
+    let context = BuildContext {
+        at: SectionAt {
+            key: &name.key,
+            env: &name.env,
+            source: &config.source,
+        },
+        transport: config.transport(),
+        other_accounts,
     };
-    Ok(gateway)
+    section
+        .build(&context)
+        .map_err(|e| name.rename(section.provider(), e))
 }
 
-/// One configured section, of whichever shape its provider takes.
-#[derive(Clone, Copy)]
-enum Section<'a> {
-    FormApi(Provider, &'a FormApiSection),
-    OnePunch(&'a OnePunchSection),
-}
-
-impl<'a> From<&'a AccountSection> for Section<'a> {
-    fn from(account: &'a AccountSection) -> Self {
-        match account {
-            AccountSection::Vpay88(section) => Section::FormApi(crate::providers::VPAY88, section),
-            AccountSection::One1Pay(section) => {
-                Section::FormApi(crate::providers::ONE1PAY, section)
-            }
-            AccountSection::OnePunch(section) => Section::OnePunch(section),
-        }
-    }
-}
-
-/// The one-account shorthand section of `provider` (`[vpay88]`...), if any.
-fn shorthand(config: &Config, provider: Provider) -> Option<Section<'_>> {
-    match provider {
-        crate::providers::VPAY88 => config
-            .vpay88
-            .as_ref()
-            .map(|s| Section::FormApi(provider, s)),
-        crate::providers::ONE1PAY => config
-            .one1pay
-            .as_ref()
-            .map(|s| Section::FormApi(provider, s)),
-        crate::providers::ONEPUNCH => config.onepunch.as_ref().map(Section::OnePunch),
-        _ => None,
-    }
-}
-
-/// The callback secrets of every configured form-API section of `provider`
-/// but `except`, named by section, for explaining a callback signed with one.
+/// The callback secrets of every configured section of `provider` but
+/// `except`, named by section, for explaining a callback signed with one.
 fn other_account_secrets<'a>(
     config: &'a Config,
     provider: Provider,
     except: &str,
 ) -> Vec<(String, &'a str)> {
-    let shorthand = shorthand(config, provider).map(|s| (format!("[{provider}]"), s));
+    let shorthand = config
+        .section(provider)
+        .map(|s| (format!("[{provider}]"), s));
     let accounts = config
         .accounts
         .iter()
-        .map(|(name, account)| (name.clone(), Section::from(account)));
+        .filter(|(_, account)| account.provider() == provider)
+        .map(|(name, account)| (name.clone(), account.section()));
     shorthand
         .into_iter()
         .chain(accounts)
         .filter(|(name, _)| name != except)
-        .filter_map(|(name, section)| match section {
-            Section::FormApi(p, s) if p == provider => Some((name, s)),
-            _ => None,
-        })
         .flat_map(|(name, section)| {
             section
-                .secret_key
-                .iter()
-                .chain(&section.secret_keys)
-                .map(move |secret| (name.clone(), secret.expose_secret()))
+                .callback_secrets()
+                .into_iter()
+                .map(move |secret| (name.clone(), secret))
         })
         .collect()
 }
 
 /// Keeps the adapter types nameable from the facade.
 pub mod adapters {
+    pub use paybridge_formapi::{DialectSpec, FormApiGateway};
     pub use paybridge_one1pay::One1Pay;
     pub use paybridge_onepunch::OnePunch;
     pub use paybridge_vpay88::Vpay88;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::routing::post;
 use axum::Router;
-use paybridge::adapters::Vpay88;
+use paybridge::adapters::{FormApiGateway, Vpay88};
 use paybridge::transport::TransportConfig;
 use paybridge::{Error, Money, PaymentGateway, WithdrawalRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -73,7 +73,7 @@ async fn big_answer_server(size: usize, declare_length: bool) -> String {
     format!("http://{addr}")
 }
 
-fn vpay88(base: &str, transport: TransportConfig) -> Vpay88 {
+fn vpay88(base: &str, transport: TransportConfig) -> FormApiGateway {
     Vpay88::builder(base, "m", "k")
         .transport(transport)
         .build()

@@ -4,9 +4,9 @@
 use paybridge::{
     DepositRequest, DepositRequestBuilder, Money, WithdrawalRequest, WithdrawalRequestBuilder,
 };
-use paybridge_one1pay::One1PayDialect;
+use paybridge_one1pay::One1Pay;
 use paybridge_testkit::assert_form_is_fixture;
-use paybridge_vpay88::{DepositForm, Vpay88Dialect, WithdrawalForm};
+use paybridge_vpay88::{DepositForm, Vpay88, WithdrawalForm};
 
 /// The customer both documents' deposit examples name.
 fn documents_deposit(currency: &str) -> DepositRequestBuilder {
@@ -32,14 +32,14 @@ fn documents_payout(currency: &str) -> WithdrawalRequestBuilder {
 #[test]
 fn vpay88_myr_deposit_with_mode_digi() {
     let request = documents_deposit("MYR").mode("DIGI").build().unwrap();
-    let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
+    let form = DepositForm::new(&Vpay88::dialect(), &request).unwrap();
     assert_form_is_fixture("vpay88", "create_deposit", &form);
 }
 
 #[test]
 fn vpay88_myr_payout_with_a_branch() {
     let request = documents_payout("MYR").build().unwrap();
-    let form = WithdrawalForm::<Vpay88Dialect>::try_from(&request).unwrap();
+    let form = WithdrawalForm::new(&Vpay88::dialect(), &request).unwrap();
     assert_form_is_fixture("vpay88", "create_withdrawal", &form);
 }
 
@@ -53,7 +53,7 @@ fn one1pay_thb_deposit_with_thaiqr_bank_105_and_the_customers_account() {
         .callback_url("https://abc.com/deposit/callback")
         .build()
         .unwrap();
-    let form = DepositForm::<One1PayDialect>::try_from(&request).unwrap();
+    let form = DepositForm::new(&One1Pay::dialect(), &request).unwrap();
     assert_form_is_fixture("one1pay", "create_deposit", &form);
 }
 
@@ -63,6 +63,6 @@ fn one1pay_thb_payout_with_a_branch_and_its_callback_url() {
         .callback_url("https://abc.com/withdraw/callback")
         .build()
         .unwrap();
-    let form = WithdrawalForm::<One1PayDialect>::try_from(&request).unwrap();
+    let form = WithdrawalForm::new(&One1Pay::dialect(), &request).unwrap();
     assert_form_is_fixture("one1pay", "create_withdrawal", &form);
 }

@@ -156,11 +156,14 @@ proptest! {
 /// adapter sends an amount whose decimals were not checked.
 #[test]
 fn every_currency_an_adapter_offers_is_in_the_table() {
-    use paybridge_formapi::Dialect;
-    let offered = paybridge_vpay88::Vpay88Dialect::CURRENCIES
+    let form_api = [
+        paybridge_vpay88::Vpay88::dialect(),
+        paybridge_one1pay::One1Pay::dialect(),
+    ];
+    let offered = form_api
         .iter()
-        .chain(paybridge_one1pay::One1PayDialect::CURRENCIES)
-        .chain([&paybridge_onepunch::transformers::CURRENCY]);
+        .flat_map(|d| d.currencies().iter().map(|c| c.as_str()))
+        .chain([paybridge_onepunch::transformers::CURRENCY]);
     for code in offered {
         let currency = paybridge::Currency::new(code).unwrap();
         assert!(

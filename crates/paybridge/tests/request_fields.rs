@@ -10,10 +10,10 @@ use paybridge::{
     RequestField, WithdrawalRequest,
 };
 use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
-use paybridge_formapi::Dialect;
-use paybridge_one1pay::One1PayDialect;
+use paybridge_formapi::DialectSpec;
+use paybridge_one1pay::One1Pay;
 use paybridge_onepunch::OnePunch;
-use paybridge_vpay88::Vpay88Dialect;
+use paybridge_vpay88::Vpay88;
 
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/integration.md");
 
@@ -31,12 +31,11 @@ fn gateways() -> Vec<(Provider, Gateway)> {
 
 /// The currencies each provider takes.
 fn currencies(provider: Provider) -> Vec<Currency> {
-    let codes: &[&str] = match provider {
-        paybridge::providers::VPAY88 => Vpay88Dialect::CURRENCIES,
-        paybridge::providers::ONE1PAY => One1PayDialect::CURRENCIES,
-        _ => &[paybridge_onepunch::transformers::CURRENCY],
-    };
-    codes.iter().map(|c| Currency::new(c).unwrap()).collect()
+    match provider {
+        paybridge::providers::VPAY88 => Vpay88::dialect().currencies().to_vec(),
+        paybridge::providers::ONE1PAY => One1Pay::dialect().currencies().to_vec(),
+        _ => vec![Currency::new(paybridge_onepunch::transformers::CURRENCY).unwrap()],
+    }
 }
 
 fn kinds(provider: Provider) -> &'static [OrderKind] {
@@ -131,16 +130,17 @@ fn wire_names(rules: &[FieldRule]) -> BTreeSet<&'static str> {
 
 #[test]
 fn the_form_api_sends_exactly_what_its_table_sends() {
-    fn check<D: Dialect>(gateway: &Gateway) {
-        for currency in currencies(D::PROVIDER) {
+    fn check(dialect: &DialectSpec, gateway: &Gateway) {
+        let provider = dialect.provider();
+        for currency in currencies(provider) {
             let rules = gateway.request_fields(OrderKind::Deposit, &currency);
             let request = deposit_with_all_but_refused(&rules, &currency);
-            let form = DepositForm::<D>::try_from(&request)
-                .unwrap_or_else(|e| panic!("{} {currency}: {e}", D::PROVIDER));
+            let form = DepositForm::new(dialect, &request)
+                .unwrap_or_else(|e| panic!("{provider} {currency}: {e}"));
             let pairs = paybridge::wire::form_pairs(&form).unwrap();
             let mut sent: BTreeSet<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
             assert!(sent.remove("currency"), "the currency goes with the amount");
-            assert_eq!(sent, wire_names(&rules), "{} {currency}", D::PROVIDER);
+            assert_eq!(sent, wire_names(&rules), "{provider} {currency}");
 
             let rules = gateway.request_fields(OrderKind::Withdrawal, &currency);
             let mut payout = WithdrawalRequest::builder(
@@ -154,21 +154,20 @@ fn the_form_api_sends_exactly_what_its_table_sends() {
             if field_use(&rules, RequestField::CallbackUrl) != FieldUse::Refused {
                 payout = payout.callback_url("https://shop.example/cb");
             }
-            let form = WithdrawalForm::<D>::try_from(&payout.build().unwrap()).unwrap();
+            let form = WithdrawalForm::new(dialect, &payout.build().unwrap()).unwrap();
             let pairs = paybridge::wire::form_pairs(&form).unwrap();
             let mut sent: BTreeSet<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
             assert!(sent.remove("currency"));
             assert_eq!(
                 sent,
                 wire_names(&rules),
-                "{} {currency} withdrawals",
-                D::PROVIDER
+                "{provider} {currency} withdrawals"
             );
         }
     }
     let gateways = gateways();
-    check::<Vpay88Dialect>(&gateways[0].1);
-    check::<One1PayDialect>(&gateways[1].1);
+    check(&Vpay88::dialect(), &gateways[0].1);
+    check(&One1Pay::dialect(), &gateways[1].1);
 }
 
 #[test]

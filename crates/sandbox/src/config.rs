@@ -137,6 +137,24 @@ pub struct Merchant {
     pub withdrawal_banks: Vec<BankEntry>,
 }
 
+/// A white-label brand of the form API, served under its own name
+/// (`/{name}/merchant/...`) by the same emulation, answering as the document
+/// it is `like`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrandMount {
+    /// The brand's name, its path prefix.
+    pub name: String,
+    /// Whose document it answers as.
+    pub like: crate::state::Flavour,
+    /// The currencies of its demo merchant, when it lists no merchants.
+    #[serde(default)]
+    pub currencies: Vec<String>,
+    /// Its merchants; the demo merchant for `currencies` when none.
+    #[serde(default)]
+    pub merchants: Vec<Merchant>,
+}
+
 /// A ONE-PUNCH sub-account.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +198,9 @@ pub struct SandboxConfig {
     /// ONE-PUNCH sub-accounts.
     #[serde(default = "monster_accounts")]
     pub onepunch: Vec<MonsterAccount>,
+    /// White-label brands of the form API (`[[brands]]`), none by default.
+    #[serde(default)]
+    pub brands: Vec<BrandMount>,
     /// Answer with the documents' trailing commas, to test a client's tolerance.
     #[serde(default)]
     pub trailing_commas: bool,
@@ -331,6 +352,7 @@ impl Default for SandboxConfig {
             vpay88: vpay88_merchants(),
             one1pay: one1pay_merchants(),
             onepunch: monster_accounts(),
+            brands: Vec::new(),
             trailing_commas: false,
             callback_attempts: default_attempts(),
             callback_retry_ms: default_retry_ms(),
@@ -346,12 +368,62 @@ impl Default for SandboxConfig {
 impl SandboxConfig {
     /// Parses a TOML file's text; absent sections keep the demo defaults.
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let mut config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check_brands()?;
+        Ok(config)
+    }
+
+    /// Refuses a brand whose name is not a fresh path prefix, and gives one
+    /// that lists no merchants the demo merchant for its currencies.
+    fn check_brands(&mut self) -> Result<(), String> {
+        let mut seen: Vec<String> = ["vpay88", "one1pay", "onepunch"].map(String::from).to_vec();
+        for brand in &mut self.brands {
+            let name = brand.name.clone();
+            let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !well_formed || seen.contains(&name) || name.len() > 32 {
+                return Err(format!(
+                    "brands: {name:?} must be a new name of lower-case letters, digits or '_' (not {})",
+                    seen.join(", ")
+                ));
+            }
+            if brand.merchants.is_empty() {
+                if brand.currencies.is_empty() {
+                    return Err(format!(
+                        "brands: {name} lists neither merchants nor currencies"
+                    ));
+                }
+                brand.merchants = vec![demo_merchant(&brand.currencies.join(" "))];
+            }
+            seen.push(name);
+        }
+        Ok(())
+    }
+
+    /// The merchants of the form-API mount `name` (a brand's included).
+    pub fn merchants(&self, name: &str) -> &[Merchant] {
+        match name {
+            "vpay88" => &self.vpay88,
+            "one1pay" => &self.one1pay,
+            brand => self
+                .brands
+                .iter()
+                .find(|b| b.name == brand)
+                .map_or(&[], |b| &b.merchants),
+        }
     }
 
     /// Sets the account-level callback URL of every `demo` merchant.
     pub fn with_demo_callback_url(mut self, url: &str) -> Self {
-        for merchant in self.vpay88.iter_mut().chain(self.one1pay.iter_mut()) {
+        let brands = self.brands.iter_mut().flat_map(|b| b.merchants.iter_mut());
+        for merchant in self
+            .vpay88
+            .iter_mut()
+            .chain(self.one1pay.iter_mut())
+            .chain(brands)
+        {
             if merchant.username == DEMO_USERNAME {
                 merchant.callback_url = Some(url.to_owned());
             }
@@ -413,5 +485,34 @@ rules = [{ endpoint = "withdraw_orders", kind = "drop_after_commit", percent = 5
         );
         assert_eq!("observed".parse::<Profile>(), Ok(Profile::Observed));
         assert!("Observed".parse::<Profile>().is_err(), "names are exact");
+    }
+
+    #[test]
+    fn a_brand_is_another_mount_with_its_own_currencies_and_a_clashing_name_is_refused() {
+        let config = SandboxConfig::from_toml(
+            "[[brands]]\nname = \"fpay\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\", \"THB\"]\n",
+        )
+        .unwrap()
+        .with_demo_callback_url("http://127.0.0.1:9/cb");
+        let fpay = config.merchants("fpay");
+        assert_eq!(fpay.len(), 1);
+        let currencies: Vec<&str> = fpay[0].limits.keys().map(String::as_str).collect();
+        assert_eq!(currencies, ["MYR", "THB"]);
+        assert_eq!(
+            fpay[0].callback_url.as_deref(),
+            Some("http://127.0.0.1:9/cb")
+        );
+        for text in [
+            "[[brands]]\nname = \"vpay88\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
+            "[[brands]]\nname = \"Fpay\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
+            "[[brands]]\nname = \"fpay\"\nlike = \"vpay88\"\n",
+            "[[brands]]\nname = \"fpay\"\nlike = \"stripe\"\ncurrencies = [\"MYR\"]\n",
+        ] {
+            let err = SandboxConfig::from_toml(text).unwrap_err();
+            assert!(
+                err.contains("brands") || err.contains("like"),
+                "{text}: {err}"
+            );
+        }
     }
 }

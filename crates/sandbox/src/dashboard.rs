@@ -280,8 +280,10 @@ async fn out_of_order(
             StatusCode::CONFLICT,
             "ONE-PUNCH notifies a payment once, when it ends: there is no earlier status to send",
         ),
-        ("one1pay", Kind::Withdrawal) => FormProvider::One1pay.unsettled_payout_word(),
-        (_, Kind::Withdrawal) => FormProvider::Vpay88.unsettled_payout_word(),
+        (name, Kind::Withdrawal) => inner
+            .mount(name)
+            .unwrap_or(FormProvider::VPAY88)
+            .unsettled_payout_word(),
         _ => "pending",
     };
     let mut older = delivery.body.clone();
@@ -363,7 +365,8 @@ fn page_html(inner: &Inner, query: PageQuery, nonce: &str) -> Html<String> {
             }
         }
     }
-    for provider in ["vpay88", "one1pay", "onepunch"] {
+    let mounts = inner.mounts.iter().map(|m| m.name());
+    for provider in mounts.chain(["onepunch"]) {
         let rows: Vec<&Listed> = all.iter().filter(|o| o.provider == provider).collect();
         let _ = writeln!(
             body,

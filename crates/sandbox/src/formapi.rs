@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::config::{Merchant, Profile};
-use crate::state::{FormProvider, Kind, Order, OrderKey};
+use crate::state::{Flavour, FormProvider, Kind, Order, OrderKey};
 use crate::{now_text, page, random_token, read_form, Inner};
 
 /// One provider's view of the sandbox.
@@ -51,7 +51,7 @@ pub(crate) fn router(inner: Arc<Inner>, provider: FormProvider) -> Router {
             post(control_settle_withdrawal),
         )
         .route(&at("/_sandbox/auth/expire"), post(control_expire_tokens));
-    if provider == FormProvider::One1pay {
+    if provider.like() == Flavour::One1pay {
         router = router.route(&at("/wallet/get_balance"), post(balance));
     }
     router.with_state(Ctx { inner, provider })
@@ -74,10 +74,7 @@ pub(crate) fn num4(amount: Decimal) -> Value {
 
 impl Ctx {
     fn merchants(&self) -> &[Merchant] {
-        match self.provider {
-            FormProvider::Vpay88 => &self.inner.config.vpay88,
-            FormProvider::One1pay => &self.inner.config.one1pay,
-        }
+        self.inner.config.merchants(self.provider.name())
     }
 
     fn merchant(&self, username: &str) -> Option<&Merchant> {
@@ -136,12 +133,12 @@ impl Ctx {
 
     /// The order's own callback URL: One1Pay takes one per order, Vpay88 only per account.
     fn order_callback_url(&self, fields: &HashMap<String, String>) -> Option<String> {
-        match self.provider {
-            FormProvider::One1pay => fields
+        match self.provider.like() {
+            Flavour::One1pay => fields
                 .get("callback_url")
                 .filter(|u| !u.is_empty())
                 .cloned(),
-            FormProvider::Vpay88 => None,
+            Flavour::Vpay88 => None,
         }
     }
 
@@ -263,9 +260,9 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         // none, and an amount in a currency without limits cannot be valid.
         return fail(
             &ctx,
-            match ctx.provider {
-                FormProvider::Vpay88 => "Currency invalid.",
-                FormProvider::One1pay => "Invalid Amount.",
+            match ctx.provider.like() {
+                Flavour::Vpay88 => "Currency invalid.",
+                Flavour::One1pay => "Invalid Amount.",
             },
         );
     };
@@ -282,11 +279,11 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         && fields
             .get("pay_method")
             .is_some_and(|m| WALLET_METHODS.contains(&m.trim()));
-    let extra_required = match (ctx.provider, currency) {
-        (FormProvider::Vpay88, "THB" | "IDR") => "bank_id",
-        (FormProvider::Vpay88, _) => "",
-        (FormProvider::One1pay, _) if by_wallet => "redirect_url pay_method",
-        (FormProvider::One1pay, _) => {
+    let extra_required = match (ctx.provider.like(), currency) {
+        (Flavour::Vpay88, "THB" | "IDR") => "bank_id",
+        (Flavour::Vpay88, _) => "",
+        (Flavour::One1pay, _) if by_wallet => "redirect_url pay_method",
+        (Flavour::One1pay, _) => {
             "redirect_url customer_bank_holder_name customer_bank_account bank_id pay_method"
         }
     };
@@ -296,7 +293,7 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     // The document names methods for THB only (its example's two). It lists no
     // message for a wrong one, and `Params incorrect.` means a refused token, so
     // the sandbox answers with a message of its own, as a real server may.
-    if ctx.provider == FormProvider::One1pay
+    if ctx.provider.like() == Flavour::One1pay
         && currency == "THB"
         && !matches!(
             fields.get("pay_method").map(|m| m.trim()),
@@ -338,7 +335,7 @@ async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         ctx.provider.name()
     );
     let mut answer = json!({ "status": true, "p_url": p_url });
-    if ctx.provider == FormProvider::One1pay {
+    if ctx.provider.like() == Flavour::One1pay {
         answer["payment_id"] = json!(payment_id);
     }
     ctx.inner.reply(answer)
@@ -436,7 +433,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
         Some(id) => json!({ "status": true, "withdraw_order_id": id }),
         None => json!({ "status": true, "message": "Success" }),
     };
-    if ctx.provider == FormProvider::One1pay {
+    if ctx.provider.like() == Flavour::One1pay {
         answer["payment_id"] = json!(payment_id);
     }
     ctx.inner.reply(answer)
@@ -543,8 +540,8 @@ pub(crate) fn settle(
     outcome: &str,
 ) -> Result<Order, (StatusCode, String)> {
     // Only One1Pay's document shows a payout `rejected`.
-    let allowed: &[&str] = match (kind, ctx.provider) {
-        (Kind::Withdrawal, FormProvider::One1pay) => &["completed", "fail", "rejected"],
+    let allowed: &[&str] = match (kind, ctx.provider.like()) {
+        (Kind::Withdrawal, Flavour::One1pay) => &["completed", "fail", "rejected"],
         _ => &["completed", "fail"],
     };
     let Some(status) = allowed.iter().find(|o| **o == outcome).copied() else {

@@ -51,15 +51,18 @@ mod recording;
 pub mod state;
 
 pub use config::{
-    BankEntry, Limit, Merchant, MonsterAccount, Profile, SandboxConfig, DEMO_API_KEY,
+    BankEntry, BrandMount, Limit, Merchant, MonsterAccount, Profile, SandboxConfig, DEMO_API_KEY,
     DEMO_MONSTER_KEY, DEMO_MONSTER_TOKEN, DEMO_SECRET_KEY, DEMO_USERNAME,
 };
+pub use state::Flavour;
 use state::{Delivery, State};
 
 /// The sandbox's shared core: configuration, state and an HTTP client for callbacks.
 #[derive(Debug)]
 pub struct Inner {
     config: SandboxConfig,
+    /// Every form-API mount: Vpay88, One1Pay, then each configured brand.
+    mounts: Vec<state::FormProvider>,
     state: Mutex<State>,
     journal: Mutex<journal::Journal>,
     faults: Mutex<faults::Faults>,
@@ -71,6 +74,11 @@ pub struct Inner {
 }
 
 impl Inner {
+    /// The form-API mount named `name`, if any.
+    fn mount(&self, name: &str) -> Option<state::FormProvider> {
+        self.mounts.iter().copied().find(|m| m.name() == name)
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panicked handler must not take the whole sandbox down with it.
         self.state
@@ -390,11 +398,17 @@ impl Inner {
             config::add_observed_currencies(&mut config);
         }
         let mut state = State::default();
-        for (provider, merchants) in [
-            (state::FormProvider::Vpay88, &config.vpay88),
-            (state::FormProvider::One1pay, &config.one1pay),
-        ] {
-            for merchant in merchants {
+        let brands = config
+            .brands
+            .iter()
+            .map(|brand| state::FormProvider::brand(&brand.name, brand.like));
+        let mounts: Vec<state::FormProvider> =
+            [state::FormProvider::VPAY88, state::FormProvider::ONE1PAY]
+                .into_iter()
+                .chain(brands)
+                .collect();
+        for &provider in &mounts {
+            for merchant in config.merchants(provider.name()) {
                 for (currency, amount) in &merchant.balances {
                     state.balances.insert(
                         (provider, merchant.username.clone(), currency.clone()),
@@ -423,6 +437,7 @@ impl Inner {
         ));
         Self {
             config,
+            mounts,
             state: Mutex::new(state),
             journal,
             faults,
@@ -435,9 +450,10 @@ impl Inner {
 
 /// The whole sandbox as an axum router (for embedding in tests).
 pub fn router(inner: Arc<Inner>) -> Router<()> {
-    Router::new()
-        .merge(formapi::router(inner.clone(), state::FormProvider::Vpay88))
-        .merge(formapi::router(inner.clone(), state::FormProvider::One1pay))
+    let mounts = inner.mounts.iter().fold(Router::new(), |router, &mount| {
+        router.merge(formapi::router(inner.clone(), mount))
+    });
+    mounts
         .merge(onepunch::router(inner.clone()))
         .merge(
             Router::new()

@@ -4,34 +4,79 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize, Serializer};
 
-/// Which of the two form-API providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// Which of the two form-API documents a mount answers as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum FormProvider {
-    /// Vpay88.
+pub enum Flavour {
+    /// Vpay88's document.
     Vpay88,
-    /// One1Pay.
+    /// One1Pay's document.
     One1pay,
 }
 
-impl FormProvider {
-    /// Path prefix and name.
-    pub fn name(self) -> &'static str {
-        match self {
-            FormProvider::Vpay88 => "vpay88",
-            FormProvider::One1pay => "one1pay",
-        }
-    }
-
+impl Flavour {
     /// The status word of a payout not yet settled, as each document shows it:
     /// Vpay88 `pending`, One1Pay `proccess` (sic).
     pub fn unsettled_payout_word(self) -> &'static str {
         match self {
-            FormProvider::Vpay88 => "pending",
-            FormProvider::One1pay => "proccess",
+            Flavour::Vpay88 => "pending",
+            Flavour::One1pay => "proccess",
         }
+    }
+}
+
+/// A form-API mount: its name (also its path prefix) and the document it
+/// answers as. Vpay88 and One1Pay are the two documented mounts; a
+/// configured brand is another mount of the same emulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FormProvider {
+    name: &'static str,
+    like: Flavour,
+}
+
+impl FormProvider {
+    /// Vpay88.
+    pub const VPAY88: Self = Self {
+        name: "vpay88",
+        like: Flavour::Vpay88,
+    };
+    /// One1Pay.
+    pub const ONE1PAY: Self = Self {
+        name: "one1pay",
+        like: Flavour::One1pay,
+    };
+
+    /// A brand's mount. Its name is kept for the process's life: a sandbox
+    /// makes one per configured brand, once, and every record names it as a
+    /// `&'static str` like the documented mounts'.
+    pub fn brand(name: &str, like: Flavour) -> Self {
+        Self {
+            name: Box::leak(name.to_owned().into_boxed_str()),
+            like,
+        }
+    }
+
+    /// Path prefix and name.
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// The document it answers as.
+    pub fn like(self) -> Flavour {
+        self.like
+    }
+
+    /// The status word of a payout not yet settled, as its document shows it.
+    pub fn unsettled_payout_word(self) -> &'static str {
+        self.like.unsettled_payout_word()
+    }
+}
+
+impl Serialize for FormProvider {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name)
     }
 }
 

@@ -159,6 +159,15 @@ impl Report {
     }
 }
 
+/// A valid payout of 250 `currency` for the kit (`KIT-W-1` to bank `12`),
+/// for adapters whose payouts take no more than the bank account.
+pub fn payout(currency: &str) -> WithdrawalRequest {
+    let amount = paybridge_core::Money::parse("250", currency).expect("a kit currency");
+    WithdrawalRequest::builder("KIT-W-1", amount, "12", "John Doe", "123")
+        .build()
+        .expect("a complete payout")
+}
+
 /// The merchant user name a form-API adapter is built with in the kit.
 pub const FORM_API_MERCHANT: &str = "kit-merchant";
 /// The api_key a form-API adapter is built with in the kit.

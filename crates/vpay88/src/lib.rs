@@ -1,9 +1,10 @@
-//! paybridge adapter for Vpay88: the merchant form API with Vpay88's currencies
-//! and per-currency deposit rules.
+//! paybridge adapter for Vpay88: the merchant form API in Vpay88's dialect,
+//! its currencies and per-currency deposit rules written as data in
+//! `vpay88.toml`, the same way a brand is configured.
 //!
 //! ```
 //! use paybridge_core::{DepositRequest, Money, PaymentGateway, Operation};
-//! use paybridge_vpay88::{DepositForm, Vpay88, Vpay88Dialect};
+//! use paybridge_vpay88::{DepositForm, Vpay88};
 //!
 //! let gateway = Vpay88::builder("https://pay.example", "merchant", "api-key")
 //!     .secret_key("secret-key")
@@ -18,111 +19,26 @@
 //!     .phone("601012456789")
 //!     .build()
 //!     .unwrap();
-//! let err = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap_err();
+//! let err = DepositForm::new(&Vpay88::dialect(), &request).unwrap_err();
 //! assert!(err.to_string().contains("bank_id"));
 //! ```
 #![deny(missing_docs)]
 
-use paybridge_formapi::transformers::{common_deposit_rules, common_withdrawal_rules};
-use paybridge_formapi::{Dialect, FormApiGateway, FORM_API_OPERATIONS};
-
-// The types this adapter's API speaks, so a program needs no other paybridge crate.
+pub use paybridge_formapi::config::{AuthPolicySetting, FormApiSection};
 pub use paybridge_formapi::transformers::{DepositForm, WithdrawalForm};
-pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder};
+pub use paybridge_formapi::{transformers, AuthPolicy, FormApiBuilder, FormApiGateway};
+// The types this adapter's API speaks, so a program needs no other paybridge crate.
 pub use paybridge_wire::prelude::*;
 
 /// The provider.
 pub const PROVIDER: Provider = Provider::new("vpay88");
 
-/// Prepaid-card modes for MYR deposits.
-pub const MYR_MODES: &[&str] = &["DIGI", "MAXIS", "CELCOM"];
-
-/// Vpay88's rules over the shared wire protocol.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Vpay88Dialect;
-
-/// A Vpay88 gateway.
-pub type Vpay88 = FormApiGateway<Vpay88Dialect>;
-
-impl Dialect for Vpay88Dialect {
-    const PROVIDER: Provider = PROVIDER;
-
-    /// Currencies Vpay88 documents.
-    const CURRENCIES: &'static [&'static str] = &["MYR", "SGD", "VND", "THB", "IDR"];
-
-    fn capabilities() -> Capabilities {
-        Capabilities::of(&FORM_API_OPERATIONS)
-    }
-
-    fn deposit_rules(currency: &Currency) -> Vec<FieldRule> {
-        use RequestField as F;
-        let mut rules = common_deposit_rules();
-        let bank = if matches!(currency.as_str(), "THB" | "IDR") {
-            FieldRule::required(
-                F::BankId,
-                "bank_id",
-                "THB and IDR deposits name the payer's bank, from the deposit bank list",
-            )
-        } else {
-            FieldRule::not_sent(
-                F::BankId,
-                "only THB and IDR deposits take a bank; the payer picks one on the payment page",
-            )
-        };
-        let mode = if currency.as_str() == "MYR" {
-            FieldRule::sent(
-                F::Mode,
-                "mode",
-                "optional, for prepaid-card merchants only: DIGI, MAXIS or CELCOM",
-            )
-        } else {
-            FieldRule::refused(F::Mode, "only MYR deposits have a prepaid-card mode; without it the payer would be offered another channel")
-        };
-        // MYR documents `redirect_url`; THB, IDR and VND do not forbid it; SGD has
-        // no section in the document, so nothing beyond the common fields is sent.
-        let redirect = if currency.as_str() == "SGD" {
-            FieldRule::not_sent(
-                F::RedirectUrl,
-                "SGD has no section in the document; the payer returns where the account page says",
-            )
-        } else {
-            FieldRule::sent(
-                F::RedirectUrl,
-                "redirect_url",
-                "optional: where the payer returns",
-            )
-        };
-        rules.extend([
-            redirect,
-            FieldRule::refused(F::CallbackUrl, "Vpay88 calls back only the callback URL set on the merchant's account page; a per-order URL would not be called"),
-            FieldRule::refused(F::PaymentMethod, "Vpay88 takes no payment method; the payer picks one on the payment page, not the one named"),
-            bank,
-            FieldRule::not_sent(F::CustomerBankHolderName, "Vpay88 does not ask for the payer's account"),
-            FieldRule::not_sent(F::CustomerBankAccount, "Vpay88 does not ask for the payer's account"),
-            mode,
-        ]);
-        rules
-    }
-
-    fn withdrawal_rules(_currency: &Currency) -> Vec<FieldRule> {
-        let mut rules = common_withdrawal_rules();
-        rules.push(FieldRule::refused(
-            RequestField::CallbackUrl,
-            "Vpay88 calls back only the callback URL set on the merchant's account page; a per-order URL would not be called",
-        ));
-        rules
-    }
-
-    fn check_deposit_values(request: &DepositRequest) -> Result<()> {
-        match &request.mode {
-            Some(mode) if !MYR_MODES.contains(&mode.as_str()) => Err(Error::invalid(
-                "mode",
-                format!("{mode:?} is not one of {}", MYR_MODES.join(", ")),
-            )),
-            _ => Ok(()),
-        }
-    }
-}
+paybridge_formapi::built_in_dialect!(
+    /// Vpay88: its gateways are [`FormApiGateway`]s speaking [`Vpay88::dialect`].
+    Vpay88,
+    PROVIDER,
+    "vpay88.toml"
+);
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
@@ -131,9 +47,15 @@ pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {
-    use paybridge_core::{DepositRequest, Money};
+    use paybridge_core::{DepositRequest, Error, Money};
 
     use super::*;
+
+    #[test]
+    fn the_dialect_reads_and_names_its_provider() {
+        assert_eq!(Vpay88::dialect().provider(), PROVIDER);
+        assert_eq!(Vpay88::dialect().currencies().len(), 5);
+    }
 
     #[test]
     fn a_base_url_ending_in_merchant_is_refused_naming_the_key() {
@@ -167,7 +89,7 @@ mod tests {
             if matches!(currency, "THB" | "IDR") {
                 request = request.bank_id("1");
             }
-            let form = DepositForm::<Vpay88Dialect>::try_from(&request.build().unwrap()).unwrap();
+            let form = DepositForm::new(&Vpay88::dialect(), &request.build().unwrap()).unwrap();
             let expected = (currency != "SGD").then_some("https://r.example/");
             assert_eq!(form.fields.redirect_url.as_deref(), expected, "{currency}");
         }
@@ -182,8 +104,7 @@ mod tests {
 
     #[test]
     fn per_currency_fields_are_refused_by_name_before_any_form_exists() {
-        let named = |request: DepositRequest| match DepositForm::<Vpay88Dialect>::try_from(&request)
-        {
+        let named = |request: DepositRequest| match DepositForm::new(&Vpay88::dialect(), &request) {
             Err(Error::InvalidRequest { field, reason }) => (field, reason),
             other => panic!("expected a refusal, got {other:?}"),
         };
@@ -213,7 +134,7 @@ mod tests {
         );
         // The currencies an account takes are the provider's published list,
         // checked by the gateway; the form itself refuses no currency.
-        assert!(DepositForm::<Vpay88Dialect>::try_from(&deposit("USDT").build().unwrap()).is_ok());
+        assert!(DepositForm::new(&Vpay88::dialect(), &deposit("USDT").build().unwrap()).is_ok());
         let (field, reason) = named(deposit("MYR").extra("bank_id", "1").build().unwrap());
         assert_eq!(field, "extra");
         assert!(reason.contains("bank_id"), "{reason}");
@@ -226,9 +147,9 @@ mod tests {
             .extra("remark", "vip")
             .build()
             .unwrap();
-        let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
+        let form = DepositForm::new(&Vpay88::dialect(), &request).unwrap();
         let pairs = paybridge_wire::form_pairs(&form).unwrap();
-        let without = DepositForm::<Vpay88Dialect>::try_from(&deposit("MYR").build().unwrap());
+        let without = DepositForm::new(&Vpay88::dialect(), &deposit("MYR").build().unwrap());
         let mut expected = paybridge_wire::form_pairs(&without.unwrap()).unwrap();
         expected.extend([
             ("bank_code".into(), "MBB".into()),
@@ -250,13 +171,13 @@ mod tests {
             .customer_bank_account("1234")
             .build()
             .unwrap();
-        let form = DepositForm::<Vpay88Dialect>::try_from(&request).unwrap();
+        let form = DepositForm::new(&Vpay88::dialect(), &request).unwrap();
         let pairs = paybridge_wire::form_pairs(&form).unwrap();
         let without_contact = DepositRequest::builder("A2", Money::parse("100", "MYR").unwrap())
             .customer_name("john")
             .build()
             .unwrap();
-        let bare = DepositForm::<Vpay88Dialect>::try_from(&without_contact).unwrap();
+        let bare = DepositForm::new(&Vpay88::dialect(), &without_contact).unwrap();
         let bare_pairs = paybridge_wire::form_pairs(&bare).unwrap();
         let bare_names: Vec<&str> = bare_pairs.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(

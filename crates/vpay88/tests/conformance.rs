@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use paybridge_core::{
-    DepositRequest, Money, OrderId, PaymentGateway, StatusQuery, WithdrawalRequest,
+use paybridge_core::{DepositRequest, Money, OrderId, PaymentGateway, StatusQuery};
+use paybridge_testkit::conformance::{
+    payout, Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET,
 };
-use paybridge_testkit::conformance::{Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET};
 use paybridge_vpay88::Vpay88;
 
 #[tokio::test]
@@ -24,17 +24,7 @@ async fn vpay88_conforms() {
         Ok(Arc::new(gateway) as Arc<dyn PaymentGateway>)
     })
     .deposit(deposit("MYR").build().unwrap())
-    .withdrawal(
-        WithdrawalRequest::builder(
-            "KIT-W-1",
-            Money::parse("250", "MYR").unwrap(),
-            "12",
-            "John Doe",
-            "123",
-        )
-        .build()
-        .unwrap(),
-    )
+    .withdrawal(payout("MYR"))
     .invalid_deposit(deposit("MYR").extra("orderid", "KIT-2").build().unwrap())
     .invalid_deposit(deposit("THB").build().unwrap())
     .invalid_deposit(deposit("MYR").payment_method("thaiqr").build().unwrap())

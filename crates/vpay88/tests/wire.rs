@@ -6,13 +6,13 @@ use paybridge_core::{
     PaymentGateway, StatusQuery, WithdrawalRequest,
 };
 use paybridge_testkit::{fixture, outcome, replay_form_operation, BoxFuture, Replay};
-use paybridge_vpay88::Vpay88;
+use paybridge_vpay88::{FormApiGateway, Vpay88};
 
 const USERNAME: &str = "vpay88-test";
 const API_KEY: &str = "EPSOWM0eewwrwer0OfUo";
 const SECRET: &str = "test-secret";
 
-fn gateway(base_url: &str) -> Vpay88 {
+fn gateway(base_url: &str) -> FormApiGateway {
     Vpay88::builder(base_url, USERNAME, API_KEY)
         .secret_key(SECRET)
         .build()
@@ -26,7 +26,7 @@ fn snapshot(operation: &str, replay: Replay) {
 
 fn op<T, F>(f: F) -> impl Fn(String) -> BoxFuture<Result<T, Error>>
 where
-    F: Fn(Vpay88) -> BoxFuture<Result<T, Error>>,
+    F: Fn(FormApiGateway) -> BoxFuture<Result<T, Error>>,
 {
     move |base| f(gateway(&base))
 }

@@ -11,6 +11,7 @@ mod answer;
 mod body;
 mod form;
 mod scalar;
+pub mod section;
 pub mod transport;
 
 /// Every type a gateway's API speaks: the domain's, and the transport

@@ -1,6 +1,6 @@
 //! Every answer fixture of Vpay88 and One1Pay, read and mapped with no server.
 
-use paybridge_core::{Error, ExposeSecret, Operation};
+use paybridge_core::{Error, ExposeSecret, Operation, Provider};
 use paybridge_wire::transport::HttpReply;
 use paybridge_wire::{read_answer, Answered};
 use serde::de::DeserializeOwned;
@@ -349,6 +349,7 @@ fn every_status_fixture_maps_to_the_status_its_name_gives() {
             .unwrap()
             .map(|answer| {
                 StatusReport::try_from(StatusOf {
+                    dialect: &family(),
                     kind,
                     order_id: OrderId::new("Example_123").unwrap(),
                     answer,
@@ -377,6 +378,7 @@ fn an_undocumented_status_word_is_surfaced_not_guessed() {
     .unwrap()
     .map(|answer| {
         StatusReport::try_from(StatusOf {
+            dialect: &family(),
             kind: OrderKind::Deposit,
             order_id: OrderId::new("A1").unwrap(),
             answer,
@@ -457,7 +459,7 @@ fn every_callback_fixture_reads_its_status_kind_and_amount() {
         let mut rewritten = None;
         let callback = unverified_callback(&body, None, &mut rewritten).unwrap();
         assert!(!callback.token.is_empty(), "{path}: the token is read");
-        let event = callback_event(Provider::new("vpay88"), callback, &body, 0).unwrap();
+        let event = callback_event(&family(), callback, &body, 0).unwrap();
         assert_eq!((event.kind, event.status), (kind, status), "{path}");
         assert!(event.amount.amount() > Decimal::ZERO, "{path}");
     }
@@ -595,42 +597,27 @@ fn what_live_servers_answer_beyond_the_documents_reads() {
     assert_eq!(created.provider_ref.as_deref(), Some("246"));
 }
 
+/// A dialect with none of its own rows: the family's words and fields alone.
+fn family() -> DialectSpec {
+    DialectSpec::from_toml(Provider::new("vpay88"), "currencies = [\"MYR\"]", "test").unwrap()
+}
+
 /// A dialect that sends every field this API's forms can carry.
-#[derive(Debug)]
-struct SendsEveryField;
-
-impl Dialect for SendsEveryField {
-    const PROVIDER: Provider = Provider::new("vpay88");
-    const CURRENCIES: &'static [&'static str] = &["MYR"];
-
-    fn capabilities() -> paybridge_core::Capabilities {
-        paybridge_core::Capabilities::of(&crate::FORM_API_OPERATIONS)
-    }
-
-    fn deposit_rules(_currency: &Currency) -> Vec<FieldRule> {
-        use RequestField as F;
-        let mut rules = common_deposit_rules();
-        rules.extend([
-            FieldRule::sent(F::Mode, "mode", ""),
-            FieldRule::sent(F::RedirectUrl, "redirect_url", ""),
-            FieldRule::sent(F::CallbackUrl, "callback_url", ""),
-            FieldRule::sent(F::PaymentMethod, "pay_method", ""),
-            FieldRule::sent(F::BankId, "bank_id", ""),
-            FieldRule::sent(F::CustomerBankHolderName, "customer_bank_holder_name", ""),
-            FieldRule::sent(F::CustomerBankAccount, "customer_bank_account", ""),
-        ]);
-        rules
-    }
-
-    fn withdrawal_rules(_currency: &Currency) -> Vec<FieldRule> {
-        let mut rules = common_withdrawal_rules();
-        rules.push(FieldRule::sent(
-            RequestField::CallbackUrl,
-            "callback_url",
-            "",
-        ));
-        rules
-    }
+fn sends_every_field() -> DialectSpec {
+    let text = r#"
+currencies = ["MYR"]
+[deposit.fields]
+mode = { use = "sent", why = "" }
+redirect_url = { use = "sent", why = "" }
+callback_url = { use = "sent", why = "" }
+payment_method = { use = "sent", why = "" }
+bank_id = { use = "sent", why = "" }
+customer_bank_holder_name = { use = "sent", why = "" }
+customer_bank_account = { use = "sent", why = "" }
+[withdrawal.fields]
+callback_url = { use = "sent", why = "" }
+"#;
+    DialectSpec::from_toml(Provider::new("vpay88"), text, "test").unwrap()
 }
 
 /// Every name a form of this API carries is in [`FORM_FIELD_NAMES`], so an
@@ -658,13 +645,13 @@ fn every_name_a_form_sends_is_reserved_from_extra_fields() {
         .unwrap();
     let mut names: Vec<String> = Vec::new();
     let mut add = |pairs: Vec<(String, String)>| names.extend(pairs.into_iter().map(|(n, _)| n));
-    let deposit_form = DepositForm::<SendsEveryField>::try_from(&deposit).unwrap();
+    let deposit_form = DepositForm::new(&sends_every_field(), &deposit).unwrap();
     add(paybridge_wire::form_pairs(&Authed {
         auth: "t",
         form: &deposit_form,
     })
     .unwrap());
-    let payout_form = WithdrawalForm::<SendsEveryField>::try_from(&payout).unwrap();
+    let payout_form = WithdrawalForm::new(&sends_every_field(), &payout).unwrap();
     add(paybridge_wire::form_pairs(&payout_form).unwrap());
     add(paybridge_wire::form_pairs(&AuthForm {
         username: "m",
