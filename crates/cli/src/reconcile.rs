@@ -510,6 +510,46 @@ fn csv_jobs(path: &Path) -> Result<tokio::sync::mpsc::Receiver<Job>, Error> {
     Ok(rx)
 }
 
+/// How many orders or rows a ledger run reads at a time.
+const PAGE: u32 = 1000;
+
+/// A ledger run's orders, read a page at a time by a task of its own into a
+/// channel that holds a page. The task ends with the first failed read, and
+/// says so: a run whose feed failed is not finished.
+fn ledger_jobs(
+    ledger: Arc<dyn Ledger>,
+    run: i64,
+) -> (
+    tokio::sync::mpsc::Receiver<Job>,
+    tokio::task::JoinHandle<Result<(), Error>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(PAGE as usize);
+    let feed = tokio::spawn(async move {
+        let mut after: Option<OrderKey> = None;
+        loop {
+            let page = ledger.reconcile_orders(run, after.as_ref(), PAGE).await?;
+            let last = page.len() < PAGE as usize;
+            after = page.last().map(|order| order.key.clone());
+            for order in page {
+                let job = Job {
+                    merchant_status: Some(order.state),
+                    provider_ref: order.provider_ref,
+                    amount: order.amount,
+                    key: order.key,
+                };
+                if tx.send(job).await.is_err() {
+                    // The run stopped taking orders (Ctrl-C).
+                    return Ok(());
+                }
+            }
+            if last {
+                return Ok(());
+            }
+        }
+    });
+    (rx, feed)
+}
+
 /// What a reconcile run is asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -563,7 +603,7 @@ impl Report {
 pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
     let args = options;
     let ledger = config.open_ledger().await?;
-    let (total, needed, jobs, mut progress, done_rows) = match &args.input {
+    let (total, needed, jobs, feed, mut progress, done_rows) = match &args.input {
         Some(path) => {
             let (total, needed) = check_csv(path)?;
             // A CSV run keeps its progress in --state only, never in the ledger.
@@ -571,7 +611,7 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
                 Some(state) => Progress::open_file(state, path)?,
                 None => (Progress::Nowhere, Vec::new()),
             };
-            (total, needed, csv_jobs(path)?, progress, done_rows)
+            (total, needed, csv_jobs(path)?, None, progress, done_rows)
         }
         None => {
             if args.state.is_some() {
@@ -588,29 +628,32 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
                 });
             };
             let run = ledger.resume_reconcile().await?;
-            let needed = run
-                .orders
-                .iter()
-                .map(|order| (order.key.provider.clone(), order.key.account.clone()))
-                .collect();
-            let total = run.orders.len();
-            let (tx, rx) = tokio::sync::mpsc::channel(total.max(1));
-            for order in run.orders {
-                let job = Job {
-                    merchant_status: Some(order.state),
-                    provider_ref: order.provider_ref,
-                    amount: order.amount,
-                    key: order.key,
-                };
-                // The channel holds them all.
-                let _ = tx.try_send(job);
+            let needed = run.accounts.iter().cloned().collect();
+            let mut recorded = Vec::new();
+            loop {
+                let after = recorded
+                    .last()
+                    .map(|(key, _): &(OrderKey, String)| key.clone());
+                let page = ledger.reconcile_rows(run.id, after.as_ref(), PAGE).await?;
+                let last = page.len() < PAGE as usize;
+                recorded.extend(page);
+                if last {
+                    break;
+                }
             }
-            let recorded = run
-                .rows
+            let recorded = recorded
                 .iter()
-                .filter_map(|text| serde_json::from_str(text).ok());
+                .filter_map(|(_, text)| serde_json::from_str(text).ok());
             let progress = Progress::Ledger(ledger.clone(), run.id);
-            (total, needed, rx, progress, answered(recorded))
+            let (jobs, feed) = ledger_jobs(ledger.clone(), run.id);
+            (
+                run.orders,
+                needed,
+                jobs,
+                Some(feed),
+                progress,
+                answered(recorded),
+            )
         }
     };
     let gateways = gateways(config, &needed)?;
@@ -677,6 +720,10 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
         rows.push(row);
     }
     meter.finish();
+    if let Some(feed) = feed {
+        feed.await
+            .map_err(|e| Error::local("reading the run's orders", e))??;
+    }
     let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
     if !interrupted {
         progress.finish().await?;
