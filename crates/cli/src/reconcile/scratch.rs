@@ -20,8 +20,10 @@ use sqlx::{Connection, Row};
 /// Keys or rows handed to the database at once.
 pub(super) const BATCH: usize = 512;
 
-/// The page cache, in KiB (SQLite reads a negative `cache_size` so).
-const CACHE_KIB: u32 = 8 * 1024;
+/// The page cache, in KiB (SQLite reads a negative `cache_size` so): small,
+/// so that a run over few orders and one over many hold the same; pages
+/// beyond it are read back through the system's file cache.
+const CACHE_KIB: u32 = 1024;
 
 fn failed(what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     move |e| Error::local(format!("reconcile's temporary table could not {what}"), e)
