@@ -1,10 +1,13 @@
 //! `cargo xtask bench [--quick]`: every benchmark, then `docs/benchmarks.md`.
+//! `--quick` runs each at smaller sizes to prove the benches work, and writes
+//! its report to `benchmarks-quick.md` in the target directory instead, so
+//! that the full run's figures are never replaced by a quick run's.
 //!
 //! 1. criterion micro-benchmarks (`crates/paybridge/benches/micro.rs`);
 //! 2. SDK overhead over plain reqwest, three runs (`paybridge-loadbench overhead`);
 //! 3. concurrency through one gateway against the sandbox (`paybridge-loadbench concurrency`);
 //! 4. sandbox throughput under `wrk` for auth, create deposit and status;
-//! 5. the ledger's cost per order, and `paybridge reconcile` over many orders
+//! 5. the ledger's cost per order, and `paybridge reconcile` at two sizes
 //!    (`ledger_bench.rs`).
 
 // Reporting only: turning nanoseconds into readable figures. No money here.
@@ -24,7 +27,8 @@ struct Settings {
     overhead_iterations: &'static str,
     per_level: &'static str,
     wrk_seconds: &'static str,
-    reconcile_orders: usize,
+    /// Two sizes, smaller first: memory must not grow from one to the other.
+    reconcile_orders: [usize; 2],
 }
 
 const QUICK: Settings = Settings {
@@ -32,7 +36,7 @@ const QUICK: Settings = Settings {
     overhead_iterations: "400",
     per_level: "1000",
     wrk_seconds: "3s",
-    reconcile_orders: 10_000,
+    reconcile_orders: [10_000, 50_000],
 };
 
 const FULL: Settings = Settings {
@@ -40,7 +44,7 @@ const FULL: Settings = Settings {
     overhead_iterations: "3000",
     per_level: "4000",
     wrk_seconds: "10s",
-    reconcile_orders: 100_000,
+    reconcile_orders: [100_000, 1_000_000],
 };
 
 fn output(command: &mut Command) -> Result<String, String> {
@@ -61,6 +65,9 @@ fn ensure_wrk() -> Result<(), String> {
     eprintln!("xtask: installing wrk (Debian) for the sandbox load test");
     run(Command::new("apt-get")
         .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
         .args(["install", "-y", "-qq", "wrk"]))
 }
 
@@ -68,8 +75,9 @@ fn ensure_wrk() -> Result<(), String> {
 pub(crate) fn criterion_estimate(id: &str) -> Option<(f64, f64, f64)> {
     // criterion stores `group/function/name` as `group/function_name`.
     let (group, function) = id.split_once('/')?;
-    let path = root()
-        .join("target/criterion")
+    let path = crate::target_dir()
+        .ok()?
+        .join("criterion")
         .join(group)
         .join(function.replace('/', "_"))
         .join("new/estimates.json");
@@ -115,7 +123,7 @@ fn start_sandbox() -> Result<(ServerProcess, String), String> {
     // reconcile run needs each of its seeded orders to still be there.
     let config = std::env::temp_dir().join(format!("paybridge-bench-{}.toml", std::process::id()));
     std::fs::write(&config, "max_orders = 5000000\n").map_err(|e| e.to_string())?;
-    let child = Command::new(root().join("target/release/paybridge"))
+    let child = Command::new(crate::release_binary("paybridge")?)
         .args([
             "sandbox",
             "--listen",
@@ -283,7 +291,7 @@ pub fn bench(quick: bool) -> Result<(), String> {
         .args(["bench", "-p", "paybridge", "--bench", "micro", "--"])
         .args(s.criterion))?;
 
-    let loadbench = root().join("target/release/paybridge-loadbench");
+    let loadbench = crate::release_binary("paybridge-loadbench")?;
     let mut overheads = Vec::new();
     for _ in 0..3 {
         let text = output(Command::new(&loadbench).args(["overhead", s.overhead_iterations]))?;
@@ -358,7 +366,11 @@ end"#,
     doc.push_str(&ledger);
     doc.push('\n');
     doc.push_str(&reconcile);
-    let path = root().join("docs/benchmarks.md");
+    let path = if quick {
+        crate::target_dir()?.join("benchmarks-quick.md")
+    } else {
+        root().join("docs/benchmarks.md")
+    };
     std::fs::write(&path, doc).map_err(|e| e.to_string())?;
     println!("wrote {}", path.display());
     Ok(())
@@ -377,7 +389,7 @@ struct Profile {
 /// Runs the overhead driver under callgrind and reads the inclusive instruction
 /// counts of the calls it makes. Valgrind missing is reported, not fatal.
 fn instruction_profile(loadbench: &Path) -> Result<Profile, String> {
-    let out = root().join("target/callgrind.overhead.out");
+    let out = crate::target_dir()?.join("callgrind.overhead.out");
     let status = Command::new("valgrind")
         .args(["--tool=callgrind", "--quiet"])
         .arg(format!("--callgrind-out-file={}", out.display()))
@@ -457,8 +469,18 @@ fn render(
     let _ = writeln!(d, "# Benchmarks\n");
     let _ = writeln!(
         d,
-        "Written by `cargo xtask bench{}`; re-run it to refresh every figure here.\n",
-        if quick { " --quick" } else { "" }
+        "{}\n",
+        if quick {
+            "Written by `cargo xtask bench --quick`: every bench at smaller sizes, to prove \
+             they run; its figures are not the project's (`cargo xtask bench` writes those, \
+             into `docs/benchmarks.md`)."
+        } else {
+            "Written by `cargo xtask bench`; re-run it to refresh every figure here. \
+             `cargo xtask bench --quick` runs every bench at smaller sizes, to prove they \
+             run, and writes its report to `benchmarks-quick.md` in the target directory \
+             (`cargo metadata`'s `target_directory`, which honours `CARGO_TARGET_DIR`), \
+             never here."
+        }
     );
     let _ = writeln!(d, "Machine: {}.\n", machine());
 

@@ -1,7 +1,7 @@
 //! The ledger's part of `cargo xtask bench`: its cost per order against a bare
 //! INSERT + COMMIT (criterion, `crates/ledger/benches/ledger.rs`), and
-//! `paybridge reconcile` over a large CSV against the sandbox (orders per
-//! second and peak memory, measured on the command itself).
+//! `paybridge reconcile` over a CSV at two sizes against the sandbox (orders
+//! per second and peak memory, measured on the command itself).
 
 // Reporting only: turning nanoseconds into readable figures. No money here.
 #![allow(clippy::float_arithmetic)]
@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::{cargo, root, run};
+use crate::{cargo, run};
 
 /// Median of one criterion benchmark, in nanoseconds.
 fn median(id: &str) -> Option<f64> {
@@ -50,41 +50,121 @@ pub fn ledger_section(criterion: &[&str]) -> Result<String, String> {
     Ok(d)
 }
 
-/// Creates `count` Vpay88 deposits in the sandbox at `base` and writes the
-/// merchant's CSV of them (every one `pending` on the merchant's side).
-fn seed(base: &str, token: &str, count: usize, csv: &std::path::Path) -> Result<(), String> {
+/// Creates `count` Vpay88 deposits in the sandbox at `base`; their ids.
+fn seed(base: &str, token: &str, count: usize) -> Result<Vec<String>, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         use futures_util::stream::{self, StreamExt};
         let client = reqwest::Client::new();
-        let created = stream::iter(0..count)
+        stream::iter(0..count)
             .map(|n| {
                 let client = client.clone();
                 async move {
-                    let id = format!("REC-{n:06}");
+                    let id = format!("REC-{n:07}");
                     crate::bench::create_deposit(&client, base, token, &id).await?;
                     Ok::<_, String>(id)
                 }
             })
             .buffer_unordered(64)
             .collect::<Vec<Result<String, String>>>()
-            .await;
-        let mut text = String::from("provider,kind,order_id,amount,currency,merchant_status\n");
-        for id in created {
-            let _ = writeln!(text, "vpay88,deposit,{},100.00,MYR,pending", id?);
-        }
-        std::fs::write(csv, text).map_err(|e| e.to_string())
+            .await
+            .into_iter()
+            .collect()
     })
 }
 
-/// `paybridge reconcile` over `count` orders against the sandbox at `base`:
-/// orders per second and the command's peak memory.
-pub fn reconcile_section(base: &str, token: &str, count: usize) -> Result<String, String> {
+/// Writes the merchant's CSV of `ids`, every one `pending` on the merchant's side.
+fn write_csv(ids: &[String], csv: &std::path::Path) -> Result<(), String> {
+    let mut text = String::from("provider,kind,order_id,amount,currency,merchant_status\n");
+    for id in ids {
+        let _ = writeln!(text, "vpay88,deposit,{id},100.00,MYR,pending");
+    }
+    std::fs::write(csv, text).map_err(|e| e.to_string())
+}
+
+/// One reconcile run: orders, seconds, peak resident memory in KiB.
+struct Measured {
+    orders: usize,
+    seconds: f64,
+    peak_kib: f64,
+}
+
+impl Measured {
+    fn per_second(&self) -> f64 {
+        self.orders as f64 / self.seconds
+    }
+
+    fn peak_mib(&self) -> f64 {
+        self.peak_kib / 1024.0
+    }
+}
+
+/// Status queries in flight in the bench's runs.
+const CONCURRENCY: &str = "64";
+
+/// `paybridge reconcile` over the CSV at `csv` with `config`: the whole
+/// command timed, and its peak resident memory as the kernel counts it for a
+/// child that has ended (getrusage of the children of a small Python parent).
+fn measure(
+    config: &std::path::Path,
+    csv: &std::path::Path,
+    orders: usize,
+) -> Result<Measured, String> {
+    let binary = crate::release_binary("paybridge")?;
+    let wrapper = "import resource, subprocess, sys\n\
+        code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n\
+        print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
+    let started = Instant::now();
+    let out = Command::new("python3")
+        .args(["-c", wrapper])
+        .arg(&binary)
+        .arg("--config")
+        .arg(config)
+        .args([
+            "--output",
+            "csv",
+            "reconcile",
+            "--concurrency",
+            CONCURRENCY,
+            "--input",
+        ])
+        .arg(csv)
+        .env("PAYBRIDGE_LOG", "error")
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("python3 is needed to measure peak memory: {e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace();
+    let code = fields.next().unwrap_or("?").to_owned();
+    if code != "0" {
+        return Err(format!(
+            "paybridge reconcile exited {code} over {orders} seeded orders"
+        ));
+    }
+    let peak_kib = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    Ok(Measured {
+        orders,
+        seconds,
+        peak_kib,
+    })
+}
+
+/// The most a run may hold, at the larger size.
+const PEAK_MIB: f64 = 100.0;
+/// How far above the smaller size's figure the larger's may be.
+const FLAT: f64 = 0.15;
+/// The fewest orders a second, on 2 cores.
+const PER_SECOND: f64 = 5_000.0;
+
+/// `paybridge reconcile` against the sandbox at `base` at each of `sizes`
+/// (smaller first): orders per second and the command's peak memory, and
+/// whether memory stays the same as the input grows.
+pub fn reconcile_section(base: &str, token: &str, sizes: [usize; 2]) -> Result<String, String> {
     let dir =
         std::env::temp_dir().join(format!("paybridge-reconcile-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let csv = dir.join("orders.csv");
-    seed(base, token, count, &csv)?;
+    let ids = seed(base, token, sizes[1])?;
     let config = dir.join("paybridge.toml");
     std::fs::write(
         &config,
@@ -93,51 +173,59 @@ pub fn reconcile_section(base: &str, token: &str, count: usize) -> Result<String
         ),
     )
     .map_err(|e| e.to_string())?;
-    let binary = root().join("target/release/paybridge");
-    // The peak resident memory of the command alone, as the kernel counts it
-    // for a child that has ended.
-    let measure = "import resource, subprocess, sys\n\
-        code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n\
-        print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
-    let concurrency = "64";
-    let started = Instant::now();
-    let out = Command::new("python3")
-        .args(["-c", measure])
-        .arg(&binary)
-        .arg("--config")
-        .arg(&config)
-        .args([
-            "--output",
-            "csv",
-            "reconcile",
-            "--concurrency",
-            concurrency,
-            "--input",
-        ])
-        .arg(&csv)
-        .env("PAYBRIDGE_LOG", "error")
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| format!("python3 is needed to measure peak memory: {e}"))?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut fields = text.split_whitespace();
-    let code = fields.next().unwrap_or("?").to_owned();
-    let peak_kib: f64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    let _ = std::fs::remove_dir_all(&dir);
-    if code != "0" {
-        return Err(format!(
-            "paybridge reconcile exited {code} over the seeded orders"
-        ));
+    let csv = dir.join("orders.csv");
+    let mut runs = Vec::new();
+    for size in sizes {
+        write_csv(&ids[..size], &csv)?;
+        let measured = measure(&config, &csv, size);
+        let _ = std::fs::remove_file(&csv);
+        runs.push(measured?);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+    let (small, large) = (&runs[0], &runs[1]);
     let mut d = String::new();
-    let _ = writeln!(d, "## `paybridge reconcile` over {count} orders\n");
-    let _ = writeln!(d, "{count} Vpay88 deposits created in the sandbox (a separate process on the same machine), then reconciled from a CSV by the release build, `--concurrency {concurrency}`, no rate limit, the report written as CSV. Orders per second over the whole command (both passes over the file, every query, the report); peak resident memory of the command as the kernel counts it. Targets: at least 5,000 orders per second on 2 cores, under 100 MiB.\n");
     let _ = writeln!(
         d,
-        "- **{:.0} orders per second** ({count} orders in {elapsed:.1} s)\n- **peak memory {:.1} MiB**\n",
-        count as f64 / elapsed,
-        peak_kib / 1024.0
+        "## `paybridge reconcile` at {} and {} orders\n",
+        small.orders, large.orders
     );
+    let _ = writeln!(d, "Vpay88 deposits created in the sandbox (a separate process on the same machine), then reconciled from a CSV by the release build, `--concurrency {CONCURRENCY}`, no rate limit, the report written as CSV (to nowhere: the figures are the command's own). Orders per second over the whole command (the check of every line, every query, the report); peak resident memory of the command as the kernel counts it. Each row is written as it is decided and the order keys the check must remember are kept in a table on disk, so memory should not grow with the input. Targets: at most {PEAK_MIB:.0} MiB at {} orders and within {:.0}% of the figure at {} orders; at least {PER_SECOND:.0} orders per second on 2 cores.\n", large.orders, FLAT * 100.0, small.orders);
+    let _ = writeln!(
+        d,
+        "| orders | seconds | orders per second | peak memory |\n|---|---|---|---|"
+    );
+    for run in &runs {
+        let _ = writeln!(
+            d,
+            "| {} | {:.1} | **{:.0}** | **{:.1} MiB** |",
+            run.orders,
+            run.seconds,
+            run.per_second(),
+            run.peak_mib()
+        );
+    }
+    let growth = large.peak_kib / small.peak_kib.max(1.0) - 1.0;
+    let verdict = |met: bool| if met { "met" } else { "missed" };
+    let _ = writeln!(
+        d,
+        "\n- Peak memory at {} orders: {:.1} MiB — at most {PEAK_MIB:.0} MiB: {}.",
+        large.orders,
+        large.peak_mib(),
+        verdict(large.peak_mib() <= PEAK_MIB)
+    );
+    let _ = writeln!(
+        d,
+        "- Peak memory at {} orders against {}: {:+.1}% — within {:.0}%: {}.",
+        large.orders,
+        small.orders,
+        growth * 100.0,
+        FLAT * 100.0,
+        verdict(growth <= FLAT)
+    );
+    let slowest = runs
+        .iter()
+        .map(Measured::per_second)
+        .fold(f64::INFINITY, f64::min);
+    let _ = writeln!(d, "- Throughput: at least {slowest:.0} orders per second at either size — at least {PER_SECOND:.0}: {}.\n", verdict(slowest >= PER_SECOND));
     Ok(d)
 }

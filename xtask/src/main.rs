@@ -3,7 +3,9 @@
 //! - `test`: installs what the tests need on a fresh machine (Chromium and its
 //!   driver, and PostgreSQL, from Debian's packages), then runs every test, doctests included,
 //!   and checks the committed recordings for drift (`fixtures --check`).
-//! - `bench [--quick]`: every benchmark, written to `docs/benchmarks.md`.
+//! - `bench [--quick]`: every benchmark, written to `docs/benchmarks.md`; with
+//!   `--quick`, at smaller sizes, written to `benchmarks-quick.md` in the target
+//!   directory instead (a proof that the benches run, not figures).
 //! - `fixtures [--check]`: records every adapter operation against the sandbox
 //!   into `fixtures/sandbox/` (see `fixtures.rs` for recording a real provider);
 //!   with `--check`, records again and reports drift from the committed files.
@@ -57,6 +59,36 @@ fn root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
+}
+
+/// Where cargo puts what it builds, as cargo itself says (`cargo metadata`),
+/// so that `CARGO_TARGET_DIR` and a configured `build.target-dir` are
+/// honoured. Asked once.
+fn target_dir() -> Result<PathBuf, String> {
+    static TARGET: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    TARGET
+        .get_or_init(|| {
+            let out = cargo()
+                .args(["metadata", "--format-version", "1", "--no-deps"])
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|e| format!("could not start cargo metadata: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("cargo metadata failed with {}", out.status));
+            }
+            let metadata: serde_json::Value =
+                serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+            metadata["target_directory"]
+                .as_str()
+                .map(PathBuf::from)
+                .ok_or_else(|| "cargo metadata names no target_directory".to_owned())
+        })
+        .clone()
+}
+
+/// A program of the workspace's release build.
+fn release_binary(name: &str) -> Result<PathBuf, String> {
+    Ok(target_dir()?.join("release").join(name))
 }
 
 fn run(command: &mut Command) -> Result<(), String> {

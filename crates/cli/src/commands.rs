@@ -303,7 +303,8 @@ pub async fn sandbox(
     Ok(())
 }
 
-/// `paybridge reconcile`: runs it, prints its report; the exit code.
+/// `paybridge reconcile`: runs it, printing each row as it is decided and
+/// the summary at the end; the exit code.
 pub async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
     let config = config(cli)?;
     let options = paybridge_cli::reconcile::Options {
@@ -313,16 +314,20 @@ pub async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> Result<u8, Error> {
         state: args.state.clone(),
         progress: true,
     };
-    let report = paybridge_cli::reconcile::run(&config, &options).await?;
+    let stdout = std::io::BufWriter::new(std::io::stdout());
+    let mut printer = paybridge_cli::reconcile::Printer::new(cli.output.reconcile(), stdout);
+    let report = paybridge_cli::reconcile::run(&config, &options, &mut printer).await?;
+    // Ended whole even when interrupted, so what was printed reads as a document.
+    printer
+        .finish(&report)
+        .map_err(|e| Error::local("the report could not be written", e))?;
     if report.interrupted {
         eprintln!(
             "reconcile: interrupted, {} of {} orders done; run the same command again to resume",
-            report.rows.len(),
-            report.total
+            report.reported, report.total
         );
         return Ok(crate::output::exit::INTERRUPTED);
     }
-    crate::output::print_reconcile(cli.output, &report);
     Ok(if report.is_clean() {
         0
     } else {

@@ -527,10 +527,11 @@ async fn ledger_life(steps: &mut Steps, sandbox: &paybridge_sandbox::Sandbox) {
                 state: None,
                 progress: false,
             };
-            let report = crate::reconcile::run(&config, &options)
+            let mut rows = Vec::new();
+            crate::reconcile::run(&config, &options, &mut rows)
                 .await
                 .map_err(|e| e.to_string())?;
-            match report.rows.as_slice() {
+            match rows.as_slice() {
                 [row] if row.verdict == "advanced" && row.provider_status == "completed" => {
                     Ok(format!(
                         "{}: {} -> {} ({})",

@@ -4,9 +4,7 @@
 use clap::ValueEnum;
 use paybridge::{Error, Money, StatusReport};
 use paybridge_cli::csv_cells::CsvWriter;
-use paybridge_cli::reconcile::{Report, Row};
 use serde_json::{json, Value};
-use std::io::Write;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -20,6 +18,16 @@ pub enum Output {
 }
 
 impl Output {
+    /// How `reconcile` writes its report in this format.
+    pub fn reconcile(self) -> paybridge_cli::reconcile::Format {
+        use paybridge_cli::reconcile::Format;
+        match self {
+            Output::Table => Format::Table,
+            Output::Json => Format::Json,
+            Output::Csv => Format::Csv,
+        }
+    }
+
     pub fn print(self, value: &Value) {
         match self {
             Output::Json => println!(
@@ -179,107 +187,6 @@ fn table(value: &Value) -> String {
                 .collect()
         }
         other => format!("{}\n", cell(other)),
-    }
-}
-
-/// Prints the rows and the summary, one row at a time (never one document
-/// built in memory).
-pub fn print_reconcile(output: Output, report: &Report) {
-    let rows = &report.rows;
-    let summary: serde_json::Map<String, Value> = report
-        .summary()
-        .into_iter()
-        .map(|(verdict, count)| (verdict.to_owned(), Value::from(count)))
-        .collect();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let written: std::io::Result<()> = (|| {
-        match output {
-            Output::Json => {
-                write!(
-                    out,
-                    "{{\"summary\": {}, \"orders\": [",
-                    Value::Object(summary)
-                )?;
-                for (i, row) in rows.iter().enumerate() {
-                    let separator = if i == 0 { "\n  " } else { ",\n  " };
-                    write!(out, "{separator}")?;
-                    serde_json::to_writer(&mut out, row)?;
-                }
-                writeln!(out, "\n]}}")?;
-            }
-            Output::Csv => {
-                let mut writer = CsvWriter::new(&mut out);
-                for row in rows {
-                    writer.write_row(row)?;
-                }
-                writer.flush()?;
-                drop(writer);
-                let counts: Vec<String> = summary
-                    .iter()
-                    .map(|(verdict, count)| format!("{verdict} {count}"))
-                    .collect();
-                eprintln!("reconcile: {}", counts.join(", "));
-            }
-            Output::Table => {
-                let header = Row {
-                    order_id: "order_id".into(),
-                    provider: "provider".into(),
-                    account: "account".into(),
-                    kind: "kind".into(),
-                    merchant_status: "merchant_status".into(),
-                    provider_status: "provider_status".into(),
-                    verdict: "verdict".into(),
-                    detail: "detail".into(),
-                };
-                let cells = |r: &Row| {
-                    [
-                        r.order_id.clone(),
-                        r.provider.clone(),
-                        if r.account.is_empty() {
-                            "-".into()
-                        } else {
-                            r.account.clone()
-                        },
-                        r.kind.clone(),
-                        if r.merchant_status.is_empty() {
-                            "-".into()
-                        } else {
-                            r.merchant_status.clone()
-                        },
-                        if r.provider_status.is_empty() {
-                            "-".into()
-                        } else {
-                            r.provider_status.clone()
-                        },
-                        r.verdict.clone(),
-                        r.detail.clone(),
-                    ]
-                };
-                let mut widths = [0usize; 8];
-                for row in std::iter::once(&header).chain(rows) {
-                    for (width, cell) in widths.iter_mut().zip(cells(row)) {
-                        *width = (*width).max(cell.chars().count());
-                    }
-                }
-                for row in std::iter::once(&header).chain(rows) {
-                    let line: Vec<String> = cells(row)
-                        .iter()
-                        .zip(widths)
-                        .map(|(cell, width)| format!("{cell:<width$}"))
-                        .collect();
-                    writeln!(out, "{}", line.join("  ").trim_end())?;
-                }
-                writeln!(out)?;
-                for (verdict, count) in &summary {
-                    writeln!(out, "{verdict:<20} {count}")?;
-                }
-            }
-        }
-        out.flush()
-    })();
-    if let Err(err) = written {
-        eprintln!("error: the report could not be written: {err}");
     }
 }
 

@@ -9,15 +9,28 @@
 //! query failed, again. A ledger run asks the orders that were open when it
 //! began, kept with the run. A finished run is marked so; the next run asks
 //! every order again.
+//!
+//! Nothing is held per order: each row is written as it is decided
+//! ([`Rows`]), the summary is a count per verdict, and what must be known of
+//! every order (the keys seen, to refuse one listed twice; the rows a resumed
+//! run recorded) is kept on disk (`scratch`), so memory stays the same
+//! whatever the number of orders.
 
-use std::collections::{HashMap, HashSet};
-use std::io::{IsTerminal, Write};
+mod print;
+mod scratch;
+
+pub use print::{Format, Printer, Rows};
+use scratch::{Scratch, BATCH};
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, IsTerminal, Write};
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
+use futures_util::FutureExt;
 use paybridge::ledger::reconcile::{verdict, Verdict};
 use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source};
 use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, Provider, StatusQuery};
@@ -179,45 +192,86 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, HashMap<String, 
     Ok((reader, columns))
 }
 
-/// The first pass: every line checked, nothing kept but the order keys (to
-/// refuse an order listed twice) and the accounts to build gateways for.
-fn check_csv(
+/// The bad lines of a file: the first few by line, and how many in all.
+#[derive(Default)]
+struct BadLines {
+    first: BTreeMap<u64, String>,
+    count: usize,
+}
+
+impl BadLines {
+    fn add(&mut self, line: u64, reason: String) {
+        self.count += 1;
+        self.first.insert(line, reason);
+        if self.first.len() > SHOWN_ERRORS {
+            self.first.pop_last();
+        }
+    }
+
+    /// The error naming them, if any.
+    fn into_error(self, path: &Path) -> Result<(), Error> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        let shown: Vec<String> = self
+            .first
+            .into_iter()
+            .map(|(line, reason)| format!("line {line}: {reason}"))
+            .collect();
+        let mut reason = shown.join("; ");
+        let more = self.count - shown.len();
+        if more > 0 {
+            reason.push_str(&format!("; and {more} more"));
+        }
+        Err(bad_input(format!(
+            "{}: nothing was queried: {reason}",
+            path.display()
+        )))
+    }
+}
+
+/// The first pass: every line checked, nothing kept in memory but the
+/// accounts to build gateways for; each order key goes to `scratch`, a batch
+/// at a time, to refuse an order listed twice.
+async fn check_csv(
     path: &Path,
+    scratch: &mut Scratch,
     providers: &[Provider],
 ) -> Result<(usize, HashSet<(String, String)>), Error> {
     let (mut reader, columns) = open_csv(path)?;
-    let mut seen: HashMap<String, u64> = HashMap::new();
     let mut gateways = HashSet::new();
-    let mut errors = Vec::new();
+    let mut bad = BadLines::default();
     let mut count = 0;
-    for record in reader.records() {
+    let mut batch: Vec<(String, u64)> = Vec::with_capacity(BATCH);
+    let mut keys: Vec<OrderKey> = Vec::with_capacity(BATCH);
+    let mut records = reader.records();
+    loop {
+        let record = records.next();
+        if batch.len() == BATCH || (record.is_none() && !batch.is_empty()) {
+            for (place, first) in scratch.seen_before(&batch).await? {
+                let (key, line) = (&keys[place], batch[place].1);
+                bad.add(
+                    line,
+                    format!("{key} is listed twice (first on line {first})"),
+                );
+            }
+            batch.clear();
+            keys.clear();
+        }
+        let Some(record) = record else { break };
         let record = record.map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         let line = record.position().map_or(0, csv::Position::line);
         match job_of(&columns, &record, providers) {
             Ok(job) => {
-                if let Some(first) = seen.insert(job.id(), line) {
-                    errors.push(format!(
-                        "line {line}: {} is listed twice (first on line {first})",
-                        job.key
-                    ));
-                }
                 gateways.insert((job.key.provider.clone(), job.key.account.clone()));
+                batch.push((job.id(), line));
+                keys.push(job.key);
                 count += 1;
             }
-            Err(reason) => errors.push(format!("line {line}: {reason}")),
+            Err(reason) => bad.add(line, reason),
         }
     }
-    if !errors.is_empty() {
-        let more = errors.len().saturating_sub(SHOWN_ERRORS);
-        let mut reason = errors[..errors.len().min(SHOWN_ERRORS)].join("; ");
-        if more > 0 {
-            reason.push_str(&format!("; and {more} more"));
-        }
-        return Err(bad_input(format!(
-            "{}: nothing was queried: {reason}",
-            path.display()
-        )));
-    }
+    bad.into_error(path)?;
     Ok((count, gateways))
 }
 
@@ -262,16 +316,37 @@ enum StateLine {
     Row(Row),
 }
 
-/// The rows a run being resumed keeps, from the rows it recorded: the last
-/// one of each order, except those whose query failed, which are asked again.
-fn answered(recorded: impl IntoIterator<Item = Row>) -> Vec<Row> {
-    let mut last: HashMap<String, Row> = HashMap::new();
-    for row in recorded {
-        last.insert(row.id(), row);
+/// Keeps `rows` recorded by a run being resumed in `scratch`: the last one
+/// of each order stands, and it answers the order unless its query failed
+/// (such an order is asked again).
+async fn keep_recorded(scratch: &mut Scratch, rows: Vec<(Row, String)>) -> Result<(), Error> {
+    let rows: Vec<(String, bool, String)> = rows
+        .into_iter()
+        .map(|(row, text)| (row.id(), row.verdict != Verdict::Error.as_str(), text))
+        .collect();
+    scratch.record(&rows).await
+}
+
+/// Hands each recorded row of a ledger run to `scratch`, a page at a time.
+async fn keep_ledger_rows(
+    ledger: &dyn Ledger,
+    run: i64,
+    scratch: &mut Scratch,
+) -> Result<(), Error> {
+    let mut after: Option<OrderKey> = None;
+    loop {
+        let page = ledger.reconcile_rows(run, after.as_ref(), PAGE).await?;
+        let last = page.len() < PAGE as usize;
+        after = page.last().map(|(key, _)| key.clone());
+        let rows = page
+            .into_iter()
+            .filter_map(|(_, text)| Some((serde_json::from_str(&text).ok()?, text)))
+            .collect();
+        keep_recorded(scratch, rows).await?;
+        if last {
+            return Ok(());
+        }
     }
-    last.into_values()
-        .filter(|row| row.verdict != Verdict::Error.as_str())
-        .collect()
 }
 
 /// The first line of every `--state` file: what makes a file the run's own.
@@ -285,15 +360,15 @@ enum Progress {
 }
 
 impl Progress {
-    /// Opens the `--state` file at `path` and reads the rows it keeps: none
-    /// when it is new or holds a finished run (which is then emptied, the file
-    /// holding one run only).
+    /// Opens the `--state` file at `path` and hands the rows it keeps to
+    /// `scratch`, read a line at a time: none when it is new or holds a
+    /// finished run (which is then emptied, the file holding one run only).
     ///
     /// The file is the run's own: a new one is created readable by its owner
     /// only (0600) and begins with [`STATE_MARKER`]; an existing one whose
     /// first line is not that marker (the `--input` CSV, any other file) is
     /// refused, naming it, and left untouched. An empty file is taken as new.
-    fn open_file(path: &Path, input: &Path) -> Result<(Self, Vec<Row>), Error> {
+    async fn open_file(path: &Path, input: &Path, scratch: &mut Scratch) -> Result<Self, Error> {
         let failed = |e: std::io::Error| bad_input(format!("--state {}: {e}", path.display()));
         let same_file = std::fs::canonicalize(path)
             .ok()
@@ -307,53 +382,71 @@ impl Progress {
                 ),
             ));
         }
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        let mut reader = match std::fs::File::open(path) {
+            Ok(file) => Some(std::io::BufReader::new(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(failed(e)),
         };
-        if !text.is_empty() && text.lines().next().map(str::trim) != Some(STATE_MARKER) {
-            return Err(Error::invalid(
-                "state",
-                format!(
-                    "{} is not a reconcile state file (its first line is not {STATE_MARKER}); \
-                     it is left as it is: give a new file, or remove this one",
-                    path.display()
-                ),
-            ));
+        let mut line = Vec::new();
+        let mut empty = true;
+        let mut finished = false;
+        let mut ends_whole = true;
+        if let Some(reader) = &mut reader {
+            let mut rows = Vec::with_capacity(BATCH);
+            let mut first = true;
+            while reader.read_until(b'\n', &mut line).map_err(failed)? > 0 {
+                empty = false;
+                ends_whole = line.ends_with(b"\n");
+                let text = String::from_utf8_lossy(&line);
+                if first && text.trim() != STATE_MARKER {
+                    return Err(Error::invalid(
+                        "state",
+                        format!(
+                            "{} is not a reconcile state file (its first line is not \
+                             {STATE_MARKER}); it is left as it is: give a new file, or remove \
+                             this one",
+                            path.display()
+                        ),
+                    ));
+                }
+                first = false;
+                // A line cut short by a kill is no row, and is skipped (the marker too).
+                match serde_json::from_str::<StateLine>(&text) {
+                    Ok(StateLine::Row(row)) if !finished => {
+                        rows.push((row, text.trim_end().to_owned()));
+                        if rows.len() == BATCH {
+                            keep_recorded(scratch, std::mem::take(&mut rows)).await?;
+                        }
+                    }
+                    Ok(StateLine::Finished { .. }) => finished = true,
+                    _ => {}
+                }
+                line.clear();
+            }
+            keep_recorded(scratch, rows).await?;
         }
-        // A line cut short by a kill is no row, and is skipped (the marker too).
-        let lines: Vec<StateLine> = text
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect();
-        let finished = lines
-            .iter()
-            .any(|line| matches!(line, StateLine::Finished { .. }));
+        if finished {
+            scratch.forget_recorded().await?;
+        }
         let mut options = std::fs::OpenOptions::new();
         options.create(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        if finished || text.is_empty() {
+        let fresh = finished || empty;
+        if fresh {
             options.write(true).truncate(true);
         } else {
             options.append(true);
         }
         let mut file = options.open(path).map_err(failed)?;
-        if finished || text.is_empty() {
+        if fresh {
             file.write_all(format!("{STATE_MARKER}\n").as_bytes())
                 .map_err(failed)?;
-            return Ok((Progress::File(file), Vec::new()));
-        }
-        if !text.ends_with('\n') {
+        } else if !ends_whole {
             // The next row starts a line of its own, after one cut short.
             file.write_all(b"\n").map_err(failed)?;
         }
-        let rows = lines.into_iter().filter_map(|line| match line {
-            StateLine::Row(row) => Some(row),
-            StateLine::Finished { .. } => None,
-        });
-        Ok((Progress::File(file), answered(rows)))
+        Ok(Progress::File(file))
     }
 
     /// Writes one line to the `--state` file, whole, so a line is there whole
@@ -499,14 +592,13 @@ async fn reconcile_one(
     (job.key, row)
 }
 
-/// The jobs to run: the CSV's second pass, streamed through a channel from a
-/// reading thread, or the ledger's open orders.
+/// The CSV's second pass, streamed through a channel from a reading thread.
 fn csv_jobs(
     path: &Path,
     providers: Vec<Provider>,
 ) -> Result<tokio::sync::mpsc::Receiver<Job>, Error> {
     let (mut reader, columns) = open_csv(path)?;
-    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let (tx, rx) = tokio::sync::mpsc::channel(BATCH);
     std::thread::spawn(move || {
         for record in reader.records() {
             // Checked by the first pass; a file changed in between stops the feed.
@@ -524,6 +616,77 @@ fn csv_jobs(
     Ok(rx)
 }
 
+/// How many orders or rows a ledger run reads at a time.
+const PAGE: u32 = 1000;
+
+/// Where a run's orders come from, a batch at a time.
+enum Orders {
+    Csv(tokio::sync::mpsc::Receiver<Job>),
+    /// The ledger, the run, and the last order read.
+    Ledger(Arc<dyn Ledger>, i64, Option<OrderKey>),
+}
+
+impl Orders {
+    /// The next orders; none at the end.
+    async fn next(&mut self) -> Result<Vec<Job>, Error> {
+        match self {
+            Orders::Csv(rx) => {
+                let mut batch = Vec::with_capacity(BATCH);
+                rx.recv_many(&mut batch, BATCH).await;
+                Ok(batch)
+            }
+            Orders::Ledger(ledger, run, after) => {
+                let page = ledger.reconcile_orders(*run, after.as_ref(), PAGE).await?;
+                *after = page.last().map(|order| order.key.clone());
+                Ok(page
+                    .into_iter()
+                    .map(|order| Job {
+                        merchant_status: Some(order.state),
+                        provider_ref: order.provider_ref,
+                        amount: order.amount,
+                        key: order.key,
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+/// The orders to ask, from `source`, by a task of their own into a channel
+/// that holds a batch: with `resumed`, those `scratch` holds as answered are
+/// left out. The task ends with the first failed read, and says so: a run
+/// whose feed failed is not finished.
+fn feed(
+    mut source: Orders,
+    mut scratch: Scratch,
+    resumed: bool,
+) -> (
+    tokio::sync::mpsc::Receiver<Job>,
+    tokio::task::JoinHandle<Result<(), Error>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(BATCH);
+    let feed = tokio::spawn(async move {
+        loop {
+            let mut batch = source.next().await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            if resumed {
+                let ids: Vec<String> = batch.iter().map(Job::id).collect();
+                let answered = scratch.answered_among(&ids).await?;
+                batch.retain(|job| !answered.contains(&job.id()));
+            }
+            for job in batch {
+                if tx.send(job).await.is_err() {
+                    // The run stopped taking orders (Ctrl-C).
+                    return Ok(());
+                }
+            }
+        }
+    });
+    (rx, feed)
+}
+
 /// What a reconcile run is asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -539,58 +702,112 @@ pub struct Options {
     pub progress: bool,
 }
 
-/// What a run found.
+/// What a run found: how many rows of each verdict (the rows themselves went
+/// to the run's [`Rows`] as they were decided).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
-    /// One row per order, resumed ones included, sorted by order key.
-    pub rows: Vec<Row>,
     /// How many orders the run had.
     pub total: usize,
+    /// The rows reported, resumed ones included.
+    pub reported: usize,
+    /// Rows of each verdict, in the order of [`Verdict::ALL`].
+    counts: [usize; Verdict::ALL.len()],
+    /// Rows of no verdict this version knows (a `--state` file written by
+    /// another version), which are not clean.
+    unknown: usize,
     /// Stopped by Ctrl-C before the end: run again to resume.
     pub interrupted: bool,
 }
 
 impl Report {
+    fn new(total: usize) -> Self {
+        Self {
+            total,
+            reported: 0,
+            counts: [0; Verdict::ALL.len()],
+            unknown: 0,
+            interrupted: false,
+        }
+    }
+
+    /// Counts `row`.
+    fn count(&mut self, row: &Row) {
+        self.reported += 1;
+        match Verdict::ALL.iter().position(|v| v.as_str() == row.verdict) {
+            Some(i) => self.counts[i] += 1,
+            None => self.unknown += 1,
+        }
+    }
+
     /// Whether every order is unchanged or advanced.
     pub fn is_clean(&self) -> bool {
-        self.rows.iter().all(|row| {
-            Verdict::ALL
+        self.unknown == 0
+            && Verdict::ALL
                 .iter()
-                .find(|v| v.as_str() == row.verdict)
-                .is_some_and(|v| v.is_clean())
-        })
+                .zip(self.counts)
+                .all(|(v, count)| count == 0 || v.is_clean())
     }
 
     /// The count of each verdict, every verdict named, in the order they are checked.
     pub fn summary(&self) -> Vec<(&'static str, usize)> {
         Verdict::ALL
             .iter()
-            .map(|v| {
-                let count = self.rows.iter().filter(|r| r.verdict == v.as_str()).count();
-                (v.as_str(), count)
-            })
+            .zip(self.counts)
+            .map(|(v, count)| (v.as_str(), count))
             .collect()
     }
 }
 
-/// Reconciles the orders `options` names with the gateways `config` builds.
-pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
+/// Hands `row` to `out` and counts it.
+fn report_row(out: &mut dyn Rows, report: &mut Report, row: &Row) -> Result<(), Error> {
+    out.row(row)
+        .map_err(|e| Error::local("the report could not be written", e))?;
+    report.count(row);
+    Ok(())
+}
+
+/// Reports the rows a resumed run recorded, read back from `scratch` a batch
+/// at a time.
+async fn report_recorded(
+    scratch: &mut Scratch,
+    out: &mut dyn Rows,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let mut after = String::new();
+    loop {
+        let rows = scratch.answered_rows(&after, BATCH).await?;
+        let last = rows.len() < BATCH;
+        for (id, text) in rows {
+            if let Ok(row) = serde_json::from_str::<Row>(&text) {
+                report_row(out, report, &row)?;
+            }
+            after = id;
+        }
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+/// Reconciles the orders `options` names with the gateways `config` builds,
+/// handing each row to `out` as it is decided.
+pub async fn run(config: &Config, options: &Options, out: &mut dyn Rows) -> Result<Report, Error> {
     let args = options;
     let ledger = config.open_ledger().await?;
-    let (total, needed, jobs, mut progress, done_rows) = match &args.input {
+    let mut scratch = Scratch::open().await?;
+    let (total, needed, source, mut progress) = match &args.input {
         Some(path) => {
-            let (total, needed) = check_csv(path, &config.providers())?;
+            let (total, needed) = check_csv(path, &mut scratch, &config.providers()).await?;
             // A CSV run keeps its progress in --state only, never in the ledger.
-            let (progress, done_rows) = match &args.state {
-                Some(state) => Progress::open_file(state, path)?,
-                None => (Progress::Nowhere, Vec::new()),
+            let progress = match &args.state {
+                Some(state) => Progress::open_file(state, path, &mut scratch).await?,
+                None => Progress::Nowhere,
             };
             (
                 total,
                 needed,
-                csv_jobs(path, config.providers())?,
+                Orders::Csv(csv_jobs(path, config.providers())?),
                 progress,
-                done_rows,
             )
         }
         None => {
@@ -608,46 +825,31 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
                 });
             };
             let run = ledger.resume_reconcile().await?;
-            let needed = run
-                .orders
-                .iter()
-                .map(|order| (order.key.provider.clone(), order.key.account.clone()))
-                .collect();
-            let total = run.orders.len();
-            let (tx, rx) = tokio::sync::mpsc::channel(total.max(1));
-            for order in run.orders {
-                let job = Job {
-                    merchant_status: Some(order.state),
-                    provider_ref: order.provider_ref,
-                    amount: order.amount,
-                    key: order.key,
-                };
-                // The channel holds them all.
-                let _ = tx.try_send(job);
-            }
-            let recorded = run
-                .rows
-                .iter()
-                .filter_map(|text| serde_json::from_str(text).ok());
+            keep_ledger_rows(ledger.as_ref(), run.id, &mut scratch).await?;
+            let source = Orders::Ledger(ledger.clone(), run.id, None);
             let progress = Progress::Ledger(ledger.clone(), run.id);
-            (total, needed, rx, progress, answered(recorded))
+            (
+                run.orders,
+                run.accounts.into_iter().collect(),
+                source,
+                progress,
+            )
         }
     };
     let gateways = gateways(config, &needed)?;
     let from_ledger = args.input.is_none();
-    let done: HashSet<String> = done_rows.iter().map(Row::id).collect();
-    if !done.is_empty() {
-        eprintln!(
-            "reconcile: resuming, {} of {total} orders already done",
-            done.len()
-        );
+    let done = scratch.answered().await?;
+    if done > 0 {
+        eprintln!("reconcile: resuming, {done} of {total} orders already done");
     }
+    let mut report = Report::new(total);
+    report_recorded(&mut scratch, out, &mut report).await?;
     let limiter = args.rate.and_then(NonZeroU32::new).map(|rate| {
         Arc::new(governor::RateLimiter::direct(governor::Quota::per_second(
             rate,
         )))
     });
-    let mut meter = Meter::new(total, done.len().min(total), options.progress);
+    let mut meter = Meter::new(total, done.min(total), options.progress);
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let interrupted = interrupted.clone();
@@ -657,56 +859,68 @@ pub async fn run(config: &Config, options: &Options) -> Result<Report, Error> {
             }
         });
     }
+    let (jobs, feed) = feed(source, scratch, done > 0);
     let jobs = stream::unfold(jobs, |mut rx| async move {
         rx.recv().await.map(|job| (job, rx))
     })
-    .filter(|job| std::future::ready(!done.contains(&job.id())))
     .take_while(|_| std::future::ready(!interrupted.load(std::sync::atomic::Ordering::SeqCst)));
     let ledger_for_jobs = if from_ledger { ledger.clone() } else { None };
-    let results = jobs
-        .map(|job| {
-            let gateway = gateways
-                .get(&(job.key.provider.clone(), job.key.account.clone()))
-                .cloned();
-            let limiter = limiter.clone();
-            let ledger = ledger_for_jobs.clone();
-            // A task of its own: a query holding the ledger's connection goes
-            // on while the loop below records a row with it.
-            tokio::spawn(async move {
-                if let Some(limiter) = limiter {
-                    limiter.until_ready().await;
-                }
-                match gateway {
-                    Some(gateway) => reconcile_one(job, &gateway, ledger.as_ref()).await,
-                    None => {
-                        let key = job.key.clone();
-                        let err = Error::local("reconcile", format!("no gateway for {key}"));
-                        let row = reconcile_one_failed(job, err);
-                        (key, row)
+    // In a block of its own: the stream, dropped at its end, lets go of a feed
+    // waiting to hand it one more order after Ctrl-C.
+    {
+        let results = jobs
+            .map(|job| {
+                let gateway = gateways
+                    .get(&(job.key.provider.clone(), job.key.account.clone()))
+                    .cloned();
+                let limiter = limiter.clone();
+                let ledger = ledger_for_jobs.clone();
+                // A task of its own: a query holding the ledger's connection goes
+                // on while the loop below records a row with it.
+                tokio::spawn(async move {
+                    if let Some(limiter) = limiter {
+                        limiter.until_ready().await;
                     }
-                }
+                    match gateway {
+                        Some(gateway) => reconcile_one(job, &gateway, ledger.as_ref()).await,
+                        None => {
+                            let key = job.key.clone();
+                            let err = Error::local("reconcile", format!("no gateway for {key}"));
+                            let row = reconcile_one_failed(job, err);
+                            (key, row)
+                        }
+                    }
+                })
             })
-        })
-        .buffer_unordered(usize::from(args.concurrency));
-    let mut results = std::pin::pin!(results);
-    let mut rows = done_rows;
-    while let Some(joined) = results.next().await {
-        let (key, row) = joined.map_err(|e| Error::local("a reconcile query", e))?;
-        progress.record(&key, &row).await?;
-        meter.tick();
-        rows.push(row);
+            .buffer_unordered(usize::from(args.concurrency));
+        let mut results = std::pin::pin!(results);
+        loop {
+            let next = match results.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    // Nothing decided yet: what is written goes out while the run waits.
+                    out.flush()
+                        .map_err(|e| Error::local("the report could not be written", e))?;
+                    results.next().await
+                }
+            };
+            let Some(joined) = next else { break };
+            let (key, row) = joined.map_err(|e| Error::local("a reconcile query", e))?;
+            // Recorded before it is reported, so that any row a reader saw is
+            // reported again by a resumed run.
+            progress.record(&key, &row).await?;
+            report_row(out, &mut report, &row)?;
+            meter.tick();
+        }
     }
     meter.finish();
-    let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
-    if !interrupted {
+    feed.await
+        .map_err(|e| Error::local("reading the run's orders", e))??;
+    report.interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    if !report.interrupted {
         progress.finish().await?;
     }
-    rows.sort_by_key(Row::id);
-    Ok(Report {
-        rows,
-        total,
-        interrupted,
-    })
+    Ok(report)
 }
 
 fn reconcile_one_failed(job: Job, err: Error) -> Row {

@@ -94,6 +94,27 @@ async fn deposits(sandbox: &Sandbox, orders: &[(&str, &str, Option<&str>)]) {
     }
 }
 
+/// `count` pending deposits `{prefix}-00`, `{prefix}-01`... created in the
+/// sandbox, and the merchant's CSV of them, every one pending, in `dir`.
+async fn pending_deposits(
+    sandbox: &Sandbox,
+    dir: &Path,
+    prefix: &str,
+    count: usize,
+) -> (Vec<String>, PathBuf) {
+    let ids: Vec<String> = (0..count).map(|n| format!("{prefix}-{n:02}")).collect();
+    let orders: Vec<(&str, &str, Option<&str>)> =
+        ids.iter().map(|id| (id.as_str(), "100", None)).collect();
+    deposits(sandbox, &orders).await;
+    let csv = dir.join("orders.csv");
+    let mut text = "provider,kind,order_id,amount,currency,merchant_status\n".to_owned();
+    for id in &ids {
+        text.push_str(&format!("vpay88,deposit,{id},100,MYR,pending\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    (ids, csv)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_verdict_from_a_merchants_csv() {
     let sandbox = sandbox().await;
@@ -135,7 +156,7 @@ async fn every_verdict_from_a_merchants_csv() {
         6,
     );
     let report = json(&out);
-    let verdicts: Vec<(&str, &str)> = report["orders"]
+    let mut verdicts: Vec<(&str, &str)> = report["orders"]
         .as_array()
         .unwrap()
         .iter()
@@ -146,14 +167,16 @@ async fn every_verdict_from_a_merchants_csv() {
             )
         })
         .collect();
+    // Rows come as they are decided, in no set order: each order once.
+    verdicts.sort();
     assert_eq!(
         verdicts,
         [
-            ("R-DOWN", "error"),
             ("R-ADV", "advanced"),
             ("R-AMOUNT", "amount_mismatch"),
             ("R-CONFLICT", "status_conflict"),
             ("R-CURRENCY", "currency_mismatch"),
+            ("R-DOWN", "error"),
             // The sandbox refuses the query; no document says in what words a
             // provider answers for an order it does not hold, so that says nothing.
             ("R-NOBODY", "error"),
@@ -245,18 +268,9 @@ async fn a_bad_csv_is_refused_naming_each_line_before_any_query() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_interrupted_by_ctrl_c_and_resumed_asks_each_order_once() {
     let sandbox = sandbox().await;
-    let ids: Vec<String> = (0..40).map(|n| format!("R-INT-{n:02}")).collect();
-    let orders: Vec<(&str, &str, Option<&str>)> =
-        ids.iter().map(|id| (id.as_str(), "100", None)).collect();
-    deposits(&sandbox, &orders).await;
     let dir = paybridge_testkit::temp_dir("paybridge-reconcile-int");
     let config = config_file(&dir, &sandbox, None);
-    let csv = dir.join("orders.csv");
-    let mut text = "provider,kind,order_id,amount,currency,merchant_status\n".to_owned();
-    for id in &ids {
-        text.push_str(&format!("vpay88,deposit,{id},100,MYR,pending\n"));
-    }
-    std::fs::write(&csv, text).unwrap();
+    let (ids, csv) = pending_deposits(&sandbox, &dir, "R-INT", 40).await;
     let state = dir.join("progress.jsonl");
     let args = [
         "--output",
@@ -300,6 +314,10 @@ async fn a_run_interrupted_by_ctrl_c_and_resumed_asks_each_order_once() {
     // The file's first line is its marker; each other line one order's row.
     let done = lines(&state) - 1;
     assert!(done < ids.len(), "interrupted before the end ({done} done)");
+    // What it printed is a whole document of the rows it recorded.
+    let printed = json(&out);
+    assert_eq!(printed["orders"].as_array().unwrap().len(), done);
+    assert_eq!(printed["summary"]["unchanged"], done);
 
     let again = paybridge(&config, &args).output().unwrap();
     let stderr = String::from_utf8_lossy(&again.stderr);
@@ -734,3 +752,225 @@ on_sqlite_and_postgres!(
     ledger,
     the_ledgers_open_orders_are_resolved_listed_and_exported
 );
+
+/// Records, as each row is handed over, how many status queries the sandbox
+/// had received by then.
+struct Asked<'a> {
+    sandbox: &'a Sandbox,
+    rows: Vec<(String, u32)>,
+}
+
+impl paybridge_cli::reconcile::Rows for Asked<'_> {
+    fn row(&mut self, row: &paybridge_cli::reconcile::Row) -> std::io::Result<()> {
+        let asked = self.sandbox.status_requests().values().sum();
+        self.rows.push((row.order_id.clone(), asked));
+        Ok(())
+    }
+}
+
+/// One query at a time: each row reaches the run's writer as soon as its
+/// order is decided, before the next order is asked, so a row is out while
+/// the run still has orders ahead of it (and none is held back for the end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_row_is_handed_over_as_it_is_decided() {
+    let sandbox = sandbox().await;
+    let dir = paybridge_testkit::temp_dir("paybridge-reconcile-stream");
+    let config = paybridge::Config::load(&config_file(&dir, &sandbox, None)).unwrap();
+    let (ids, csv) = pending_deposits(&sandbox, &dir, "S", 12).await;
+    let options = paybridge_cli::reconcile::Options {
+        input: Some(csv),
+        concurrency: 1,
+        rate: None,
+        state: None,
+        progress: false,
+    };
+    let mut asked = Asked {
+        sandbox: &sandbox,
+        rows: Vec::new(),
+    };
+    let report = paybridge_cli::reconcile::run(&config, &options, &mut asked)
+        .await
+        .unwrap();
+    assert_eq!(report.reported, ids.len());
+    assert_eq!(report.summary()[4], ("unchanged", ids.len()));
+    let expected: Vec<(String, u32)> = ids.iter().cloned().zip(1..).collect();
+    assert_eq!(asked.rows, expected);
+}
+
+/// A server in front of the sandbox that holds the status query of
+/// `held_order` until the test gives it a permit.
+async fn holding_proxy(
+    sandbox: &Sandbox,
+    held_order: &'static str,
+) -> (String, Arc<tokio::sync::Semaphore>) {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let upstream = sandbox.base_url();
+    let client = reqwest::Client::new();
+    let held = gate.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (upstream, client, held) = (upstream.clone(), client.clone(), held.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            if String::from_utf8_lossy(&body).contains(held_order) {
+                held.acquire().await.unwrap().forget();
+            }
+            let mut forwarded = client.request(parts.method, format!("{upstream}{}", parts.uri));
+            if let Some(kind) = parts.headers.get("content-type") {
+                forwarded = forwarded.header("content-type", kind);
+            }
+            let answer = forwarded.body(body).send().await.unwrap();
+            let status = answer.status();
+            (status, answer.bytes().await.unwrap())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, gate)
+}
+
+/// The command prints each row as it is decided, in every format: the first
+/// order's row is on its stdout while the second order's query is still held
+/// by the server, so before the run can end; the summary comes last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_prints_each_row_before_the_run_ends_in_every_format() {
+    let sandbox = sandbox().await;
+    deposits(
+        &sandbox,
+        &[("W-FIRST", "100", None), ("W-HELD", "100", None)],
+    )
+    .await;
+    let (proxy, gate) = holding_proxy(&sandbox, "W-HELD").await;
+    let dir = paybridge_testkit::temp_dir("paybridge-reconcile-print");
+    let config = dir.join("paybridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[vpay88]\nbase_url = \"{proxy}/vpay88\"\nusername = \"demo\"\n\
+             api_key = \"demo-api-key\"\nsecret_key = \"demo-secret-key\"\n"
+        ),
+    )
+    .unwrap();
+    let csv = dir.join("orders.csv");
+    std::fs::write(
+        &csv,
+        "provider,kind,order_id,amount,currency,merchant_status\n\
+         vpay88,deposit,W-FIRST,100,MYR,pending\nvpay88,deposit,W-HELD,100,MYR,pending\n",
+    )
+    .unwrap();
+    for format in ["json", "csv", "table"] {
+        let args = [
+            "--output",
+            format,
+            "reconcile",
+            "--concurrency",
+            "1",
+            "--input",
+            csv.to_str().unwrap(),
+        ];
+        let mut child = paybridge(&config, &args).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        // Lines as they come, read on a thread of their own.
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        while !seen.iter().any(|line: &String| line.contains("W-FIRST")) {
+            seen.push(
+                lines
+                    .recv()
+                    .unwrap_or_else(|_| panic!("{format}: no row: {seen:?}")),
+            );
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{format}: still running, its second query held"
+        );
+        assert!(
+            !seen.iter().any(|line| line.contains("W-HELD")),
+            "{format}: {seen:?}"
+        );
+        gate.add_permits(1);
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        seen.extend(lines.try_iter());
+        assert_eq!(status.code(), Some(0), "{format}: {seen:?}");
+        let text = seen.join("\n");
+        let held = text.find("W-HELD").unwrap_or_else(|| panic!("{text}"));
+        match format {
+            "json" => {
+                let report: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(report["summary"]["unchanged"], 2, "{text}");
+                assert_eq!(report["orders"].as_array().unwrap().len(), 2, "{text}");
+                assert!(text.find("\"summary\"").unwrap() > held, "{text}");
+            }
+            "table" => assert!(text.rfind("\nunchanged ").unwrap() > held, "{text}"),
+            _ => assert_eq!(seen.len(), 3, "a header and two rows: {text}"),
+        }
+    }
+}
+
+/// Many more orders than the check holds in memory at once (it hands keys to
+/// a table on disk a batch at a time): an order listed again thousands of
+/// lines later is named with both lines, and past ten bad lines the rest are
+/// counted, the first ten named in line order; nothing is asked.
+#[tokio::test]
+async fn a_duplicate_thousands_of_lines_apart_is_named_with_both_lines() {
+    let sandbox = sandbox().await;
+    let dir = paybridge_testkit::temp_dir("paybridge-reconcile-many");
+    let config = config_file(&dir, &sandbox, None);
+    const ORDERS: usize = 20_000;
+    let mut text = "provider,kind,order_id,amount,currency\n".to_owned();
+    for n in 0..ORDERS {
+        text.push_str(&format!("vpay88,deposit,M-{n:05},100,MYR\n"));
+    }
+    // Line 2 holds M-00000; the file's last line, ORDERS + 2, lists it again.
+    text.push_str("vpay88,deposit,M-00000,100,MYR\n");
+    let csv = dir.join("orders.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let out = run(&config, &["reconcile", "--input", csv.to_str().unwrap()], 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = ORDERS + 2;
+    assert!(
+        stderr.contains(&format!(
+            "line {last}: vpay88 deposit M-00000 is listed twice (first on line 2)"
+        )),
+        "{stderr}"
+    );
+    // Thirty bad lines, the first ten named, then duplicates of each other
+    // in between them: every one after the first ten is counted, not named.
+    let mut text = "provider,kind,order_id,amount,currency\n".to_owned();
+    for n in 0..ORDERS {
+        if n % 700 == 699 {
+            text.push_str("vpay88,deposit,M-00001,100,MYR\n");
+        } else {
+            text.push_str(&format!("vpay88,deposit,M-{n:05},100,MYR\n"));
+        }
+    }
+    std::fs::write(&csv, &text).unwrap();
+    let out = run(&config, &["reconcile", "--input", csv.to_str().unwrap()], 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let bad: Vec<usize> = (0..ORDERS)
+        .filter(|n| n % 700 == 699)
+        .map(|n| n + 2)
+        .collect();
+    assert_eq!(bad.len(), 28);
+    for line in &bad[..10] {
+        assert!(
+            stderr.contains(&format!(
+                "line {line}: vpay88 deposit M-00001 is listed twice (first on line 3)"
+            )),
+            "{line}: {stderr}"
+        );
+    }
+    assert!(!stderr.contains(&format!("line {}:", bad[10])), "{stderr}");
+    assert!(stderr.contains("; and 18 more"), "{stderr}");
+    assert!(sandbox.status_requests().is_empty());
+}

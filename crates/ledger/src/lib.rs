@@ -443,11 +443,31 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// Orders matching `filter`, oldest change first.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<OrderRecord>>;
 
-    /// The reconcile run to carry on: the unfinished one, with the orders it
-    /// began with and the rows it recorded; or a new one over the orders
-    /// open now, kept with the run so that a resumed run asks the same
-    /// orders, whatever became of them since.
+    /// The reconcile run to carry on: the unfinished one, or a new one over
+    /// the orders open now, kept with the run so that a resumed run asks the
+    /// same orders, whatever became of them since. Its orders and the rows it
+    /// recorded are read a page at a time ([`Ledger::reconcile_orders`],
+    /// [`Ledger::reconcile_rows`]), so a run over many orders never holds
+    /// them all.
     async fn resume_reconcile(&self) -> Result<ReconcileRun>;
+
+    /// At most `limit` of `run`'s orders, in key order, those after `after`
+    /// (from the first when `None`).
+    async fn reconcile_orders(
+        &self,
+        run: i64,
+        after: Option<&OrderKey>,
+        limit: u32,
+    ) -> Result<Vec<ReconcileOrder>>;
+
+    /// At most `limit` of the rows `run` recorded, each with its order's key,
+    /// in key order, those after `after` (from the first when `None`).
+    async fn reconcile_rows(
+        &self,
+        run: i64,
+        after: Option<&OrderKey>,
+        limit: u32,
+    ) -> Result<Vec<(OrderKey, String)>>;
 
     /// Records one order's reconcile row in `run`, replacing the one it held.
     async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()>;
@@ -476,10 +496,10 @@ pub struct ReconcileOrder {
 pub struct ReconcileRun {
     /// The run's id.
     pub id: i64,
-    /// Every order the run asks about, as it began.
-    pub orders: Vec<ReconcileOrder>,
-    /// The rows recorded so far, each a JSON text.
-    pub rows: Vec<String>,
+    /// How many orders the run asks about.
+    pub orders: usize,
+    /// Each (provider, account) of its orders once: the gateways it needs.
+    pub accounts: Vec<(String, String)>,
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -188,6 +188,42 @@ fn reconcile_order(row: &AnyRow) -> Result<ReconcileOrder> {
     })
 }
 
+/// At most `limit` rows of `columns` from `table` (a reconcile run's table),
+/// those of `run` after the order `after` in key order: one page of a run
+/// read a page at a time. Every key is after four empty texts (a provider is
+/// never empty), which stand for the first page.
+async fn page(
+    pool: &AnyPool,
+    columns: &str,
+    table: &str,
+    run: i64,
+    after: Option<&OrderKey>,
+    limit: u32,
+) -> std::result::Result<Vec<AnyRow>, sqlx::Error> {
+    let (provider, account, kind, order_id) = match after {
+        Some(key) => (
+            key.provider.as_str(),
+            key.account.as_str(),
+            kind_word(key.kind),
+            key.order_id.as_str(),
+        ),
+        None => ("", "", "", ""),
+    };
+    sqlx::query(&format!(
+        "SELECT {columns} FROM {table} WHERE run = $1 \
+         AND (provider, account, kind, order_id) > ($2, $3, $4, $5) \
+         ORDER BY provider, account, kind, order_id LIMIT $6"
+    ))
+    .bind(run)
+    .bind(provider.to_owned())
+    .bind(account.to_owned())
+    .bind(kind.to_owned())
+    .bind(order_id.to_owned())
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+}
+
 /// Reads a transition row selected with [`TRANSITION_COLUMNS`].
 fn transition(row: &AnyRow) -> Result<Transition> {
     let columns = Columns(row);
@@ -1087,29 +1123,76 @@ impl Ledger for SqlLedger {
                 id
             }
         };
-        let orders = sqlx::query(
-            "SELECT provider, account, kind, order_id, amount, currency, state, provider_ref \
-             FROM paybridge_reconcile_orders WHERE run = $1 \
-             ORDER BY provider, account, kind, order_id",
+        let orders =
+            sqlx::query("SELECT COUNT(*) AS n FROM paybridge_reconcile_orders WHERE run = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|row| row.try_get::<i64, _>("n"))
+                .map_err(db("count a reconcile run's orders"))?;
+        let accounts = sqlx::query(
+            "SELECT DISTINCT provider, account FROM paybridge_reconcile_orders WHERE run = $1",
         )
         .bind(id)
         .fetch_all(&mut *tx)
         .await
+        .map_err(db("read a reconcile run's accounts"))?
+        .iter()
+        .map(|row| {
+            Ok((
+                Columns(row).text("provider")?,
+                Columns(row).text("account")?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+        tx.commit().await.map_err(db("commit a reconcile run"))?;
+        Ok(ReconcileRun {
+            id,
+            orders: usize::try_from(orders).unwrap_or(0),
+            accounts,
+        })
+    }
+
+    async fn reconcile_orders(
+        &self,
+        run: i64,
+        after: Option<&OrderKey>,
+        limit: u32,
+    ) -> Result<Vec<ReconcileOrder>> {
+        page(
+            &self.pool,
+            "provider, account, kind, order_id, amount, currency, state, provider_ref",
+            "paybridge_reconcile_orders",
+            run,
+            after,
+            limit,
+        )
+        .await
         .map_err(db("read a reconcile run's orders"))?
         .iter()
         .map(reconcile_order)
-        .collect::<Result<_>>()?;
-        let rows = sqlx::query("SELECT row_json FROM paybridge_reconcile_rows WHERE run = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db("read a reconcile run's rows"))?
-            .iter()
-            .map(|row| row.try_get::<String, _>("row_json"))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(db("read a reconcile row"))?;
-        tx.commit().await.map_err(db("commit a reconcile run"))?;
-        Ok(ReconcileRun { id, orders, rows })
+        .collect()
+    }
+
+    async fn reconcile_rows(
+        &self,
+        run: i64,
+        after: Option<&OrderKey>,
+        limit: u32,
+    ) -> Result<Vec<(OrderKey, String)>> {
+        page(
+            &self.pool,
+            "provider, account, kind, order_id, row_json",
+            "paybridge_reconcile_rows",
+            run,
+            after,
+            limit,
+        )
+        .await
+        .map_err(db("read a reconcile run's rows"))?
+        .iter()
+        .map(|row| Ok((Columns(row).key()?, Columns(row).text("row_json")?)))
+        .collect()
     }
 
     async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()> {

@@ -415,3 +415,88 @@ on_every_database!(
     late_failure,
     a_late_failure_of_a_taken_over_claim_changes_nothing
 );
+
+/// A reconcile run's orders and rows read a page at a time: each once, in key
+/// order, the last page short; the run's count and accounts from its start.
+async fn a_reconcile_run_is_read_a_page_at_a_time(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    let mut keys = Vec::new();
+    for n in 0..11 {
+        for (account, kind) in [
+            (None, OrderKind::Withdrawal),
+            (Some("shop-b"), OrderKind::Deposit),
+        ] {
+            let id = OrderId::new(&format!("P-{n:02}")).unwrap();
+            let key = OrderKey::new(Provider::new("vpay88"), account, kind, &id);
+            ledger.begin(&key, &myr("100.50")).await.unwrap();
+            ledger
+                .observe(&key, &seen(LedgerState::Processing))
+                .await
+                .unwrap();
+            keys.push(key);
+        }
+    }
+    let word = |key: &OrderKey| {
+        (
+            key.provider.clone(),
+            key.account.clone(),
+            key.kind.as_str(),
+            key.order_id.clone(),
+        )
+    };
+    keys.sort_by_key(word);
+    let run = ledger.resume_reconcile().await.unwrap();
+    assert_eq!(run.orders, 22);
+    let mut accounts = run.accounts.clone();
+    accounts.sort();
+    assert_eq!(
+        accounts,
+        [
+            ("vpay88".to_owned(), String::new()),
+            ("vpay88".to_owned(), "shop-b".to_owned())
+        ]
+    );
+    let mut read = Vec::new();
+    loop {
+        let page = ledger
+            .reconcile_orders(run.id, read.last(), 4)
+            .await
+            .unwrap();
+        assert!(page.len() <= 4);
+        let last = page.len() < 4;
+        read.extend(page.into_iter().map(|order| order.key));
+        if last {
+            break;
+        }
+    }
+    assert_eq!(read, keys, "every order once, in key order");
+    for key in keys.iter().step_by(3) {
+        ledger
+            .reconciled(run.id, key, &format!("{{\"id\":\"{}\"}}", key.order_id))
+            .await
+            .unwrap();
+    }
+    let mut rows = Vec::new();
+    loop {
+        let after = rows.last().map(|(key, _): &(OrderKey, String)| key.clone());
+        let page = ledger
+            .reconcile_rows(run.id, after.as_ref(), 3)
+            .await
+            .unwrap();
+        let last = page.len() < 3;
+        rows.extend(page);
+        if last {
+            break;
+        }
+    }
+    let expected: Vec<(OrderKey, String)> = keys
+        .iter()
+        .step_by(3)
+        .map(|key| (key.clone(), format!("{{\"id\":\"{}\"}}", key.order_id)))
+        .collect();
+    assert_eq!(rows, expected);
+    // The run is the same one when resumed: nothing is read into it again.
+    let again = ledger.resume_reconcile().await.unwrap();
+    assert_eq!((again.id, again.orders), (run.id, 22));
+}
+on_every_database!(reconcile_pages, a_reconcile_run_is_read_a_page_at_a_time);

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use paybridge_core::{Error, Money, Result};
 use paybridge_ledger::{
     Applied, Begin, CallbackVerdict, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey,
-    OrderRecord, ReceivedCallback, ReconcileRun, Transition, UnconfirmedFields,
+    OrderRecord, ReceivedCallback, ReconcileOrder, ReconcileRun, Transition, UnconfirmedFields,
 };
 
 /// One method of [`Ledger`].
@@ -31,6 +31,8 @@ pub enum LedgerCall {
     Get,
     List,
     ResumeReconcile,
+    ReconcileOrders,
+    ReconcileRows,
     Reconciled,
     FinishReconcile,
 }
@@ -143,6 +145,24 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
     async fn resume_reconcile(&self) -> Result<ReconcileRun> {
         self.check(LedgerCall::ResumeReconcile)?;
         self.real.resume_reconcile().await
+    }
+    async fn reconcile_orders(
+        &self,
+        run: i64,
+        after: Option<&OrderKey>,
+        limit: u32,
+    ) -> Result<Vec<ReconcileOrder>> {
+        self.check(LedgerCall::ReconcileOrders)?;
+        self.real.reconcile_orders(run, after, limit).await
+    }
+    async fn reconcile_rows(
+        &self,
+        run: i64,
+        after: Option<&OrderKey>,
+        limit: u32,
+    ) -> Result<Vec<(OrderKey, String)>> {
+        self.check(LedgerCall::ReconcileRows)?;
+        self.real.reconcile_rows(run, after, limit).await
     }
     async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()> {
         self.check(LedgerCall::Reconciled)?;
