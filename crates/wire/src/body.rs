@@ -197,7 +197,7 @@ pub fn multipart_fields(
 }
 
 /// Reads a callback body straight into a typed struct whose fields are
-/// [`ScalarRef`]s (or [`Scalar`]s): JSON (a BOM and trailing commas
+/// [`ScalarRef`](crate::ScalarRef)s (or [`Scalar`](crate::Scalar)s): JSON (a BOM and trailing commas
 /// tolerated), a urlencoded form or multipart form data, judged by what the
 /// body is, not by its content type.
 ///
