@@ -16,25 +16,12 @@ use tokio::sync::mpsc;
 
 /// The merchant's configuration: the brand, its account section, a ledger.
 fn config(sandbox: &str, ledger: &str) -> Config {
+    let brand = paybridge_testkit::FPAY_BRAND;
     let text = format!(
         r#"
 provider = "fpay"
 
-[brands.fpay]
-protocol = "form_api"
-currencies = ["MYR", "THB"]
-
-[brands.fpay.deposit.fields]
-redirect_url = {{ use = "sent", why = "optional: where the payer returns" }}
-callback_url = {{ use = "refused", why = "FPay calls back the URL set on the account page only" }}
-payment_method = {{ use = "refused", why = "the payer picks a method on FPay's page" }}
-
-[brands.fpay.deposit.currencies.THB]
-bank_id = {{ use = "required", why = "THB deposits name the payer's bank" }}
-
-[brands.fpay.withdrawal.fields]
-callback_url = {{ use = "refused", why = "FPay calls back the URL set on the account page only" }}
-
+{brand}
 [fpay]
 base_url = "{sandbox}/fpay"
 username = "{DEMO_USERNAME}"
