@@ -143,6 +143,20 @@ async fn a_configured_brand_takes_a_deposit_and_sends_a_payout_through_the_sandb
         .unwrap();
     assert_eq!(status.status, OrderStatus::Completed);
 
+    // The sandbox's journal kept the brand's exchanges and its callback.
+    let detail: serde_json::Value = reqwest::get(format!("{base}/_sandbox/orders/fpay/FP-D1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["order"]["provider"], "fpay", "{detail}");
+    assert!(
+        !detail["exchanges"].as_array().unwrap().is_empty(),
+        "{detail}"
+    );
+    assert_eq!(detail["deliveries"][0]["delivered"], true, "{detail}");
+
     // The ledger keeps both under the brand's name.
     for (kind, id) in [
         (OrderKind::Deposit, "FP-D1"),
