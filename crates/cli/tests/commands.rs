@@ -901,3 +901,65 @@ fn fields_says_what_a_provider_takes_before_any_request() {
     assert_eq!(table.code, 0, "{}", table.stderr);
     assert!(table.stdout.contains("holder_name"), "{}", table.stdout);
 }
+
+/// A brand configured in the file alone is selected, checked and reported by
+/// its own name, like a built-in provider.
+#[test]
+fn a_brand_configured_in_the_file_is_a_provider_of_the_cli() {
+    let server = MockServer::start();
+    mock_form_api(&server, "vpay88");
+    let base_url = server.base_url();
+    let path = temp_dir().join("paybridge-brand.toml");
+    let brand = paybridge_testkit::FPAY_BRAND;
+    std::fs::write(
+        &path,
+        format!(
+            r#"{brand}
+[fpay]
+base_url = "{base_url}"
+username = "fpay-test"
+api_key = "EPSOWM0eewwrwer0OfUo"
+secret_key = "{SECRET}"
+{LIMITS_OFF}
+"#
+        ),
+    )
+    .unwrap();
+    let fields = json(
+        &path,
+        &["--provider", "fpay", "fields", "--currency", "THB"],
+    );
+    assert_eq!(fields.code, 0, "{}", fields.stderr);
+    let bank = fields
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "bank_id")
+        .cloned();
+    assert_eq!(bank.unwrap()["use"], "required");
+    let mut deposit = vec!["--provider", "fpay"];
+    deposit.extend(documents_deposit("MYR"));
+    let created = json(&path, &deposit);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert!(created.json()["payment_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http"));
+    let mut no_bank = vec!["--provider", "fpay"];
+    no_bank.extend(documents_deposit("THB"));
+    let refused = paybridge(&path, &no_bank, None);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("fpay THB deposits"),
+        "{}",
+        refused.stderr
+    );
+    let unknown = paybridge(&path, &["--provider", "gpay", "currencies"], None);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("fpay"),
+        "the brands are listed: {}",
+        unknown.stderr
+    );
+}

@@ -16,25 +16,12 @@ use tokio::sync::mpsc;
 
 /// The merchant's configuration: the brand, its account section, a ledger.
 fn config(sandbox: &str, ledger: &str) -> Config {
+    let brand = paybridge_testkit::FPAY_BRAND;
     let text = format!(
         r#"
 provider = "fpay"
 
-[brands.fpay]
-protocol = "form_api"
-currencies = ["MYR", "THB"]
-
-[brands.fpay.deposit.fields]
-redirect_url = {{ use = "sent", why = "optional: where the payer returns" }}
-callback_url = {{ use = "refused", why = "FPay calls back the URL set on the account page only" }}
-payment_method = {{ use = "refused", why = "the payer picks a method on FPay's page" }}
-
-[brands.fpay.deposit.currencies.THB]
-bank_id = {{ use = "required", why = "THB deposits name the payer's bank" }}
-
-[brands.fpay.withdrawal.fields]
-callback_url = {{ use = "refused", why = "FPay calls back the URL set on the account page only" }}
-
+{brand}
 [fpay]
 base_url = "{sandbox}/fpay"
 username = "{DEMO_USERNAME}"
@@ -155,6 +142,20 @@ async fn a_configured_brand_takes_a_deposit_and_sends_a_payout_through_the_sandb
         .await
         .unwrap();
     assert_eq!(status.status, OrderStatus::Completed);
+
+    // The sandbox's journal kept the brand's exchanges and its callback.
+    let detail: serde_json::Value = reqwest::get(format!("{base}/_sandbox/orders/fpay/FP-D1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["order"]["provider"], "fpay", "{detail}");
+    assert!(
+        !detail["exchanges"].as_array().unwrap().is_empty(),
+        "{detail}"
+    );
+    assert_eq!(detail["deliveries"][0]["delivered"], true, "{detail}");
 
     // The ledger keeps both under the brand's name.
     for (kind, id) in [

@@ -13,31 +13,8 @@ use paybridge_testkit::conformance::{
     payout, Adapter, FORM_API_KEY, FORM_API_MERCHANT, FORM_API_SECRET,
 };
 
-/// FPay as a merchant would configure it: its currencies and what each takes,
-/// over the form API family's shared rows.
-const BRAND: &str = r#"
-[brands.fpay]
-protocol = "form_api"
-currencies = ["MYR", "THB"]
-balance = false
-
-[brands.fpay.statuses.deposit]
-paid = "completed"
-
-[brands.fpay.deposit.fields]
-redirect_url = { use = "sent", why = "optional: where the payer returns" }
-callback_url = { use = "refused", why = "FPay calls back the URL set on the account page only" }
-payment_method = { use = "refused", why = "the payer picks a method on FPay's page" }
-bank_id = { use = "not_sent", why = "only THB deposits name the payer's bank" }
-mode = { use = "refused", why = "FPay has no prepaid-card mode" }
-extra = { use = "sent", values = ["bank_code"], why = "FPay's live servers take bank_code" }
-
-[brands.fpay.deposit.currencies.THB]
-bank_id = { use = "required", why = "THB deposits name the payer's bank, from the bank list" }
-
-[brands.fpay.withdrawal.fields]
-callback_url = { use = "refused", why = "FPay calls back the URL set on the account page only" }
-"#;
+/// FPay as a merchant would configure it.
+const BRAND: &str = paybridge_testkit::FPAY_BRAND;
 
 fn fpay_config(base_url: &str, username: &str, api_key: &str, secret: &str) -> String {
     format!(

@@ -163,10 +163,11 @@ impl Faults {
     }
 }
 
-/// `(provider, endpoint)` of a request path; `None` for pages and control endpoints.
-fn classify(path: &str) -> Option<(&str, &str)> {
+/// `(provider, endpoint)` of a request path to a provider `known` names (a
+/// configured brand's too); `None` for pages and control endpoints.
+fn classify(path: &str, known: impl Fn(&str) -> bool) -> Option<(&str, &str)> {
     let (provider, rest) = path.trim_matches('/').split_once('/')?;
-    if !matches!(provider, "vpay88" | "one1pay" | "onepunch")
+    if !known(provider)
         || rest.starts_with("_sandbox/")
         || rest.starts_with("pay/")
         || rest.starts_with("payment/access/")
@@ -222,7 +223,8 @@ pub(crate) async fn inject<F>(
 where
     F: Future<Output = Response>,
 {
-    let picked = classify(request.uri().path()).and_then(|(provider, endpoint)| {
+    let known = |name: &str| name == "onepunch" || inner.mount(name).is_some();
+    let picked = classify(request.uri().path(), known).and_then(|(provider, endpoint)| {
         let rule = inner.faults().pick(provider, endpoint)?;
         Some((rule, provider.to_owned(), endpoint.to_owned()))
     });
@@ -381,7 +383,8 @@ mod tests {
             ("/", None),
         ];
         for (path, endpoint) in table {
-            assert_eq!(classify(path), endpoint, "{path}");
+            let known = |p: &str| matches!(p, "vpay88" | "one1pay" | "onepunch");
+            assert_eq!(classify(path, known), endpoint, "{path}");
         }
     }
 

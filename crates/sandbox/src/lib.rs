@@ -75,7 +75,7 @@ pub struct Inner {
 
 impl Inner {
     /// The form-API mount named `name`, if any.
-    fn mount(&self, name: &str) -> Option<state::FormProvider> {
+    pub(crate) fn mount(&self, name: &str) -> Option<state::FormProvider> {
         self.mounts.iter().copied().find(|m| m.name() == name)
     }
 

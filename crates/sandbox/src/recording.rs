@@ -65,7 +65,11 @@ enum Reference {
 }
 
 /// The provider, kind and reference of an order endpoint; `None` for the rest.
-fn endpoint(path: &str) -> Option<(&'static str, Kind, Reference)> {
+/// `mount` names the form-API mount of a path's first segment (a brand's too).
+fn endpoint(
+    path: &str,
+    mount: impl Fn(&str) -> Option<&'static str>,
+) -> Option<(&'static str, Kind, Reference)> {
     let (provider, rest) = path.trim_start_matches('/').split_once('/')?;
     if provider == "onepunch" {
         let payment = rest.strip_prefix("api/v0/payment")?;
@@ -79,11 +83,7 @@ fn endpoint(path: &str) -> Option<(&'static str, Kind, Reference)> {
             Reference::Segment(token.to_owned()),
         ));
     }
-    let provider = match provider {
-        "vpay88" => "vpay88",
-        "one1pay" => "one1pay",
-        _ => return None,
-    };
+    let provider = mount(provider)?;
     let (kind, field) = match rest {
         "merchant/generate_orders" => (Kind::Deposit, "orderid"),
         "merchant/withdraw_orders" => (Kind::Withdrawal, "orderid"),
@@ -104,7 +104,8 @@ fn payment_token(answer: &[u8]) -> Option<String> {
 
 /// Runs the request, journaling it when it is an order endpoint's.
 pub(crate) async fn record(inner: &Inner, request: Request, next: Next) -> Response {
-    let Some((provider, kind, reference)) = endpoint(request.uri().path()) else {
+    let mount = |name: &str| inner.mount(name).map(|m| m.name());
+    let Some((provider, kind, reference)) = endpoint(request.uri().path(), mount) else {
         return next.run(request).await;
     };
     let at = SystemTime::now();
@@ -149,9 +150,14 @@ pub(crate) async fn record(inner: &Inner, request: Request, next: Next) -> Respo
 mod tests {
     use super::*;
 
+    /// The documented form-API mounts.
+    fn documented(name: &str) -> Option<&'static str> {
+        ["vpay88", "one1pay"].into_iter().find(|m| *m == name)
+    }
+
     #[test]
     fn order_endpoints_are_found_by_path_and_the_rest_pass() {
-        let field = |path| match endpoint(path) {
+        let field = |path| match endpoint(path, documented) {
             Some((provider, kind, Reference::Field(name))) => Some((provider, kind, name)),
             _ => None,
         };
@@ -164,16 +170,16 @@ mod tests {
             Some(("one1pay", Kind::Withdrawal, "orderid"))
         );
         assert!(field("/vpay88/merchant/auth").is_none());
-        assert!(endpoint("/vpay88/pay/P1").is_none());
-        assert!(endpoint("/").is_none());
+        assert!(endpoint("/vpay88/pay/P1", documented).is_none());
+        assert!(endpoint("/", documented).is_none());
         assert!(matches!(
-            endpoint("/onepunch/api/v0/payment/"),
+            endpoint("/onepunch/api/v0/payment/", documented),
             Some(("onepunch", _, Reference::CreatedPayment))
         ));
         assert!(matches!(
-            endpoint("/onepunch/api/v0/payment/status/TOK/t/m/s"),
+            endpoint("/onepunch/api/v0/payment/status/TOK/t/m/s", documented),
             Some(("onepunch", _, Reference::Segment(token))) if token == "TOK"
         ));
-        assert!(endpoint("/onepunch/api/v0/payment/all/methods/t/m/s").is_none());
+        assert!(endpoint("/onepunch/api/v0/payment/all/methods/t/m/s", documented).is_none());
     }
 }

@@ -307,3 +307,30 @@ pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
+
+/// A white-label brand of the form API, FPay, as a merchant would configure
+/// it in `paybridge.toml` (its currencies and what each takes, over the
+/// family's shared rows): the brand the tests define in configuration alone.
+pub const FPAY_BRAND: &str = r#"
+[brands.fpay]
+protocol = "form_api"
+currencies = ["MYR", "THB"]
+balance = false
+
+[brands.fpay.statuses.deposit]
+paid = "completed"
+
+[brands.fpay.deposit.fields]
+redirect_url = { use = "sent", why = "optional: where the payer returns" }
+callback_url = { use = "refused", why = "FPay calls back the URL set on the account page only" }
+payment_method = { use = "refused", why = "the payer picks a method on FPay's page" }
+bank_id = { use = "not_sent", why = "only THB deposits name the payer's bank" }
+mode = { use = "refused", why = "FPay has no prepaid-card mode" }
+extra = { use = "sent", values = ["bank_code"], why = "FPay's live servers take bank_code" }
+
+[brands.fpay.deposit.currencies.THB]
+bank_id = { use = "required", why = "THB deposits name the payer's bank, from the bank list" }
+
+[brands.fpay.withdrawal.fields]
+callback_url = { use = "refused", why = "FPay calls back the URL set on the account page only" }
+"#;
