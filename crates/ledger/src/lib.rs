@@ -44,7 +44,7 @@ use async_trait::async_trait;
 use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
 
 pub use gateway::Ledgered;
-pub use options::{LedgerOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
+pub use options::{LedgerOptions, SqliteSynchronous, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
 pub use sql::SqlLedger;
 pub use state::{step, step_from, LedgerState, Step};
 

@@ -313,6 +313,10 @@ impl SqlLedger {
             create_private_file(&url);
         }
         let timeout = options.connect_timeout;
+        let synchronous: &'static str = match options.sqlite_synchronous {
+            crate::SqliteSynchronous::Full => "PRAGMA synchronous = FULL",
+            crate::SqliteSynchronous::Normal => "PRAGMA synchronous = NORMAL",
+        };
         let connecting = AnyPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(timeout)
@@ -321,7 +325,7 @@ impl SqlLedger {
                     if backend == Backend::Sqlite {
                         for pragma in [
                             "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
+                            synchronous,
                             "PRAGMA busy_timeout = 10000",
                         ] {
                             sqlx::query(pragma).execute(&mut *connection).await?;

@@ -97,3 +97,22 @@ async fn a_new_sqlite_ledger_and_its_wal_and_shm_are_readable_by_their_owner_onl
         assert_eq!(mode(&side), 0o600, "{}", side.display());
     }
 }
+
+/// What `PRAGMA synchronous` reads on the ledger's own connection: 2 is FULL, 1 is NORMAL.
+async fn synchronous_of(options: &LedgerOptions) -> i64 {
+    let (_file, url) = sqlite_url();
+    let ledger = SqlLedger::open_with(&url, options).await.unwrap();
+    let row = sqlx::query("PRAGMA synchronous")
+        .fetch_one(ledger.pool())
+        .await
+        .unwrap();
+    sqlx::Row::try_get::<i64, _>(&row, 0).unwrap()
+}
+
+#[tokio::test]
+async fn a_sqlite_ledger_syncs_every_commit_by_default_and_at_checkpoints_when_asked() {
+    assert_eq!(synchronous_of(&LedgerOptions::default()).await, 2);
+    let normal =
+        LedgerOptions::default().sqlite_synchronous(paybridge_ledger::SqliteSynchronous::Normal);
+    assert_eq!(synchronous_of(&normal).await, 1);
+}

@@ -46,6 +46,15 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Whether a cluster syncs its commits to the disk.
+#[derive(Clone, Copy)]
+enum Durability {
+    /// `fsync = off`: fast, for tests.
+    Off,
+    /// PostgreSQL's defaults.
+    Defaults,
+}
+
 impl TestPostgres {
     /// Starts a cluster, or `None` (having said why on stderr) when
     /// PostgreSQL is not installed and not required.
@@ -54,6 +63,20 @@ impl TestPostgres {
     /// When PostgreSQL is required but missing, or fails to start: a test
     /// that needs it cannot go on.
     pub fn start(test: &str) -> Option<Self> {
+        Self::start_as(test, Durability::Off)
+    }
+
+    /// Starts a cluster with PostgreSQL's own durability defaults (`fsync`
+    /// and `synchronous_commit` on), as a merchant runs it: for benchmarks.
+    /// Tests use [`TestPostgres::start`], which turns `fsync` off for speed.
+    ///
+    /// # Panics
+    /// As [`TestPostgres::start`].
+    pub fn start_durable(test: &str) -> Option<Self> {
+        Self::start_as(test, Durability::Defaults)
+    }
+
+    fn start_as(test: &str, durability: Durability) -> Option<Self> {
         let Some(bin) = server_bin() else {
             assert!(
                 std::env::var_os(REQUIRE_POSTGRES).is_none(),
@@ -64,13 +87,13 @@ impl TestPostgres {
             );
             return None;
         };
-        match Self::start_with(&bin) {
+        match Self::start_with(&bin, durability) {
             Ok(server) => Some(server),
             Err(message) => panic!("{test}: PostgreSQL did not start: {message}"),
         }
     }
 
-    fn start_with(bin: &Path) -> Result<Self, String> {
+    fn start_with(bin: &Path, durability: Durability) -> Result<Self, String> {
         let dir = crate::temp_dir("paybridge-pg");
         // PostgreSQL refuses to run as root: run it as `nobody`, who owns the directory.
         let as_user = is_root().then_some("nobody");
@@ -104,8 +127,12 @@ impl TestPostgres {
                 "UTF8",
             ],
         )?;
+        let fsync = match durability {
+            Durability::Off => " -c fsync=off",
+            Durability::Defaults => "",
+        };
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1{fsync} -c max_connections=200",
             server.dir.display()
         );
         server.run(
