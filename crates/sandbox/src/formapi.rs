@@ -14,16 +14,16 @@ use serde_json::{json, Value};
 
 use crate::config::{Merchant, Profile};
 use crate::state::{Flavour, FormProvider, Kind, Order, OrderKey};
-use crate::{now_text, page, random_token, read_form, Inner};
+use crate::{now_text, page, random_token, read_form, SandboxState};
 
 /// One provider's view of the sandbox.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<SandboxState>,
     pub(crate) provider: FormProvider,
 }
 
-pub(crate) fn router(inner: Arc<Inner>, provider: FormProvider) -> Router {
+pub(crate) fn router(inner: Arc<SandboxState>, provider: FormProvider) -> Router {
     // Full paths rather than a nested router: nesting rewrites every request's URI.
     let at = |path: &str| format!("/{}{path}", provider.name());
     let mut router = Router::new()

@@ -57,9 +57,11 @@ pub use config::{
 pub use state::Flavour;
 use state::{Delivery, State};
 
-/// The sandbox's shared core: configuration, state and an HTTP client for callbacks.
+/// What every handler of a sandbox shares: its configuration, mounts, orders,
+/// journal, faults, the HTTP client it calls merchants back with, its address
+/// and its token.
 #[derive(Debug)]
-pub struct Inner {
+pub struct SandboxState {
     config: SandboxConfig,
     /// Every form-API mount: Vpay88, One1Pay, then each configured brand.
     mounts: Vec<state::FormProvider>,
@@ -73,7 +75,7 @@ pub struct Inner {
     token: std::sync::OnceLock<String>,
 }
 
-impl Inner {
+impl SandboxState {
     /// The form-API mount named `name`, if any.
     pub(crate) fn mount(&self, name: &str) -> Option<state::FormProvider> {
         self.mounts.iter().copied().find(|m| m.name() == name)
@@ -250,7 +252,7 @@ pub struct Held {
 #[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
-    inner: Arc<Inner>,
+    inner: Arc<SandboxState>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -259,7 +261,7 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let inner = Arc::new(Inner::new(config));
+        let inner = Arc::new(SandboxState::new(config));
         *inner.base_url.lock().unwrap_or_else(|p| p.into_inner()) = format!("http://{addr}");
         if !addr.ip().is_loopback() {
             let _ = inner.token.set(random_token(32));
@@ -391,7 +393,7 @@ impl Drop for Sandbox {
     }
 }
 
-impl Inner {
+impl SandboxState {
     /// Fresh state from a configuration.
     pub fn new(mut config: SandboxConfig) -> Self {
         if config.profile == Profile::Observed {
@@ -449,7 +451,7 @@ impl Inner {
 }
 
 /// The whole sandbox as an axum router (for embedding in tests).
-pub fn router(inner: Arc<Inner>) -> Router<()> {
+pub fn router(inner: Arc<SandboxState>) -> Router<()> {
     let mounts = inner.mounts.iter().fold(Router::new(), |router, &mount| {
         router.merge(formapi::router(inner.clone(), mount))
     });
@@ -471,7 +473,7 @@ pub fn router(inner: Arc<Inner>) -> Router<()> {
 /// guard, fault injection, then the journal. One middleware rather than four
 /// layers, because each layer costs a request allocations of its own.
 async fn front(
-    axum::extract::State(inner): axum::extract::State<Arc<Inner>>,
+    axum::extract::State(inner): axum::extract::State<Arc<SandboxState>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -531,14 +533,16 @@ async fn front(
 const ACCESS_LOG: &str = "paybridge_sandbox::access";
 
 async fn set_faults(
-    axum::extract::State(inner): axum::extract::State<Arc<Inner>>,
+    axum::extract::State(inner): axum::extract::State<Arc<SandboxState>>,
     axum::Json(config): axum::Json<faults::FaultConfig>,
 ) -> Response {
     *inner.faults() = faults::Faults::new(config);
     inner.reply(serde_json::json!({ "status": true }))
 }
 
-async fn fault_stats(axum::extract::State(inner): axum::extract::State<Arc<Inner>>) -> Response {
+async fn fault_stats(
+    axum::extract::State(inner): axum::extract::State<Arc<SandboxState>>,
+) -> Response {
     let faults = inner.faults();
     inner.reply(serde_json::json!({
         "seen": faults.seen,
@@ -564,7 +568,7 @@ fn is_control(path: &str) -> bool {
 /// a `Host` that is not its own address (DNS rebinding: a page of
 /// `evil.example` whose name now points at 127.0.0.1). Clients that send
 /// neither `Origin` nor `Sec-Fetch-Site` (scripts, tests) pass.
-fn refused_from_elsewhere(inner: &Inner, request: &Request) -> Option<Response> {
+fn refused_from_elsewhere(inner: &SandboxState, request: &Request) -> Option<Response> {
     let headers = request.headers();
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let forbidden = |why: &str| Some((StatusCode::FORBIDDEN, why.to_owned()).into_response());
@@ -619,7 +623,7 @@ fn is_own_host(base_url: &str, host: &str) -> bool {
 }
 
 /// The refusal of a dashboard or control request without the token, when one is set.
-fn refused_without_token(inner: &Inner, request: &Request) -> Option<Response> {
+fn refused_without_token(inner: &SandboxState, request: &Request) -> Option<Response> {
     let token = inner.token.get()?;
     let bearer = request
         .headers()

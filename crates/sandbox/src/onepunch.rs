@@ -18,14 +18,14 @@ use serde_json::{json, Value};
 
 use crate::config::MonsterAccount;
 use crate::state::Payment;
-use crate::{page, random_token, read_form, read_outcome, Inner};
+use crate::{page, random_token, read_form, read_outcome, SandboxState};
 
 #[derive(Debug, Clone)]
 pub(crate) struct PunchCtx {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<SandboxState>,
 }
 
-pub(crate) fn router(inner: Arc<Inner>) -> Router {
+pub(crate) fn router(inner: Arc<SandboxState>) -> Router {
     let at = |path: &str| format!("/onepunch{path}");
     Router::new()
         .route(
