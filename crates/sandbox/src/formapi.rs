@@ -16,9 +16,10 @@ use crate::config::{Merchant, Profile};
 use crate::state::{Flavour, FormProvider, Kind, Order, OrderKey};
 use crate::{now_text, page, random_token, read_form, SandboxState};
 
-/// One provider's view of the sandbox.
+/// A form-API provider mounted on the sandbox (Vpay88, One1Pay or a brand):
+/// the state its routes are handed.
 #[derive(Debug, Clone)]
-pub(crate) struct Ctx {
+pub(crate) struct FormApiMount {
     pub(crate) inner: Arc<SandboxState>,
     pub(crate) provider: FormProvider,
 }
@@ -54,11 +55,11 @@ pub(crate) fn router(inner: Arc<SandboxState>, provider: FormProvider) -> Router
     if provider.like() == Flavour::One1pay {
         router = router.route(&at("/wallet/get_balance"), post(balance));
     }
-    router.with_state(Ctx { inner, provider })
+    router.with_state(FormApiMount { inner, provider })
 }
 
 /// A documented failure: HTTP 200, `status: false`.
-fn fail(ctx: &Ctx, message: &str) -> Response {
+fn fail(ctx: &FormApiMount, message: &str) -> Response {
     ctx.inner
         .reply(json!({ "status": false, "message": message }))
 }
@@ -72,7 +73,7 @@ pub(crate) fn num4(amount: Decimal) -> Value {
     }
 }
 
-impl Ctx {
+impl FormApiMount {
     fn merchants(&self) -> &[Merchant] {
         self.inner.config.merchants(self.provider.name())
     }
@@ -192,7 +193,7 @@ async fn form(request: Request) -> HashMap<String, String> {
     read_form(request).await.unwrap_or_default()
 }
 
-async fn currency(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn currency(State(ctx): State<FormApiMount>, request: Request) -> Response {
     let fields = form(request).await;
     let Some(merchant) = fields.get("username").and_then(|u| ctx.merchant(u)) else {
         return fail(&ctx, "Params incorrect");
@@ -205,7 +206,7 @@ async fn currency(State(ctx): State<Ctx>, request: Request) -> Response {
     ctx.inner.reply(json!({ "status": true, "rate": rate }))
 }
 
-async fn auth(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn auth(State(ctx): State<FormApiMount>, request: Request) -> Response {
     let fields = form(request).await;
     let (Some(username), Some(api_key)) = (fields.get("username"), fields.get("api_key")) else {
         return fail(&ctx, "Params incorrect");
@@ -235,7 +236,7 @@ async fn auth(State(ctx): State<Ctx>, request: Request) -> Response {
 /// Pay methods that pay from a wallet, not a bank account.
 const WALLET_METHODS: &[&str] = &["truemoney"];
 
-async fn generate_orders(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn generate_orders(State(ctx): State<FormApiMount>, request: Request) -> Response {
     let fields = ctx.order_form(request).await;
     if !fields.contains_key("auth") {
         return fail(&ctx, "Params missing.");
@@ -364,7 +365,7 @@ fn random_digits(n: usize) -> String {
         .collect()
 }
 
-async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn withdraw_orders(State(ctx): State<FormApiMount>, request: Request) -> Response {
     let fields = ctx.order_form(request).await;
     let merchant = match ctx.authed(&fields) {
         Ok(m) => m.clone(),
@@ -439,7 +440,7 @@ async fn withdraw_orders(State(ctx): State<Ctx>, request: Request) -> Response {
     ctx.inner.reply(answer)
 }
 
-async fn check(ctx: Ctx, request: Request, kind: Kind) -> Response {
+async fn check(ctx: FormApiMount, request: Request, kind: Kind) -> Response {
     let fields = form(request).await;
     let Some([username, id]) = required(&fields, "username id") else {
         return fail(&ctx, "Params missing.");
@@ -473,15 +474,15 @@ struct StatusAnswer<'a> {
     status: bool,
 }
 
-async fn check_deposit(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn check_deposit(State(ctx): State<FormApiMount>, request: Request) -> Response {
     check(ctx, request, Kind::Deposit).await
 }
 
-async fn check_withdrawal(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn check_withdrawal(State(ctx): State<FormApiMount>, request: Request) -> Response {
     check(ctx, request, Kind::Withdrawal).await
 }
 
-async fn banks(ctx: Ctx, request: Request, withdrawal: bool) -> Response {
+async fn banks(ctx: FormApiMount, request: Request, withdrawal: bool) -> Response {
     let fields = form(request).await;
     let Some(merchant) = fields.get("username").and_then(|u| ctx.merchant(u)) else {
         return fail(&ctx, "Params incorrect");
@@ -503,15 +504,15 @@ async fn banks(ctx: Ctx, request: Request, withdrawal: bool) -> Response {
     ctx.inner.reply(json!({ "status": true, "data": data }))
 }
 
-async fn deposit_banks(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn deposit_banks(State(ctx): State<FormApiMount>, request: Request) -> Response {
     banks(ctx, request, false).await
 }
 
-async fn withdrawal_banks(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn withdrawal_banks(State(ctx): State<FormApiMount>, request: Request) -> Response {
     banks(ctx, request, true).await
 }
 
-async fn balance(State(ctx): State<Ctx>, request: Request) -> Response {
+async fn balance(State(ctx): State<FormApiMount>, request: Request) -> Response {
     let fields = form(request).await;
     let merchant = match ctx.authed(&fields) {
         Ok(m) => m.username.clone(),
@@ -533,7 +534,7 @@ async fn balance(State(ctx): State<Ctx>, request: Request) -> Response {
 
 /// Settles an order and sends its callback. Returns the order after settling.
 pub(crate) fn settle(
-    ctx: &Ctx,
+    ctx: &FormApiMount,
     merchant: &str,
     kind: Kind,
     order_id: &str,
@@ -613,7 +614,7 @@ pub(crate) fn settle(
     Ok(order)
 }
 
-async fn control_settle(ctx: Ctx, kind: Kind, id: String, request: Request) -> Response {
+async fn control_settle(ctx: FormApiMount, kind: Kind, id: String, request: Request) -> Response {
     let fields = form(request).await;
     let outcome = fields.get("outcome").cloned().unwrap_or_default();
     let merchant = fields
@@ -630,7 +631,7 @@ async fn control_settle(ctx: Ctx, kind: Kind, id: String, request: Request) -> R
 
 /// Forgets every auth token issued so far, as a provider's expiry would: the
 /// next call made with one is answered `Params incorrect`.
-async fn control_expire_tokens(State(ctx): State<Ctx>) -> Response {
+async fn control_expire_tokens(State(ctx): State<FormApiMount>) -> Response {
     let provider = ctx.provider;
     let mut state = ctx.inner.state();
     let before = state.auth_tokens.len();
@@ -644,7 +645,7 @@ async fn control_expire_tokens(State(ctx): State<Ctx>) -> Response {
 }
 
 async fn control_settle_deposit(
-    State(ctx): State<Ctx>,
+    State(ctx): State<FormApiMount>,
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
@@ -652,7 +653,7 @@ async fn control_settle_deposit(
 }
 
 async fn control_settle_withdrawal(
-    State(ctx): State<Ctx>,
+    State(ctx): State<FormApiMount>,
     Path(id): Path<String>,
     request: Request,
 ) -> Response {

@@ -4,8 +4,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::formapi::{settle, Ctx};
-use crate::onepunch::{settle_payment, PunchCtx};
+use crate::formapi::{settle, FormApiMount};
+use crate::onepunch::{settle_payment, OnePunchMount};
 use crate::state::Kind;
 use crate::{not_found, read_outcome};
 
@@ -70,7 +70,10 @@ fn finished(provider: &str, outcome: &str, redirect: Option<String>) -> Response
     }
 }
 
-pub(crate) async fn form_page(State(ctx): State<Ctx>, Path(payment_id): Path<String>) -> Response {
+pub(crate) async fn form_page(
+    State(ctx): State<FormApiMount>,
+    Path(payment_id): Path<String>,
+) -> Response {
     let order = {
         let state = ctx.inner.state();
         state
@@ -98,7 +101,7 @@ pub(crate) async fn form_page(State(ctx): State<Ctx>, Path(payment_id): Path<Str
 }
 
 pub(crate) async fn form_pay(
-    State(ctx): State<Ctx>,
+    State(ctx): State<FormApiMount>,
     Path(payment_id): Path<String>,
     request: Request,
 ) -> Response {
@@ -118,7 +121,10 @@ pub(crate) async fn form_pay(
     }
 }
 
-pub(crate) async fn punch_page(State(ctx): State<PunchCtx>, Path(token): Path<String>) -> Response {
+pub(crate) async fn punch_page(
+    State(ctx): State<OnePunchMount>,
+    Path(token): Path<String>,
+) -> Response {
     let payment = ctx.inner.state().payments.get(&token).cloned();
     let Some(payment) = payment else {
         return not_found();
@@ -147,7 +153,7 @@ pub(crate) async fn punch_page(State(ctx): State<PunchCtx>, Path(token): Path<St
 }
 
 pub(crate) async fn punch_pay(
-    State(ctx): State<PunchCtx>,
+    State(ctx): State<OnePunchMount>,
     Path(token): Path<String>,
     request: Request,
 ) -> Response {
