@@ -161,7 +161,7 @@ impl FormApiMount {
 
 /// The trimmed values of the `N` fields named in `names` (separated by spaces);
 /// `None` when any of them is missing or blank.
-fn required<'a, const N: usize>(
+fn required_fields<'a, const N: usize>(
     fields: &'a HashMap<String, String>,
     names: &str,
 ) -> Option<[&'a str; N]> {
@@ -246,7 +246,7 @@ async fn generate_orders(State(ctx): State<FormApiMount>, request: Request) -> R
         Err(_) => return fail(&ctx, "Params incorrect."),
     };
     let Some([customer, amount_text, currency, order_id]) =
-        required(&fields, "username amount currency orderid")
+        required_fields(&fields, "username amount currency orderid")
     else {
         return fail(&ctx, "Params missing.");
     };
@@ -371,7 +371,7 @@ async fn withdraw_orders(State(ctx): State<FormApiMount>, request: Request) -> R
         Ok(m) => m.clone(),
         Err(message) => return fail(&ctx, message),
     };
-    let Some([amount_text, currency, order_id, bank_id, holder, _account]) = required(
+    let Some([amount_text, currency, order_id, bank_id, holder, _account]) = required_fields(
         &fields,
         "amount currency orderid bank_id holder_name account_no",
     ) else {
@@ -442,7 +442,7 @@ async fn withdraw_orders(State(ctx): State<FormApiMount>, request: Request) -> R
 
 async fn check(ctx: FormApiMount, request: Request, kind: Kind) -> Response {
     let fields = form(request).await;
-    let Some([username, id]) = required(&fields, "username id") else {
+    let Some([username, id]) = required_fields(&fields, "username id") else {
         return fail(&ctx, "Params missing.");
     };
     ctx.count_status(kind, id);
@@ -532,8 +532,9 @@ async fn balance(State(ctx): State<FormApiMount>, request: Request) -> Response 
         .reply(json!({ "status": true, "balance": format!("{:.2}", amount) }))
 }
 
-/// Settles an order and sends its callback. Returns the order after settling.
-pub(crate) fn settle(
+/// Settles an order with `outcome`, as the provider would, and sends its
+/// callback. Returns the order after settling.
+pub(crate) fn settle_order(
     ctx: &FormApiMount,
     merchant: &str,
     kind: Kind,
@@ -621,7 +622,7 @@ async fn control_settle(ctx: FormApiMount, kind: Kind, id: String, request: Requ
         .get("merchant")
         .cloned()
         .unwrap_or_else(|| crate::DEMO_USERNAME.to_owned());
-    match settle(&ctx, &merchant, kind, &id, &outcome) {
+    match settle_order(&ctx, &merchant, kind, &id, &outcome) {
         Ok(order) => ctx
             .inner
             .reply(json!({ "status": true, "order_status": order.status })),

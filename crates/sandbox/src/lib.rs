@@ -700,7 +700,8 @@ async fn read_multipart(request: Request) -> Result<HashMap<String, String>, Str
 }
 
 /// The `outcome` field of a settle form (payment page button or control
-/// endpoint); empty when absent, which `settle` then refuses by name.
+/// endpoint); empty when absent, which `settle_order` or `settle_payment` then
+/// refuses by name.
 async fn read_outcome(request: Request) -> String {
     read_form(request)
         .await

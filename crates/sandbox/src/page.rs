@@ -4,7 +4,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::formapi::{settle, FormApiMount};
+use crate::formapi::{settle_order, FormApiMount};
 use crate::onepunch::{settle_payment, OnePunchMount};
 use crate::state::Kind;
 use crate::{not_found, read_outcome};
@@ -115,7 +115,7 @@ pub(crate) async fn form_pay(
     let Some((_, merchant, _, order_id)) = key else {
         return not_found();
     };
-    match settle(&ctx, &merchant, Kind::Deposit, &order_id, &outcome) {
+    match settle_order(&ctx, &merchant, Kind::Deposit, &order_id, &outcome) {
         Ok(order) => finished(ctx.provider.name(), order.status, order.redirect_url),
         Err((code, message)) => (code, message).into_response(),
     }
