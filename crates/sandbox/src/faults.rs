@@ -317,7 +317,7 @@ async fn after_commit<F: Future<Output = Response>>(
         return broken();
     };
     let copy = Request::from_parts(parts.clone(), Body::from(bytes.clone()));
-    let order_id = crate::read_form(copy)
+    let order_id = crate::form_body::read_form(copy)
         .await
         .ok()
         .and_then(|mut fields| fields.remove("orderid"));

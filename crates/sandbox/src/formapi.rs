@@ -13,8 +13,9 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::config::{Merchant, Profile};
+use crate::form_body::read_form;
 use crate::state::{Flavour, FormProvider, Kind, Order, OrderKey};
-use crate::{now_text, page, random_token, read_form, SandboxState};
+use crate::{now_text, page, random_token, SandboxState};
 
 /// A form-API provider mounted on the sandbox (Vpay88, One1Pay or a brand):
 /// the state its routes are handed.

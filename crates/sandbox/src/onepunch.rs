@@ -17,8 +17,9 @@ use paybridge_signing::{
 use serde_json::{json, Value};
 
 use crate::config::MonsterAccount;
+use crate::form_body::{read_form, read_outcome};
 use crate::state::Payment;
-use crate::{page, random_token, read_form, read_outcome, SandboxState};
+use crate::{page, random_token, SandboxState};
 
 /// ONE-PUNCH mounted on the sandbox: the state its routes are handed.
 #[derive(Debug, Clone)]

@@ -4,10 +4,11 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::form_body::read_outcome;
 use crate::formapi::{settle_order, FormApiMount};
+use crate::not_found;
 use crate::onepunch::{settle_payment, OnePunchMount};
 use crate::state::Kind;
-use crate::{not_found, read_outcome};
 
 pub(crate) fn escape(text: &str) -> String {
     text.chars()
