@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 
 use crate::journal::{scrubbed_json, JournalKey, OrderLog};
 use crate::state::{FormProvider, Kind, Stored};
-use crate::{page::escape, Inner};
+use crate::{page::escape, SandboxState};
 
 /// One order as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -49,7 +49,7 @@ pub struct Listed {
     pub created_at: String,
 }
 
-pub(crate) fn router(inner: Arc<Inner>) -> Router {
+pub(crate) fn router(inner: Arc<SandboxState>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/_sandbox/orders", get(list))
@@ -67,7 +67,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
 }
 
 /// Every order the sandbox holds, newest first.
-fn orders(inner: &Inner, provider: Option<&str>) -> Vec<Listed> {
+fn orders(inner: &SandboxState, provider: Option<&str>) -> Vec<Listed> {
     let state = inner.state();
     state
         .arrival
@@ -109,7 +109,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(inner): State<Arc<Inner>>,
+    State(inner): State<Arc<SandboxState>>,
     Query(query): Query<ListQuery>,
 ) -> Json<Vec<Listed>> {
     Json(orders(&inner, query.provider.as_deref()))
@@ -130,7 +130,7 @@ fn parse_kind(word: Option<&str>) -> Option<Kind> {
 
 /// The order `provider`/`order_id` (of `kind`, when given) and its log.
 fn find(
-    inner: &Inner,
+    inner: &SandboxState,
     provider: &str,
     order_id: &str,
     kind: Option<Kind>,
@@ -167,7 +167,7 @@ fn shown(log: &OrderLog) -> Value {
 }
 
 async fn detail(
-    State(inner): State<Arc<Inner>>,
+    State(inner): State<Arc<SandboxState>>,
     Path((provider, order_id)): Path<(String, String)>,
     Query(query): Query<KindQuery>,
 ) -> Response {
@@ -190,7 +190,7 @@ async fn detail(
     }
 }
 
-async fn resend(State(inner): State<Arc<Inner>>, Path(id): Path<u64>) -> Response {
+async fn resend(State(inner): State<Arc<SandboxState>>, Path(id): Path<u64>) -> Response {
     let Some((key, delivery)) = inner.journal().delivery(id) else {
         return missing("no such delivery");
     };
@@ -206,7 +206,7 @@ async fn resend(State(inner): State<Arc<Inner>>, Path(id): Path<u64>) -> Respons
 
 /// The order's latest callback: its key and delivery, or why there is none.
 fn latest(
-    inner: &Inner,
+    inner: &SandboxState,
     provider: &str,
     order_id: &str,
     kind: Option<Kind>,
@@ -229,7 +229,7 @@ fn latest(
 }
 
 async fn duplicate(
-    State(inner): State<Arc<Inner>>,
+    State(inner): State<Arc<SandboxState>>,
     Path((provider, order_id)): Path<(String, String)>,
     Query(query): Query<KindQuery>,
 ) -> Response {
@@ -262,7 +262,7 @@ async fn duplicate(
 /// only the order id, so the older body still verifies. ONE-PUNCH notifies a
 /// payment once, when it ends: it has no earlier status to send.
 async fn out_of_order(
-    State(inner): State<Arc<Inner>>,
+    State(inner): State<Arc<SandboxState>>,
     Path((provider, order_id)): Path<(String, String)>,
     Query(query): Query<KindQuery>,
 ) -> Response {
@@ -313,7 +313,7 @@ struct PageQuery {
 
 /// The dashboard page, with a policy that runs its own script and style
 /// only (a fresh nonce each time) and lets no other site frame it.
-async fn page(State(inner): State<Arc<Inner>>, Query(query): Query<PageQuery>) -> Response {
+async fn page(State(inner): State<Arc<SandboxState>>, Query(query): Query<PageQuery>) -> Response {
     let nonce = crate::random_token(24);
     let policy = format!(
         "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
@@ -332,7 +332,7 @@ async fn page(State(inner): State<Arc<Inner>>, Query(query): Query<PageQuery>) -
 }
 
 /// The dashboard's HTML, its script and style carrying `nonce`.
-fn page_html(inner: &Inner, query: PageQuery, nonce: &str) -> Html<String> {
+fn page_html(inner: &SandboxState, query: PageQuery, nonce: &str) -> Html<String> {
     let token = query.token.unwrap_or_default();
     let with_token = |path: &str| {
         if token.is_empty() {

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::Inner;
+use crate::SandboxState;
 
 /// What goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -216,7 +216,7 @@ fn redirect() -> Response {
 
 /// Runs the request through `next`, or faults it as a rule picks.
 pub(crate) async fn inject<F>(
-    inner: &Inner,
+    inner: &SandboxState,
     request: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response
@@ -297,7 +297,7 @@ where
 /// Carries a create request out, then alters what the provider holds or says,
 /// as `kind` describes. Other endpoints just lose their answer.
 async fn after_commit<F: Future<Output = Response>>(
-    inner: &crate::Inner,
+    inner: &crate::SandboxState,
     kind: FaultKind,
     provider: &str,
     endpoint: &str,
@@ -317,7 +317,7 @@ async fn after_commit<F: Future<Output = Response>>(
         return broken();
     };
     let copy = Request::from_parts(parts.clone(), Body::from(bytes.clone()));
-    let order_id = crate::read_form(copy)
+    let order_id = crate::form_body::read_form(copy)
         .await
         .ok()
         .and_then(|mut fields| fields.remove("orderid"));

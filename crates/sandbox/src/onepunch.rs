@@ -17,15 +17,17 @@ use paybridge_signing::{
 use serde_json::{json, Value};
 
 use crate::config::MonsterAccount;
+use crate::form_body::{read_form, read_outcome};
 use crate::state::Payment;
-use crate::{page, random_token, read_form, read_outcome, Inner};
+use crate::{page, random_token, SandboxState};
 
+/// ONE-PUNCH mounted on the sandbox: the state its routes are handed.
 #[derive(Debug, Clone)]
-pub(crate) struct PunchCtx {
-    pub(crate) inner: Arc<Inner>,
+pub(crate) struct OnePunchMount {
+    pub(crate) inner: Arc<SandboxState>,
 }
 
-pub(crate) fn router(inner: Arc<Inner>) -> Router {
+pub(crate) fn router(inner: Arc<SandboxState>) -> Router {
     let at = |path: &str| format!("/onepunch{path}");
     Router::new()
         .route(
@@ -50,19 +52,19 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
             &at("/_sandbox/deposits/{payment_token}/settle"),
             post(control_settle),
         )
-        .with_state(PunchCtx { inner })
+        .with_state(OnePunchMount { inner })
 }
 
-fn envelope(ctx: &PunchCtx, ok: bool, message: &str, payload: Value) -> Response {
+fn envelope(ctx: &OnePunchMount, ok: bool, message: &str, payload: Value) -> Response {
     ctx.inner
         .reply(json!({ "status": ok, "message": message, "user_info": {}, "payload": payload }))
 }
 
-fn refuse(ctx: &PunchCtx, message: &str) -> Response {
+fn refuse(ctx: &OnePunchMount, message: &str) -> Response {
     envelope(ctx, false, message, json!({}))
 }
 
-impl PunchCtx {
+impl OnePunchMount {
     fn account(&self, token: &str) -> Option<&MonsterAccount> {
         self.inner
             .config
@@ -74,7 +76,7 @@ impl PunchCtx {
 
 /// Checks a listing path's signature; the account on success.
 fn listing_account<'a>(
-    ctx: &'a PunchCtx,
+    ctx: &'a OnePunchMount,
     token: &str,
     magic: &str,
     signature: &str,
@@ -90,7 +92,7 @@ fn listing_account<'a>(
 }
 
 async fn methods(
-    State(ctx): State<PunchCtx>,
+    State(ctx): State<OnePunchMount>,
     Path((token, magic, signature)): Path<(String, String, String)>,
 ) -> Response {
     match listing_account(&ctx, &token, &magic, &signature) {
@@ -112,7 +114,7 @@ async fn methods(
 }
 
 async fn prices(
-    State(ctx): State<PunchCtx>,
+    State(ctx): State<OnePunchMount>,
     Path((token, magic, signature)): Path<(String, String, String)>,
 ) -> Response {
     match listing_account(&ctx, &token, &magic, &signature) {
@@ -159,7 +161,7 @@ async fn create_fields(request: Request) -> Result<HashMap<String, String>, Stri
     Ok(fields)
 }
 
-async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
+async fn create(State(ctx): State<OnePunchMount>, request: Request) -> Response {
     let Ok(fields) = create_fields(request).await else {
         return refuse(&ctx, "INVALID BODY");
     };
@@ -262,7 +264,7 @@ async fn create(State(ctx): State<PunchCtx>, request: Request) -> Response {
 }
 
 async fn status(
-    State(ctx): State<PunchCtx>,
+    State(ctx): State<OnePunchMount>,
     Path((payment_token, token, magic, signature)): Path<(String, String, String, String)>,
 ) -> Response {
     let Some(account) = ctx.account(&token).cloned() else {
@@ -298,7 +300,7 @@ async fn status(
 
 /// Settles a payment and sends its notification.
 pub(crate) fn settle_payment(
-    ctx: &PunchCtx,
+    ctx: &OnePunchMount,
     payment_token: &str,
     outcome: &str,
 ) -> Result<Payment, (StatusCode, String)> {
@@ -370,7 +372,7 @@ pub(crate) fn settle_payment(
 }
 
 async fn control_settle(
-    State(ctx): State<PunchCtx>,
+    State(ctx): State<OnePunchMount>,
     Path(payment_token): Path<String>,
     request: Request,
 ) -> Response {

@@ -4,10 +4,11 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::formapi::{settle, Ctx};
-use crate::onepunch::{settle_payment, PunchCtx};
+use crate::form_body::read_outcome;
+use crate::formapi::{settle_order, FormApiMount};
+use crate::not_found;
+use crate::onepunch::{settle_payment, OnePunchMount};
 use crate::state::Kind;
-use crate::{not_found, read_outcome};
 
 pub(crate) fn escape(text: &str) -> String {
     text.chars()
@@ -70,7 +71,10 @@ fn finished(provider: &str, outcome: &str, redirect: Option<String>) -> Response
     }
 }
 
-pub(crate) async fn form_page(State(ctx): State<Ctx>, Path(payment_id): Path<String>) -> Response {
+pub(crate) async fn form_page(
+    State(ctx): State<FormApiMount>,
+    Path(payment_id): Path<String>,
+) -> Response {
     let order = {
         let state = ctx.inner.state();
         state
@@ -98,7 +102,7 @@ pub(crate) async fn form_page(State(ctx): State<Ctx>, Path(payment_id): Path<Str
 }
 
 pub(crate) async fn form_pay(
-    State(ctx): State<Ctx>,
+    State(ctx): State<FormApiMount>,
     Path(payment_id): Path<String>,
     request: Request,
 ) -> Response {
@@ -112,13 +116,16 @@ pub(crate) async fn form_pay(
     let Some((_, merchant, _, order_id)) = key else {
         return not_found();
     };
-    match settle(&ctx, &merchant, Kind::Deposit, &order_id, &outcome) {
+    match settle_order(&ctx, &merchant, Kind::Deposit, &order_id, &outcome) {
         Ok(order) => finished(ctx.provider.name(), order.status, order.redirect_url),
         Err((code, message)) => (code, message).into_response(),
     }
 }
 
-pub(crate) async fn punch_page(State(ctx): State<PunchCtx>, Path(token): Path<String>) -> Response {
+pub(crate) async fn punch_page(
+    State(ctx): State<OnePunchMount>,
+    Path(token): Path<String>,
+) -> Response {
     let payment = ctx.inner.state().payments.get(&token).cloned();
     let Some(payment) = payment else {
         return not_found();
@@ -147,7 +154,7 @@ pub(crate) async fn punch_page(State(ctx): State<PunchCtx>, Path(token): Path<St
 }
 
 pub(crate) async fn punch_pay(
-    State(ctx): State<PunchCtx>,
+    State(ctx): State<OnePunchMount>,
     Path(token): Path<String>,
     request: Request,
 ) -> Response {

@@ -16,7 +16,7 @@ use axum::response::Response;
 
 use crate::journal::{Exchange, JournalKey, Received};
 use crate::state::Kind;
-use crate::Inner;
+use crate::SandboxState;
 
 /// What one request's handler read and answered.
 #[derive(Default)]
@@ -103,7 +103,7 @@ fn payment_token(answer: &[u8]) -> Option<String> {
 }
 
 /// Runs the request, journaling it when it is an order endpoint's.
-pub(crate) async fn record(inner: &Inner, request: Request, next: Next) -> Response {
+pub(crate) async fn record(inner: &SandboxState, request: Request, next: Next) -> Response {
     let mount = |name: &str| inner.mount(name).map(|m| m.name());
     let Some((provider, kind, reference)) = endpoint(request.uri().path(), mount) else {
         return next.run(request).await;
