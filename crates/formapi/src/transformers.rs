@@ -512,8 +512,8 @@ impl TryFrom<AuthAnswer> for AuthToken {
 
     fn try_from(answer: AuthAnswer) -> Result<Self, AnswerError> {
         Ok(AuthToken {
-            token: SecretString::from(Scalar::required(answer.auth, "auth")?),
-            order_id: Scalar::optional(answer.order_id),
+            token: SecretString::from(Scalar::required_text(answer.auth, "auth")?),
+            order_id: Scalar::optional_text(answer.order_id),
         })
     }
 }
@@ -537,7 +537,7 @@ pub struct CurrencyAnswer {
 }
 
 fn currency(value: Option<Scalar>, name: &str) -> Result<Currency, AnswerError> {
-    Currency::new(&Scalar::required(value, name)?).map_err(|e| AnswerError::field(name, e))
+    Currency::new(&Scalar::required_text(value, name)?).map_err(|e| AnswerError::field(name, e))
 }
 
 fn decimal(value: Option<Scalar>, name: &str) -> Result<Decimal, AnswerError> {
@@ -589,8 +589,8 @@ impl TryFrom<BankListAnswer> for Vec<Bank> {
         data.into_iter()
             .map(|entry| {
                 Ok(Bank::new(
-                    Scalar::required(entry.id, "id")?,
-                    Scalar::required(entry.bank_name, "bank_name")?,
+                    Scalar::required_text(entry.id, "id")?,
+                    Scalar::required_text(entry.bank_name, "bank_name")?,
                     currency(entry.currency, "currency")?,
                 ))
             })
@@ -620,13 +620,13 @@ impl TryFrom<DepositCreatedAnswer> for CreatedDeposit {
     type Error = AnswerError;
 
     fn try_from(answer: DepositCreatedAnswer) -> Result<Self, AnswerError> {
-        let payment_url = Scalar::required(answer.p_url, "p_url")?;
+        let payment_url = Scalar::required_text(answer.p_url, "p_url")?;
         if !paybridge_wire::is_http_url(&payment_url) {
             return Err(AnswerError::field("p_url", "is not an http(s) URL"));
         }
         Ok(Self {
             payment_url,
-            provider_ref: Scalar::optional(answer.payment_id),
+            provider_ref: Scalar::optional_text(answer.payment_id),
         })
     }
 }
@@ -652,8 +652,8 @@ impl TryFrom<WithdrawalCreatedAnswer> for CreatedWithdrawal {
 
     fn try_from(answer: WithdrawalCreatedAnswer) -> Result<Self, AnswerError> {
         Ok(Self {
-            provider_ref: Scalar::optional(answer.payment_id)
-                .or_else(|| Scalar::optional(answer.withdraw_order_id)),
+            provider_ref: Scalar::optional_text(answer.payment_id)
+                .or_else(|| Scalar::optional_text(answer.withdraw_order_id)),
         })
     }
 }
@@ -698,7 +698,7 @@ impl TryFrom<StatusOf<'_>> for StatusReport {
             answer,
         }: StatusOf<'_>,
     ) -> Result<Self, AnswerError> {
-        let word = Scalar::required(answer.order_status, "order_status")?;
+        let word = Scalar::required_text(answer.order_status, "order_status")?;
         let status = dialect
             .status(kind, &word)
             .ok_or_else(|| AnswerError(format!("unknown order_status {word:?}")))?;
@@ -707,11 +707,11 @@ impl TryFrom<StatusOf<'_>> for StatusReport {
             currency(answer.currency, "currency")?,
         );
         let mut report = StatusReport::new(kind, order_id, status, word).with_amount(amount);
-        if let Some(at) = Scalar::optional(answer.order_datetime) {
+        if let Some(at) = Scalar::optional_text(answer.order_datetime) {
             let at = parse_order_datetime(&at).map_err(AnswerError)?;
             report = report.with_order_datetime(at);
         }
-        Ok(report.with_provider_ref(Scalar::optional(answer.payment_id)))
+        Ok(report.with_provider_ref(Scalar::optional_text(answer.payment_id)))
     }
 }
 
@@ -854,8 +854,8 @@ pub fn callback_event(
     )
     .with_details(
         charge,
-        ScalarRef::optional(f.name),
-        ScalarRef::optional(f.remarks),
+        ScalarRef::optional_text(f.name),
+        ScalarRef::optional_text(f.remarks),
     ))
 }
 

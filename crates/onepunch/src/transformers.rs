@@ -104,7 +104,8 @@ pub struct Payload<P> {
 }
 
 impl<P> Payload<P> {
-    fn required(self) -> Result<P, AnswerError> {
+    /// The payload, which every answer read must carry.
+    fn required_payload(self) -> Result<P, AnswerError> {
         self.payload.ok_or_else(|| AnswerError::missing("payload"))
     }
 }
@@ -313,7 +314,7 @@ impl TryFrom<MethodsAnswer> for Vec<PaymentMethod> {
     /// A list of codes, or of objects naming one. The list's shape is
     /// undocumented: an entry of another shape is kept whole, with no code.
     fn try_from(answer: MethodsAnswer) -> Result<Self, AnswerError> {
-        let payload = answer.required()?;
+        let payload = answer.required_payload()?;
         let list =
             list_in(&payload).ok_or_else(|| AnswerError("the payload holds no list".into()))?;
         Ok(list
@@ -341,7 +342,7 @@ pub type PricesAnswer = Payload<Value>;
 /// The allowed amounts in fen, as numbers, strings or objects, as one fixed
 /// list in CNY.
 pub fn prices(answer: PricesAnswer) -> Result<Vec<CurrencyLimit>, AnswerError> {
-    let payload = answer.required()?;
+    let payload = answer.required_payload()?;
     let list = list_in(&payload).ok_or_else(|| AnswerError("the payload holds no list".into()))?;
     let mut amounts = Vec::new();
     let mut unrecognized = Vec::new();
@@ -415,14 +416,14 @@ impl TryFrom<Payload<CreatedPayload>> for CreatedPayment {
     /// request of 10000 fen; read in fen or in yuan the two disagree, so that
     /// answer is taken to be another payment's, of 10 fen.)
     fn try_from(answer: Payload<CreatedPayload>) -> Result<Self, AnswerError> {
-        let payload = answer.required()?;
+        let payload = answer.required_payload()?;
         let amount_fen = payload
             .amount
             .map(|amount| amount.u64().map_err(|r| AnswerError::field("amount", r)))
             .transpose()?;
         Ok(Self {
-            payment_url: Scalar::required(payload.payment_url, "payment_url")?,
-            payment_token: Scalar::required(payload.payment_token, "payment_token")?,
+            payment_url: Scalar::required_text(payload.payment_url, "payment_url")?,
+            payment_token: Scalar::required_text(payload.payment_token, "payment_token")?,
             amount_fen,
         })
     }
@@ -464,7 +465,7 @@ impl TryFrom<StatusOf> for StatusReport {
     type Error = AnswerError;
 
     fn try_from(StatusOf { order_id, answer }: StatusOf) -> Result<Self, AnswerError> {
-        let payload = answer.required()?;
+        let payload = answer.required_payload()?;
         let flag = |value: Option<Scalar>, name: &str| {
             value.map_or(Ok(false), |v| {
                 v.bool().map_err(|r| AnswerError::field(name, r))
@@ -484,7 +485,7 @@ impl TryFrom<StatusOf> for StatusReport {
             format!("processed={processed} completed={completed}"),
         )
         .with_amount(from_fen(fen))
-        .with_provider_ref(Scalar::optional(payload.payment_token)))
+        .with_provider_ref(Scalar::optional_text(payload.payment_token)))
     }
 }
 
@@ -537,7 +538,8 @@ pub fn notification_order(body: &[u8], content_type: Option<&str>) -> Option<Ord
     OrderId::new(fields.order_num?.as_str()).ok()
 }
 
-fn required<'a>(value: Option<ScalarRef<'a>>, field: &'static str) -> Result<ScalarRef<'a>> {
+/// A notification field that must be present, or the rejection naming it.
+fn required_field<'a>(value: Option<ScalarRef<'a>>, field: &'static str) -> Result<ScalarRef<'a>> {
     value.ok_or_else(|| CallbackRejection::MissingField(field).into())
 }
 
@@ -571,17 +573,17 @@ pub fn unverified_notification<'a>(
         (None, None) => return Err(CallbackRejection::MissingField("payment_token").into()),
     };
     Ok(UnverifiedNotification {
-        monster_token: required(n.monster_token, "monster_token")?.0,
-        transaction_status: required(n.transaction_status, "transaction_status")?
+        monster_token: required_field(n.monster_token, "monster_token")?.0,
+        transaction_status: required_field(n.transaction_status, "transaction_status")?
             .bool()
             .map_err(|r| CallbackRejection::invalid("transaction_status", r))?,
-        message: required(n.message, "message")?.0,
-        amount_fen: required(n.amount, "amount")?
+        message: required_field(n.message, "message")?.0,
+        amount_fen: required_field(n.amount, "amount")?
             .u64()
             .map_err(|r| CallbackRejection::invalid("amount", r))?,
         order_num: n.order_num.map(|s| s.0).filter(|t| !t.is_empty()),
         payment_token,
-        signature: required(n.signature, "signature")?.0,
+        signature: required_field(n.signature, "signature")?.0,
     })
 }
 
