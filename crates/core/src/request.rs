@@ -235,6 +235,7 @@ struct DepositFields {
     extra: Vec<(String, String)>,
 }
 
+/// A request builder's setters: one per optional text field, and `extra`.
 macro_rules! setters {
     ($builder:ident { $($field:ident : $doc:literal),* $(,)? }) => {
         impl $builder {
@@ -245,8 +246,24 @@ macro_rules! setters {
                     self
                 }
             )*
+
+            /// Adds a field a brand of the provider's API takes beyond the request's
+            /// own (`bank_code`, say), sent under `name` exactly. A name given twice,
+            /// or one the adapter sets itself, is refused when the request is built
+            /// or sent; see [`ExtraFields`].
+            pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+                self.fields.extra.push((name.into(), value.into()));
+                self
+            }
         }
     };
+}
+
+/// The order id and amount every request is built with, checked.
+fn checked_order(order_id: &str, amount: &Money) -> Result<OrderId> {
+    let order_id = OrderId::new(order_id)?;
+    check_request_amount(amount)?;
+    Ok(order_id)
 }
 
 /// Builds a [`DepositRequest`]; [`build`](Self::build) validates everything up front.
@@ -273,19 +290,9 @@ setters!(DepositRequestBuilder {
 });
 
 impl DepositRequestBuilder {
-    /// Adds a field a brand of the provider's API takes beyond the request's
-    /// own (`bank_code`, say), sent under `name` exactly. A name given twice,
-    /// or one the adapter sets itself, is refused when the request is built
-    /// or sent; see [`ExtraFields`].
-    pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.fields.extra.push((name.into(), value.into()));
-        self
-    }
-
     /// Validates and builds the request.
     pub fn build(self) -> Result<DepositRequest> {
-        let order_id = OrderId::new(&self.order_id)?;
-        check_request_amount(&self.amount)?;
+        let order_id = checked_order(&self.order_id, &self.amount)?;
         let f = self.fields;
         check_text("customer_name", &f.customer_name, 64)?;
         check_text("email", &f.email, 128)?;
@@ -399,17 +406,9 @@ impl WithdrawalRequest {
 }
 
 impl WithdrawalRequestBuilder {
-    /// Adds a field a brand of the provider's API takes beyond the request's
-    /// own, sent under `name` exactly; see [`DepositRequestBuilder::extra`].
-    pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.fields.extra.push((name.into(), value.into()));
-        self
-    }
-
     /// Validates and builds the request.
     pub fn build(self) -> Result<WithdrawalRequest> {
-        let order_id = OrderId::new(&self.order_id)?;
-        check_request_amount(&self.amount)?;
+        let order_id = checked_order(&self.order_id, &self.amount)?;
         check_text("bank_id", &Some(self.bank_id.clone()), 32)?;
         check_text("holder_name", &Some(self.holder_name.clone()), 128)?;
         check_text("account_no", &Some(self.account_no.clone()), 64)?;
@@ -428,27 +427,30 @@ impl WithdrawalRequestBuilder {
     }
 }
 
-/// The deposit fields, as `DepositRequest` and its builder show them in `Debug`.
-macro_rules! deposit_fields_debug {
-    ($f:expr, $name:literal, $fields:expr, $($head:ident: $value:expr),*) => {{
+/// A request's fields, or its builder's, as `Debug` shows them: `head` first,
+/// then `fields`, each marked `url` with its credentials hidden.
+macro_rules! fields_debug {
+    ($f:expr, $name:literal, $fields:expr, [$($head:ident: $value:expr),*],
+     [$($field:ident $($url:ident)?),* $(,)?]) => {{
         let fields = $fields;
         $f.debug_struct($name)
             $(.field(stringify!($head), $value))*
-            .field("customer_name", &fields.customer_name)
-            .field("email", &fields.email)
-            .field("phone", &fields.phone)
-            .field("bank_id", &fields.bank_id)
-            .field("payment_method", &fields.payment_method)
-            .field("mode", &fields.mode)
-            .field("redirect_url", &fields.redirect_url.as_deref().map(crate::redact::Url))
-            .field("callback_url", &fields.callback_url.as_deref().map(crate::redact::Url))
-            .field("customer_bank_holder_name", &fields.customer_bank_holder_name)
-            .field("customer_bank_account", &fields.customer_bank_account)
-            .field("ip_addr", &fields.ip_addr)
-            .field("mac_addr", &fields.mac_addr)
-            .field("extra", &fields.extra)
+            $(.field(stringify!($field), &fields_debug!(@shown fields.$field $(, $url)?)))*
             .finish()
     }};
+    (@shown $value:expr) => { $value };
+    (@shown $value:expr, url) => { $value.as_deref().map(crate::redact::Url) };
+}
+
+/// The deposit fields, as `DepositRequest` and its builder show them in `Debug`.
+macro_rules! deposit_fields_debug {
+    ($f:expr, $name:literal, $fields:expr, $($head:ident: $value:expr),*) => {
+        fields_debug!($f, $name, $fields, [$($head: $value),*], [
+            customer_name, email, phone, bank_id, payment_method, mode, redirect_url url,
+            callback_url url, customer_bank_holder_name, customer_bank_account, ip_addr,
+            mac_addr, extra,
+        ])
+    };
 }
 
 impl std::fmt::Debug for DepositRequest {
@@ -465,32 +467,16 @@ impl std::fmt::Debug for DepositFields {
 
 impl std::fmt::Debug for WithdrawalRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WithdrawalRequest")
-            .field("order_id", &self.order_id)
-            .field("amount", &self.amount)
-            .field("bank_id", &self.bank_id)
-            .field("holder_name", &self.holder_name)
-            .field("account_no", &self.account_no)
-            .field("bank_branch", &self.bank_branch)
-            .field(
-                "callback_url",
-                &self.callback_url.as_deref().map(crate::redact::Url),
-            )
-            .field("extra", &self.extra)
-            .finish()
+        fields_debug!(f, "WithdrawalRequest", self,
+            [order_id: &self.order_id, amount: &self.amount, bank_id: &self.bank_id,
+             holder_name: &self.holder_name, account_no: &self.account_no],
+            [bank_branch, callback_url url, extra])
     }
 }
 
 impl std::fmt::Debug for WithdrawalFields {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WithdrawalFields")
-            .field("bank_branch", &self.bank_branch)
-            .field(
-                "callback_url",
-                &self.callback_url.as_deref().map(crate::redact::Url),
-            )
-            .field("extra", &self.extra)
-            .finish()
+        fields_debug!(f, "WithdrawalFields", self, [], [bank_branch, callback_url url, extra])
     }
 }
 

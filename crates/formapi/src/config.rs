@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use paybridge_core::{redact, ExposeSecret, PaymentGateway, Provider, Result, SecretString};
 use paybridge_wire::section::{
-    number, required, secret_list, BuildContext, ProviderSection, SectionAt, SectionReader,
+    number, required_key, secret_list, BuildContext, ProviderSection, SectionAt, SectionReader,
 };
 use serde::Deserialize;
 
@@ -109,9 +109,9 @@ impl FormApiSection {
         }
         let mut builder = FormApiGateway::builder(
             dialect,
-            required(at, "base_url", self.base_url.as_deref())?,
-            required(at, "username", self.username.as_deref())?,
-            required(
+            required_key(at, "base_url", self.base_url.as_deref())?,
+            required_key(at, "username", self.username.as_deref())?,
+            required_key(
                 at,
                 "api_key",
                 self.api_key.as_ref().map(|k| k.expose_secret()),

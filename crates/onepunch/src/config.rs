@@ -5,7 +5,9 @@ use std::any::Any;
 use std::sync::Arc;
 
 use paybridge_core::{redact, ExposeSecret, PaymentGateway, Provider, Result, SecretString};
-use paybridge_wire::section::{required, BuildContext, ProviderSection, SectionAt, SectionReader};
+use paybridge_wire::section::{
+    required_key, BuildContext, ProviderSection, SectionAt, SectionReader,
+};
 use serde::Deserialize;
 
 use crate::{OnePunch, PROVIDER};
@@ -64,7 +66,7 @@ impl ProviderSection for OnePunchSection {
 
     fn build(&self, context: &BuildContext<'_>) -> Result<Arc<dyn PaymentGateway>> {
         let at = &context.at;
-        let token = required(at, "monster_token", self.monster_token.as_deref())?;
+        let token = required_key(at, "monster_token", self.monster_token.as_deref())?;
         let key = self
             .monster_key
             .as_ref()

@@ -197,8 +197,9 @@ impl AnswerError {
 }
 
 impl Scalar {
-    /// A required answer field's text: present and not empty.
-    pub fn required(value: Option<Scalar>, name: &str) -> Result<String, AnswerError> {
+    /// A required answer field's text: present and not empty, else
+    /// [`AnswerError::missing`].
+    pub fn required_text(value: Option<Scalar>, name: &str) -> Result<String, AnswerError> {
         value
             .map(|s| s.0)
             .filter(|t| !blank(t))
@@ -206,7 +207,7 @@ impl Scalar {
     }
 
     /// An optional answer field's text; empty counts as absent.
-    pub fn optional(value: Option<Scalar>) -> Option<String> {
+    pub fn optional_text(value: Option<Scalar>) -> Option<String> {
         value.map(|s| s.0).filter(|t| !blank(t))
     }
 }

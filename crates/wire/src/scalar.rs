@@ -171,7 +171,7 @@ impl ScalarRef<'_> {
     }
 
     /// An optional field's text, owned; empty counts as absent.
-    pub fn optional(value: Option<ScalarRef<'_>>) -> Option<String> {
+    pub fn optional_text(value: Option<ScalarRef<'_>>) -> Option<String> {
         value.filter(|s| !blank(&s.0)).map(|s| s.0.into_owned())
     }
 }

@@ -185,7 +185,7 @@ pub fn secret_list<'de, D: Deserializer<'de>>(
 
 /// A required text value of a section: present and not blank, or the error
 /// naming its key and variable.
-pub fn required(at: &SectionAt<'_>, key: &str, value: Option<&str>) -> Result<String> {
+pub fn required_key(at: &SectionAt<'_>, key: &str, value: Option<&str>) -> Result<String> {
     value
         .filter(|v| !v.trim().is_empty())
         .map(str::to_owned)

@@ -1,11 +1,16 @@
 //! Every answer fixture of Vpay88 and One1Pay, read and mapped with no server.
 
-use paybridge_core::{Error, ExposeSecret, Operation, Provider};
+use paybridge_core::{
+    Balance, Bank, CurrencyLimit, DepositRequest, Error, ExposeSecret, Money, Operation, OrderId,
+    OrderKind, OrderStatus, Provider, RefusalKind, Result, StatusQuery, StatusReport,
+    WithdrawalRequest,
+};
 use paybridge_wire::transport::HttpReply;
 use paybridge_wire::{read_answer, Answered};
 use serde::de::DeserializeOwned;
 
 use super::*;
+use crate::DialectSpec;
 
 fn fixture(path: &str) -> Vec<u8> {
     let file = format!("{}/../../fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
