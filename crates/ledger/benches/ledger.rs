@@ -1,6 +1,8 @@
 //! The ledger's cost per order, against a bare INSERT + COMMIT of the same row
-//! with the same driver, on SQLite and on PostgreSQL (a server started for the
-//! run; skipped, saying so, where PostgreSQL is not installed).
+//! with the same driver and the same durability settings: SQLite with
+//! `synchronous = FULL` (the ledger's default) and `NORMAL`, and PostgreSQL
+//! with its own defaults, `fsync` and `synchronous_commit` on (a server started
+//! for the run; skipped, saying so, where PostgreSQL is not installed).
 //!
 //! - `bare_insert_commit`: the order's row inserted in a transaction of its own.
 //! - `record`: `Ledger::begin`, what the ledger writes before an order leaves.
@@ -12,7 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use paybridge_core::{Money, OrderId, OrderKind, Provider};
-use paybridge_ledger::{Ledger, LedgerState, Observation, OrderKey, Source, SqlLedger};
+use paybridge_ledger::{
+    Ledger, LedgerOptions, LedgerState, Observation, OrderKey, Source, SqlLedger, SqliteSynchronous,
+};
 use paybridge_testkit::postgres::TestPostgres;
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -27,12 +31,12 @@ fn next_key() -> OrderKey {
     )
 }
 
-fn bench_database(c: &mut Criterion, name: &str, url: &str) {
+fn bench_database(c: &mut Criterion, name: &str, url: &str, options: &LedgerOptions) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let ledger = runtime.block_on(SqlLedger::open(url)).unwrap();
+    let ledger = runtime.block_on(SqlLedger::open_with(url, options)).unwrap();
     // The same columns as the ledger's orders, in a table of their own.
     runtime
         .block_on(
@@ -98,14 +102,17 @@ fn bench_database(c: &mut Criterion, name: &str, url: &str) {
 }
 
 fn ledger(c: &mut Criterion) {
-    let dir = paybridge_testkit::temp_dir("paybridge-ledger-bench");
-    bench_database(
-        c,
-        "sqlite",
-        &format!("sqlite://{}", dir.join("bench.db").display()),
-    );
-    if let Some(server) = TestPostgres::start("ledger bench (postgres)") {
-        bench_database(c, "postgres", &server.url());
+    for synchronous in [SqliteSynchronous::Full, SqliteSynchronous::Normal] {
+        let dir = paybridge_testkit::temp_dir("paybridge-ledger-bench");
+        bench_database(
+            c,
+            &format!("sqlite_{}", synchronous.as_str()),
+            &format!("sqlite://{}", dir.join("bench.db").display()),
+            &LedgerOptions::default().sqlite_synchronous(synchronous),
+        );
+    }
+    if let Some(server) = TestPostgres::start_durable("ledger bench (postgres)") {
+        bench_database(c, "postgres", &server.url(), &LedgerOptions::default());
     }
 }
 

@@ -7,10 +7,14 @@
 //! - `concurrency BASE_URL PER_LEVEL LEVELS...`: deposit creations through one
 //!   `Gateway` at each concurrency level against a sandbox; throughput, p50/p99,
 //!   and resident memory per in-flight request.
+//! - `callbacks DATABASE COUNT CONCURRENCY`: the whole callback path (verify,
+//!   confirm by status, apply through the ledger, the handler claimed and
+//!   finished) of the library's axum route on one core; see `callbacks.rs`.
 //! - `floor PORT ANSWER`: serves `ANSWER` as JSON to every POST of a Vpay88
 //!   status query on loopback, doing nothing else, until killed: the floor the
 //!   HTTP stack alone sets under the same load as the sandbox's status query.
 
+mod callbacks;
 mod overhead;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,11 +30,16 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Median and the 10th/90th percentiles, in nanoseconds.
+/// Median and the 10th, 90th and 99th percentiles, in nanoseconds (0 with no samples).
 fn spread(mut samples: Vec<u64>) -> Value {
     samples.sort_unstable();
-    let at = |p: usize| samples[(samples.len() - 1) * p / 100];
-    json!({ "median_ns": at(50), "p10_ns": at(10), "p90_ns": at(90), "samples": samples.len() })
+    let at = |p: usize| {
+        samples
+            .get(samples.len().saturating_sub(1) * p / 100)
+            .copied()
+            .unwrap_or(0)
+    };
+    json!({ "median_ns": at(50), "p10_ns": at(10), "p90_ns": at(90), "p99_ns": at(99), "samples": samples.len() })
 }
 
 /// `b / a` to three decimals, with integers only (no float arithmetic in this workspace).
@@ -172,6 +181,12 @@ fn main() {
             let levels: Vec<usize> = args.iter().skip(3).filter_map(|n| n.parse().ok()).collect();
             runtime.block_on(concurrency(&base, per_level, &levels))
         }
+        Some("callbacks") => {
+            let database = args.get(1).cloned().unwrap_or_default();
+            let count = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(2000);
+            let concurrency = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(32);
+            runtime.block_on(callbacks::callbacks(&database, count, concurrency))
+        }
         Some("floor") => {
             let port = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
             let answer = args.get(2).cloned().unwrap_or_default();
@@ -180,7 +195,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: paybridge-loadbench overhead N | concurrency BASE_URL PER_LEVEL LEVEL... | floor PORT ANSWER"
+                "usage: paybridge-loadbench overhead N | concurrency BASE_URL PER_LEVEL LEVEL... | callbacks sqlite_full|sqlite_normal|postgres COUNT CONCURRENCY | floor PORT ANSWER"
             );
             std::process::exit(2);
         }
