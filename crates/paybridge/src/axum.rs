@@ -662,7 +662,9 @@ mod ledger {
         }
     }
 
-    async fn settle(recorded: &Recorded, verdict: CallbackVerdict) {
+    /// Records beside the recorded callback what became of it; a ledger that
+    /// cannot is logged only: the answer stands either way.
+    async fn record_verdict(recorded: &Recorded, verdict: CallbackVerdict) {
         let (ledger, id) = recorded;
         if let Err(err) = ledger.settle_callback(*id, &verdict).await {
             tracing::error!(error = %err, callback = id, "the ledger could not record what became of a callback");
@@ -709,7 +711,7 @@ mod ledger {
             Err(err) => format!("the ledger could not be read: {err}"),
         };
         tracing::warn!(order = %key, reason = %why, "callback cannot be verified yet; asked to retry");
-        settle(
+        record_verdict(
             recorded,
             verdict(
                 Some(key),
@@ -727,7 +729,7 @@ mod ledger {
     /// only its confirmation.
     pub(super) async fn refused(recorded: Option<&Recorded>, err: &Error, verified: bool) {
         if let Some(recorded) = recorded {
-            settle(
+            record_verdict(
                 recorded,
                 verdict(None, verified, false, false, format!("refused: {err}")),
             )
@@ -842,7 +844,7 @@ mod ledger {
         E: Display + Send + 'static,
     {
         let Some(order_id) = &event.order_id else {
-            settle(
+            record_verdict(
                 &recorded,
                 verdict(
                     None,
@@ -874,7 +876,7 @@ mod ledger {
             Ok(applied) => applied,
             Err(err) => {
                 tracing::error!(order = %key, error = %err, "the ledger could not apply a callback; asked to retry");
-                settle(&recorded, answered(format!("not applied: {err}"), false)).await;
+                record_verdict(&recorded, answered(format!("not applied: {err}"), false)).await;
                 return Some(try_later());
             }
         };
@@ -887,7 +889,7 @@ mod ledger {
                     Err(err) => {
                         tracing::error!(order = %key, error = %err, "the ledger could not read a transition; asked to retry");
                         let outcome = format!("handler's state unreadable: {err}");
-                        settle(&recorded, answered(outcome, moved)).await;
+                        record_verdict(&recorded, answered(outcome, moved)).await;
                         return Some(try_later());
                     }
                 }
@@ -907,7 +909,7 @@ mod ledger {
                 Step::Stale => "stale".to_owned(),
                 _ => "duplicate".to_owned(),
             };
-            settle(&recorded, answered(outcome, false)).await;
+            record_verdict(&recorded, answered(outcome, false)).await;
             return Some(answer(StatusCode::OK, gateway.callback_answer()));
         };
         let unconfirmed = unconfirmed_fields(event);
@@ -918,7 +920,7 @@ mod ledger {
             Err(err) => {
                 tracing::error!(order = %key, error = %err, "the ledger could not keep a callback's unconfirmed fields; asked to retry");
                 let outcome = format!("unconfirmed fields not kept: {err}");
-                settle(&recorded, answered(outcome, moved)).await;
+                record_verdict(&recorded, answered(outcome, moved)).await;
                 return Some(try_later());
             }
         };
@@ -938,7 +940,7 @@ mod ledger {
         }
         // Applied: it moved its order, or its transition's handler ran to success.
         let applied = moved || matches!(ran, Ran::Succeeded);
-        settle(&recorded, answered(outcome, applied)).await;
+        record_verdict(&recorded, answered(outcome, applied)).await;
         Some(ran.answer(gateway))
     }
 
