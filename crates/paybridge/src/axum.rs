@@ -479,17 +479,12 @@ fn unprotected<H>(route: &CallbackRoute<H>, gateway: &Gateway) -> bool {
         && !route.confirm
 }
 
-async fn receive<H, Fut, E>(
+async fn receive<H: Handler>(
     State(route): State<Arc<CallbackRoute<H>>>,
     gateway: usize,
     headers: HeaderMap,
     body: Bytes,
-) -> Response
-where
-    H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), E>> + Send + 'static,
-    E: Display + Send + 'static,
-{
+) -> Response {
     let gateway = &route.gateways[gateway];
     let provider = gateway.provider().as_str();
     if body.len() > route.max_body {
@@ -575,22 +570,42 @@ fn merchants_provider_ref<H>(
     lookup(named_order.as_ref().map(|(_, order_id)| order_id.as_str()))
 }
 
-/// Runs the merchant's handler in its own task, so a panic becomes a 500, not
-/// a dropped connection; the 500 answer when it did not succeed.
-async fn handle<H, Fut, E>(
-    route: &CallbackRoute<H>,
-    gateway: &Gateway,
-    mut delivery: Delivery,
-) -> Result<(), Response>
+/// The merchant's handler, as [`CallbackRoute`]'s bounds describe it, named
+/// once for the route's own functions.
+trait Handler: Clone + Send + Sync + 'static {
+    /// What a failed run reports (logged, never sent).
+    type Error: Display + Send + 'static;
+    /// One run.
+    type Future: Future<Output = Result<(), Self::Error>> + Send + 'static;
+    /// Runs it on `delivery`.
+    fn call(&self, delivery: Delivery) -> Self::Future;
+}
+
+impl<H, Fut, E> Handler for H
 where
     H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Display + Send + 'static,
 {
+    type Error = E;
+    type Future = Fut;
+
+    fn call(&self, delivery: Delivery) -> Fut {
+        self(delivery)
+    }
+}
+
+/// Runs the merchant's handler in its own task, so a panic becomes a 500, not
+/// a dropped connection; the 500 answer when it did not succeed.
+async fn handle<H: Handler>(
+    route: &CallbackRoute<H>,
+    gateway: &Gateway,
+    mut delivery: Delivery,
+) -> Result<(), Response> {
     let provider = gateway.provider().as_str();
     let handler = route.handler.clone();
     delivery.account = gateway.account().map(str::to_owned);
-    let outcome = tokio::spawn(handler(delivery)).await;
+    let outcome = tokio::spawn(handler.call(delivery)).await;
     match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => {
@@ -611,8 +626,6 @@ where
 /// callback are run by [`OwedDeliveries`], with the same claim.
 #[cfg(feature = "ledger")]
 mod ledger {
-    use std::fmt::Display;
-    use std::future::Future;
     use std::sync::Arc;
 
     use axum::http::StatusCode;
@@ -623,7 +636,7 @@ mod ledger {
         Source, Step, Transition, UnconfirmedFields,
     };
 
-    use super::{answer, handle, try_later, unconfirmed_fields, CallbackRoute, Delivery};
+    use super::{answer, handle, try_later, unconfirmed_fields, CallbackRoute, Delivery, Handler};
     use crate::{CallbackEvent, Error, Gateway, StatusReport};
 
     /// How many owed transitions one pass of the worker takes per gateway.
@@ -781,18 +794,13 @@ mod ledger {
     /// finish: the one place a handler owed by the ledger runs, for callbacks
     /// and for [`deliver_owed`] alike. Never more than one run at a time per
     /// transition (the claim), and never again once a success is recorded.
-    async fn run_owed<H, Fut, E>(
+    async fn run_owed<H: Handler>(
         route: &CallbackRoute<H>,
         gateway: &Gateway,
         ledger: &Arc<dyn Ledger>,
         id: i64,
         delivery: Delivery,
-    ) -> Ran
-    where
-        H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: Display + Send + 'static,
-    {
+    ) -> Ran {
         let token = match ledger.claim_handler(id, lease_ms(route)).await {
             Ok(Claim::Claimed { token }) => token,
             Ok(Claim::Done) => return Ran::AlreadyDone,
@@ -831,18 +839,13 @@ mod ledger {
 
     /// Applies a checked callback; the answer to give, or `None` when the
     /// ledger cannot key it (no order id) and the plain path should handle it.
-    pub(super) async fn apply<H, Fut, E>(
+    pub(super) async fn apply<H: Handler>(
         route: &CallbackRoute<H>,
         gateway: &Gateway,
         recorded: Recorded,
         event: &CallbackEvent,
         confirmed: Option<&StatusReport>,
-    ) -> Option<Response>
-    where
-        H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: Display + Send + 'static,
-    {
+    ) -> Option<Response> {
         let Some(order_id) = &event.order_id else {
             record_verdict(
                 &recorded,
@@ -989,12 +992,7 @@ mod ledger {
     /// One pass over every transition owed to the handler on the route's
     /// gateways: each claimed, run and finished as a callback's would be. How
     /// many ran to success; the first ledger failure ends the pass.
-    pub(super) async fn deliver_owed<H, Fut, E>(route: &CallbackRoute<H>) -> Result<usize, Error>
-    where
-        H: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: Display + Send + 'static,
-    {
+    pub(super) async fn deliver_owed<H: Handler>(route: &CallbackRoute<H>) -> Result<usize, Error> {
         let mut succeeded = 0;
         for gateway in &route.gateways {
             let Some(ledger) = gateway.ledger() else {
