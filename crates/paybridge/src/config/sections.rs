@@ -53,6 +53,24 @@ pub struct LedgerSection {
     /// (`true` by default); off, such a database is refused.
     #[serde(default, deserialize_with = "flag")]
     pub migrate: Option<bool>,
+    /// How a SQLite ledger's commits reach the disk: `full` (the default:
+    /// every commit synced, so an order recorded before its payout left
+    /// survives a power failure) or `normal` (synced at checkpoints: a crash
+    /// of the process loses nothing, a power failure may lose the last
+    /// commits). PostgreSQL keeps its server's settings.
+    #[serde(default, deserialize_with = "synchronous_word")]
+    pub sqlite_synchronous: Option<String>,
+}
+
+/// `full` or `normal`, in any letter case, kept in lower case.
+fn synchronous_word<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let word = String::deserialize(deserializer)?.trim().to_ascii_lowercase();
+    match word.as_str() {
+        "full" | "normal" => Ok(Some(word)),
+        _ => Err(serde::de::Error::custom("must be full or normal")),
+    }
 }
 
 #[cfg(feature = "ledger")]
@@ -70,6 +88,12 @@ impl LedgerSection {
                     .unwrap_or(defaults.connect_timeout),
             )
             .migrate(self.migrate.unwrap_or(defaults.migrate))
+            .sqlite_synchronous(
+                self.sqlite_synchronous
+                    .as_deref()
+                    .and_then(paybridge_ledger::SqliteSynchronous::parse)
+                    .unwrap_or(defaults.sqlite_synchronous),
+            )
     }
 }
 
@@ -79,6 +103,7 @@ impl std::fmt::Debug for LedgerSection {
             .field("url", &self.url.as_deref().map(redact::Url))
             .field("pool_size", &self.pool_size)
             .field("connect_timeout_s", &self.connect_timeout_s)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("migrate", &self.migrate)
             .finish()
     }

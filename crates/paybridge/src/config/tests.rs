@@ -71,6 +71,20 @@ fn ledger_options_come_from_the_file_and_the_environment() {
     );
     let err = Config::from_toml("[ledger]\nmigrate = \"maybe\"", "t.toml").unwrap_err();
     assert!(err.to_string().contains("ledger.migrate"), "{err}");
+    let normal = Config::from_toml("[ledger]\nsqlite_synchronous = \"NORMAL\"", "t.toml")
+        .unwrap()
+        .ledger
+        .options();
+    assert_eq!(
+        normal.sqlite_synchronous,
+        paybridge_ledger::SqliteSynchronous::Normal
+    );
+    let err = Config::from_toml("[ledger]\nsqlite_synchronous = \"off\"", "t.toml").unwrap_err();
+    assert!(
+        err.to_string().contains("ledger.sqlite_synchronous")
+            && err.to_string().contains("full or normal"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
