@@ -4,11 +4,15 @@
 //! that the full run's figures are never replaced by a quick run's.
 //!
 //! 1. criterion micro-benchmarks (`crates/paybridge/benches/micro.rs`);
-//! 2. SDK overhead over plain reqwest, three runs (`paybridge-loadbench overhead`);
+//! 2. SDK overhead against plain reqwest, the fastest hand-written reqwest
+//!    client and hyper-util's client, three runs (`paybridge-loadbench overhead`);
 //! 3. concurrency through one gateway against the sandbox (`paybridge-loadbench concurrency`);
 //! 4. sandbox throughput under `wrk` for auth, create deposit and status;
-//! 5. the ledger's cost per order, and `paybridge reconcile` at two sizes
-//!    (`ledger_bench.rs`).
+//! 5. the ledger's cost per order under durable settings, the whole callback
+//!    path on one core, and `paybridge reconcile` at two sizes (`ledger_bench.rs`);
+//! 6. the scale section, worked from those figures (`scale.rs`).
+//!
+//! The sections are written by `bench_report.rs`, `ledger_bench.rs` and `scale.rs`.
 
 // Reporting only: turning nanoseconds into readable figures. No money here.
 #![allow(clippy::float_arithmetic)]
@@ -20,6 +24,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::bench_report::FLOOR;
 use crate::{cargo, root, run};
 
 struct Settings {
@@ -29,6 +34,8 @@ struct Settings {
     wrk_seconds: &'static str,
     /// Two sizes, smaller first: memory must not grow from one to the other.
     reconcile_orders: [usize; 2],
+    /// Callbacks per pass of the callback path, at two sizes of the ledger.
+    callback_orders: [usize; 2],
 }
 
 const QUICK: Settings = Settings {
@@ -37,6 +44,7 @@ const QUICK: Settings = Settings {
     per_level: "1000",
     wrk_seconds: "3s",
     reconcile_orders: [10_000, 50_000],
+    callback_orders: [50, 200],
 };
 
 const FULL: Settings = Settings {
@@ -45,9 +53,10 @@ const FULL: Settings = Settings {
     per_level: "4000",
     wrk_seconds: "10s",
     reconcile_orders: [100_000, 1_000_000],
+    callback_orders: [500, 2_000],
 };
 
-fn output(command: &mut Command) -> Result<String, String> {
+pub(crate) fn output(command: &mut Command) -> Result<String, String> {
     let out = command
         .stderr(Stdio::inherit())
         .output()
@@ -172,9 +181,6 @@ fn wrk(
     Ok((field("Requests/sec:"), field("50%"), field("99%")))
 }
 
-/// The floor's row in the wrk table.
-const FLOOR: &str = "status, bare axum answering the same bytes";
-
 /// The same status load against a bare axum server (`paybridge-loadbench
 /// floor`) that answers the sandbox's own status answer, byte for byte, and
 /// does nothing else: what the HTTP stack alone allows on this machine.
@@ -298,8 +304,6 @@ pub fn bench(quick: bool) -> Result<(), String> {
         overheads.push(serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?);
     }
 
-    let profile = instruction_profile(&loadbench);
-
     let (sandbox, base) = start_sandbox()?;
     let text = output(Command::new("sh").arg("-c").arg(format!(
         "ulimit -n 16384 2>/dev/null; exec '{}' concurrency '{base}' {} 1 16 256 1024",
@@ -347,25 +351,38 @@ end"#,
         s.wrk_seconds,
     )?;
     let floor = floor_status(&loadbench, &base, &status_script, s.wrk_seconds)?;
-    let reconcile = crate::ledger_bench::reconcile_section(&base, &token, s.reconcile_orders)?;
+    let (reconcile_text, reconcile) =
+        crate::ledger_bench::reconcile_section(&base, &token, s.reconcile_orders)?;
     drop(sandbox);
-    let ledger = crate::ledger_bench::ledger_section(&s.criterion)?;
+    let (ledger_text, ledger) = crate::ledger_bench::ledger_section(&s.criterion)?;
+    let (callback_text, callbacks) = crate::ledger_bench::callback_section(s.callback_orders)?;
+    let wrk_rows = [
+        ("auth", auth),
+        ("create deposit", create),
+        ("status", status),
+        (FLOOR, floor),
+    ];
 
-    let mut doc = render(
-        quick,
-        &overheads,
-        &concurrency,
-        &[
-            ("auth", auth),
-            ("create deposit", create),
-            ("status", status),
-            (FLOOR, floor),
-        ],
-        &profile,
-    );
-    doc.push_str(&ledger);
+    let mut doc = String::new();
+    header(&mut doc, quick);
+    crate::bench_report::micro_section(&mut doc);
+    crate::bench_report::overhead_section(&mut doc, &overheads);
+    crate::bench_report::concurrency_section(&mut doc, &concurrency);
+    crate::bench_report::sandbox_section(&mut doc, &wrk_rows);
     doc.push('\n');
-    doc.push_str(&reconcile);
+    doc.push_str(&ledger_text);
+    doc.push('\n');
+    doc.push_str(&callback_text);
+    doc.push_str(&reconcile_text);
+    doc.push_str(&crate::scale::scale_section(&crate::scale::Figures {
+        concurrency: &concurrency,
+        ledger: &ledger,
+        callbacks: &callbacks,
+        reconcile: &reconcile,
+    }));
+    let _ = writeln!(doc, "## Targets of the HTTP path\n");
+    crate::bench_report::targets(&mut doc, &overheads, &wrk_rows);
+    let _ = writeln!(doc, "- No per-call client or TLS configuration: one pooled `reqwest::Client` per gateway, shared by clones; the overhead runs show thousands of calls over a handful of connections.");
     let path = if quick {
         crate::target_dir()?.join("benchmarks-quick.md")
     } else {
@@ -376,66 +393,25 @@ end"#,
     Ok(())
 }
 
-/// Iterations of the overhead driver under callgrind (it runs ~50x slower there).
-const PROFILE_ITERATIONS: u64 = 200;
-
-/// Instructions per call, from one callgrind run of the overhead driver.
-struct Profile {
-    plain_deposit: u64,
-    paybridge_deposit: u64,
-    paybridge_status: u64,
-}
-
-/// Runs the overhead driver under callgrind and reads the inclusive instruction
-/// counts of the calls it makes. Valgrind missing is reported, not fatal.
-fn instruction_profile(loadbench: &Path) -> Result<Profile, String> {
-    let out = crate::target_dir()?.join("callgrind.overhead.out");
-    let status = Command::new("valgrind")
-        .args(["--tool=callgrind", "--quiet"])
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(loadbench)
-        .args(["overhead", &PROFILE_ITERATIONS.to_string()])
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("valgrind did not start ({e})"))?;
-    if !status.success() {
-        return Err(format!("valgrind exited with {status}"));
-    }
-    let annotated = output(
-        Command::new("callgrind_annotate")
-            .arg("--inclusive=yes")
-            .arg(&out),
-    )?;
-    // Lines come largest first, so a function's first line is its outermost
-    // frame. Each deposit is made once more than the iterations, to warm the pools.
-    let calls = |function: &str, count: u64| -> Result<u64, String> {
-        annotated
-            .lines()
-            .filter(|line| line.contains(function))
-            .find_map(|line| {
-                line.split_whitespace()
-                    .next()?
-                    .replace(',', "")
-                    .parse::<u64>()
-                    .ok()
-            })
-            .map(|total| total / count)
-            .ok_or_else(|| format!("callgrind shows no line for {function}"))
-    };
-    Ok(Profile {
-        plain_deposit: calls(
-            "paybridge_loadbench::plain_deposit::{{closure}}",
-            PROFILE_ITERATIONS + 1,
-        )?,
-        paybridge_deposit: calls(
-            "as paybridge_core::gateway::PaymentGateway>::create_deposit::{{closure}}",
-            PROFILE_ITERATIONS + 1,
-        )?,
-        paybridge_status: calls(
-            "as paybridge_core::gateway::PaymentGateway>::deposit_status::{{closure}}",
-            PROFILE_ITERATIONS,
-        )?,
-    })
+/// The document's title, what wrote it, and the machine.
+fn header(d: &mut String, quick: bool) {
+    let _ = writeln!(d, "# Benchmarks\n");
+    let _ = writeln!(
+        d,
+        "{}\n",
+        if quick {
+            "Written by `cargo xtask bench --quick`: every bench at smaller sizes, to prove \
+             they run; its figures are not the project's (`cargo xtask bench` writes those, \
+             into `docs/benchmarks.md`)."
+        } else {
+            "Written by `cargo xtask bench`; re-run it to refresh every figure here. \
+             `cargo xtask bench --quick` runs every bench at smaller sizes, to prove they \
+             run, and writes its report to `benchmarks-quick.md` in the target directory \
+             (`cargo metadata`'s `target_directory`, which honours `CARGO_TARGET_DIR`), \
+             never here."
+        }
+    );
+    let _ = writeln!(d, "Machine: {}.\n", machine());
 }
 
 fn machine() -> String {
@@ -456,215 +432,4 @@ fn machine() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     format!("{cores} cores ({cpu}), Linux, {rustc}, release builds")
-}
-
-fn render(
-    quick: bool,
-    overheads: &[Value],
-    concurrency: &Value,
-    wrk: &[(&str, (String, String, String))],
-    profile: &Result<Profile, String>,
-) -> String {
-    let mut d = String::new();
-    let _ = writeln!(d, "# Benchmarks\n");
-    let _ = writeln!(
-        d,
-        "{}\n",
-        if quick {
-            "Written by `cargo xtask bench --quick`: every bench at smaller sizes, to prove \
-             they run; its figures are not the project's (`cargo xtask bench` writes those, \
-             into `docs/benchmarks.md`)."
-        } else {
-            "Written by `cargo xtask bench`; re-run it to refresh every figure here. \
-             `cargo xtask bench --quick` runs every bench at smaller sizes, to prove they \
-             run, and writes its report to `benchmarks-quick.md` in the target directory \
-             (`cargo metadata`'s `target_directory`, which honours `CARGO_TARGET_DIR`), \
-             never here."
-        }
-    );
-    let _ = writeln!(d, "Machine: {}.\n", machine());
-
-    let _ = writeln!(d, "## Per-call cost with no network (criterion)\n");
-    let _ = writeln!(
-        d,
-        "`cargo bench -p paybridge --bench micro`. Median, with criterion's 95% interval.\n"
-    );
-    let _ = writeln!(d, "| benchmark | median | interval |\n|---|---|---|");
-    let ids = [
-        "signature/form_callback_token",
-        "signature/onepunch_listing",
-        "signature/onepunch_create",
-        "signature/onepunch_status",
-        "signature/verify_hex",
-        "callback/vpay88/serde_json_only",
-        "callback/vpay88/verify",
-        "callback/onepunch/serde_json_only",
-        "callback/onepunch/verify",
-        "decimal/300.0000",
-        "decimal/1",
-        "decimal/9.0000",
-        "decimal/0.00",
-        "decimal/123456789.1234",
-        "request/vpay88/deposit_form",
-        "request/one1pay/deposit_form",
-        "request/vpay88/withdrawal_form",
-        "request/onepunch/create_body",
-        "request/vpay88/status_decode",
-        "request/vpay88/status_serde_json_only",
-        "request/builder/deposit",
-    ];
-    for id in ids {
-        if let Some((m, lo, hi)) = criterion_estimate(id) {
-            let _ = writeln!(d, "| `{id}` | {} | {} – {} |", ns(m), ns(lo), ns(hi));
-        }
-    }
-    let pair = |name: &str| {
-        let verify = criterion_estimate(&format!("callback/{name}/verify"))?;
-        let plain = criterion_estimate(&format!("callback/{name}/serde_json_only"))?;
-        Some((verify.0 / plain.0, 1e9 / verify.0))
-    };
-    let _ = writeln!(d, "\nCallback verification (parse, verify in constant time, build the event) against plain `serde_json` parsing of the same bytes into a `Value` (targets: Vpay88 at most 1.5x, ONE-PUNCH at most 1.1x, and 500,000 verifications per second on one core):\n");
-    for name in ["vpay88", "onepunch"] {
-        if let Some((ratio, per_second)) = pair(name) {
-            let _ = writeln!(d, "- {name}: **{ratio:.2}x** plain parsing; {:.0} verifications per second on one core.", per_second);
-        }
-    }
-
-    let _ = writeln!(
-        d,
-        "\n## paybridge over plain reqwest (`paybridge-loadbench overhead`)\n"
-    );
-    let _ = writeln!(d, "The same deposit creation (a fresh auth token, then the order, as the documents' flow does: two requests) and the same status query, sent alternately with (a) plain reqwest, a shared client with the same timeouts, each form built with reqwest's `multipart::Form` and each URL given as text, as a hand-written integration does, and (b) paybridge, against one local server on loopback. Three runs; medians per call, 10th–90th percentile in brackets. Target: at most 1.03x in each run.\n\nWhere paybridge is the faster, it is by two things a hand-written integration could do as well: it encodes each form once into one buffer (reqwest's multipart form streams every part as chunks of its own), and it parses the provider's base URL once when the gateway is built (reqwest parses a URL given as text on every call).\n");
-    let _ = writeln!(d, "| run | deposit: plain | deposit: paybridge | ratio | status: plain | status: paybridge | ratio | calls / connections |\n|---|---|---|---|---|---|---|---|");
-    for (i, o) in overheads.iter().enumerate() {
-        let cell = |v: &Value| {
-            format!(
-                "{} [{}–{}]",
-                ns(v["median_ns"].as_f64().unwrap_or(0.0)),
-                ns(v["p10_ns"].as_f64().unwrap_or(0.0)),
-                ns(v["p90_ns"].as_f64().unwrap_or(0.0))
-            )
-        };
-        let _ = writeln!(
-            d,
-            "| {} | {} | {} | {} | {} | {} | {} | {} / {} |",
-            i + 1,
-            cell(&o["deposit"]["plain"]),
-            cell(&o["deposit"]["paybridge"]),
-            o["deposit"]["ratio"].as_str().unwrap_or("?"),
-            cell(&o["status"]["plain"]),
-            cell(&o["status"]["paybridge"]),
-            o["status"]["ratio"].as_str().unwrap_or("?"),
-            o["requests"],
-            o["connections"]
-        );
-    }
-    let _ = writeln!(d, "\nConnection reuse: every run's thousands of requests travel over a handful of connections (the last column), so no call builds a client, a TLS configuration or a connection of its own. The ratio moves by a few percent between runs on this shared 2-core machine; the table shows each run rather than the best.\n");
-
-    let _ = writeln!(
-        d,
-        "## Concurrency through one `Gateway` (`paybridge-loadbench concurrency`)\n"
-    );
-    let _ = writeln!(d, "Deposit creations (auth + order) through one cloned `Gateway` against the sandbox (release build, its own process) on the same 2 cores. Memory per in-flight request is (peak − baseline resident memory of the client process) ÷ concurrency.\n");
-    let _ = writeln!(d, "| concurrency | requests | errors | deposits/s | p50 | p99 | KiB per in-flight request |\n|---|---|---|---|---|---|---|");
-    for level in concurrency["levels"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-    {
-        let _ = writeln!(
-            d,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            level["concurrency"],
-            level["requests"],
-            level["errors"],
-            level["per_second"],
-            ns(level["p50_ns"].as_f64().unwrap_or(0.0)),
-            ns(level["p99_ns"].as_f64().unwrap_or(0.0)),
-            level["kib_per_in_flight"]
-        );
-    }
-
-    let _ = writeln!(d, "\n## Sandbox throughput under `wrk`\n");
-    let _ = writeln!(d, "`wrk -t2 -c64 --latency` against `paybridge sandbox` (release, its journal recording every order request for the dashboard), urlencoded bodies, on the same 2 cores as the sandbox. Targets: 80,000 status requests per second with p99 under 5 ms. The last row is the same load against a bare axum server answering the sandbox's status answer byte for byte and doing nothing else: the most this machine's HTTP stack allows.\n");
-    let _ = writeln!(
-        d,
-        "| endpoint | requests/s | p50 | p99 |\n|---|---|---|---|"
-    );
-    for (name, (rps, p50, p99)) in wrk {
-        let _ = writeln!(d, "| {name} | {rps} | {p50} | {p99} |");
-    }
-    let _ = writeln!(d, "\nThe bench's sandbox keeps every order of the run (`max_orders` raised), so create deposit grows its order book and journal by one order per request for the whole run.");
-
-    let _ = writeln!(d, "\n## Targets\n");
-    for name in ["vpay88", "onepunch"] {
-        if let Some((ratio, per_second)) = pair(name) {
-            let limit = if name == "onepunch" { 1.1 } else { 1.5 };
-            let met = ratio <= limit && per_second >= 500_000.0;
-            let _ = writeln!(d, "- Callback verification, {name}: {ratio:.2}x plain parsing, {per_second:.0}/s on one core — {}.", if met { "met" } else { "missed" });
-        }
-    }
-    for operation in ["deposit", "status"] {
-        let ratios: Vec<&str> = overheads
-            .iter()
-            .filter_map(|o| o[operation]["ratio"].as_str())
-            .collect();
-        let met = ratios
-            .iter()
-            .filter(|r| r.parse::<f64>().map(|r| r <= 1.03).unwrap_or(false))
-            .count();
-        let _ = writeln!(
-            d,
-            "- paybridge over plain reqwest, {operation}: {} — at most 1.03x in {met} of {} runs.",
-            ratios.join(", "),
-            ratios.len()
-        );
-    }
-    if let Some((_, (rps, _, p99))) = wrk.iter().find(|(name, _)| *name == "status") {
-        let rps_ok = rps.parse::<f64>().map(|r| r >= 80_000.0).unwrap_or(false);
-        let p99_ms = if let Some(v) = p99.strip_suffix("ms") {
-            v.parse::<f64>().ok()
-        } else if let Some(v) = p99.strip_suffix("us") {
-            v.parse::<f64>().ok().map(|u| u / 1000.0)
-        } else {
-            None
-        };
-        let p99_ok = p99_ms.map(|m| m < 5.0).unwrap_or(false);
-        let floor = wrk
-            .iter()
-            .find(|(name, _)| *name == FLOOR)
-            .map(|(_, (floor, _, _))| {
-                format!("; bare axum on the same machine: {floor} requests/s")
-            })
-            .unwrap_or_default();
-        let _ = writeln!(
-            d,
-            "- Sandbox status, journal on: {rps} requests/s, p99 {p99} — {}{floor}.",
-            if rps_ok && p99_ok { "met" } else { "missed" }
-        );
-    }
-    let _ = writeln!(d, "- No per-call client or TLS configuration: one pooled `reqwest::Client` per gateway, shared by clones; the overhead runs show thousands of calls over a handful of connections.");
-    match profile {
-        Ok(p) => {
-            let _ = writeln!(d, "\n## Instructions per call (callgrind)\n");
-            let _ = writeln!(d, "`valgrind --tool=callgrind` over `paybridge-loadbench overhead {PROFILE_ITERATIONS}` in this run: instructions executed inside each call, HTTP client included, counted rather than timed, so the figures do not move with the machine's load.\n");
-            let _ = writeln!(
-                d,
-                "| call | plain reqwest | paybridge | ratio |\n|---|---|---|---|"
-            );
-            let _ = writeln!(
-                d,
-                "| deposit (auth + order) | {} | {} | {:.3} |",
-                p.plain_deposit,
-                p.paybridge_deposit,
-                p.paybridge_deposit as f64 / p.plain_deposit.max(1) as f64
-            );
-            let _ = writeln!(d, "| status | - | {} | - |", p.paybridge_status);
-            let _ = writeln!(d, "\nThe plain client's status query is inlined into the driver's loop, so callgrind gives it no line of its own.");
-        }
-        Err(why) => {
-            let _ = writeln!(d, "\nNo instruction profile in this run: {why}.");
-        }
-    }
-    d
 }

@@ -1,7 +1,9 @@
 //! The ledger's part of `cargo xtask bench`: its cost per order against a bare
-//! INSERT + COMMIT (criterion, `crates/ledger/benches/ledger.rs`), and
-//! `paybridge reconcile` over a CSV at two sizes against the sandbox (orders
-//! per second and peak memory, measured on the command itself).
+//! INSERT + COMMIT under the same durability settings (criterion,
+//! `crates/ledger/benches/ledger.rs`), the whole callback path on one core
+//! (`paybridge-loadbench callbacks`), and `paybridge reconcile` over a CSV at
+//! two sizes against the sandbox (orders per second and peak memory, measured
+//! on the command itself).
 
 // Reporting only: turning nanoseconds into readable figures. No money here.
 #![allow(clippy::float_arithmetic)]
@@ -10,6 +12,8 @@ use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use serde_json::Value;
+
 use crate::{cargo, run};
 
 /// Median of one criterion benchmark, in nanoseconds.
@@ -17,37 +21,157 @@ fn median(id: &str) -> Option<f64> {
     crate::bench::criterion_estimate(id).map(|(m, _, _)| m)
 }
 
+/// The ledger's settings the bench measures, as criterion's groups name them.
+const DATABASES: [(&str, &str); 3] = [
+    ("sqlite_full", "SQLite, `synchronous = FULL` (the default)"),
+    ("sqlite_normal", "SQLite, `synchronous = NORMAL`"),
+    (
+        "postgres",
+        "PostgreSQL, its defaults (`fsync`, `synchronous_commit` on)",
+    ),
+];
+
+/// The most `record` may cost over a bare INSERT + COMMIT.
+const RECORD_LIMIT: f64 = 1.5;
+
+/// One database's medians, in nanoseconds.
+pub(crate) struct LedgerCost {
+    pub database: &'static str,
+    pub bare: f64,
+    pub record: f64,
+    pub record_and_outcome: f64,
+}
+
 /// Runs the ledger's criterion benchmarks and describes them.
-pub fn ledger_section(criterion: &[&str]) -> Result<String, String> {
+pub fn ledger_section(criterion: &[&str]) -> Result<(String, Vec<LedgerCost>), String> {
     run(cargo()
         .env("PAYBRIDGE_REQUIRE_POSTGRES", "1")
         .args(["bench", "-p", "paybridge-ledger", "--bench", "ledger", "--"])
         .args(criterion))?;
     let mut d = String::new();
-    let _ = writeln!(d, "## The ledger's cost per order\n");
-    let _ = writeln!(d, "`cargo bench -p paybridge-ledger --bench ledger`: medians, against a bare INSERT + COMMIT of the same row (the same columns, in a table of their own) with the same driver and pool. `record` is what the ledger writes before an order leaves (`Ledger::begin`); `record + outcome` adds the create answer (the order moved to `processing`). SQLite is a file in a temporary directory (WAL, `synchronous = NORMAL`); PostgreSQL a server started for the run on loopback (`fsync = off`). Target: at most 1.5x.\n");
+    let _ = writeln!(d, "## The ledger's cost per order, durable\n");
+    let _ = writeln!(d, "`cargo bench -p paybridge-ledger --bench ledger`: medians, against a bare INSERT + COMMIT of the same row (the same columns, in a table of their own) with the same driver, pool and durability settings. `record` is what the ledger writes before an order leaves (`Ledger::begin`); `record + outcome` adds the create answer (the order moved to `processing`). SQLite is a file on the machine's disk (ext4), in WAL mode; PostgreSQL a server started for the run on loopback with its own defaults, so every commit waits for its WAL to reach the disk, as a merchant runs it. Target: `record` at most {RECORD_LIMIT}x the bare INSERT + COMMIT.\n");
     let _ = writeln!(d, "| database | bare INSERT + COMMIT | record | ratio | record + outcome | ratio |\n|---|---|---|---|---|---|");
-    for database in ["sqlite", "postgres"] {
+    let mut costs = Vec::new();
+    for (database, described) in DATABASES {
         let id = |name: &str| format!("ledger_{database}/{name}");
         let (Some(bare), Some(record), Some(life)) = (
             median(&id("bare_insert_commit")),
             median(&id("record")),
             median(&id("record_and_outcome")),
         ) else {
-            let _ = writeln!(d, "| {database} | not measured | | | | |");
+            let _ = writeln!(d, "| {described} | not measured | | | | |");
             continue;
         };
         let _ = writeln!(
             d,
-            "| {database} | {} | {} | **{:.2}x** | {} | **{:.2}x** |",
+            "| {described} | {} | {} | **{:.2}x** | {} | **{:.2}x** |",
             crate::bench::ns(bare),
             crate::bench::ns(record),
             record / bare,
             crate::bench::ns(life),
             life / bare
         );
+        costs.push(LedgerCost {
+            database,
+            bare,
+            record,
+            record_and_outcome: life,
+        });
     }
-    Ok(d)
+    let _ = writeln!(d);
+    for cost in &costs {
+        let ratio = cost.record / cost.bare;
+        let _ = writeln!(
+            d,
+            "- `record` on {}: {ratio:.2}x a bare INSERT + COMMIT — at most {RECORD_LIMIT}x: {}.",
+            cost.database,
+            crate::bench_report::verdict(ratio <= RECORD_LIMIT)
+        );
+    }
+    if costs.len() < DATABASES.len() {
+        let _ = writeln!(
+            d,
+            "- Not every database was measured: the table says which."
+        );
+    }
+    Ok((d, costs))
+}
+
+/// One callback-path run of `paybridge-loadbench callbacks`.
+pub(crate) struct CallbackRun {
+    pub database: &'static str,
+    pub report: Value,
+}
+
+impl CallbackRun {
+    /// Callbacks per second with `concurrency` in flight.
+    pub fn per_second(&self) -> f64 {
+        self.report["concurrent"]["per_second"]
+            .as_f64()
+            .unwrap_or(0.0)
+    }
+}
+
+/// Callbacks in flight in the loaded pass.
+const CALLBACK_CONCURRENCY: &str = "32";
+
+/// The whole callback path on one core, on each database at each size.
+pub fn callback_section(sizes: [usize; 2]) -> Result<(String, Vec<CallbackRun>), String> {
+    let loadbench = crate::release_binary("paybridge-loadbench")?;
+    let mut runs = Vec::new();
+    for (database, _) in DATABASES {
+        for size in sizes {
+            let text = crate::bench::output(
+                Command::new(&loadbench)
+                    .args([
+                        "callbacks",
+                        database,
+                        &size.to_string(),
+                        CALLBACK_CONCURRENCY,
+                    ])
+                    .env("PAYBRIDGE_LOG", "error"),
+            )?;
+            let report: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            if let Some(why) = report["skipped"].as_str() {
+                return Err(format!(
+                    "the callback bench on {database} could not run: {why}"
+                ));
+            }
+            let sent = report["callbacks"].as_u64().unwrap_or(0);
+            let handled = report["handled_confirmed"].as_u64().unwrap_or(0);
+            if handled != sent {
+                return Err(format!(
+                    "the callback bench on {database}: {sent} callbacks sent, {handled} handled confirmed"
+                ));
+            }
+            runs.push(CallbackRun { database, report });
+        }
+    }
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "## The whole callback path (`paybridge-loadbench callbacks`)\n"
+    );
+    let _ = writeln!(d, "The library's axum route over a ledger, served on a single-threaded runtime of its own (one core); each callback a genuine Vpay88 deposit callback, over loopback HTTP, for an order of its own that the ledger holds. Per callback: the body read and verified, confirmed by a status query against a local provider, recorded and applied through the ledger, the merchant's handler claimed, run and finished, `success` answered. The sender and the local provider share the other core. First the callbacks one at a time (the latency of one), then {CALLBACK_CONCURRENCY} at a time (what one core sustains). Every callback sent was handled confirmed in every run (the bench fails otherwise).\n");
+    let _ = writeln!(d, "| database | orders in the ledger | one at a time: p50 | p99 | {CALLBACK_CONCURRENCY} at a time: callbacks/s | p50 | p99 |\n|---|---|---|---|---|---|---|");
+    for run in &runs {
+        let (one, loaded) = (&run.report["one_at_a_time"], &run.report["concurrent"]);
+        let at = |v: &Value, key: &str| crate::bench::ns(v[key].as_f64().unwrap_or(0.0));
+        let _ = writeln!(
+            d,
+            "| {} | {} | {} | {} | **{:.0}** | {} | {} |",
+            run.database,
+            run.report["callbacks"],
+            at(one, "median_ns"),
+            at(one, "p99_ns"),
+            run.per_second(),
+            at(loaded, "median_ns"),
+            at(loaded, "p99_ns"),
+        );
+    }
+    let _ = writeln!(d, "\nEach callback commits several transactions (the callback recorded, the transition applied, the handler claimed, then finished), each waiting for the disk where the database syncs: the path's cost is the database's commit cost more than paybridge's.\n");
+    Ok((d, runs))
 }
 
 /// Creates `count` Vpay88 deposits in the sandbox at `base`; their ids.
@@ -83,18 +207,18 @@ fn write_csv(ids: &[String], csv: &std::path::Path) -> Result<(), String> {
 }
 
 /// One reconcile run: orders, seconds, peak resident memory in KiB.
-struct Measured {
-    orders: usize,
-    seconds: f64,
-    peak_kib: f64,
+pub(crate) struct Measured {
+    pub orders: usize,
+    pub seconds: f64,
+    pub peak_kib: f64,
 }
 
 impl Measured {
-    fn per_second(&self) -> f64 {
+    pub fn per_second(&self) -> f64 {
         self.orders as f64 / self.seconds
     }
 
-    fn peak_mib(&self) -> f64 {
+    pub fn peak_mib(&self) -> f64 {
         self.peak_kib / 1024.0
     }
 }
@@ -160,7 +284,11 @@ const PER_SECOND: f64 = 5_000.0;
 /// `paybridge reconcile` against the sandbox at `base` at each of `sizes`
 /// (smaller first): orders per second and the command's peak memory, and
 /// whether memory stays the same as the input grows.
-pub fn reconcile_section(base: &str, token: &str, sizes: [usize; 2]) -> Result<String, String> {
+pub fn reconcile_section(
+    base: &str,
+    token: &str,
+    sizes: [usize; 2],
+) -> Result<(String, Vec<Measured>), String> {
     let dir =
         std::env::temp_dir().join(format!("paybridge-reconcile-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -205,7 +333,7 @@ pub fn reconcile_section(base: &str, token: &str, sizes: [usize; 2]) -> Result<S
         );
     }
     let growth = large.peak_kib / small.peak_kib.max(1.0) - 1.0;
-    let verdict = |met: bool| if met { "met" } else { "missed" };
+    let verdict = crate::bench_report::verdict;
     let _ = writeln!(
         d,
         "\n- Peak memory at {} orders: {:.1} MiB — at most {PEAK_MIB:.0} MiB: {}.",
@@ -227,5 +355,5 @@ pub fn reconcile_section(base: &str, token: &str, sizes: [usize; 2]) -> Result<S
         .map(Measured::per_second)
         .fold(f64::INFINITY, f64::min);
     let _ = writeln!(d, "- Throughput: at least {slowest:.0} orders per second at either size — at least {PER_SECOND:.0}: {}.\n", verdict(slowest >= PER_SECOND));
-    Ok(d)
+    Ok((d, runs))
 }

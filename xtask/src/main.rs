@@ -15,9 +15,11 @@
 //!   `test` runs it too.
 
 mod bench;
+mod bench_report;
 mod fixtures;
 mod ledger_bench;
 mod package;
+mod scale;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

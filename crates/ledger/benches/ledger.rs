@@ -36,7 +36,9 @@ fn bench_database(c: &mut Criterion, name: &str, url: &str, options: &LedgerOpti
         .enable_all()
         .build()
         .unwrap();
-    let ledger = runtime.block_on(SqlLedger::open_with(url, options)).unwrap();
+    let ledger = runtime
+        .block_on(SqlLedger::open_with(url, options))
+        .unwrap();
     // The same columns as the ledger's orders, in a table of their own.
     runtime
         .block_on(

@@ -66,7 +66,9 @@ pub struct LedgerSection {
 fn synchronous_word<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    let word = String::deserialize(deserializer)?.trim().to_ascii_lowercase();
+    let word = String::deserialize(deserializer)?
+        .trim()
+        .to_ascii_lowercase();
     match word.as_str() {
         "full" | "normal" => Ok(Some(word)),
         _ => Err(serde::de::Error::custom("must be full or normal")),
