@@ -371,6 +371,10 @@ impl PaymentGateway for Ledgered {
     fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         self.inner.verify_callback(request)
     }
+
+    fn callbacks_need_stored_reference(&self) -> bool {
+        self.inner.callbacks_need_stored_reference()
+    }
 }
 
 /// What a deposit's create answer tells the ledger.

@@ -16,7 +16,7 @@
 //! | body over the limit | 413 | `rejected: too large` |
 //! | malformed, bad signature, contradicted by a final status or another amount | 400 | `rejected: ...` |
 //! | claims a final status the provider does not report yet; status API unreachable | 503 | `try later` |
-//! | ONE-PUNCH with neither a ledger, a stored-token lookup nor confirmation | 503 | `try later` |
+//! | ONE-PUNCH with neither a ledger, a stored-token lookup nor confirmation; or, on a route that does not confirm, a notification for which neither gives a stored token (no `order_num`, an order the lookup does not know) | 503 | `try later` |
 //! | with a ledger: the body cannot be recorded; the transition's handler is owed but cannot be claimed (running elsewhere within its lease, or the ledger fails); its success cannot be recorded; a ONE-PUNCH order the ledger does not hold yet, or holds without its payment token | 503 | `try later` |
 //! | handler failed or panicked | 500 | `handler failed` |
 //!
@@ -523,6 +523,18 @@ where
     };
     #[cfg(not(feature = "ledger"))]
     let stored_ref = merchants_provider_ref(&route, named_order);
+    // Without the stored reference, such a provider's signature does not bind
+    // the amount: only a status confirmation may then stand in for it.
+    if stored_ref.is_none() && !route.confirm && gateway.callbacks_need_stored_reference() {
+        let err = Error::local(
+            "the callback route",
+            "no stored provider reference for the order this callback names, and the route \
+             does not confirm: its signature alone does not bind its amount",
+        );
+        #[cfg(feature = "ledger")]
+        ledger::refused(recorded.as_ref(), &err, false).await;
+        return refuse(provider, &err);
+    }
     let request = unverified.with_provider_ref(stored_ref.as_deref());
     let event = match gateway.verify(&request) {
         Ok(event) => event,
