@@ -17,7 +17,7 @@
 //! | malformed, bad signature, contradicted by a final status or another amount | 400 | `rejected: ...` |
 //! | claims a final status the provider does not report yet; status API unreachable | 503 | `try later` |
 //! | ONE-PUNCH with neither a ledger, a stored-token lookup nor confirmation; or, on a route that does not confirm, a notification for which neither gives a stored token (no `order_num`, an order the lookup does not know) | 503 | `try later` |
-//! | with a ledger: the body cannot be recorded; the transition's handler is owed but cannot be claimed (running elsewhere within its lease, or the ledger fails); its success cannot be recorded; a ONE-PUNCH order the ledger does not hold yet, or holds without its payment token | 503 | `try later` |
+//! | with a ledger: the body cannot be recorded; the transition's handler is owed but cannot be claimed (running elsewhere within its lease, or the ledger fails); its success cannot be recorded; a ONE-PUNCH order the ledger does not hold yet, or holds without its payment token on a route that does not confirm (one that confirms verifies over the notification's own token and confirms over it, answering 503 when that does not verify) | 503 | `try later` |
 //! | handler failed or panicked | 500 | `handler failed` |
 //!
 //! With a ledger (feature `ledger`), the handler runs for the ledger's
@@ -513,16 +513,21 @@ where
         Ok(recorded) => recorded,
         Err(response) => return response,
     };
+    // `awaiting_ref`: the ledger holds the order without its reference yet
+    // (its create answer not recorded), so the body's, confirmed by status,
+    // stands in; a body that does not verify so may verify once it is recorded.
     #[cfg(feature = "ledger")]
-    let stored_ref = match &recorded {
-        Some(recorded) => match ledger::stored_provider_ref(recorded, gateway, named_order).await {
-            Ok(stored) => stored,
-            Err(response) => return response,
-        },
-        None => merchants_provider_ref(&route, named_order),
+    let (stored_ref, awaiting_ref) = match &recorded {
+        Some(recorded) => {
+            match ledger::stored_provider_ref(recorded, gateway, named_order, route.confirm).await {
+                Ok(stored) => stored,
+                Err(response) => return response,
+            }
+        }
+        None => (merchants_provider_ref(&route, named_order), false),
     };
     #[cfg(not(feature = "ledger"))]
-    let stored_ref = merchants_provider_ref(&route, named_order);
+    let (stored_ref, awaiting_ref) = (merchants_provider_ref(&route, named_order), false);
     // Without the stored reference, such a provider's signature does not bind
     // the amount: only a status confirmation may then stand in for it.
     if stored_ref.is_none() && !route.confirm && gateway.callbacks_need_stored_reference() {
@@ -541,6 +546,10 @@ where
         Err(err) => {
             #[cfg(feature = "ledger")]
             ledger::refused(recorded.as_ref(), &err, false).await;
+            if awaiting_ref {
+                tracing::warn!(provider, error = %err, "callback not verified over its own reference while the ledger awaits the stored one; asked to retry");
+                return try_later();
+            }
             return refuse(provider, &err);
         }
     };
@@ -700,21 +709,29 @@ mod ledger {
     /// The provider reference the ledger holds for the order a callback
     /// names before verification (ONE-PUNCH signs over the payment token the
     /// create answer gave); `None` where the gateway needs none. An order the
-    /// ledger does not hold yet, or holds without its reference (its create
-    /// answer not recorded yet), or a ledger that cannot be read, answers 503:
-    /// the provider sends it again.
+    /// ledger does not hold yet, or a ledger that cannot be read, answers 503:
+    /// the provider sends it again. One it holds without its reference (its
+    /// create answer could not be recorded, and the ledger cannot learn it
+    /// otherwise) answers 503 on a route that does not `confirm`; on one that
+    /// does, the callback's own reference stands in, confirmed by status over
+    /// it as on a route without a ledger (`true` beside it says so).
     pub(super) async fn stored_provider_ref(
         recorded: &Recorded,
         gateway: &Gateway,
         named_order: Option<(OrderKind, OrderId)>,
-    ) -> Result<Option<String>, Response> {
+        confirm: bool,
+    ) -> Result<(Option<String>, bool), Response> {
         let Some((kind, order_id)) = named_order else {
-            return Ok(None);
+            return Ok((None, false));
         };
         let key = OrderKey::new(gateway.provider(), gateway.account(), kind, &order_id);
         let why = match recorded.0.get(&key).await {
             Ok(Some(record)) => match record.provider_ref {
-                Some(reference) => return Ok(Some(reference)),
+                Some(reference) => return Ok((Some(reference), false)),
+                None if confirm => {
+                    tracing::warn!(order = %key, "the ledger holds the order without its provider reference; the callback's own is confirmed by status");
+                    return Ok((None, true));
+                }
                 None => "the ledger holds the order without its provider reference yet".to_owned(),
             },
             Ok(None) => "the ledger does not hold the order yet".to_owned(),
