@@ -189,10 +189,21 @@ impl Ledgered {
     }
 
     /// What the ledger answers for an order it holds as failed. (One it holds
-    /// as refused is never found here: [`Ledger::begin`] sends it again.)
+    /// as refused is never found here: [`Ledger::begin`] sends it again.) One
+    /// whose failure was contradicted since (a confirmed `completed` recorded
+    /// as a conflict) is ambiguous, not "no money moved": a resend under a new
+    /// id might pay twice.
     fn held_as_failed(record: &OrderRecord, order_id: &OrderId) -> Option<Error> {
-        match record.state {
-            LedgerState::Failed | LedgerState::Rejected => Some(Error::HeldAsFailed {
+        match (record.state, &record.conflict) {
+            (LedgerState::Failed | LedgerState::Rejected, Some(conflict)) => Some(Error::Ambiguous {
+                kind: record.key.kind,
+                order_id: order_id.clone(),
+                reason: format!(
+                    "the ledger holds it as {}, contradicted since ({conflict}); reconcile it before sending it again under any id",
+                    record.state
+                ),
+            }),
+            (LedgerState::Failed | LedgerState::Rejected, None) => Some(Error::HeldAsFailed {
                 kind: record.key.kind,
                 order_id: order_id.clone(),
                 status: record.state.status().unwrap_or(OrderStatus::Failed),

@@ -1,0 +1,74 @@
+//! A payout the ledger holds as failed, whose provider later said
+//! `completed` (a confirmed callback or status, recorded as a conflict, never
+//! applied). Asked to send it again under its id, the ledger-backed gateway
+//! must not answer "held as failed: no money moved; a new attempt needs a new
+//! order id": the money may well have moved, and a resend under a new id
+//! would pay twice.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::Router;
+use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source, SqlLedger};
+use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, WithdrawalRequest};
+
+/// A provider that counts every request it gets and answers none usefully.
+async fn counting_provider() -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = Router::new().fallback(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { "{}" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), hits)
+}
+
+#[tokio::test]
+async fn a_payout_held_failed_then_confirmed_completed_is_not_reported_as_no_money_moved() {
+    let ledger = SqlLedger::open(&paybridge_testkit::postgres::sqlite_url())
+        .await
+        .unwrap();
+    let amount = Money::parse("100", "MYR").unwrap();
+    let key = OrderKey::new(
+        paybridge::providers::VPAY88,
+        None,
+        OrderKind::Withdrawal,
+        &OrderId::new("W1").unwrap(),
+    );
+    ledger.begin(&key, &amount).await.unwrap();
+    let failed = Observation::new(Source::Status, LedgerState::Failed).amount(Some(amount.clone()));
+    ledger.observe(&key, &failed).await.unwrap();
+    let completed =
+        Observation::new(Source::Callback, LedgerState::Completed).amount(Some(amount.clone()));
+    ledger.observe(&key, &completed).await.unwrap();
+    let held = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Failed);
+    assert!(held.conflict.is_some(), "the contradiction is recorded");
+
+    let (base, hits) = counting_provider().await;
+    let config = Config::from_toml(
+        &format!(
+            "[vpay88]\nbase_url = \"{base}\"\nusername = \"m\"\napi_key = \"k\"\n\
+             secret_key = \"s\"\n[http]\nread_attempts = 1\n"
+        ),
+        "conflicts",
+    )
+    .unwrap();
+    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
+        .unwrap()
+        .with_ledger(Arc::new(ledger));
+    let payout = WithdrawalRequest::builder("W1", amount, "101", "John", "123")
+        .build()
+        .unwrap();
+    let result = gateway.create_withdrawal(&payout).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing is sent");
+    match result {
+        Err(Error::Ambiguous { reason, .. }) => {
+            assert!(reason.contains("completed"), "{reason}");
+        }
+        other => panic!("the provider said completed after failed; told: {other:?}"),
+    }
+}
