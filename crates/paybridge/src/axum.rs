@@ -513,9 +513,10 @@ where
         Ok(recorded) => recorded,
         Err(response) => return response,
     };
-    // `awaiting_ref`: the ledger holds the order without its reference yet
-    // (its create answer not recorded), so the body's, confirmed by status,
-    // stands in; a body that does not verify so may verify once it is recorded.
+    // `awaiting_ref`: the ledger holds the order, for this amount, without
+    // its reference yet (its create answer not recorded), so the body's,
+    // confirmed by status, stands in; a body that does not verify so may
+    // verify once it is recorded.
     #[cfg(feature = "ledger")]
     let (stored_ref, awaiting_ref) = match &recorded {
         Some(recorded) => {
@@ -524,10 +525,11 @@ where
                 Err(response) => return response,
             }
         }
-        None => (merchants_provider_ref(&route, named_order), false),
+        None => (merchants_provider_ref(&route, named_order), None),
     };
     #[cfg(not(feature = "ledger"))]
-    let (stored_ref, awaiting_ref) = (merchants_provider_ref(&route, named_order), false);
+    let (stored_ref, awaiting_ref): (_, Option<paybridge_core::Money>) =
+        (merchants_provider_ref(&route, named_order), None);
     // Without the stored reference, such a provider's signature does not bind
     // the amount: only a status confirmation may then stand in for it.
     if stored_ref.is_none() && !route.confirm && gateway.callbacks_need_stored_reference() {
@@ -546,13 +548,30 @@ where
         Err(err) => {
             #[cfg(feature = "ledger")]
             ledger::refused(recorded.as_ref(), &err, false).await;
-            if awaiting_ref {
+            if awaiting_ref.is_some() {
                 tracing::warn!(provider, error = %err, "callback not verified over its own reference while the ledger awaits the stored one; asked to retry");
                 return try_later();
             }
             return refuse(provider, &err);
         }
     };
+    // The body's own reference is bound to its amount only up to a shift
+    // (`OPT1` + `1000` signs as `OPT` + `11000`): the amount must be the
+    // order's before its status is asked (which the ledger records) over it.
+    if let Some(amount) = &awaiting_ref {
+        if event.amount != *amount {
+            let err = Error::local(
+                "the callback route",
+                format!(
+                    "the callback says {} for an order of {amount} whose provider reference the ledger does not hold yet",
+                    event.amount
+                ),
+            );
+            #[cfg(feature = "ledger")]
+            ledger::refused(recorded.as_ref(), &err, false).await;
+            return refuse(provider, &err);
+        }
+    }
     let confirmed = match route.confirm {
         true => match gateway.confirm(&event).await {
             Ok(report) => Some(report),
@@ -638,7 +657,7 @@ mod ledger {
 
     use axum::http::StatusCode;
     use axum::response::Response;
-    use paybridge_core::{OrderId, OrderKind};
+    use paybridge_core::{Money, OrderId, OrderKind};
     use paybridge_ledger::{
         CallbackVerdict, Claim, Ledger, LedgerState, Observation, OrderKey, ReceivedCallback,
         Source, Step, Transition, UnconfirmedFields,
@@ -714,23 +733,24 @@ mod ledger {
     /// create answer could not be recorded, and the ledger cannot learn it
     /// otherwise) answers 503 on a route that does not `confirm`; on one that
     /// does, the callback's own reference stands in, confirmed by status over
-    /// it as on a route without a ledger (`true` beside it says so).
+    /// it as on a route without a ledger, when it names the order's amount
+    /// (the amount beside it).
     pub(super) async fn stored_provider_ref(
         recorded: &Recorded,
         gateway: &Gateway,
         named_order: Option<(OrderKind, OrderId)>,
         confirm: bool,
-    ) -> Result<(Option<String>, bool), Response> {
+    ) -> Result<(Option<String>, Option<Money>), Response> {
         let Some((kind, order_id)) = named_order else {
-            return Ok((None, false));
+            return Ok((None, None));
         };
         let key = OrderKey::new(gateway.provider(), gateway.account(), kind, &order_id);
         let why = match recorded.0.get(&key).await {
             Ok(Some(record)) => match record.provider_ref {
-                Some(reference) => return Ok((Some(reference), false)),
+                Some(reference) => return Ok((Some(reference), None)),
                 None if confirm => {
                     tracing::warn!(order = %key, "the ledger holds the order without its provider reference; the callback's own is confirmed by status");
-                    return Ok((None, true));
+                    return Ok((None, Some(record.amount)));
                 }
                 None => "the ledger holds the order without its provider reference yet".to_owned(),
             },
