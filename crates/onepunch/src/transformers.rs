@@ -420,8 +420,12 @@ impl TryFrom<Payload<CreatedPayload>> for CreatedPayment {
             .amount
             .map(|amount| amount.u64().map_err(|r| AnswerError::field("amount", r)))
             .transpose()?;
+        let payment_url = Scalar::required(payload.payment_url, "payment_url")?;
+        if !paybridge_wire::is_http_url(&payment_url) {
+            return Err(AnswerError::field("payment_url", "is not an http(s) URL"));
+        }
         Ok(Self {
-            payment_url: Scalar::required(payload.payment_url, "payment_url")?,
+            payment_url,
             payment_token: Scalar::required(payload.payment_token, "payment_token")?,
             amount_fen,
         })
@@ -769,6 +773,36 @@ mod tests {
                 .unwrap();
         assert!(created.payment_url.starts_with("http"));
         assert!(!created.payment_token.is_empty());
+    }
+
+    /// The payer is sent to the payment page: a `javascript:` or `data:` one
+    /// is no page of the provider's, as the form API's `p_url` already is not.
+    #[test]
+    fn a_create_answer_whose_payment_page_is_not_http_is_undecodable() {
+        for url in [
+            "javascript:alert(document.cookie)",
+            "data:text/html,<b>pay</b>",
+            "//evil.example/pay",
+        ] {
+            let body = serde_json::json!({"status": true, "message": "REGISTER PAYMENT SUCCEED",
+                "user_info": {}, "payload": {"payment_url": url, "payment_token": "OPT1", "amount": 1000}});
+            let reply = HttpReply {
+                status: 200,
+                body: body.to_string().into_bytes(),
+            };
+            let created = read_answer::<Payload<CreatedPayload>>(
+                PROVIDER,
+                Operation::CreateDeposit,
+                reply,
+                &REFUSALS,
+            )
+            .unwrap()
+            .map_into::<CreatedPayment>();
+            match created {
+                Err(err) => assert_eq!(err.kind(), "decode", "{url}: {err}"),
+                Ok(created) => panic!("{url}: the payer would be sent to {}", created.payment_url),
+            }
+        }
     }
 
     #[test]
