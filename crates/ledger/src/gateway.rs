@@ -189,13 +189,16 @@ impl Ledgered {
     }
 
     /// What the ledger answers for an order it holds as failed. (One it holds
-    /// as refused is never found here: [`Ledger::begin`] sends it again.) One
-    /// whose failure was contradicted since (a confirmed `completed` recorded
-    /// as a conflict) is ambiguous, not "no money moved": a resend under a new
-    /// id might pay twice.
+    /// as refused is found here only with a conflict: else [`Ledger::begin`]
+    /// sends it again.) One whose failure or refusal was contradicted since (a
+    /// confirmed `completed` recorded as a conflict) is ambiguous, not "no
+    /// money moved": a resend under a new id might pay twice.
     fn held_as_failed(record: &OrderRecord, order_id: &OrderId) -> Option<Error> {
         match (record.state, &record.conflict) {
-            (LedgerState::Failed | LedgerState::Rejected, Some(conflict)) => Some(Error::Ambiguous {
+            (
+                LedgerState::Failed | LedgerState::Rejected | LedgerState::Refused,
+                Some(conflict),
+            ) => Some(Error::Ambiguous {
                 kind: record.key.kind,
                 order_id: order_id.clone(),
                 reason: format!(

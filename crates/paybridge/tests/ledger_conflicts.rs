@@ -72,3 +72,49 @@ async fn a_payout_held_failed_then_confirmed_completed_is_not_reported_as_no_mon
         other => panic!("the provider said completed after failed; told: {other:?}"),
     }
 }
+
+/// A payout refused with a documented message, then confirmed `completed`
+/// (recorded as a conflict): asked again under its id, it is neither sent
+/// again as "nothing held" nor reported accepted; it is ambiguous.
+#[tokio::test]
+async fn a_payout_refused_then_confirmed_completed_is_not_sent_again() {
+    let ledger = SqlLedger::open(&paybridge_testkit::postgres::sqlite_url())
+        .await
+        .unwrap();
+    let amount = Money::parse("100", "MYR").unwrap();
+    let key = OrderKey::new(
+        paybridge::providers::VPAY88,
+        None,
+        OrderKind::Withdrawal,
+        &OrderId::new("W2").unwrap(),
+    );
+    ledger.begin(&key, &amount).await.unwrap();
+    let refused =
+        Observation::new(Source::Create, LedgerState::Refused).detail("Balance not enough!");
+    ledger.observe(&key, &refused).await.unwrap();
+    let completed =
+        Observation::new(Source::Callback, LedgerState::Completed).amount(Some(amount.clone()));
+    ledger.observe(&key, &completed).await.unwrap();
+
+    let (base, hits) = counting_provider().await;
+    let config = Config::from_toml(
+        &format!(
+            "[vpay88]\nbase_url = \"{base}\"\nusername = \"m\"\napi_key = \"k\"\n\
+             secret_key = \"s\"\n[http]\nread_attempts = 1\n"
+        ),
+        "conflicts",
+    )
+    .unwrap();
+    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
+        .unwrap()
+        .with_ledger(Arc::new(ledger));
+    let payout = WithdrawalRequest::builder("W2", amount, "101", "John", "123")
+        .build()
+        .unwrap();
+    let result = gateway.create_withdrawal(&payout).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing is sent");
+    match result {
+        Err(Error::Ambiguous { reason, .. }) => assert!(reason.contains("completed"), "{reason}"),
+        other => panic!("the provider said completed after a refusal; told: {other:?}"),
+    }
+}
