@@ -295,12 +295,30 @@ impl Ledgered {
     }
 
     async fn status(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
+        let key = self.key(kind, &query.order_id);
+        let held = self.ledger.get(&key).await;
+        // Where the provider answers by reference (ONE-PUNCH), a query naming
+        // another reference than the order's asks about another payment: its
+        // status must not move this order, nor replace the reference its
+        // callbacks are verified over.
+        if let (Ok(Some(record)), Some(asked)) = (&held, &query.provider_ref) {
+            if let Some(stored) = &record.provider_ref {
+                if stored != asked && self.inner.callbacks_need_stored_reference() {
+                    return Err(Error::invalid(
+                        "provider_ref",
+                        format!(
+                            "the ledger holds another provider reference for {} {}; ask with that one",
+                            kind, query.order_id
+                        ),
+                    ));
+                }
+            }
+        }
         let report = match kind {
             OrderKind::Deposit => self.inner.deposit_status(query).await?,
             _ => self.inner.withdrawal_status(query).await?,
         };
-        let key = self.key(kind, &query.order_id);
-        if matches!(self.ledger.get(&key).await, Ok(Some(_))) {
+        if matches!(held, Ok(Some(_))) {
             self.observe(&key, &report, Source::Status).await;
         }
         Ok(report)
