@@ -22,7 +22,8 @@ pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false
 /// given, under the names given, after the adapter's own fields. A name is 1 to
 /// 64 ASCII letters, digits, `_`, `-` or `.`; a value at most 1,024 characters
 /// with no control characters. A name given twice is refused rather than one of
-/// the two kept; a name the adapter sets itself is refused when the request is
+/// the two kept; a name the adapter sets itself, or one a PHP server reads as
+/// it (`bank.id` for `bank_id`), is refused when the request is
 /// sent ([`ExtraFields::refuse_names`]), so an extra field can never replace
 /// what paybridge decided to send. An adapter whose provider takes no extra
 /// field refuses a request that has any.
@@ -78,12 +79,22 @@ impl ExtraFields {
     }
 
     /// Refuses a field named (in any letter case) like one of `reserved`, the
-    /// names `provider`'s requests carry already.
+    /// names `provider`'s requests carry already, or named so that a PHP
+    /// server reads it as one: PHP turns `.` in a posted field's name into
+    /// `_`, so `bank.id`, sent after the form's own fields, would replace
+    /// `bank_id`.
     pub fn refuse_names(&self, reserved: &[&str], provider: crate::Provider) -> Result<()> {
+        let as_php_reads = |name: &str, reserved: &str| {
+            name.len() == reserved.len()
+                && name.bytes().zip(reserved.bytes()).all(|(n, r)| {
+                    let n = if n == b'.' { b'_' } else { n };
+                    n.eq_ignore_ascii_case(&r)
+                })
+        };
         match self
             .0
             .keys()
-            .find(|name| reserved.iter().any(|r| r.eq_ignore_ascii_case(name)))
+            .find(|name| reserved.iter().any(|r| as_php_reads(name, r)))
         {
             Some(name) => Err(Error::invalid(
                 "extra",

@@ -189,10 +189,24 @@ impl Ledgered {
     }
 
     /// What the ledger answers for an order it holds as failed. (One it holds
-    /// as refused is never found here: [`Ledger::begin`] sends it again.)
+    /// as refused is found here only with a conflict: else [`Ledger::begin`]
+    /// sends it again.) One whose failure or refusal was contradicted since (a
+    /// confirmed `completed` recorded as a conflict) is ambiguous, not "no
+    /// money moved": a resend under a new id might pay twice.
     fn held_as_failed(record: &OrderRecord, order_id: &OrderId) -> Option<Error> {
-        match record.state {
-            LedgerState::Failed | LedgerState::Rejected => Some(Error::HeldAsFailed {
+        match (record.state, &record.conflict) {
+            (
+                LedgerState::Failed | LedgerState::Rejected | LedgerState::Refused,
+                Some(conflict),
+            ) => Some(Error::Ambiguous {
+                kind: record.key.kind,
+                order_id: order_id.clone(),
+                reason: format!(
+                    "the ledger holds it as {}, contradicted since ({conflict}); reconcile it before sending it again under any id",
+                    record.state
+                ),
+            }),
+            (LedgerState::Failed | LedgerState::Rejected, None) => Some(Error::HeldAsFailed {
                 kind: record.key.kind,
                 order_id: order_id.clone(),
                 status: record.state.status().unwrap_or(OrderStatus::Failed),
@@ -281,12 +295,30 @@ impl Ledgered {
     }
 
     async fn status(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
+        let key = self.key(kind, &query.order_id);
+        let held = self.ledger.get(&key).await;
+        // Where the provider answers by reference (ONE-PUNCH), a query naming
+        // another reference than the order's asks about another payment: its
+        // status must not move this order, nor replace the reference its
+        // callbacks are verified over.
+        if let (Ok(Some(record)), Some(asked)) = (&held, &query.provider_ref) {
+            if let Some(stored) = &record.provider_ref {
+                if stored != asked && self.inner.callbacks_need_stored_reference() {
+                    return Err(Error::invalid(
+                        "provider_ref",
+                        format!(
+                            "the ledger holds another provider reference for {} {}; ask with that one",
+                            kind, query.order_id
+                        ),
+                    ));
+                }
+            }
+        }
         let report = match kind {
             OrderKind::Deposit => self.inner.deposit_status(query).await?,
             _ => self.inner.withdrawal_status(query).await?,
         };
-        let key = self.key(kind, &query.order_id);
-        if matches!(self.ledger.get(&key).await, Ok(Some(_))) {
+        if matches!(held, Ok(Some(_))) {
             self.observe(&key, &report, Source::Status).await;
         }
         Ok(report)
@@ -370,6 +402,10 @@ impl PaymentGateway for Ledgered {
 
     fn verify_callback(&self, request: &CallbackRequest<'_>) -> Result<CallbackEvent> {
         self.inner.verify_callback(request)
+    }
+
+    fn callbacks_need_stored_reference(&self) -> bool {
+        self.inner.callbacks_need_stored_reference()
     }
 }
 

@@ -378,7 +378,9 @@ pub enum Which {
 #[async_trait]
 pub trait Ledger: Send + Sync + fmt::Debug {
     /// Records an order about to be sent as `sending`, committed before this
-    /// returns; or, when the ledger holds its key already, what it holds.
+    /// returns; or, when the ledger holds its key already, what it holds. One
+    /// held as refused (nothing held) is begun afresh, unless the provider
+    /// was seen holding it since (a conflict recorded).
     async fn begin(&self, key: &OrderKey, amount: &Money) -> Result<Begin>;
 
     /// Removes a `sending` order whose call failed before anything was sent

@@ -855,12 +855,13 @@ impl Ledger for SqlLedger {
             .ok_or_else(|| corrupt(format!("{key} neither inserted nor found")))?;
         // A definite refusal left nothing held: a corrected request may be
         // sent under the same id. One statement, so of two such resends one
-        // takes the order and the other finds it `sending`.
-        if record.state == LedgerState::Refused {
+        // takes the order and the other finds it `sending`. Not once the
+        // provider was seen holding it after all (a conflict recorded).
+        if record.state == LedgerState::Refused && record.conflict.is_none() {
             let sql = format!(
                 "UPDATE paybridge_orders SET state = 'sending', amount = $5, currency = $6, \
                  provider_status = NULL, detail = NULL, version = version + 1, updated_at = $7 \
-                 WHERE {BY_KEY} AND state = 'refused'"
+                 WHERE {BY_KEY} AND state = 'refused' AND conflict IS NULL"
             );
             let resent = by_key!(sqlx::query(&sql), key)
                 .bind(amount.amount().to_string())

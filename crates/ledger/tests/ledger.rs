@@ -500,3 +500,36 @@ async fn a_reconcile_run_is_read_a_page_at_a_time(url: &str) {
     assert_eq!((again.id, again.orders), (run.id, 22));
 }
 on_every_database!(reconcile_pages, a_reconcile_run_is_read_a_page_at_a_time);
+
+/// A payout refused at creation, then seen held by the provider (a verified
+/// `completed`, recorded as a conflict): the refusal was wrong, the provider
+/// holds it, so it is no longer "nothing held" and is not begun afresh (sent
+/// again) under its id.
+async fn a_refused_order_the_provider_was_seen_holding_is_not_begun_again(url: &str) {
+    let ledger = SqlLedger::open(url).await.unwrap();
+    let w = key("W-REFUSED");
+    assert_eq!(
+        ledger.begin(&w, &myr("100.50")).await.unwrap(),
+        Begin::Fresh
+    );
+    let refused =
+        Observation::new(Source::Create, LedgerState::Refused).detail("Balance not enough!");
+    ledger.observe(&w, &refused).await.unwrap();
+    let applied = ledger
+        .observe(&w, &seen(LedgerState::Completed))
+        .await
+        .unwrap();
+    assert_eq!(applied.step, Step::Conflict);
+    match ledger.begin(&w, &myr("100.50")).await.unwrap() {
+        Begin::Existing(record) => {
+            assert_eq!(record.state, LedgerState::Refused);
+            assert!(record.conflict.is_some());
+        }
+        Begin::Fresh => panic!("a refused payout the provider was seen holding is sent again"),
+        other => panic!("{other:?}"),
+    }
+}
+on_every_database!(
+    refused_then_held,
+    a_refused_order_the_provider_was_seen_holding_is_not_begun_again
+);

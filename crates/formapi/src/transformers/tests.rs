@@ -700,3 +700,48 @@ fn order_datetime_parses_the_documents_form_and_refuses_anything_else() {
     assert_eq!(format_amount(Decimal::new(1005000, 4)), "100.5");
     assert_eq!(format_amount(Decimal::new(100, 0)), "100");
 }
+
+/// PHP, which the providers' documents write their examples in, reads a
+/// posted field named `bank.id` as `bank_id` (it turns `.` in incoming names
+/// into `_`), the last one given winning. An extra field sent after the form's
+/// own under such a name would replace the bank, the payee's account or the
+/// callback URL paybridge checked, so it is refused like the name itself.
+#[test]
+fn an_extra_field_whose_name_php_reads_as_a_reserved_one_is_refused() {
+    let amount = Money::parse("100", "MYR").unwrap();
+    for name in ["bank.id", "callback.url", "phone.number", "redirect.url"] {
+        let deposit = DepositRequest::builder("A1", amount.clone())
+            .customer_name("john")
+            .extra(name, "9")
+            .build()
+            .unwrap();
+        match DepositForm::new(&sends_every_field(), &deposit) {
+            Err(Error::InvalidRequest { field, reason }) => {
+                assert_eq!(field, "extra");
+                assert!(reason.contains(name), "{reason}");
+            }
+            Ok(form) => panic!(
+                "a deposit sending extra field {name:?} was built: {:?}",
+                paybridge_wire::form_pairs(&form).unwrap()
+            ),
+            Err(other) => panic!("{name}: {other:?}"),
+        }
+    }
+    for name in ["account.no", "holder.name", "bank.branch", "bank.id"] {
+        let payout = WithdrawalRequest::builder("W1", amount.clone(), "1", "John", "123")
+            .extra(name, "999")
+            .build()
+            .unwrap();
+        match WithdrawalForm::new(&sends_every_field(), &payout) {
+            Err(Error::InvalidRequest { field, reason }) => {
+                assert_eq!(field, "extra");
+                assert!(reason.contains(name), "{reason}");
+            }
+            Ok(form) => panic!(
+                "a payout sending extra field {name:?} was built: {:?}",
+                paybridge_wire::form_pairs(&form).unwrap()
+            ),
+            Err(other) => panic!("{name}: {other:?}"),
+        }
+    }
+}

@@ -246,8 +246,12 @@ impl TryFrom<Payload<CreatedPayload>> for CreatedPayment {
             .amount
             .map(|amount| amount.u64().map_err(|r| AnswerError::field("amount", r)))
             .transpose()?;
+        let payment_url = Scalar::required_text(payload.payment_url, "payment_url")?;
+        if !paybridge_wire::is_http_url(&payment_url) {
+            return Err(AnswerError::field("payment_url", "is not an http(s) URL"));
+        }
         Ok(Self {
-            payment_url: Scalar::required_text(payload.payment_url, "payment_url")?,
+            payment_url,
             payment_token: Scalar::required_text(payload.payment_token, "payment_token")?,
             amount_fen,
         })

@@ -153,6 +153,36 @@ fn the_create_answer_gives_the_payment_page_and_token() {
     assert!(!created.payment_token.is_empty());
 }
 
+/// The payer is sent to the payment page: a `javascript:` or `data:` one
+/// is no page of the provider's, as the form API's `p_url` already is not.
+#[test]
+fn a_create_answer_whose_payment_page_is_not_http_is_undecodable() {
+    for url in [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<b>pay</b>",
+        "//evil.example/pay",
+    ] {
+        let body = serde_json::json!({"status": true, "message": "REGISTER PAYMENT SUCCEED",
+            "user_info": {}, "payload": {"payment_url": url, "payment_token": "OPT1", "amount": 1000}});
+        let reply = HttpReply {
+            status: 200,
+            body: body.to_string().into_bytes(),
+        };
+        let created = read_answer::<Payload<CreatedPayload>>(
+            PROVIDER,
+            Operation::CreateDeposit,
+            reply,
+            &REFUSALS,
+        )
+        .unwrap()
+        .map_into::<CreatedPayment>();
+        match created {
+            Err(err) => assert_eq!(err.kind(), "decode", "{url}: {err}"),
+            Ok(created) => panic!("{url}: the payer would be sent to {}", created.payment_url),
+        }
+    }
+}
+
 #[test]
 fn a_refused_signature_is_kept_verbatim_but_not_read_as_documented() {
     let err = answer::<CreatedPayload>(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use paybridge_core::{OrderId, OrderKind};
+use paybridge_core::{Money, OrderId, OrderKind};
 use paybridge_ledger::{
     CallbackVerdict, Ledger, LedgerState, Observation, OrderKey, ReceivedCallback, Source, Step,
     UnconfirmedFields,
@@ -78,21 +78,30 @@ fn verdict(
 /// The provider reference the ledger holds for the order a callback
 /// names before verification (ONE-PUNCH signs over the payment token the
 /// create answer gave); `None` where the gateway needs none. An order the
-/// ledger does not hold yet, or holds without its reference (its create
-/// answer not recorded yet), or a ledger that cannot be read, answers 503:
-/// the provider sends it again.
+/// ledger does not hold yet, or a ledger that cannot be read, answers 503:
+/// the provider sends it again. One it holds without its reference (its
+/// create answer could not be recorded, and the ledger cannot learn it
+/// otherwise) answers 503 on a route that does not `confirm`; on one that
+/// does, the callback's own reference stands in, confirmed by status over
+/// it as on a route without a ledger, when it names the order's amount
+/// (the amount beside it).
 pub(super) async fn stored_provider_ref(
     recorded: &Recorded,
     gateway: &Gateway,
     named_order: Option<(OrderKind, OrderId)>,
-) -> Result<Option<String>, Response> {
+    confirm: bool,
+) -> Result<(Option<String>, Option<Money>), Response> {
     let Some((kind, order_id)) = named_order else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let key = OrderKey::new(gateway.provider(), gateway.account(), kind, &order_id);
     let why = match recorded.0.get(&key).await {
         Ok(Some(record)) => match record.provider_ref {
-            Some(reference) => return Ok(Some(reference)),
+            Some(reference) => return Ok((Some(reference), None)),
+            None if confirm => {
+                tracing::warn!(order = %key, "the ledger holds the order without its provider reference; the callback's own is confirmed by status");
+                return Ok((None, Some(record.amount)));
+            }
             None => "the ledger holds the order without its provider reference yet".to_owned(),
         },
         Ok(None) => "the ledger does not hold the order yet".to_owned(),

@@ -16,8 +16,8 @@
 //! | body over the limit | 413 | `rejected: too large` |
 //! | malformed, bad signature, contradicted by a final status or another amount | 400 | `rejected: ...` |
 //! | claims a final status the provider does not report yet; status API unreachable | 503 | `try later` |
-//! | ONE-PUNCH with neither a ledger, a stored-token lookup nor confirmation | 503 | `try later` |
-//! | with a ledger: the body cannot be recorded; the transition's handler is owed but cannot be claimed (running elsewhere within its lease, or the ledger fails); its success cannot be recorded; a ONE-PUNCH order the ledger does not hold yet, or holds without its payment token | 503 | `try later` |
+//! | ONE-PUNCH with neither a ledger, a stored-token lookup nor confirmation; or, on a route that does not confirm, a notification for which neither gives a stored token (no `order_num`, an order the lookup does not know) | 503 | `try later` |
+//! | with a ledger: the body cannot be recorded; the transition's handler is owed but cannot be claimed (running elsewhere within its lease, or the ledger fails); its success cannot be recorded; a ONE-PUNCH order the ledger does not hold yet, or holds without its payment token on a route that does not confirm (one that confirms verifies over the notification's own token and confirms over it, answering 503 when that does not verify) | 503 | `try later` |
 //! | handler failed or panicked | 500 | `handler failed` |
 //!
 //! With a ledger (feature `ledger`), the handler runs for the ledger's

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use paybridge_core::{OrderId, OrderKind};
+use paybridge_core::{Error, OrderId, OrderKind};
 
 use super::answer::{answer, refuse, try_later};
 use super::handler::{handle, Handler};
@@ -47,25 +47,65 @@ pub(super) async fn receive<H: Handler>(
         Ok(recorded) => recorded,
         Err(response) => return response,
     };
+    // `awaiting_ref`: the ledger holds the order, for this amount, without
+    // its reference yet (its create answer not recorded), so the body's,
+    // confirmed by status, stands in; a body that does not verify so may
+    // verify once it is recorded.
     #[cfg(feature = "ledger")]
-    let stored_ref = match &recorded {
-        Some(recorded) => match ledger::stored_provider_ref(recorded, gateway, named_order).await {
-            Ok(stored) => stored,
-            Err(response) => return response,
-        },
-        None => merchants_provider_ref(&route, named_order),
+    let (stored_ref, awaiting_ref) = match &recorded {
+        Some(recorded) => {
+            match ledger::stored_provider_ref(recorded, gateway, named_order, route.confirm).await {
+                Ok(stored) => stored,
+                Err(response) => return response,
+            }
+        }
+        None => (merchants_provider_ref(&route, named_order), None),
     };
     #[cfg(not(feature = "ledger"))]
-    let stored_ref = merchants_provider_ref(&route, named_order);
+    let (stored_ref, awaiting_ref): (_, Option<paybridge_core::Money>) =
+        (merchants_provider_ref(&route, named_order), None);
+    // Without the stored reference, such a provider's signature does not bind
+    // the amount: only a status confirmation may then stand in for it.
+    if stored_ref.is_none() && !route.confirm && gateway.callbacks_need_stored_reference() {
+        let err = Error::local(
+            "the callback route",
+            "no stored provider reference for the order this callback names, and the route \
+             does not confirm: its signature alone does not bind its amount",
+        );
+        #[cfg(feature = "ledger")]
+        ledger::refused(recorded.as_ref(), &err, false).await;
+        return refuse(provider, &err);
+    }
     let request = unverified.with_provider_ref(stored_ref.as_deref());
     let event = match gateway.verify(&request) {
         Ok(event) => event,
         Err(err) => {
             #[cfg(feature = "ledger")]
             ledger::refused(recorded.as_ref(), &err, false).await;
+            if awaiting_ref.is_some() {
+                tracing::warn!(provider, error = %err, "callback not verified over its own reference while the ledger awaits the stored one; asked to retry");
+                return try_later();
+            }
             return refuse(provider, &err);
         }
     };
+    // The body's own reference is bound to its amount only up to a shift
+    // (`OPT1` + `1000` signs as `OPT` + `11000`): the amount must be the
+    // order's before its status is asked (which the ledger records) over it.
+    if let Some(amount) = &awaiting_ref {
+        if event.amount != *amount {
+            let err = Error::local(
+                "the callback route",
+                format!(
+                    "the callback says {} for an order of {amount} whose provider reference the ledger does not hold yet",
+                    event.amount
+                ),
+            );
+            #[cfg(feature = "ledger")]
+            ledger::refused(recorded.as_ref(), &err, false).await;
+            return refuse(provider, &err);
+        }
+    }
     let confirmed = match route.confirm {
         true => match gateway.confirm(&event).await {
             Ok(report) => Some(report),
