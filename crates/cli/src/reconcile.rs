@@ -32,7 +32,7 @@ use std::sync::Arc;
 use futures_util::stream::{self, StreamExt};
 use futures_util::FutureExt;
 use paybridge::ledger::reconcile::{verdict, Verdict};
-use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source};
+use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, ReconcilePage, Source};
 use paybridge::{Config, Error, Gateway, Money, OrderId, OrderKind, Provider, StatusQuery};
 use serde::{Deserialize, Serialize};
 
@@ -335,7 +335,13 @@ async fn keep_ledger_rows(
 ) -> Result<(), Error> {
     let mut after: Option<OrderKey> = None;
     loop {
-        let page = ledger.reconcile_rows(run, after.as_ref(), PAGE).await?;
+        let page = ledger
+            .reconcile_rows(&ReconcilePage {
+                run,
+                after: after.as_ref(),
+                limit: PAGE,
+            })
+            .await?;
         let last = page.len() < PAGE as usize;
         after = page.last().map(|(key, _)| key.clone());
         let rows = page
@@ -636,7 +642,13 @@ impl Orders {
                 Ok(batch)
             }
             Orders::Ledger(ledger, run, after) => {
-                let page = ledger.reconcile_orders(*run, after.as_ref(), PAGE).await?;
+                let page = ledger
+                    .reconcile_orders(&ReconcilePage {
+                        run: *run,
+                        after: after.as_ref(),
+                        limit: PAGE,
+                    })
+                    .await?;
                 *after = page.last().map(|order| order.key.clone());
                 Ok(page
                     .into_iter()

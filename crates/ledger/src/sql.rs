@@ -12,8 +12,8 @@ use crate::schema::{self, Backend};
 use crate::state::{step_from, LedgerState, Step};
 use crate::{
     now_ms, Applied, Begin, CallbackVerdict, Claim, Ledger, ListFilter, Observation, OrderKey,
-    OrderRecord, ReceivedCallback, ReconcileOrder, ReconcileRun, Source, Transition,
-    UnconfirmedFields, Which,
+    OrderRecord, OwedQuery, ReceivedCallback, ReconcileOrder, ReconcilePage, ReconcileRun, Source,
+    Transition, UnconfirmedFields, Which,
 };
 
 /// How many times an observation is retried when another writer moved its
@@ -188,19 +188,16 @@ fn reconcile_order(row: &AnyRow) -> Result<ReconcileOrder> {
     })
 }
 
-/// At most `limit` rows of `columns` from `table` (a reconcile run's table),
-/// those of `run` after the order `after` in key order: one page of a run
-/// read a page at a time. Every key is after four empty texts (a provider is
-/// never empty), which stand for the first page.
-async fn page(
+/// `page` of the rows of `columns` from `table` (a reconcile run's table).
+/// Every key is after four empty texts (a provider is never empty), which
+/// stand for the first page.
+async fn read_page(
     pool: &AnyPool,
     columns: &str,
     table: &str,
-    run: i64,
-    after: Option<&OrderKey>,
-    limit: u32,
+    page: &ReconcilePage<'_>,
 ) -> std::result::Result<Vec<AnyRow>, sqlx::Error> {
-    let (provider, account, kind, order_id) = match after {
+    let (provider, account, kind, order_id) = match page.after {
         Some(key) => (
             key.provider.as_str(),
             key.account.as_str(),
@@ -214,12 +211,12 @@ async fn page(
          AND (provider, account, kind, order_id) > ($2, $3, $4, $5) \
          ORDER BY provider, account, kind, order_id LIMIT $6"
     ))
-    .bind(run)
+    .bind(page.run)
     .bind(provider.to_owned())
     .bind(account.to_owned())
     .bind(kind.to_owned())
     .bind(order_id.to_owned())
-    .bind(i64::from(limit))
+    .bind(i64::from(page.limit))
     .fetch_all(pool)
     .await
 }
@@ -951,23 +948,17 @@ impl Ledger for SqlLedger {
         row.as_ref().map(transition).transpose()
     }
 
-    async fn owed_transitions(
-        &self,
-        provider: &str,
-        account: &str,
-        lease_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<Transition>> {
+    async fn owed_transitions(&self, owed: &OwedQuery<'_>) -> Result<Vec<Transition>> {
         let sql = format!(
             "SELECT {TRANSITION_COLUMNS} FROM paybridge_transitions WHERE provider = $1 \
              AND account = $2 AND (handler = 'due' OR (handler = 'running' AND claimed_at < $3)) \
              ORDER BY id LIMIT $4"
         );
         let rows = sqlx::query(&sql)
-            .bind(provider.to_owned())
-            .bind(account.to_owned())
-            .bind(now_ms() - lease_ms)
-            .bind(limit)
+            .bind(owed.provider.to_owned())
+            .bind(owed.account.to_owned())
+            .bind(now_ms() - owed.lease_ms)
+            .bind(owed.limit)
             .fetch_all(&self.pool)
             .await
             .map_err(db("list owed handlers"))?;
@@ -1153,19 +1144,12 @@ impl Ledger for SqlLedger {
         })
     }
 
-    async fn reconcile_orders(
-        &self,
-        run: i64,
-        after: Option<&OrderKey>,
-        limit: u32,
-    ) -> Result<Vec<ReconcileOrder>> {
-        page(
+    async fn reconcile_orders(&self, page: &ReconcilePage<'_>) -> Result<Vec<ReconcileOrder>> {
+        read_page(
             &self.pool,
             "provider, account, kind, order_id, amount, currency, state, provider_ref",
             "paybridge_reconcile_orders",
-            run,
-            after,
-            limit,
+            page,
         )
         .await
         .map_err(db("read a reconcile run's orders"))?
@@ -1174,19 +1158,12 @@ impl Ledger for SqlLedger {
         .collect()
     }
 
-    async fn reconcile_rows(
-        &self,
-        run: i64,
-        after: Option<&OrderKey>,
-        limit: u32,
-    ) -> Result<Vec<(OrderKey, String)>> {
-        page(
+    async fn reconcile_rows(&self, page: &ReconcilePage<'_>) -> Result<Vec<(OrderKey, String)>> {
+        read_page(
             &self.pool,
             "provider, account, kind, order_id, row_json",
             "paybridge_reconcile_rows",
-            run,
-            after,
-            limit,
+            page,
         )
         .await
         .map_err(db("read a reconcile run's rows"))?

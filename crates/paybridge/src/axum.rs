@@ -619,8 +619,8 @@ mod ledger {
     use axum::response::Response;
     use paybridge_core::{OrderId, OrderKind};
     use paybridge_ledger::{
-        CallbackVerdict, Claim, Ledger, LedgerState, Observation, OrderKey, ReceivedCallback,
-        Source, Step, Transition, UnconfirmedFields,
+        CallbackVerdict, Claim, Ledger, LedgerState, Observation, OrderKey, OwedQuery,
+        ReceivedCallback, Source, Step, Transition, UnconfirmedFields,
     };
 
     use super::{answer, handle, try_later, unconfirmed_fields, CallbackRoute, Delivery};
@@ -999,12 +999,12 @@ mod ledger {
                 continue;
             };
             let owed = ledger
-                .owed_transitions(
-                    gateway.provider().as_str(),
-                    gateway.account().unwrap_or_default(),
-                    lease_ms(route),
-                    OWED_PER_PASS,
-                )
+                .owed_transitions(&OwedQuery {
+                    provider: gateway.provider().as_str(),
+                    account: gateway.account().unwrap_or_default(),
+                    lease_ms: lease_ms(route),
+                    limit: OWED_PER_PASS,
+                })
                 .await?;
             for transition in owed {
                 let id = transition.id;
