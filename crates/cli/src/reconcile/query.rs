@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use paybridge::ledger::reconcile::{verdict, Verdict};
+use paybridge::ledger::reconcile::{verdict, ReconcileVerdict};
 use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source};
 use paybridge::{Error, Gateway, OrderId, OrderKind, StatusQuery};
 
@@ -37,7 +37,7 @@ pub(super) async fn reconcile_one(
         Ok(report) => {
             let held = report.amount.as_ref().map(ToString::to_string);
             let detail = match judged {
-                Verdict::AmountMismatch | Verdict::CurrencyMismatch => {
+                ReconcileVerdict::AmountMismatch | ReconcileVerdict::CurrencyMismatch => {
                     format!("held {}, not {}", held.unwrap_or_default(), job.amount)
                 }
                 _ => format!("provider says {}", report.provider_status),
@@ -82,7 +82,7 @@ pub(super) fn reconcile_one_failed(job: Job, err: Error) -> Row {
             .map(|s| s.to_string())
             .unwrap_or_default(),
         provider_status: String::new(),
-        verdict: Verdict::Error.to_string(),
+        verdict: ReconcileVerdict::Error.to_string(),
         detail: err.to_string(),
     }
 }

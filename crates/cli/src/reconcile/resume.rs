@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use paybridge::ledger::reconcile::Verdict;
+use paybridge::ledger::reconcile::ReconcileVerdict;
 use paybridge::ledger::{Ledger, OrderKey, ReconcilePage};
 use paybridge::Error;
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,13 @@ enum StateLine {
 async fn keep_recorded(scratch: &mut Scratch, rows: Vec<(Row, String)>) -> Result<(), Error> {
     let rows: Vec<(String, bool, String)> = rows
         .into_iter()
-        .map(|(row, text)| (row.id(), row.verdict != Verdict::Error.as_str(), text))
+        .map(|(row, text)| {
+            (
+                row.id(),
+                row.verdict != ReconcileVerdict::Error.as_str(),
+                text,
+            )
+        })
         .collect();
     scratch.record(&rows).await
 }

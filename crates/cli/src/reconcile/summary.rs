@@ -1,7 +1,7 @@
 //! The count per verdict a run ends with: the rows themselves are written as
 //! they are decided, never held.
 
-use paybridge::ledger::reconcile::Verdict;
+use paybridge::ledger::reconcile::ReconcileVerdict;
 use paybridge::Error;
 
 use super::{Row, Rows};
@@ -14,8 +14,8 @@ pub struct Report {
     pub total: usize,
     /// The rows reported, resumed ones included.
     pub reported: usize,
-    /// Rows of each verdict, in the order of [`Verdict::ALL`].
-    counts: [usize; Verdict::ALL.len()],
+    /// Rows of each verdict, in the order of [`ReconcileVerdict::ALL`].
+    counts: [usize; ReconcileVerdict::ALL.len()],
     /// Rows of no verdict this version knows (a `--state` file written by
     /// another version), which are not clean.
     unknown: usize,
@@ -28,7 +28,7 @@ impl Report {
         Self {
             total,
             reported: 0,
-            counts: [0; Verdict::ALL.len()],
+            counts: [0; ReconcileVerdict::ALL.len()],
             unknown: 0,
             interrupted: false,
         }
@@ -37,7 +37,10 @@ impl Report {
     /// Counts `row`.
     fn count(&mut self, row: &Row) {
         self.reported += 1;
-        match Verdict::ALL.iter().position(|v| v.as_str() == row.verdict) {
+        match ReconcileVerdict::ALL
+            .iter()
+            .position(|v| v.as_str() == row.verdict)
+        {
             Some(i) => self.counts[i] += 1,
             None => self.unknown += 1,
         }
@@ -46,7 +49,7 @@ impl Report {
     /// Whether every order is unchanged or advanced.
     pub fn is_clean(&self) -> bool {
         self.unknown == 0
-            && Verdict::ALL
+            && ReconcileVerdict::ALL
                 .iter()
                 .zip(self.counts)
                 .all(|(v, count)| count == 0 || v.is_clean())
@@ -54,7 +57,7 @@ impl Report {
 
     /// The count of each verdict, every verdict named, in the order they are checked.
     pub fn summary(&self) -> Vec<(&'static str, usize)> {
-        Verdict::ALL
+        ReconcileVerdict::ALL
             .iter()
             .zip(self.counts)
             .map(|(v, count)| (v.as_str(), count))
