@@ -27,7 +27,7 @@ use axum::response::IntoResponse;
 use paybridge::axum::{CallbackRoute, Delivery, OwedDeliveries};
 use paybridge::ledger::{Ledger, ListFilter, OwedQuery, SqlLedger, Which};
 use paybridge::{Error, Gateway, Money, WithdrawalRequest};
-use paybridge_cli::harness::{demo_config, myr_deposit, settle};
+use paybridge_cli::harness::{demo_config, myr_deposit, settle_in_back_office};
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::Kind;
 use paybridge_sandbox::{Sandbox, SandboxConfig};
@@ -414,7 +414,7 @@ async fn the_ledger_soak_loses_no_owed_handler_and_sends_nothing_twice(db: &str)
             Kind::Withdrawal if order.order_id.ends_with('7') => ("withdrawals", "fail"),
             Kind::Withdrawal => ("withdrawals", "completed"),
         };
-        let answer = settle(
+        let answer = settle_in_back_office(
             &sandbox.base_url(),
             paybridge::providers::VPAY88,
             path,
