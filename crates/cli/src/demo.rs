@@ -13,7 +13,7 @@ use paybridge::{
 };
 use paybridge_sandbox::SandboxConfig;
 
-use crate::harness::{pay, settle, Harness, Receiver};
+use crate::harness::{pay, settle_in_back_office, Harness, Receiver};
 
 /// Runs steps, printing one line for each.
 #[derive(Default)]
@@ -362,7 +362,7 @@ async fn payout_life(
         .await;
     steps
         .run(provider, "withdrawal settled by provider", async {
-            let r = settle(
+            let r = settle_in_back_office(
                 sandbox_base,
                 provider,
                 "withdrawals",
@@ -504,7 +504,7 @@ async fn ledger_life(steps: &mut Steps, sandbox: &paybridge_sandbox::Sandbox) {
         .await;
     steps
         .run(provider, "payout settled at the provider", async {
-            let answer = settle(
+            let answer = settle_in_back_office(
                 &sandbox_base,
                 provider,
                 "withdrawals",

@@ -236,7 +236,7 @@ pub async fn pay(page_url: &str, outcome: &str) -> Result<String, String> {
 /// Settles an order as the provider's back office would, through the sandbox's
 /// operator endpoint: `kind` is `deposits` or `withdrawals`, `outcome` a status
 /// word the provider's document uses. The sandbox calls the merchant back.
-pub async fn settle(
+pub async fn settle_in_back_office(
     sandbox_base: &str,
     provider: Provider,
     kind: &str,

@@ -9,7 +9,7 @@ use paybridge::{
     Config, DepositRequest, Error, Gateway, Money, OrderStatus, Provider, StatusQuery,
     WithdrawalRequest,
 };
-use paybridge_cli::harness::{pay, settle, Harness};
+use paybridge_cli::harness::{pay, settle_in_back_office, Harness};
 use paybridge_sandbox::{SandboxConfig, DEMO_API_KEY, DEMO_SECRET_KEY, DEMO_USERNAME};
 
 /// What paybridge made of one answer, as one line.
@@ -287,7 +287,7 @@ async fn form_api_rows(h: &mut Harness, provider: Provider) -> Vec<(String, Stri
     for outcome in settled {
         let id = format!("W-{}", outcome.to_ascii_uppercase());
         p.send(&id, "100", "101").await;
-        settle(&h.sandbox.base_url(), provider, "withdrawals", &id, outcome)
+        settle_in_back_office(&h.sandbox.base_url(), provider, "withdrawals", &id, outcome)
             .await
             .unwrap();
         row(

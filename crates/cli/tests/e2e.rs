@@ -9,7 +9,7 @@ use paybridge::{
     Config, Currency, DepositRequest, Error, Gateway, LearnedFrom, Money, OrderId, OrderStatus,
     Provider, RefusalKind, StatusQuery, WithdrawalRequest,
 };
-use paybridge_cli::harness::{pay, settle, Harness};
+use paybridge_cli::harness::{pay, settle_in_back_office, Harness};
 use paybridge_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -281,7 +281,7 @@ async fn a_withdrawal_that_fails_refunds_the_balance_and_calls_back() {
         (status.status, status.provider_status.as_str()),
         (OrderStatus::Processing, "proccess")
     );
-    let settled = settle(
+    let settled = settle_in_back_office(
         &h.sandbox.base_url(),
         paybridge::providers::ONE1PAY,
         "withdrawals",
@@ -591,7 +591,7 @@ async fn a_vpay88_payout_is_pending_until_settled_and_never_rejected() {
     );
     let base = h.sandbox.base_url();
     let settle = |outcome| {
-        settle(
+        settle_in_back_office(
             &base,
             paybridge::providers::VPAY88,
             "withdrawals",

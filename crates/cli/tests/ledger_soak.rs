@@ -25,9 +25,9 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use paybridge::axum::{CallbackRoute, Delivery, OwedDeliveries};
-use paybridge::ledger::{Ledger, ListFilter, SqlLedger, Which};
+use paybridge::ledger::{Ledger, ListFilter, OwedQuery, SqlLedger, Which};
 use paybridge::{Error, Gateway, Money, WithdrawalRequest};
-use paybridge_cli::harness::{demo_config, myr_deposit, settle};
+use paybridge_cli::harness::{demo_config, myr_deposit, settle_in_back_office};
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::Kind;
 use paybridge_sandbox::{Sandbox, SandboxConfig};
@@ -414,7 +414,7 @@ async fn the_ledger_soak_loses_no_owed_handler_and_sends_nothing_twice(db: &str)
             Kind::Withdrawal if order.order_id.ends_with('7') => ("withdrawals", "fail"),
             Kind::Withdrawal => ("withdrawals", "completed"),
         };
-        let answer = settle(
+        let answer = settle_in_back_office(
             &sandbox.base_url(),
             paybridge::providers::VPAY88,
             path,
@@ -461,7 +461,12 @@ async fn the_ledger_soak_loses_no_owed_handler_and_sends_nothing_twice(db: &str)
     // 5. Nothing owed; every settled order's final state reached the handler;
     //    a transition's handler ran again only where its finish went unrecorded.
     let owed = ledger
-        .owed_transitions(paybridge::providers::VPAY88.as_str(), "", 0, 100_000)
+        .owed_transitions(&OwedQuery {
+            provider: paybridge::providers::VPAY88.as_str(),
+            account: "",
+            lease_ms: 0,
+            limit: 100_000,
+        })
         .await
         .unwrap();
     assert!(

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use paybridge::{DepositRequest, Error, Gateway, Money, Provider, WithdrawalRequest};
-use paybridge_cli::harness::{settle, Harness};
+use paybridge_cli::harness::{settle_in_back_office, Harness};
 use paybridge_sandbox::faults::{FaultConfig, FaultKind, FaultRule};
 use paybridge_sandbox::state::Kind;
 use paybridge_sandbox::SandboxConfig;
@@ -306,7 +306,7 @@ async fn soak_under_faults_loses_nothing_and_sends_nothing_twice() {
                 },
             ),
         };
-        let answer = settle(
+        let answer = settle_in_back_office(
             &h.sandbox.base_url(),
             Provider::parse(provider).unwrap(),
             path,

@@ -217,32 +217,57 @@ impl Ledgered {
         }
     }
 
+    /// What the ledger's record of an order decides before the order's own
+    /// kind answers from it: a request reusing its id for another amount is
+    /// refused, one left unresolved is settled by status (`found` reads what
+    /// that settled, `answered` what the ledger records of it), one held as
+    /// failed is answered so. `None` when none of these apply.
+    async fn decided_by_record<T>(
+        &self,
+        record: &OrderRecord,
+        order_id: &OrderId,
+        requested: &Money,
+        found: impl FnOnce(Settled<Infallible>, &CreateCall<'_>) -> Result<T>,
+        answered: impl FnOnce(&T) -> Observation,
+    ) -> Option<Result<T>> {
+        if let Some(err) = Self::reused(record, order_id, requested) {
+            return Some(Err(err));
+        }
+        if record.state.is_unresolved() {
+            let call = Self::unrecorded_call(record, order_id, requested);
+            let result = self
+                .settle_unrecorded(record, call)
+                .await
+                .and_then(|settled| found(settled, &call));
+            self.record_create(&record.key, &result, answered).await;
+            return Some(result);
+        }
+        Self::held_as_failed(record, order_id).map(Err)
+    }
+
     async fn existing_withdrawal(
         &self,
         record: OrderRecord,
         request: &WithdrawalRequest,
     ) -> Result<WithdrawalReceipt> {
-        if let Some(err) = Self::reused(&record, &request.order_id, &request.amount) {
-            return Err(err);
-        }
-        if record.state.is_unresolved() {
-            let call = Self::unrecorded_call(&record, &request.order_id, &request.amount);
-            let result = self
-                .settle_unrecorded(&record, call)
-                .await
-                .map(|settled| match settled {
-                    Settled::FoundByStatus(report) => WithdrawalReceipt::found(report),
+        let decided = self
+            .decided_by_record(
+                &record,
+                &request.order_id,
+                &request.amount,
+                |settled, _| match settled {
+                    Settled::FoundByStatus(report) => Ok(WithdrawalReceipt::found(report)),
                     Settled::Answered(never) => match never {},
-                });
-            self.record_create(&record.key, &result, withdrawal_observation)
-                .await;
+                },
+                withdrawal_observation,
+            )
+            .await;
+        if let Some(result) = decided {
+            // Only a settled payout is `Ok` here: the other decisions refuse it.
             if let Ok(receipt) = &result {
                 tracing::info!(order = %record.key, status = %receipt.status, "payout resolved by status, not resent");
             }
             return result;
-        }
-        if let Some(err) = Self::held_as_failed(&record, &request.order_id) {
-            return Err(err);
         }
         tracing::info!(order = %record.key, state = %record.state, "payout already in the ledger; not sent again");
         let mut receipt =
@@ -258,24 +283,19 @@ impl Ledgered {
         record: OrderRecord,
         request: &DepositRequest,
     ) -> Result<DepositOrder> {
-        if let Some(err) = Self::reused(&record, &request.order_id, &request.amount) {
-            return Err(err);
-        }
-        if record.state.is_unresolved() {
-            // The table never accepts a deposit found by status: its payment
-            // page was in the answer that was lost.
-            let call = Self::unrecorded_call(&record, &request.order_id, &request.amount);
-            let result = self
-                .settle_unrecorded(&record, call)
-                .await
-                .and_then(|settled| settled.into_answer(&call))
-                .map(|never| match never {});
-            self.record_create(&record.key, &result, deposit_observation)
-                .await;
+        let decided = self
+            .decided_by_record(
+                &record,
+                &request.order_id,
+                &request.amount,
+                // The table never accepts a deposit found by status: its
+                // payment page was in the answer that was lost.
+                |settled, call| settled.into_answer(call).map(|never| match never {}),
+                deposit_observation,
+            )
+            .await;
+        if let Some(result) = decided {
             return result;
-        }
-        if let Some(err) = Self::held_as_failed(&record, &request.order_id) {
-            return Err(err);
         }
         match record.payment_url {
             Some(url) => Ok(DepositOrder::new(

@@ -374,6 +374,20 @@ pub enum Which {
     Conflict,
 }
 
+/// Which transitions [`Ledger::owed_transitions`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwedQuery<'a> {
+    /// The provider.
+    pub provider: &'a str,
+    /// Its named account, or empty for a provider's one-account section.
+    pub account: &'a str,
+    /// How long a claim holds, in milliseconds: one older than this is owed
+    /// again.
+    pub lease_ms: i64,
+    /// At most this many.
+    pub limit: i64,
+}
+
 /// The ledger: where orders, observations and callbacks are kept.
 #[async_trait]
 pub trait Ledger: Send + Sync + fmt::Debug {
@@ -407,17 +421,10 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         state: LedgerState,
     ) -> Result<Option<Transition>>;
 
-    /// Up to `limit` transitions of `provider`'s `account` (empty for a
-    /// provider's one-account section) whose handler is owed: due (never run,
-    /// or failed), or claimed longer than `lease_ms` ago without a recorded
-    /// finish. Oldest first.
-    async fn owed_transitions(
-        &self,
-        provider: &str,
-        account: &str,
-        lease_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<Transition>>;
+    /// The transitions [`OwedQuery`] names whose handler is owed: due (never
+    /// run, or failed), or claimed longer than its lease ago without a
+    /// recorded finish. Oldest first.
+    async fn owed_transitions(&self, owed: &OwedQuery<'_>) -> Result<Vec<Transition>>;
 
     /// Claims transition `id` for the merchant's handler. A claim older than
     /// `lease_ms` (its holder died, or its finish could not be recorded) may
@@ -453,23 +460,12 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// them all.
     async fn resume_reconcile(&self) -> Result<ReconcileRun>;
 
-    /// At most `limit` of `run`'s orders, in key order, those after `after`
-    /// (from the first when `None`).
-    async fn reconcile_orders(
-        &self,
-        run: i64,
-        after: Option<&OrderKey>,
-        limit: u32,
-    ) -> Result<Vec<ReconcileOrder>>;
+    /// One page of a run's orders ([`ReconcilePage`]).
+    async fn reconcile_orders(&self, page: &ReconcilePage<'_>) -> Result<Vec<ReconcileOrder>>;
 
-    /// At most `limit` of the rows `run` recorded, each with its order's key,
-    /// in key order, those after `after` (from the first when `None`).
-    async fn reconcile_rows(
-        &self,
-        run: i64,
-        after: Option<&OrderKey>,
-        limit: u32,
-    ) -> Result<Vec<(OrderKey, String)>>;
+    /// One page of the rows a run recorded ([`ReconcilePage`]), each with its
+    /// order's key.
+    async fn reconcile_rows(&self, page: &ReconcilePage<'_>) -> Result<Vec<(OrderKey, String)>>;
 
     /// Records one order's reconcile row in `run`, replacing the one it held.
     async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()>;
@@ -490,6 +486,17 @@ pub struct ReconcileOrder {
     pub state: LedgerState,
     /// The provider's reference, when known.
     pub provider_ref: Option<String>,
+}
+
+/// One page of a reconcile run's orders or rows, read in key order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcilePage<'a> {
+    /// The run.
+    pub run: i64,
+    /// Those after this order; from the first when `None`.
+    pub after: Option<&'a OrderKey>,
+    /// At most this many.
+    pub limit: u32,
 }
 
 /// A reconcile run kept in the ledger.

@@ -7,10 +7,12 @@ use paybridge_core::{Money, Result, StatusReport};
 
 use crate::LedgerState;
 
-/// One order's reconciliation verdict.
+/// One order's reconciliation verdict: what its status query says against
+/// what the merchant holds. A create call's is
+/// [`paybridge_core::outcome::Verdict`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
-pub enum Verdict {
+pub enum ReconcileVerdict {
     /// The status query failed.
     Error,
     /// The provider does not hold the order.
@@ -28,39 +30,42 @@ pub enum Verdict {
     StatusConflict,
 }
 
-impl Verdict {
+impl ReconcileVerdict {
     /// Every verdict, in the order they are checked.
-    pub const ALL: [Verdict; 7] = [
-        Verdict::Error,
-        Verdict::UnknownToProvider,
-        Verdict::AmountMismatch,
-        Verdict::CurrencyMismatch,
-        Verdict::Unchanged,
-        Verdict::Advanced,
-        Verdict::StatusConflict,
+    pub const ALL: [ReconcileVerdict; 7] = [
+        ReconcileVerdict::Error,
+        ReconcileVerdict::UnknownToProvider,
+        ReconcileVerdict::AmountMismatch,
+        ReconcileVerdict::CurrencyMismatch,
+        ReconcileVerdict::Unchanged,
+        ReconcileVerdict::Advanced,
+        ReconcileVerdict::StatusConflict,
     ];
 
     /// The word printed.
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Error => "error",
-            Verdict::UnknownToProvider => "unknown_to_provider",
-            Verdict::AmountMismatch => "amount_mismatch",
-            Verdict::CurrencyMismatch => "currency_mismatch",
-            Verdict::Unchanged => "unchanged",
-            Verdict::Advanced => "advanced",
-            Verdict::StatusConflict => "status_conflict",
+            ReconcileVerdict::Error => "error",
+            ReconcileVerdict::UnknownToProvider => "unknown_to_provider",
+            ReconcileVerdict::AmountMismatch => "amount_mismatch",
+            ReconcileVerdict::CurrencyMismatch => "currency_mismatch",
+            ReconcileVerdict::Unchanged => "unchanged",
+            ReconcileVerdict::Advanced => "advanced",
+            ReconcileVerdict::StatusConflict => "status_conflict",
         }
     }
 
     /// Whether the merchant has nothing to look into: the order is as held,
     /// or only moved on.
     pub fn is_clean(self) -> bool {
-        matches!(self, Verdict::Unchanged | Verdict::Advanced)
+        matches!(
+            self,
+            ReconcileVerdict::Unchanged | ReconcileVerdict::Advanced
+        )
     }
 }
 
-impl fmt::Display for Verdict {
+impl fmt::Display for ReconcileVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())
     }
@@ -73,26 +78,26 @@ pub fn verdict(
     amount: &Money,
     merchant_status: Option<LedgerState>,
     asked: &Result<StatusReport>,
-) -> Verdict {
+) -> ReconcileVerdict {
     let report = match asked {
         Ok(report) => report,
-        Err(err) if err.is_unknown_order() => return Verdict::UnknownToProvider,
-        Err(_) => return Verdict::Error,
+        Err(err) if err.is_unknown_order() => return ReconcileVerdict::UnknownToProvider,
+        Err(_) => return ReconcileVerdict::Error,
     };
     if let Some(held) = &report.amount {
         if held.currency() != amount.currency() {
-            return Verdict::CurrencyMismatch;
+            return ReconcileVerdict::CurrencyMismatch;
         }
         // Decimal equality ignores scale: 300.0000 equals 300.
         if held.amount() != amount.amount() {
-            return Verdict::AmountMismatch;
+            return ReconcileVerdict::AmountMismatch;
         }
     }
     let provider = LedgerState::from(report.status);
     match merchant_status {
-        Some(merchant) if merchant == provider => Verdict::Unchanged,
-        Some(merchant) if merchant.is_final() => Verdict::StatusConflict,
-        _ => Verdict::Advanced,
+        Some(merchant) if merchant == provider => ReconcileVerdict::Unchanged,
+        Some(merchant) if merchant.is_final() => ReconcileVerdict::StatusConflict,
+        _ => ReconcileVerdict::Advanced,
     }
 }
 
@@ -128,20 +133,20 @@ mod tests {
         let failed: Result<StatusReport> = Err(Error::local("test", "connection reset"));
         let completed = || report(OrderStatus::Completed, "100", "MYR");
         #[rustfmt::skip]
-        let rows: Vec<(&str, Option<LedgerState>, Result<StatusReport>, Verdict)> = vec![
-            ("the query failed", Some(Pending), failed, Verdict::Error),
-            ("a documented not-found answer", Some(Pending), refusal(RefusalKind::OrderNotFound, true), Verdict::UnknownToProvider),
-            ("a refusal no document writes", Some(Pending), refusal(RefusalKind::Other, false), Verdict::Error),
-            ("another amount, a final status too", Some(Completed), report(OrderStatus::Failed, "99", "MYR"), Verdict::AmountMismatch),
-            ("another currency", Some(Pending), report(OrderStatus::Pending, "100", "THB"), Verdict::CurrencyMismatch),
-            ("100 held as 100.0000", Some(Completed), report(OrderStatus::Completed, "100.0000", "MYR"), Verdict::Unchanged),
-            ("pending, provider pending", Some(Pending), report(OrderStatus::Pending, "100", "MYR"), Verdict::Unchanged),
-            ("pending, provider completed", Some(Pending), completed(), Verdict::Advanced),
-            ("processing, provider pending", Some(Processing), report(OrderStatus::Pending, "100", "MYR"), Verdict::Advanced),
-            ("no merchant status, provider completed", None, completed(), Verdict::Advanced),
-            ("sending in the ledger, provider completed", Some(Sending), completed(), Verdict::Advanced),
-            ("completed, provider failed", Some(Completed), report(OrderStatus::Failed, "100", "MYR"), Verdict::StatusConflict),
-            ("failed, provider completed", Some(Failed), completed(), Verdict::StatusConflict),
+        let rows: Vec<(&str, Option<LedgerState>, Result<StatusReport>, ReconcileVerdict)> = vec![
+            ("the query failed", Some(Pending), failed, ReconcileVerdict::Error),
+            ("a documented not-found answer", Some(Pending), refusal(RefusalKind::OrderNotFound, true), ReconcileVerdict::UnknownToProvider),
+            ("a refusal no document writes", Some(Pending), refusal(RefusalKind::Other, false), ReconcileVerdict::Error),
+            ("another amount, a final status too", Some(Completed), report(OrderStatus::Failed, "99", "MYR"), ReconcileVerdict::AmountMismatch),
+            ("another currency", Some(Pending), report(OrderStatus::Pending, "100", "THB"), ReconcileVerdict::CurrencyMismatch),
+            ("100 held as 100.0000", Some(Completed), report(OrderStatus::Completed, "100.0000", "MYR"), ReconcileVerdict::Unchanged),
+            ("pending, provider pending", Some(Pending), report(OrderStatus::Pending, "100", "MYR"), ReconcileVerdict::Unchanged),
+            ("pending, provider completed", Some(Pending), completed(), ReconcileVerdict::Advanced),
+            ("processing, provider pending", Some(Processing), report(OrderStatus::Pending, "100", "MYR"), ReconcileVerdict::Advanced),
+            ("no merchant status, provider completed", None, completed(), ReconcileVerdict::Advanced),
+            ("sending in the ledger, provider completed", Some(Sending), completed(), ReconcileVerdict::Advanced),
+            ("completed, provider failed", Some(Completed), report(OrderStatus::Failed, "100", "MYR"), ReconcileVerdict::StatusConflict),
+            ("failed, provider completed", Some(Failed), completed(), ReconcileVerdict::StatusConflict),
         ];
         for (case, merchant, asked_for, expected) in rows {
             assert_eq!(verdict(&asked, merchant, &asked_for), expected, "{case}");

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use paybridge_core::{Money, OrderId, OrderKind, Provider};
 use paybridge_ledger::{
-    Begin, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey, Source, SqlLedger, Step,
-    UnconfirmedFields, Which,
+    Begin, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey, OwedQuery, ReconcilePage,
+    Source, SqlLedger, Step, UnconfirmedFields, Which,
 };
 use paybridge_testkit::on_every_database;
 
@@ -207,7 +207,12 @@ async fn a_failed_handler_is_due_again_and_a_dead_claim_is_taken_over(url: &str)
     );
     let owed = |ledger: SqlLedger, lease_ms: i64| async move {
         let owed = ledger
-            .owed_transitions("vpay88", "", lease_ms, 100)
+            .owed_transitions(&OwedQuery {
+                provider: "vpay88",
+                account: "",
+                lease_ms,
+                limit: 100,
+            })
             .await
             .unwrap();
         owed.into_iter().map(|t| t.id).collect::<Vec<_>>()
@@ -307,7 +312,12 @@ async fn transitions_from_a_status_query_and_a_final_create_answer_are_owed(url:
     let create = Observation::new(Source::Create, LedgerState::Completed);
     ledger.observe(&key("S2"), &create).await.unwrap();
     let owed = ledger
-        .owed_transitions("vpay88", "", 60_000, 100)
+        .owed_transitions(&OwedQuery {
+            provider: "vpay88",
+            account: "",
+            lease_ms: 60_000,
+            limit: 100,
+        })
         .await
         .unwrap();
     let seen: Vec<_> = owed
@@ -332,7 +342,12 @@ async fn transitions_from_a_status_query_and_a_final_create_answer_are_owed(url:
         ]
     );
     let other_account = ledger
-        .owed_transitions("vpay88", "main", 60_000, 100)
+        .owed_transitions(&OwedQuery {
+            provider: "vpay88",
+            account: "main",
+            lease_ms: 60_000,
+            limit: 100,
+        })
         .await
         .unwrap();
     assert!(other_account.is_empty(), "{other_account:?}");
@@ -459,7 +474,11 @@ async fn a_reconcile_run_is_read_a_page_at_a_time(url: &str) {
     let mut read = Vec::new();
     loop {
         let page = ledger
-            .reconcile_orders(run.id, read.last(), 4)
+            .reconcile_orders(&ReconcilePage {
+                run: run.id,
+                after: read.last(),
+                limit: 4,
+            })
             .await
             .unwrap();
         assert!(page.len() <= 4);
@@ -480,7 +499,11 @@ async fn a_reconcile_run_is_read_a_page_at_a_time(url: &str) {
     loop {
         let after = rows.last().map(|(key, _): &(OrderKey, String)| key.clone());
         let page = ledger
-            .reconcile_rows(run.id, after.as_ref(), 3)
+            .reconcile_rows(&ReconcilePage {
+                run: run.id,
+                after: after.as_ref(),
+                limit: 3,
+            })
             .await
             .unwrap();
         let last = page.len() < 3;

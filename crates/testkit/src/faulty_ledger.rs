@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use paybridge_core::{Error, Money, Result};
 use paybridge_ledger::{
     Applied, Begin, CallbackVerdict, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey,
-    OrderRecord, ReceivedCallback, ReconcileOrder, ReconcileRun, Transition, UnconfirmedFields,
+    OrderRecord, OwedQuery, ReceivedCallback, ReconcileOrder, ReconcilePage, ReconcileRun,
+    Transition, UnconfirmedFields,
 };
 
 /// One method of [`Ledger`].
@@ -106,17 +107,9 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
         self.check(LedgerCall::TransitionInto)?;
         self.real.transition_into(key, state).await
     }
-    async fn owed_transitions(
-        &self,
-        provider: &str,
-        account: &str,
-        lease_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<Transition>> {
+    async fn owed_transitions(&self, owed: &OwedQuery<'_>) -> Result<Vec<Transition>> {
         self.check(LedgerCall::OwedTransitions)?;
-        self.real
-            .owed_transitions(provider, account, lease_ms, limit)
-            .await
+        self.real.owed_transitions(owed).await
     }
     async fn claim_handler(&self, id: i64, lease_ms: i64) -> Result<Claim> {
         self.check(LedgerCall::ClaimHandler)?;
@@ -146,23 +139,13 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
         self.check(LedgerCall::ResumeReconcile)?;
         self.real.resume_reconcile().await
     }
-    async fn reconcile_orders(
-        &self,
-        run: i64,
-        after: Option<&OrderKey>,
-        limit: u32,
-    ) -> Result<Vec<ReconcileOrder>> {
+    async fn reconcile_orders(&self, page: &ReconcilePage<'_>) -> Result<Vec<ReconcileOrder>> {
         self.check(LedgerCall::ReconcileOrders)?;
-        self.real.reconcile_orders(run, after, limit).await
+        self.real.reconcile_orders(page).await
     }
-    async fn reconcile_rows(
-        &self,
-        run: i64,
-        after: Option<&OrderKey>,
-        limit: u32,
-    ) -> Result<Vec<(OrderKey, String)>> {
+    async fn reconcile_rows(&self, page: &ReconcilePage<'_>) -> Result<Vec<(OrderKey, String)>> {
         self.check(LedgerCall::ReconcileRows)?;
-        self.real.reconcile_rows(run, after, limit).await
+        self.real.reconcile_rows(page).await
     }
     async fn reconciled(&self, run: i64, key: &OrderKey, row_json: &str) -> Result<()> {
         self.check(LedgerCall::Reconciled)?;

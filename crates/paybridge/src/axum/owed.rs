@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::Response;
 use paybridge_core::OrderId;
-use paybridge_ledger::{Claim, Ledger, Source, Transition};
+use paybridge_ledger::{Claim, Ledger, OwedQuery, Source, Transition};
 
 use super::answer::{answer, try_later};
 use super::handler::{handle, Handler};
@@ -206,12 +206,12 @@ async fn deliver_owed<H: Handler>(route: &CallbackRoute<H>) -> Result<usize, Err
             continue;
         };
         let owed = ledger
-            .owed_transitions(
-                gateway.provider().as_str(),
-                gateway.account().unwrap_or_default(),
-                lease_ms(route),
-                OWED_PER_PASS,
-            )
+            .owed_transitions(&OwedQuery {
+                provider: gateway.provider().as_str(),
+                account: gateway.account().unwrap_or_default(),
+                lease_ms: lease_ms(route),
+                limit: OWED_PER_PASS,
+            })
             .await?;
         for transition in owed {
             let id = transition.id;

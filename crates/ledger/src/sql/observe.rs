@@ -1,0 +1,357 @@
+//! Observations applied through the state machine: a compare-and-set on the
+//! order's version, retried when another writer moved it first, with the
+//! transition and the observation recorded in the same transaction.
+
+use paybridge_core::{Error, Result};
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use super::orders::{insert, read};
+use super::rows::{record, ORDER_COLUMNS};
+use super::{db, kind_word, SqlLedger, BY_KEY};
+use crate::state::{step_from, LedgerState, Step};
+use crate::{now_ms, Applied, Observation, OrderKey, OrderRecord, Source};
+
+/// How many times an observation is retried when another writer moved its
+/// order between the read and the compare-and-set.
+const CAS_ATTEMPTS: usize = 16;
+
+/// [`Ledger::observe`](crate::Ledger::observe).
+pub(super) async fn observe(
+    ledger: &SqlLedger,
+    key: &OrderKey,
+    observation: &Observation,
+) -> Result<Applied> {
+    if let Some(applied) = create_outcome(&ledger.pool, key, observation).await? {
+        return Ok(applied);
+    }
+    for _ in 0..CAS_ATTEMPTS {
+        if let Some(applied) = observe_once(ledger, key, observation).await? {
+            return Ok(applied);
+        }
+    }
+    Err(Error::local(
+        "the ledger",
+        format!("{key} kept changing under {CAS_ATTEMPTS} attempts to apply an observation"),
+    ))
+}
+
+/// One attempt at an observation: `None` when another writer moved the
+/// order first (the caller reads again and retries).
+async fn observe_once(
+    ledger: &SqlLedger,
+    key: &OrderKey,
+    observation: &Observation,
+) -> Result<Option<Applied>> {
+    let mut tx = ledger.write().await?;
+    let current = match read(&mut tx, key).await? {
+        Some(current) => current,
+        None => {
+            let Some(amount) = &observation.amount else {
+                return Err(Error::invalid(
+                    "order_id",
+                    format!("{key} is not in the ledger, and the observation names no amount"),
+                ));
+            };
+            if insert(&mut tx, key, amount, observation).await? {
+                let transition = log_transition(&mut tx, key, None, observation).await?;
+                log_observation(&mut tx, key, observation, "recorded").await?;
+                tx.commit().await.map_err(db("commit an observation"))?;
+                let now = now_ms();
+                let record = OrderRecord {
+                    key: key.clone(),
+                    amount: amount.clone(),
+                    state: observation.state,
+                    provider_status: observation.provider_status.clone(),
+                    provider_ref: observation.provider_ref.clone(),
+                    payment_url: observation.payment_url.clone(),
+                    conflict: None,
+                    detail: observation.detail.clone(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                return Ok(Some(Applied {
+                    step: Step::Advance(observation.state),
+                    record,
+                    transition,
+                }));
+            }
+            // Another writer recorded it first.
+            return Ok(None);
+        }
+    };
+    let (mut record, version) = current;
+    let amount_differs = observation
+        .amount
+        .as_ref()
+        .is_some_and(|amount| *amount != record.amount);
+    let step = if amount_differs {
+        Step::Conflict
+    } else {
+        step_from(observation.source, record.state, observation.state)
+    };
+    let now = now_ms();
+    let transition = match step {
+        Step::Advance(state) => {
+            let moved = by_key!(
+                sqlx::query(&format!(
+                    "UPDATE paybridge_orders SET state = $5, \
+                     provider_status = COALESCE($6, provider_status), \
+                     provider_ref = COALESCE($7, provider_ref), \
+                     payment_url = COALESCE($8, payment_url), detail = COALESCE($9, detail), \
+                     version = version + 1, updated_at = $10 WHERE {BY_KEY} AND version = $11"
+                )),
+                key
+            )
+            .bind(state.as_str())
+            .bind(observation.provider_status.clone())
+            .bind(observation.provider_ref.clone())
+            .bind(observation.payment_url.clone())
+            .bind(observation.detail.clone())
+            .bind(now)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("move an order"))?;
+            if moved.rows_affected() != 1 {
+                return Ok(None);
+            }
+            let from = record.state;
+            record.state = state;
+            let keep = |field: &mut Option<String>, new: &Option<String>| {
+                if new.is_some() {
+                    field.clone_from(new);
+                }
+            };
+            keep(&mut record.provider_status, &observation.provider_status);
+            keep(&mut record.provider_ref, &observation.provider_ref);
+            keep(&mut record.payment_url, &observation.payment_url);
+            keep(&mut record.detail, &observation.detail);
+            record.updated_at = now;
+            log_transition(&mut tx, key, Some(from), observation).await?
+        }
+        Step::Conflict => {
+            let reason = if amount_differs {
+                format!(
+                    "{} said {} where {} was asked",
+                    observation.source.as_str(),
+                    observation
+                        .amount
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    record.amount
+                )
+            } else {
+                format!(
+                    "{} said {} after {}",
+                    observation.source.as_str(),
+                    observation.state,
+                    record.state
+                )
+            };
+            tracing::warn!(order = %key, %reason, "an observation contradicts the ledger; not applied");
+            by_key!(
+                sqlx::query(&format!(
+                    "UPDATE paybridge_orders SET conflict = COALESCE(conflict, $5), \
+                     updated_at = $6 WHERE {BY_KEY}"
+                )),
+                key
+            )
+            .bind(reason.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("record a conflict"))?;
+            record.conflict.get_or_insert(reason);
+            record.updated_at = now;
+            None
+        }
+        Step::Same | Step::Stale => {
+            if !fill_references(&mut tx, key, &mut record, version, observation).await? {
+                return Ok(None);
+            }
+            None
+        }
+    };
+    let effect = match step {
+        Step::Advance(_) => "applied",
+        Step::Same => "duplicate",
+        Step::Stale => "stale",
+        Step::Conflict => "conflict",
+    };
+    log_observation(&mut tx, key, observation, effect).await?;
+    tx.commit().await.map_err(db("commit an observation"))?;
+    Ok(Some(Applied {
+        step,
+        record,
+        transition,
+    }))
+}
+
+/// Keeps the provider's reference and a deposit's payment page from an
+/// observation that changes nothing else (a create answer recorded after
+/// a callback completed the order), where the order lacks them: a ONE-PUNCH
+/// payment is looked up by its reference. `false` when another writer
+/// moved the order first.
+async fn fill_references(
+    connection: &mut AnyConnection,
+    key: &OrderKey,
+    record: &mut OrderRecord,
+    version: i64,
+    observation: &Observation,
+) -> Result<bool> {
+    let lacks = |held: &Option<String>, said: &Option<String>| held.is_none() && said.is_some();
+    if !lacks(&record.provider_ref, &observation.provider_ref)
+        && !lacks(&record.payment_url, &observation.payment_url)
+    {
+        return Ok(true);
+    }
+    let moved = by_key!(
+        sqlx::query(&format!(
+            "UPDATE paybridge_orders SET provider_ref = COALESCE(provider_ref, $5), \
+             payment_url = COALESCE(payment_url, $6), version = version + 1, updated_at = $7 \
+             WHERE {BY_KEY} AND version = $8"
+        )),
+        key
+    )
+    .bind(observation.provider_ref.clone())
+    .bind(observation.payment_url.clone())
+    .bind(now_ms())
+    .bind(version)
+    .execute(&mut *connection)
+    .await
+    .map_err(db("keep an order's reference"))?;
+    if moved.rows_affected() != 1 {
+        return Ok(false);
+    }
+    if record.provider_ref.is_none() {
+        record.provider_ref.clone_from(&observation.provider_ref);
+    }
+    if record.payment_url.is_none() {
+        record.payment_url.clone_from(&observation.payment_url);
+    }
+    Ok(true)
+}
+
+/// A create call's answer, in the common case: one statement that moves
+/// the order from any state the state machine lets it leave for the
+/// answered one. The answer is kept on the order itself (no observation or
+/// transition row: whoever called create has it, and no handler is owed).
+/// `None` when the fast path does not apply: the general path decides. An
+/// answer already final (a payout found completed by status) takes the
+/// general path, which records its transition: the handler is owed it, and
+/// the provider's callback for it will find nothing new.
+async fn create_outcome(
+    pool: &AnyPool,
+    key: &OrderKey,
+    observation: &Observation,
+) -> Result<Option<Applied>> {
+    let owes_handler = observation.state.is_final() && observation.state.status().is_some();
+    if observation.source != Source::Create || observation.amount.is_some() || owes_handler {
+        return Ok(None);
+    }
+    let from: Vec<LedgerState> = LedgerState::ALL
+        .into_iter()
+        .filter(|current| {
+            step_from(Source::Create, *current, observation.state)
+                == Step::Advance(observation.state)
+        })
+        .collect();
+    if from.is_empty() {
+        return Ok(None);
+    }
+    let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 11)).collect();
+    let sql = format!(
+        "UPDATE paybridge_orders SET state = $5, provider_status = COALESCE($6, provider_status), \
+         provider_ref = COALESCE($7, provider_ref), payment_url = COALESCE($8, payment_url), \
+         detail = COALESCE($9, detail), version = version + 1, updated_at = $10 \
+         WHERE {BY_KEY} AND state IN ({}) RETURNING {ORDER_COLUMNS}",
+        placeholders.join(", "),
+    );
+    let mut query = by_key!(sqlx::query(&sql), key)
+        .bind(observation.state.as_str())
+        .bind(observation.provider_status.clone())
+        .bind(observation.provider_ref.clone())
+        .bind(observation.payment_url.clone())
+        .bind(observation.detail.clone())
+        .bind(now_ms());
+    for state in &from {
+        query = query.bind(state.as_str());
+    }
+    let row = query
+        .fetch_optional(pool)
+        .await
+        .map_err(db("record a create answer"))?;
+    Ok(match row {
+        Some(row) => Some(Applied {
+            step: Step::Advance(observation.state),
+            record: record(&row)?.0,
+            transition: None,
+        }),
+        None => None,
+    })
+}
+
+/// Records what an observation did, beside the order.
+async fn log_observation(
+    connection: &mut AnyConnection,
+    key: &OrderKey,
+    observation: &Observation,
+    effect: &str,
+) -> Result<()> {
+    by_key!(
+        sqlx::query(
+            "INSERT INTO paybridge_observations (provider, account, kind, order_id, source, \
+             observed, provider_status, amount, currency, effect, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ),
+        key
+    )
+    .bind(observation.source.as_str())
+    .bind(observation.state.as_str())
+    .bind(observation.provider_status.clone())
+    .bind(observation.amount.as_ref().map(|m| m.amount().to_string()))
+    .bind(
+        observation
+            .amount
+            .as_ref()
+            .map(|m| m.currency().as_str().to_owned()),
+    )
+    .bind(effect.to_owned())
+    .bind(now_ms())
+    .execute(&mut *connection)
+    .await
+    .map_err(db("record an observation"))?;
+    Ok(())
+}
+
+/// Records a transition whose handler is due; its id. A transition into
+/// a local state (`sending`, `unknown`, `refused`) has no handler.
+async fn log_transition(
+    connection: &mut AnyConnection,
+    key: &OrderKey,
+    from: Option<LedgerState>,
+    observation: &Observation,
+) -> Result<Option<i64>> {
+    if observation.state.status().is_none() {
+        return Ok(None);
+    }
+    let row = by_key!(
+        sqlx::query(
+            "INSERT INTO paybridge_transitions (provider, account, kind, order_id, from_state, \
+             to_state, source, at, handler) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'due') \
+             ON CONFLICT (provider, account, kind, order_id, to_state) DO NOTHING RETURNING id"
+        ),
+        key
+    )
+    .bind(from.map_or("none", LedgerState::as_str))
+    .bind(observation.state.as_str())
+    .bind(observation.source.as_str())
+    .bind(now_ms())
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(db("record a transition"))?;
+    row.map(|row| row.try_get::<i64, _>("id"))
+        .transpose()
+        .map_err(db("read a transition id"))
+}
