@@ -20,11 +20,13 @@
 #![deny(missing_docs)]
 
 mod callback;
+mod confirmation;
 mod error;
 pub mod fields;
 mod gateway;
 mod model;
 mod money;
+mod operation;
 pub mod outcome;
 pub mod prelude;
 mod provider;
@@ -33,15 +35,17 @@ pub mod refusal;
 mod request;
 mod status;
 
-pub use callback::{confirm, CallbackEvent, CallbackRejection, CallbackRequest, MAX_CALLBACK_BODY};
-pub use error::{BoxError, Error, RefusalKind, Result};
+pub use callback::{CallbackEvent, CallbackRequest, MAX_CALLBACK_BODY};
+pub use confirmation::confirm;
+pub use error::{BoxError, CallbackRejection, Error, RefusalKind, Result};
 pub use fields::{FieldRule, FieldUse, RequestField};
-pub use gateway::{Capabilities, Operation, PaymentGateway};
+pub use gateway::{Capabilities, PaymentGateway};
 pub use model::{
     Balance, Bank, CurrencyLimit, DepositOrder, PaymentMethod, StatusQuery, StatusReport,
     WithdrawalReceipt,
 };
 pub use money::{parse_decimal_str, Currency, Money, OrderId, MINOR_UNITS};
+pub use operation::Operation;
 pub use outcome::{LearnedFrom, Verdict};
 pub use provider::Provider;
 pub use request::{

@@ -5,7 +5,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::money::{Currency, Money, OrderId};
-use crate::outcome::LearnedFrom;
 use crate::status::{OrderKind, OrderStatus};
 
 /// Which order to look up.
@@ -276,6 +275,19 @@ impl PaymentMethod {
     pub fn new(code: String, name: Option<String>, raw: serde_json::Value) -> Self {
         Self { code, name, raw }
     }
+}
+
+/// How a payout's or deposit's status was learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LearnedFrom {
+    /// The create call's own answer.
+    CreateAnswer,
+    /// A status query made after the create call's answer left its fate open.
+    StatusQuery,
+    /// The order ledger, which already held the order: nothing was sent.
+    Ledger,
 }
 
 #[cfg(test)]

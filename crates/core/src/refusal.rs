@@ -12,7 +12,7 @@
 //! order.
 
 use crate::error::RefusalKind;
-use crate::gateway::Operation;
+use crate::operation::Operation;
 
 /// One refusal as a provider's document writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -46,6 +46,24 @@ impl std::fmt::Debug for FormApiBuilder {
     }
 }
 
+impl FormApiGateway {
+    /// Starts a gateway speaking `dialect` for `base_url` (which may carry a
+    /// path prefix), the merchant `username` and its `api_key`.
+    pub fn builder(
+        dialect: Arc<DialectSpec>,
+        base_url: impl Into<String>,
+        username: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> FormApiBuilder {
+        FormApiBuilder::new(
+            dialect,
+            base_url.into(),
+            username.into(),
+            SecretString::from(api_key.into()),
+        )
+    }
+}
+
 impl FormApiBuilder {
     pub(crate) fn new(
         dialect: Arc<DialectSpec>,

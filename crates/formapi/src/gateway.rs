@@ -20,7 +20,6 @@ use serde::Serialize;
 use tracing::{info, instrument};
 
 use crate::auth::{token_refused, AuthCache, AuthPolicy};
-use crate::builder::FormApiBuilder;
 use crate::limits::{check_amount, LimitsCache};
 use crate::transformers::{
     self as wire, AuthAnswer, AuthForm, AuthToken, Authed, BalanceAnswer, BalanceForm, BalanceOf,
@@ -60,22 +59,6 @@ pub struct FormApiGateway {
 }
 
 impl FormApiGateway {
-    /// Starts a gateway speaking `dialect` for `base_url` (which may carry a
-    /// path prefix), the merchant `username` and its `api_key`.
-    pub fn builder(
-        dialect: Arc<DialectSpec>,
-        base_url: impl Into<String>,
-        username: impl Into<String>,
-        api_key: impl Into<String>,
-    ) -> FormApiBuilder {
-        FormApiBuilder::new(
-            dialect,
-            base_url.into(),
-            username.into(),
-            SecretString::from(api_key.into()),
-        )
-    }
-
     /// The dialect it speaks.
     pub fn dialect(&self) -> &Arc<DialectSpec> {
         &self.dialect

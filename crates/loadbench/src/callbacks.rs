@@ -52,8 +52,9 @@ async fn open_ledger(database: &str) -> Result<(SqlLedger, Option<TestPostgres>)
     }
 }
 
-/// A Vpay88 whose status API says `completed` for 300 MYR for every order, on a thread of its own.
-fn status_api() -> String {
+/// Serves the router `app` makes on a single-threaded runtime of a thread of
+/// its own; the address it listens on.
+fn serve_on_own_thread(app: impl FnOnce() -> axum::Router + Send + 'static) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -61,27 +62,31 @@ fn status_api() -> String {
             .build()
             .expect("a runtime");
         runtime.block_on(async move {
-            let answer = json!({"status": true, "order_status": "completed", "amount": "300.0000",
-                                "currency": "MYR", "order_datetime": "2026-11-23 10:00:00"})
-            .to_string();
-            let answer: &'static str = answer.leak();
-            let app = axum::Router::new().route(
-                "/merchant/check_status",
-                axum::routing::post(move || async move {
-                    ([("content-type", "application/json")], answer)
-                }),
-            );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind loopback");
-            let _ = tx.send(format!(
-                "http://{}",
-                listener.local_addr().expect("local address")
-            ));
-            let _ = axum::serve(listener, app).await;
+            let address = listener.local_addr().expect("local address");
+            let _ = tx.send(format!("http://{address}"));
+            let _ = axum::serve(listener, app()).await;
         });
     });
-    rx.recv().expect("the status API's address")
+    rx.recv().expect("the server's address")
+}
+
+/// A Vpay88 whose status API says `completed` for 300 MYR for every order.
+fn status_api() -> String {
+    serve_on_own_thread(|| {
+        let answer = json!({"status": true, "order_status": "completed", "amount": "300.0000",
+                            "currency": "MYR", "order_datetime": "2026-11-23 10:00:00"})
+        .to_string();
+        let answer: &'static str = answer.leak();
+        axum::Router::new().route(
+            "/merchant/check_status",
+            axum::routing::post(
+                move || async move { ([("content-type", "application/json")], answer) },
+            ),
+        )
+    })
 }
 
 fn key(order_id: &str) -> OrderKey {
@@ -100,36 +105,21 @@ fn callback(order_id: &str) -> String {
     .to_string()
 }
 
-/// Serves the merchant's route on a single-threaded runtime of its own; its URL.
+/// Serves the merchant's route (one core's worth); its URL.
 fn merchant_service(gateway: Gateway, handled: Arc<AtomicUsize>) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async move {
-            let route = CallbackRoute::new(gateway, move |delivery: Delivery| {
-                let handled = handled.clone();
-                async move {
-                    if delivery.confirmed.is_some() {
-                        handled.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok::<(), std::convert::Infallible>(())
+    let base = serve_on_own_thread(move || {
+        let route = CallbackRoute::new(gateway, move |delivery: Delivery| {
+            let handled = handled.clone();
+            async move {
+                if delivery.confirmed.is_some() {
+                    handled.fetch_add(1, Ordering::Relaxed);
                 }
-            });
-            let app = axum::Router::new().nest("/callbacks", route.into_router());
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind loopback");
-            let _ = tx.send(format!(
-                "http://{}/callbacks",
-                listener.local_addr().expect("local address")
-            ));
-            let _ = axum::serve(listener, app).await;
+                Ok::<(), std::convert::Infallible>(())
+            }
         });
+        axum::Router::new().nest("/callbacks", route.into_router())
     });
-    rx.recv().expect("the route's address")
+    format!("{base}/callbacks")
 }
 
 /// Sends `ids`' callbacks, `concurrency` at a time; each latency, and how many

@@ -198,6 +198,14 @@ fn multipart(fields: &[(&str, &str)]) -> Bytes {
     Bytes::from(body)
 }
 
+/// The endpoints the clients post to.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Auth,
+    Order,
+    Status,
+}
+
 /// The three endpoints' URLs, parsed once.
 struct Endpoints<U> {
     auth: U,
@@ -217,6 +225,32 @@ where
             status: at("/merchant/check_status"),
         }
     }
+
+    fn at(&self, endpoint: Endpoint) -> &U {
+        match endpoint {
+            Endpoint::Auth => &self.auth,
+            Endpoint::Order => &self.order,
+            Endpoint::Status => &self.status,
+        }
+    }
+}
+
+/// A client that posts bodies encoded once into one buffer; the deposit and
+/// status query written once over its `post`.
+trait PreEncoded {
+    async fn post(&self, endpoint: Endpoint, body: Bytes) -> Value;
+
+    async fn deposit(&self, order_id: &str) -> String {
+        let auth = self.post(Endpoint::Auth, multipart(&AUTH_FIELDS)).await;
+        let token = text_of(&auth, "auth");
+        let order = multipart(&order_fields(&token, order_id));
+        text_of(&self.post(Endpoint::Order, order).await, "p_url")
+    }
+
+    async fn status(&self, order_id: &str) -> String {
+        let body = multipart(&status_fields(order_id));
+        text_of(&self.post(Endpoint::Status, body).await, "order_status")
+    }
 }
 
 /// The same shared reqwest client, each body encoded once and each URL parsed once.
@@ -225,11 +259,11 @@ struct Fast {
     urls: Endpoints<reqwest::Url>,
 }
 
-impl Fast {
-    async fn post(&self, url: &reqwest::Url, body: Bytes) -> Value {
+impl PreEncoded for Fast {
+    async fn post(&self, endpoint: Endpoint, body: Bytes) -> Value {
         let response = self
             .client
-            .post(url.clone())
+            .post(self.urls.at(endpoint).clone())
             .header(reqwest::header::CONTENT_TYPE, MULTIPART)
             .body(body)
             .send()
@@ -237,18 +271,6 @@ impl Fast {
             .expect("the local provider answers");
         let bytes = response.bytes().await.expect("the local provider's body");
         serde_json::from_slice(&bytes).expect("the local provider answers JSON")
-    }
-
-    async fn deposit(&self, order_id: &str) -> String {
-        let auth = self.post(&self.urls.auth, multipart(&AUTH_FIELDS)).await;
-        let token = text_of(&auth, "auth");
-        let order = multipart(&order_fields(&token, order_id));
-        text_of(&self.post(&self.urls.order, order).await, "p_url")
-    }
-
-    async fn status(&self, order_id: &str) -> String {
-        let body = multipart(&status_fields(order_id));
-        text_of(&self.post(&self.urls.status, body).await, "order_status")
     }
 }
 
@@ -258,9 +280,9 @@ struct Hyper {
     urls: Endpoints<hyper::Uri>,
 }
 
-impl Hyper {
-    async fn post(&self, uri: &hyper::Uri, body: Bytes) -> Value {
-        let request = hyper::Request::post(uri.clone())
+impl PreEncoded for Hyper {
+    async fn post(&self, endpoint: Endpoint, body: Bytes) -> Value {
+        let request = hyper::Request::post(self.urls.at(endpoint).clone())
             .header(hyper::header::CONTENT_TYPE, MULTIPART)
             .body(Full::new(body))
             .expect("a request");
@@ -276,18 +298,6 @@ impl Hyper {
             .expect("the local provider's body")
             .to_bytes();
         serde_json::from_slice(&bytes).expect("the local provider answers JSON")
-    }
-
-    async fn deposit(&self, order_id: &str) -> String {
-        let auth = self.post(&self.urls.auth, multipart(&AUTH_FIELDS)).await;
-        let token = text_of(&auth, "auth");
-        let order = multipart(&order_fields(&token, order_id));
-        text_of(&self.post(&self.urls.order, order).await, "p_url")
-    }
-
-    async fn status(&self, order_id: &str) -> String {
-        let body = multipart(&status_fields(order_id));
-        text_of(&self.post(&self.urls.status, body).await, "order_status")
     }
 }
 

@@ -14,6 +14,7 @@
 //! [`table`] lists every row; `docs/reliability.md` shows it, checked by a test.
 
 use crate::error::{Error, RefusalKind, Result};
+pub use crate::model::LearnedFrom;
 use crate::model::StatusReport;
 use crate::money::Money;
 use crate::status::{OrderKind, OrderStatus};
@@ -377,19 +378,6 @@ pub fn table_markdown() -> String {
         ));
     }
     out
-}
-
-/// How a payout's or deposit's status was learned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum LearnedFrom {
-    /// The create call's own answer.
-    CreateAnswer,
-    /// A status query made after the create call's answer left its fate open.
-    StatusQuery,
-    /// The order ledger, which already held the order: nothing was sent.
-    Ledger,
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! the call's deadline.
 
 use crate::error::{Error, Result};
-use crate::gateway::Operation;
 use crate::model::StatusReport;
 use crate::money::{Money, OrderId};
+use crate::operation::Operation;
 use crate::request::{DepositRequest, WithdrawalRequest};
 use crate::status::OrderKind;
 use std::future::Future;

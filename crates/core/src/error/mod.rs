@@ -2,11 +2,14 @@
 
 use std::fmt;
 
-use crate::callback::CallbackRejection;
-use crate::gateway::Operation;
 use crate::money::{Money, OrderId};
+use crate::operation::Operation;
 use crate::provider::Provider;
 use crate::status::{OrderKind, OrderStatus};
+
+mod rejection;
+
+pub use rejection::CallbackRejection;
 
 /// A boxed error kept as the `source()` of transport failures.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
