@@ -52,14 +52,24 @@ pub(crate) fn scale_section(f: &Figures<'_>) -> String {
             .filter(|r| r.database == database)
             .collect();
         if let [small, large] = runs.as_slice() {
-            let _ = writeln!(d, "- Callbacks on {database} with {} and {} orders in the ledger: {:.0} and {:.0} callbacks per second on one core: a callback's cost does not grow with the ledger (each touches its order's rows by key).", small.report["callbacks"], large.report["callbacks"], small.per_second(), large.per_second());
+            let change = large.per_second() / small.per_second().max(1.0) - 1.0;
+            let _ = writeln!(d, "- Callbacks on {database} with {} and {} orders in the ledger: {:.0} and {:.0} callbacks per second on one core ({:+.0}%). Each callback touches its own order's rows by key.", small.report["callbacks"], large.report["callbacks"], small.per_second(), large.per_second(), change * 100.0);
         }
     }
 
     let _ = writeln!(d, "\n**With concurrency.**");
     let levels = crate::bench_report::levels(f.concurrency);
+    let rate = |level: &Value| level["per_second"].as_f64().unwrap_or(0.0);
     if let (Some(first), Some(last)) = (levels.first(), levels.last()) {
-        let _ = writeln!(d, "- Deposits through one `Gateway` at {} and {} in flight: {} and {} per second, p99 {} and {}, {} and {} KiB per in-flight request. Throughput is flat past a few in flight (the two cores are the limit, not paybridge); latency grows with the queue; memory per request falls as the fixed part is shared.", first["concurrency"], last["concurrency"], first["per_second"], last["per_second"], ns(first["p99_ns"].as_f64().unwrap_or(0.0)), ns(last["p99_ns"].as_f64().unwrap_or(0.0)), first["kib_per_in_flight"], last["kib_per_in_flight"]);
+        let shown: Vec<String> = levels
+            .iter()
+            .map(|l| format!("{} at {}", l["per_second"], l["concurrency"]))
+            .collect();
+        let peak = levels
+            .iter()
+            .max_by(|a, b| rate(a).total_cmp(&rate(b)))
+            .unwrap_or(first);
+        let _ = writeln!(d, "- Deposits per second through one `Gateway`, by requests in flight: {}. The most is {} at {} in flight, on the two cores the sandbox and the client share; past it, p99 grows with the queue ({} at {}, {} at {}), and memory per in-flight request falls as the fixed part is shared ({} KiB at {}, {} KiB at {}).", shown.join(", "), peak["per_second"], peak["concurrency"], ns(first["p99_ns"].as_f64().unwrap_or(0.0)), first["concurrency"], ns(last["p99_ns"].as_f64().unwrap_or(0.0)), last["concurrency"], first["kib_per_in_flight"], first["concurrency"], last["kib_per_in_flight"], last["concurrency"]);
     }
     for run in f.callbacks.iter().step_by(2) {
         let one = &run.report["one_at_a_time"];
