@@ -26,6 +26,23 @@ async fn counting_provider() -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}"), hits)
 }
 
+/// A Vpay88 gateway over `ledger` whose provider counts every request it gets.
+async fn vpay88_counted(ledger: SqlLedger) -> (Gateway, Arc<AtomicUsize>) {
+    let (base, hits) = counting_provider().await;
+    let config = Config::from_toml(
+        &format!(
+            "[vpay88]\nbase_url = \"{base}\"\nusername = \"m\"\napi_key = \"k\"\n\
+             secret_key = \"s\"\n[http]\nread_attempts = 1\n"
+        ),
+        "conflicts",
+    )
+    .unwrap();
+    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
+        .unwrap()
+        .with_ledger(Arc::new(ledger));
+    (gateway, hits)
+}
+
 #[tokio::test]
 async fn a_payout_held_failed_then_confirmed_completed_is_not_reported_as_no_money_moved() {
     let ledger = SqlLedger::open(&paybridge_testkit::postgres::sqlite_url())
@@ -48,18 +65,7 @@ async fn a_payout_held_failed_then_confirmed_completed_is_not_reported_as_no_mon
     assert_eq!(held.state, LedgerState::Failed);
     assert!(held.conflict.is_some(), "the contradiction is recorded");
 
-    let (base, hits) = counting_provider().await;
-    let config = Config::from_toml(
-        &format!(
-            "[vpay88]\nbase_url = \"{base}\"\nusername = \"m\"\napi_key = \"k\"\n\
-             secret_key = \"s\"\n[http]\nread_attempts = 1\n"
-        ),
-        "conflicts",
-    )
-    .unwrap();
-    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
-        .unwrap()
-        .with_ledger(Arc::new(ledger));
+    let (gateway, hits) = vpay88_counted(ledger).await;
     let payout = WithdrawalRequest::builder("W1", amount, "101", "John", "123")
         .build()
         .unwrap();
@@ -96,18 +102,7 @@ async fn a_payout_refused_then_confirmed_completed_is_not_sent_again() {
         Observation::new(Source::Callback, LedgerState::Completed).amount(Some(amount.clone()));
     ledger.observe(&key, &completed).await.unwrap();
 
-    let (base, hits) = counting_provider().await;
-    let config = Config::from_toml(
-        &format!(
-            "[vpay88]\nbase_url = \"{base}\"\nusername = \"m\"\napi_key = \"k\"\n\
-             secret_key = \"s\"\n[http]\nread_attempts = 1\n"
-        ),
-        "conflicts",
-    )
-    .unwrap();
-    let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
-        .unwrap()
-        .with_ledger(Arc::new(ledger));
+    let (gateway, hits) = vpay88_counted(ledger).await;
     let payout = WithdrawalRequest::builder("W2", amount, "101", "John", "123")
         .build()
         .unwrap();

@@ -17,6 +17,22 @@ use paybridge_signing::{onepunch_notification_signature, OnepunchNotificationFie
 use paybridge_testkit::faulty_ledger::{FaultyLedger, LedgerCall};
 use serde_json::json;
 
+/// The ledger route for `gateway`, served; its URL, and how many times its
+/// handler ran.
+async fn counting_route(gateway: Gateway) -> (String, Arc<AtomicUsize>) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let route = CallbackRoute::new(gateway, move |_: Delivery| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok::<(), String>(()))
+    })
+    .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback_url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, Router::new().nest("/cb", route)).await });
+    (callback_url, runs)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_for_a_deposit_whose_token_the_ledger_missed_is_confirmed_and_applied_once()
 {
@@ -45,16 +61,7 @@ async fn a_notification_for_a_deposit_whose_token_the_ledger_missed_is_confirmed
     let gateway = Gateway::for_provider(&config, paybridge::providers::ONEPUNCH)
         .unwrap()
         .with_ledger(ledger);
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counted = runs.clone();
-    let route = CallbackRoute::new(gateway.clone(), move |_: Delivery| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        std::future::ready(Ok::<(), String>(()))
-    })
-    .into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let callback_url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, Router::new().nest("/cb", route)).await });
+    let (callback_url, runs) = counting_route(gateway.clone()).await;
 
     let request = DepositRequest::builder("P1", Money::parse("10", "CNY").unwrap())
         .payment_method("ali-person")
@@ -178,16 +185,7 @@ async fn a_shifted_notification_for_a_deposit_whose_token_the_ledger_missed_move
     let gateway = Gateway::for_provider(&config, paybridge::providers::ONEPUNCH)
         .unwrap()
         .with_ledger(Arc::new(ledger.clone()));
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counted = runs.clone();
-    let route = CallbackRoute::new(gateway, move |_: Delivery| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        std::future::ready(Ok::<(), String>(()))
-    })
-    .into_router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let callback_url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, Router::new().nest("/cb", route)).await });
+    let (callback_url, runs) = counting_route(gateway).await;
 
     let signature = onepunch_notification_signature(
         &OnepunchNotificationFields {
