@@ -88,19 +88,17 @@ impl SqlLedger {
             create_private_file(&url);
         }
         let timeout = options.connect_timeout;
-        let synchronous: &'static str = match options.sqlite_synchronous {
-            crate::SqliteSynchronous::Full => "PRAGMA synchronous = FULL",
-            crate::SqliteSynchronous::Normal => "PRAGMA synchronous = NORMAL",
-        };
+        let synchronous = options.sqlite_synchronous;
         let connecting = AnyPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(timeout)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        let synchronous = format!("PRAGMA synchronous = {}", synchronous.as_str());
                         for pragma in [
                             "PRAGMA journal_mode = WAL",
-                            synchronous,
+                            &synchronous,
                             "PRAGMA busy_timeout = 10000",
                         ] {
                             sqlx::query(pragma).execute(&mut *connection).await?;
