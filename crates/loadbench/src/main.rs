@@ -1,9 +1,11 @@
 //! Load drivers for `cargo xtask bench`. Each prints one JSON document.
 //!
-//! - `overhead ITERATIONS`: the same deposit creation and status query sent by
+//! - `overhead ITERATIONS [CLIENT]`: the same deposit creation and status query sent by
 //!   plain reqwest, the fastest hand-written reqwest client, hyper-util's own
 //!   client and paybridge, alternating, against one local server; medians and
 //!   paybridge's ratio over each, plus how many connections the server saw.
+//!   With `CLIENT` (plain, fast, hyper or paybridge) only that one runs, to
+//!   profile its cost per call.
 //! - `concurrency BASE_URL PER_LEVEL LEVELS...`: deposit creations through one
 //!   `Gateway` at each concurrency level against a sandbox; throughput, p50/p99,
 //!   and resident memory per in-flight request.
@@ -173,7 +175,15 @@ fn main() {
     let value = match args.first().map(String::as_str) {
         Some("overhead") => {
             let iterations = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
-            runtime.block_on(overhead::overhead(iterations))
+            let only = args.get(2).map(String::as_str);
+            if only.is_some_and(|name| !overhead::CLIENTS.contains(&name)) {
+                eprintln!(
+                    "overhead: the client is one of {}",
+                    overhead::CLIENTS.join(", ")
+                );
+                std::process::exit(2);
+            }
+            runtime.block_on(overhead::overhead(iterations, only))
         }
         Some("concurrency") => {
             let base = args.get(1).cloned().unwrap_or_default();
@@ -195,7 +205,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: paybridge-loadbench overhead N | concurrency BASE_URL PER_LEVEL LEVEL... | callbacks sqlite_full|sqlite_normal|postgres COUNT CONCURRENCY | floor PORT ANSWER"
+                "usage: paybridge-loadbench overhead N [CLIENT] | concurrency BASE_URL PER_LEVEL LEVEL... | callbacks sqlite_full|sqlite_normal|postgres COUNT CONCURRENCY | floor PORT ANSWER"
             );
             std::process::exit(2);
         }

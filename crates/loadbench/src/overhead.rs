@@ -302,7 +302,7 @@ impl PreEncoded for Hyper {
 }
 
 /// The clients, in the order their columns are reported.
-const CLIENTS: [&str; 4] = ["plain", "fast", "hyper", "paybridge"];
+pub(crate) const CLIENTS: [&str; 4] = ["plain", "fast", "hyper", "paybridge"];
 
 struct Clients {
     plain: Plain,
@@ -344,8 +344,11 @@ impl Clients {
     }
 }
 
-/// Runs the overhead measurement and returns its JSON report.
-pub(crate) async fn overhead(iterations: usize) -> Value {
+/// Runs the overhead measurement and returns its JSON report. With `only`,
+/// just that client runs (by its column name): a profiler's view of one
+/// client's cost per call, with no ratio worth reading.
+pub(crate) async fn overhead(iterations: usize, only: Option<&str>) -> Value {
+    let runs = |client: usize| only.is_none_or(|name| name == CLIENTS[client]);
     let (base, seen) = local_provider().await;
     // The same timeouts paybridge sets by default: a serious integration sets them too
     // (the documents' PHP sets a 400 s one), and each costs a timer per request.
@@ -370,7 +373,7 @@ pub(crate) async fn overhead(iterations: usize) -> Value {
         paybridge: gateway(&base),
     };
     // Warm every pool first.
-    for client in 0..CLIENTS.len() {
+    for client in (0..CLIENTS.len()).filter(|&c| runs(c)) {
         clients.deposit(client, "WARM").await;
     }
     let mut deposits = vec![Vec::with_capacity(iterations); CLIENTS.len()];
@@ -380,6 +383,9 @@ pub(crate) async fn overhead(iterations: usize) -> Value {
         // Rotate which goes first, so no client always meets a warmer cache.
         for turn in 0..CLIENTS.len() {
             let client = (i + turn) % CLIENTS.len();
+            if !runs(client) {
+                continue;
+            }
             let started = Instant::now();
             clients.deposit(client, &id).await;
             deposits[client].push(nanos(started.elapsed()));
