@@ -146,7 +146,7 @@ pub(crate) fn overhead_section(d: &mut String, runs: &[Value]) {
         }
     }
     if let Some(run) = runs.first() {
-        let _ = writeln!(d, "\nConnection reuse: run 1 sent {} requests over {} connections, so no call builds a client, a TLS configuration or a connection of its own. The floor itself: fast over hyper is what reqwest adds to hyper's client on the same bytes ({:.3}x on status in run 1); paybridge's transport is reqwest, so its ratio over hyper can be no lower than that.", run["requests"], run["connections"], median(&run["status"]["fast"]) / median(&run["status"]["hyper"]).max(1.0));
+        let _ = writeln!(d, "\nConnection reuse: run 1 sent {} requests over {} connections, so no call builds a client, a TLS configuration or a connection of its own. The floor itself: fast over hyper is what reqwest adds to hyper's client on the same bytes ({:.3}x on status in run 1). paybridge's own transport is hyper-util's client (reqwest only for a merchant's own client, or when a proxy is set in the environment), so what it adds over hyper is its own work: encoding and signing the form, reading and checking the answer, the outcome table.", run["requests"], run["connections"], median(&run["status"]["fast"]) / median(&run["status"]["hyper"]).max(1.0));
     }
 }
 

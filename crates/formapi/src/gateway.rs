@@ -13,7 +13,7 @@ use paybridge_core::{
     OrderKind, PaymentGateway, Provider, Result, SecretString, StatusQuery, StatusReport,
     WithdrawalReceipt, WithdrawalRequest,
 };
-use paybridge_wire::transport::{BaseUrl, HttpTransport, Idempotency};
+use paybridge_wire::transport::{BaseUrl, HttpTransport, Idempotency, Outgoing};
 use paybridge_wire::{form_pairs, read_answer, AnswerError, Answered, MultipartForm};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -152,15 +152,14 @@ impl FormApiGateway {
         form: &impl Serialize,
     ) -> Result<Answered<A>> {
         let multipart = MultipartForm::new(&form_pairs(form)?);
-        let url = self.base_url.endpoint(path);
+        let request = Outgoing::post(
+            self.base_url.endpoint(path)?,
+            multipart.content_type(),
+            multipart.body(),
+        );
         let reply = self
             .transport
-            .send(operation, idempotency, |client| {
-                client
-                    .post(url.clone())
-                    .header(reqwest::header::CONTENT_TYPE, multipart.content_type())
-                    .body(multipart.body())
-            })
+            .send(operation, idempotency, &request)
             .await?;
         read_answer(self.dialect.provider(), operation, reply, &wire::REFUSALS)
     }
@@ -326,7 +325,7 @@ impl PaymentGateway for FormApiGateway {
     }
 
     fn request_fields(&self, kind: OrderKind, currency: &Currency) -> Vec<FieldRule> {
-        self.dialect.rules(kind, currency)
+        self.dialect.rules(kind, currency).to_vec()
     }
 
     #[instrument(skip_all, fields(provider = %self.dialect.provider(), order_id = %request.order_id))]

@@ -30,7 +30,8 @@ use paybridge_signing::{
     explain_onepunch_notification, onepunch_listing_signature, onepunch_notification_matches,
     onepunch_status_signature, OnepunchNotificationFields,
 };
-use paybridge_wire::transport::{BaseUrl, HttpSettings, HttpTransport, Idempotency};
+use paybridge_wire::transport::{BaseUrl, HttpSettings, HttpTransport, Idempotency, Outgoing};
+use paybridge_wire::HeaderValue;
 use paybridge_wire::{read_answer, Answered};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -195,11 +196,11 @@ impl OnePunch {
         &self,
         operation: Operation,
         idempotency: Idempotency,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        request: &Outgoing,
     ) -> Result<Answered<Payload<P>>> {
         let reply = self
             .transport
-            .send(operation, idempotency, build)
+            .send(operation, idempotency, request)
             .await
             .map_err(|err| transformers::refusal_in_status(operation, err))?;
         read_answer(PROVIDER, operation, reply, &transformers::REFUSALS)
@@ -216,11 +217,9 @@ impl OnePunch {
         let signature = onepunch_listing_signature(magic, token, self.monster_key());
         let url = self.base_url.endpoint(&format!(
             "/api/v0/payment/all/{what}/{token}/{magic}/{signature}"
-        ));
-        self.send(operation, Idempotency::Read, |client| {
-            client.get(url.clone())
-        })
-        .await
+        ))?;
+        self.send(operation, Idempotency::Read, &Outgoing::get(url))
+            .await
     }
 }
 
@@ -270,17 +269,16 @@ impl PaymentGateway for OnePunch {
         let body = self.create_body(request)?;
         let json =
             serde_json::to_vec(&body).map_err(|e| Error::invalid("request", e.to_string()))?;
-        let url = self.base_url.endpoint("/api/v0/payment/");
+        let outgoing = Outgoing::post(
+            self.base_url.endpoint("/api/v0/payment/")?,
+            HeaderValue::from_static("application/json"),
+            json.into(),
+        );
         let call = CreateCall::deposit(request, self.transport.call_limits());
         let sending = async {
-            self.send::<CreatedPayload>(OPERATION, Idempotency::Write, |client| {
-                client
-                    .post(url.clone())
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(json.clone())
-            })
-            .await?
-            .map_into::<CreatedPayment>()
+            self.send::<CreatedPayload>(OPERATION, Idempotency::Write, &outgoing)
+                .await?
+                .map_into::<CreatedPayment>()
         };
         let sent = within_deadline(OPERATION, call.deadline, sending).await;
         // ONE-PUNCH looks payments up only by the token its (lost) answer carried.
@@ -312,10 +310,12 @@ impl PaymentGateway for OnePunch {
         let signature = onepunch_status_signature(token, magic, monster_token, self.monster_key());
         let url = self.base_url.endpoint(&format!(
             "/api/v0/payment/status/{token}/{monster_token}/{magic}/{signature}"
-        ));
-        self.send::<StatusPayload>(Operation::DepositStatus, Idempotency::Read, |client| {
-            client.get(url.clone())
-        })
+        ))?;
+        self.send::<StatusPayload>(
+            Operation::DepositStatus,
+            Idempotency::Read,
+            &Outgoing::get(url),
+        )
         .await?
         .map(|answer| {
             StatusReport::try_from(StatusOf {

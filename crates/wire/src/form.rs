@@ -6,8 +6,8 @@
 use std::fmt;
 
 use bytes::Bytes;
+use http::HeaderValue;
 use rand::Rng;
-use reqwest::header::HeaderValue;
 use serde::ser::{self, Impossible, Serialize};
 
 use paybridge_core::{Error, Result};
@@ -42,11 +42,15 @@ impl MultipartForm {
     /// LF are written `%22`, `%0D` and `%0A`, as browsers do.
     pub fn new(fields: &[(String, String)]) -> Self {
         let boundary = loop {
-            let candidate = format!("paybridge-{:032x}", rand::thread_rng().gen::<u128>());
-            if !fields.iter().any(|(_, value)| value.contains(&candidate)) {
+            let candidate = random_boundary();
+            if !fields
+                .iter()
+                .any(|(_, value)| value.contains(candidate.as_str()))
+            {
                 break candidate;
             }
         };
+        let boundary = boundary.as_str();
         let size: usize = fields
             .iter()
             .map(|(name, value)| name.len() + value.len() + boundary.len() + 48)
@@ -55,7 +59,7 @@ impl MultipartForm {
         for (name, value) in fields {
             for piece in [
                 "--",
-                &boundary,
+                boundary,
                 "\r\nContent-Disposition: form-data; name=\"",
             ] {
                 body.extend_from_slice(piece.as_bytes());
@@ -72,12 +76,13 @@ impl MultipartForm {
             body.extend_from_slice(value.as_bytes());
             body.extend_from_slice(b"\r\n");
         }
-        for piece in ["--", &boundary, "--\r\n"] {
+        for piece in ["--", boundary, "--\r\n"] {
             body.extend_from_slice(piece.as_bytes());
         }
-        let content_type =
-            HeaderValue::try_from(format!("multipart/form-data; boundary={boundary}"))
-                .expect("a boundary of ASCII letters, digits and '-' is a valid header value");
+        let content_type = HeaderValue::from_maybe_shared(Bytes::from(
+            ["multipart/form-data; boundary=", boundary].concat(),
+        ))
+        .expect("a boundary of ASCII letters, digits and '-' is a valid header value");
         Self {
             content_type,
             body: Bytes::from(body),
@@ -92,6 +97,29 @@ impl MultipartForm {
     /// The encoded body; cloning it copies no bytes.
     pub fn body(&self) -> Bytes {
         self.body.clone()
+    }
+}
+
+/// `paybridge-` and 32 random hex digits, written without the formatting
+/// machinery (this runs on every request).
+fn random_boundary() -> Boundary {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = *b"paybridge-00000000000000000000000000000000";
+    let mut bits = rand::thread_rng().gen::<u128>();
+    for digit in text[10..].iter_mut() {
+        *digit = HEX[(bits & 0xf) as usize];
+        bits >>= 4;
+    }
+    Boundary(text)
+}
+
+/// A multipart boundary: ASCII letters, digits and `-`.
+struct Boundary([u8; 42]);
+
+impl Boundary {
+    fn as_str(&self) -> &str {
+        // Only ASCII was written into it.
+        std::str::from_utf8(&self.0).unwrap_or("paybridge-boundary")
     }
 }
 

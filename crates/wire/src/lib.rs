@@ -26,6 +26,8 @@ pub use body::*;
 pub use scalar::*;
 
 pub use form::{form_pairs, MultipartForm};
+/// A header value, as an [`Outgoing`](transport::Outgoing) request takes its content type.
+pub use http::HeaderValue;
 pub use paybridge_core::redact::{scrubbed, BODY_KEPT, SECRET_FIELD_NAMES};
 pub use paybridge_core::{is_http_url, parse_decimal_str};
 

@@ -11,11 +11,16 @@
 use std::time::Duration;
 
 use rand::Rng;
-use tracing::{debug, warn};
 
 pub use paybridge_core::outcome::ResolvePolicy;
 use paybridge_core::outcome::{CallLimits, DEFAULT_OPERATION_DEADLINE};
-use paybridge_core::{BoxError, Error, Operation, Result};
+use paybridge_core::{Error, Result};
+
+mod send;
+mod url;
+
+pub use send::{HttpReply, HttpTransport, Idempotency, Outgoing};
+pub use url::{BaseUrl, Endpoint};
 
 /// When and how often reads are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +138,9 @@ impl TransportConfig {
         self
     }
 
-    /// Builds a pooled client with these timeouts.
+    /// Builds a pooled reqwest client with these timeouts, which never
+    /// follows a redirect: the client paybridge uses when a proxy is set in
+    /// the environment, and a starting point for a merchant's own.
     pub fn build_client(&self) -> Result<reqwest::Client> {
         reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
@@ -213,345 +220,6 @@ macro_rules! http_options {
 /// [`http_options!`](crate::http_options) works in a crate without reqwest.
 pub use reqwest::Client;
 
-/// A provider's base URL, checked and parsed once when the gateway is built.
-///
-/// reqwest parses a URL given as text on every request, its host through IDNA
-/// included: more work than the rest of paybridge's on a call. An endpoint's
-/// URL is made from this one by setting its path, which parses nothing else.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl {
-    text: String,
-    parsed: reqwest::Url,
-}
-
-impl BaseUrl {
-    /// A configured base URL, trimmed and without a trailing `/`; anything but
-    /// an http(s) URL with a host, or one carrying credentials (`user:pass@`:
-    /// no provider takes them there, and reqwest would send them and print
-    /// them in its errors), a query or a fragment (where would the paths
-    /// go?), is a configuration error naming `key`. The error shows the URL
-    /// with its credentials hidden ([`paybridge_core::redact::url`]).
-    pub fn parse(key: &str, url: &str) -> Result<Self> {
-        let text = url.trim().trim_end_matches('/');
-        let shown = paybridge_core::redact::Url(text);
-        let refuse = |reason: String| Error::Config {
-            key: key.to_owned(),
-            reason,
-        };
-        if !paybridge_core::is_http_url(text) {
-            return Err(refuse(format!("{shown:?} is not an http(s) URL")));
-        }
-        let parsed = reqwest::Url::parse(text)
-            .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(refuse(format!(
-                "{shown:?} carries credentials; a provider's base URL takes none (remove the part before '@')"
-            )));
-        }
-        if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(refuse(format!("{shown:?} names no host")));
-        }
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(refuse(format!(
-                "{shown:?} has a query or a fragment; give the address the paths go under"
-            )));
-        }
-        Ok(Self {
-            text: text.to_owned(),
-            parsed,
-        })
-    }
-
-    /// The base URL as configured (trimmed, no trailing `/`).
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// The URL of `path` (starting with `/`) under this base: its path
-    /// appended to the base's own.
-    pub fn endpoint(&self, path: &str) -> reqwest::Url {
-        let mut url = self.parsed.clone();
-        url.set_path(&[self.parsed.path().trim_end_matches('/'), path].concat());
-        url
-    }
-}
-
-impl std::fmt::Display for BaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-/// What came back.
-#[derive(Debug, Clone)]
-pub struct HttpReply {
-    /// HTTP status code.
-    pub status: u16,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-/// Whether a request may change state at the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotency {
-    /// A read: safe to retry.
-    Read,
-    /// A write: sent once, whatever happens.
-    Write,
-}
-
-/// One shared, cloneable HTTP client with the retry policy applied per call.
-#[derive(Debug, Clone)]
-pub struct HttpTransport {
-    client: reqwest::Client,
-    config: TransportConfig,
-    /// A merchant's client may follow redirects; paybridge's own never does.
-    may_follow_redirects: bool,
-}
-
-/// Why one attempt produced no reply.
-enum AttemptError {
-    Network(reqwest::Error),
-    TooLarge,
-    /// The client followed a redirect; the answer came from elsewhere.
-    Redirected,
-}
-
-impl HttpTransport {
-    /// A transport with its own pooled client.
-    pub fn new(config: &TransportConfig) -> Result<Self> {
-        Ok(Self {
-            client: config.build_client()?,
-            config: config.clone(),
-            may_follow_redirects: false,
-        })
-    }
-
-    /// A transport over the merchant's own client (shared pools, proxies). Its
-    /// connect timeout applies; paybridge's per-request timeout, answer limit and
-    /// retries are applied to every request all the same.
-    pub fn with_client(client: reqwest::Client, config: &TransportConfig) -> Self {
-        Self {
-            client,
-            config: config.clone(),
-            may_follow_redirects: true,
-        }
-    }
-
-    /// The settings in force.
-    pub fn config(&self) -> &TransportConfig {
-        &self.config
-    }
-
-    /// When an operation started now must be done, resolution included.
-    pub fn deadline(&self) -> tokio::time::Instant {
-        tokio::time::Instant::now() + self.config.operation_deadline
-    }
-
-    /// The limits of a create call starting now: this transport's deadline
-    /// and resolve policy.
-    pub fn call_limits(&self) -> CallLimits {
-        CallLimits {
-            deadline: self.deadline(),
-            resolve: self.config.resolve,
-        }
-    }
-
-    /// Sends a request built by `build` (called once per attempt). Reads retry
-    /// on network failures and on 5xx/429; writes never retry. A 5xx on a write
-    /// is reported as a transport failure that may have been delivered.
-    pub async fn send<F>(
-        &self,
-        operation: Operation,
-        idempotency: Idempotency,
-        build: F,
-    ) -> Result<HttpReply>
-    where
-        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    {
-        let attempts = match idempotency {
-            Idempotency::Read => self.config.retry.max_attempts.max(1),
-            Idempotency::Write => 1,
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome = self.attempt(operation, &build).await;
-            let retryable = match &outcome {
-                Ok(reply) => reply.status >= 500 || reply.status == 429,
-                Err(AttemptError::Network(_)) => true,
-                Err(AttemptError::TooLarge | AttemptError::Redirected) => false,
-            };
-            if !retryable || attempt >= attempts {
-                return self.finish(operation, outcome);
-            }
-            let delay = self.config.retry.backoff(attempt - 1);
-            warn!(
-                operation = operation.name(),
-                attempt,
-                delay_ms = delay.as_millis() as u64,
-                "retrying read"
-            );
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    async fn attempt<F>(
-        &self,
-        operation: Operation,
-        build: &F,
-    ) -> std::result::Result<HttpReply, AttemptError>
-    where
-        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    {
-        let mut response = match self.may_follow_redirects {
-            false => build(&self.client)
-                .timeout(self.config.request_timeout)
-                .send()
-                .await
-                .map_err(AttemptError::Network)?,
-            true => {
-                let (client, request) = build(&self.client)
-                    .timeout(self.config.request_timeout)
-                    .build_split();
-                let request = request.map_err(AttemptError::Network)?;
-                let asked = request.url().clone();
-                let response = client
-                    .execute(request)
-                    .await
-                    .map_err(AttemptError::Network)?;
-                if response.url() != &asked {
-                    return Err(AttemptError::Redirected);
-                }
-                response
-            }
-        };
-        let status = response.status().as_u16();
-        let limit = self.config.max_answer_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
-            return Err(AttemptError::TooLarge);
-        }
-        // Read chunk by chunk so an endless or huge answer never sits in memory.
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(AttemptError::Network)? {
-            if body.len() + chunk.len() > limit {
-                return Err(AttemptError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        debug!(
-            operation = operation.name(),
-            status,
-            bytes = body.len(),
-            "response"
-        );
-        Ok(HttpReply { status, body })
-    }
-
-    fn finish(
-        &self,
-        operation: Operation,
-        outcome: std::result::Result<HttpReply, AttemptError>,
-    ) -> Result<HttpReply> {
-        match outcome {
-            // Outside 2xx and 4xx (which carry refusals to read): a 5xx, or a
-            // redirect, which is never followed.
-            Ok(reply) if reply.status >= 500 || (300..400).contains(&reply.status) => {
-                Err(Error::HttpStatus {
-                    operation,
-                    status: reply.status,
-                    body: paybridge_core::redact::scrubbed(&reply.body),
-                })
-            }
-            Ok(reply) => Ok(reply),
-            Err(AttemptError::Redirected) => Err(Error::Transport {
-                operation,
-                may_have_been_delivered: true,
-                source: "the HTTP client followed a redirect away from the provider's address; \
-                         build it with redirect::Policy::none()"
-                    .into(),
-            }),
-            Err(AttemptError::TooLarge) => Err(Error::decode(
-                operation,
-                format!(
-                    "the answer is larger than the {}-byte limit",
-                    self.config.max_answer_bytes
-                ),
-                b"",
-            )),
-            // Only a failure to connect proves nothing was delivered.
-            Err(AttemptError::Network(err)) => {
-                let may_have_been_delivered = !err.is_connect() && !err.is_builder();
-                if err.is_timeout() {
-                    Err(Error::Timeout {
-                        operation,
-                        may_have_been_delivered,
-                    })
-                } else {
-                    Err(Error::Transport {
-                        operation,
-                        may_have_been_delivered,
-                        source: Box::new(NetworkFailure::from(err)) as BoxError,
-                    })
-                }
-            }
-        }
-    }
-}
-
-/// A network failure, said with its cause: reqwest's own message is only
-/// "error sending request", the cause (connection refused, a DNS failure, a
-/// TLS refusal) sits at the end of its source chain. The chain is kept as the
-/// `source()`.
-#[derive(Debug)]
-struct NetworkFailure {
-    summary: String,
-    source: reqwest::Error,
-}
-
-impl From<reqwest::Error> for NetworkFailure {
-    fn from(err: reqwest::Error) -> Self {
-        let err = err.without_url();
-        let what = if err.is_connect() {
-            "could not connect"
-        } else if err.is_timeout() {
-            "timed out"
-        } else if err.is_body() || err.is_decode() {
-            "the answer broke off"
-        } else {
-            "the exchange failed"
-        };
-        let mut cause: &dyn std::error::Error = &err;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
-        let innermost = cause.to_string();
-        let summary = match innermost == err.to_string() {
-            true => format!("{what}: {err}"),
-            false => format!("{what}: {innermost}"),
-        };
-        Self {
-            summary,
-            source: err,
-        }
-    }
-}
-
-impl std::fmt::Display for NetworkFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.summary)
-    }
-}
-
-impl std::error::Error for NetworkFailure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,7 +246,7 @@ mod tests {
         ];
         for (base, path, expected) in cases {
             let base = BaseUrl::parse("p.base_url", base).unwrap();
-            assert_eq!(base.endpoint(path).as_str(), expected);
+            assert_eq!(base.endpoint(path).unwrap().to_string(), expected);
         }
         assert_eq!(
             BaseUrl::parse("k", "http://h/p/").unwrap().as_str(),

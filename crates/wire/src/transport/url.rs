@@ -1,0 +1,119 @@
+//! A provider's address, checked once when the gateway is built, and the
+//! endpoints under it.
+
+use bytes::Bytes;
+use paybridge_core::{Error, Result};
+
+/// A provider's base URL, checked and parsed once when the gateway is built.
+///
+/// A URL given as text is parsed again on every request by most clients, its
+/// host through IDNA included: more work than the rest of paybridge's on a
+/// call. An endpoint is this URL's normalised text with the endpoint's path
+/// appended, read as an HTTP URI, which parses no host again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    text: String,
+    parsed: reqwest::Url,
+    /// The normalised URL without a trailing `/`: a path is appended to it.
+    prefix: String,
+}
+
+impl BaseUrl {
+    /// A configured base URL, trimmed and without a trailing `/`; anything but
+    /// an http(s) URL with a host, or one carrying credentials (`user:pass@`:
+    /// no provider takes them there, and an HTTP client would send them and
+    /// print them in its errors), a query or a fragment (where would the paths
+    /// go?), is a configuration error naming `key`. The error shows the URL
+    /// with its credentials hidden ([`paybridge_core::redact::url`]).
+    pub fn parse(key: &str, url: &str) -> Result<Self> {
+        let text = url.trim().trim_end_matches('/');
+        let shown = paybridge_core::redact::Url(text);
+        let refuse = |reason: String| Error::Config {
+            key: key.to_owned(),
+            reason,
+        };
+        if !paybridge_core::is_http_url(text) {
+            return Err(refuse(format!("{shown:?} is not an http(s) URL")));
+        }
+        let parsed = reqwest::Url::parse(text)
+            .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(refuse(format!(
+                "{shown:?} carries credentials; a provider's base URL takes none (remove the part before '@')"
+            )));
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(refuse(format!("{shown:?} names no host")));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(refuse(format!(
+                "{shown:?} has a query or a fragment; give the address the paths go under"
+            )));
+        }
+        let prefix = parsed.as_str().trim_end_matches('/').to_owned();
+        // Checked once here, so that appending a plain path cannot fail later.
+        http::Uri::try_from(prefix.as_str())
+            .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
+        Ok(Self {
+            text: text.to_owned(),
+            parsed,
+            prefix,
+        })
+    }
+
+    /// The base URL as configured (trimmed, no trailing `/`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The URL of `path` (starting with `/`) under this base: its path
+    /// appended to the base's own. A path holding a character a URL's path
+    /// cannot carry as it is (a space, `?`, `#`, a non-ASCII letter) has it
+    /// percent-encoded, as a browser does; one that still makes no HTTP URI
+    /// is refused, before anything is sent.
+    pub fn endpoint(&self, path: &str) -> Result<Endpoint> {
+        let plain = path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@%".contains(&b));
+        let text = match plain {
+            true => [self.prefix.as_str(), path].concat(),
+            false => {
+                let mut url = self.parsed.clone();
+                url.set_path(&[self.parsed.path().trim_end_matches('/'), path].concat());
+                url.into()
+            }
+        };
+        let uri = http::Uri::from_maybe_shared(Bytes::from(text)).map_err(|e| {
+            Error::invalid(
+                "request",
+                format!("{:?} makes no URL under the provider's address ({e})", path),
+            )
+        })?;
+        Ok(Endpoint { uri })
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// One endpoint's URL under a [`BaseUrl`]; cloning it copies no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    uri: http::Uri,
+}
+
+impl Endpoint {
+    /// The URL as an HTTP URI.
+    pub fn uri(&self) -> &http::Uri {
+        &self.uri
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.uri.fmt(f)
+    }
+}
