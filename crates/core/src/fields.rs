@@ -273,7 +273,8 @@ pub fn sent_value<T: Clone>(
 pub fn check_fields(
     rules: &[FieldRule],
     provider: Provider,
-    context: &str,
+    // Formatted only when a field is refused: most requests pass.
+    context: impl std::fmt::Display,
     present: impl Fn(RequestField) -> bool,
 ) -> Result<()> {
     for rule in rules {

@@ -39,11 +39,67 @@ impl Row {
     }
 }
 
-/// A kind of order's rows: for every currency, and per currency over those.
+/// A kind of order's rows as the dialect file writes them: for every
+/// currency, and per currency over those.
 #[derive(Debug, Clone, Default)]
 struct OrderRows {
     every: Vec<Row>,
     by_currency: BTreeMap<String, Vec<Row>>,
+}
+
+/// A kind of order's table in one currency: the family's rules with the
+/// dialect's rows over them, in request order. Merged once when the dialect is
+/// read, not on every order.
+#[derive(Debug, Clone)]
+struct Table {
+    rows: Vec<Row>,
+    rules: Vec<FieldRule>,
+}
+
+/// A kind of order's tables: each currency the file writes rows for, and the
+/// table of every other currency.
+#[derive(Debug, Clone)]
+struct Tables {
+    by_currency: BTreeMap<String, Table>,
+    other: Table,
+}
+
+impl Tables {
+    fn merge(kind: OrderKind, rows: &OrderRows) -> Self {
+        let table = |own: Option<&Vec<Row>>| {
+            let common = match kind {
+                OrderKind::Deposit => common_deposit_rules(),
+                _ => common_withdrawal_rules(),
+            };
+            let mut out: Vec<Row> = common.into_iter().map(Row::plain).collect();
+            for row in rows.every.iter().chain(own.into_iter().flatten()) {
+                match out.iter_mut().find(|r| r.rule.field == row.rule.field) {
+                    Some(existing) => *existing = row.clone(),
+                    None => out.push(row.clone()),
+                }
+            }
+            // Checked in request order, so the first field a request misses is
+            // the one named; a field of another kind goes last.
+            let order = RequestField::of(kind);
+            out.sort_by_key(|row| order.iter().position(|f| *f == row.rule.field));
+            let rules = in_request_order(out.iter().map(|r| r.rule.clone()).collect(), kind);
+            Table { rows: out, rules }
+        };
+        Self {
+            by_currency: rows
+                .by_currency
+                .iter()
+                .map(|(currency, own)| (currency.clone(), table(Some(own))))
+                .collect(),
+            other: table(None),
+        }
+    }
+
+    fn of(&self, currency: &Currency) -> &Table {
+        self.by_currency
+            .get(currency.as_str())
+            .unwrap_or(&self.other)
+    }
 }
 
 /// Each operation's path under the base URL.
@@ -112,8 +168,8 @@ pub struct DialectSpec {
     paths: Paths,
     /// Words beyond (or instead of) the family's, per kind, lower case.
     statuses: BTreeMap<(&'static str, String), OrderStatus>,
-    deposit: OrderRows,
-    withdrawal: OrderRows,
+    deposit: Tables,
+    withdrawal: Tables,
 }
 
 // ------------------------------------------------------------ the file
@@ -344,8 +400,14 @@ impl DialectSpec {
             balance: file.balance,
             paths: file.paths,
             statuses,
-            deposit: read_rows(at, OrderKind::Deposit, file.deposit, &currencies)?,
-            withdrawal: read_rows(at, OrderKind::Withdrawal, file.withdrawal, &currencies)?,
+            deposit: Tables::merge(
+                OrderKind::Deposit,
+                &read_rows(at, OrderKind::Deposit, file.deposit, &currencies)?,
+            ),
+            withdrawal: Tables::merge(
+                OrderKind::Withdrawal,
+                &read_rows(at, OrderKind::Withdrawal, file.withdrawal, &currencies)?,
+            ),
             currencies,
         })
     }
@@ -400,42 +462,24 @@ impl DialectSpec {
             .or_else(|| order_status(kind, word))
     }
 
-    fn rows(&self, kind: OrderKind, currency: &Currency) -> Vec<Row> {
-        let (common, rows) = match kind {
-            OrderKind::Deposit => (common_deposit_rules(), &self.deposit),
-            _ => (common_withdrawal_rules(), &self.withdrawal),
-        };
-        let mut out: Vec<Row> = common.into_iter().map(Row::plain).collect();
-        let own = rows.by_currency.get(currency.as_str());
-        for row in rows.every.iter().chain(own.into_iter().flatten()) {
-            match out.iter_mut().find(|r| r.rule.field == row.rule.field) {
-                Some(existing) => *existing = row.clone(),
-                None => out.push(row.clone()),
-            }
+    fn table(&self, kind: OrderKind, currency: &Currency) -> &Table {
+        match kind {
+            OrderKind::Deposit => self.deposit.of(currency),
+            _ => self.withdrawal.of(currency),
         }
-        // Checked in request order, so the first field a request misses is the one named.
-        let order = RequestField::of(kind);
-        out.sort_by_key(|row| order.iter().position(|f| *f == row.rule.field));
-        out
     }
 
     /// How each field of a `kind` of order is used in `currency`: the one table
     /// the form is checked against and built from, in request order.
-    pub fn rules(&self, kind: OrderKind, currency: &Currency) -> Vec<FieldRule> {
-        let rules = self
-            .rows(kind, currency)
-            .into_iter()
-            .map(|r| r.rule)
-            .collect();
-        // The rows are in request order already; a field of another kind goes last.
-        in_request_order(rules, kind)
+    pub fn rules(&self, kind: OrderKind, currency: &Currency) -> &[FieldRule] {
+        &self.table(kind, currency).rules
     }
 
     /// Whether a deposit in its first documented currency sends a payment
     /// method (a configured default method is refused where none is taken).
     pub fn takes_payment_method(&self) -> bool {
         let rules = self.rules(OrderKind::Deposit, &self.currencies[0]);
-        paybridge_core::fields::field_use(&rules, RequestField::PaymentMethod).sends()
+        paybridge_core::fields::field_use(rules, RequestField::PaymentMethod).sends()
     }
 
     /// The checks beyond the table's presence check, once it has passed:
@@ -443,9 +487,9 @@ impl DialectSpec {
     /// a field may take (and the names of extra fields).
     pub fn check_deposit_values(&self, request: &DepositRequest) -> Result<()> {
         let currency = request.amount.currency();
-        let rows = self.rows(OrderKind::Deposit, currency);
+        let rows = &self.table(OrderKind::Deposit, currency).rows;
         let method = request.payment_method.as_deref();
-        for row in &rows {
+        for row in rows {
             let exempt = &row.required_unless_payment_method;
             let field = row.rule.field;
             if !exempt.is_empty()
@@ -463,7 +507,7 @@ impl DialectSpec {
                 ));
             }
         }
-        for row in &rows {
+        for row in rows {
             let Some(allowed) = &row.values else { continue };
             let field = row.rule.field;
             let given: Vec<&str> = if field == RequestField::Extra {

@@ -99,12 +99,16 @@ impl DepositForm {
         check_request_amount(&request.amount)?;
         let currency = request.amount.currency();
         let rules = dialect.rules(OrderKind::Deposit, currency);
-        let context = format!(" {currency} deposits");
         let provider = dialect.provider();
-        check_fields(&rules, provider, &context, |f| request.has(f))?;
+        check_fields(
+            rules,
+            provider,
+            format_args!(" {currency} deposits"),
+            |f| request.has(f),
+        )?;
         request.extra.refuse_names(FORM_FIELD_NAMES, provider)?;
         dialect.check_deposit_values(request)?;
-        let sent = |field, value: &Option<String>| sent_value(&rules, field, value);
+        let sent = |field, value: &Option<String>| sent_value(rules, field, value);
         Ok(Self {
             username: sent(F::CustomerName, &request.customer_name),
             amount: format_amount(request.amount.amount()),

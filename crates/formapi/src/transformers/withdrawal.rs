@@ -70,8 +70,12 @@ impl WithdrawalForm {
         check_request_amount(&request.amount)?;
         let currency = request.amount.currency();
         let rules = dialect.rules(OrderKind::Withdrawal, currency);
-        let context = format!(" {currency} withdrawals");
-        check_fields(&rules, dialect.provider(), &context, |f| request.has(f))?;
+        check_fields(
+            rules,
+            dialect.provider(),
+            format_args!(" {currency} withdrawals"),
+            |f| request.has(f),
+        )?;
         request
             .extra
             .refuse_names(FORM_FIELD_NAMES, dialect.provider())?;
@@ -80,11 +84,11 @@ impl WithdrawalForm {
             currency: currency.as_str().to_owned(),
             orderid: request.order_id.as_str().to_owned(),
             bank_id: request.bank_id.clone(),
-            bank_branch: sent_value(&rules, RequestField::BankBranch, &request.bank_branch),
+            bank_branch: sent_value(rules, RequestField::BankBranch, &request.bank_branch),
             holder_name: request.holder_name.clone(),
             account_no: request.account_no.clone(),
             fields: WithdrawalFields {
-                callback_url: sent_value(&rules, RequestField::CallbackUrl, &request.callback_url),
+                callback_url: sent_value(rules, RequestField::CallbackUrl, &request.callback_url),
             },
             extra: request.extra.clone(),
         })
