@@ -100,12 +100,9 @@ impl DepositForm {
         let currency = request.amount.currency();
         let rules = dialect.rules(OrderKind::Deposit, currency);
         let provider = dialect.provider();
-        check_fields(
-            rules,
-            provider,
-            format_args!(" {currency} deposits"),
-            |f| request.has(f),
-        )?;
+        check_fields(rules, provider, format_args!(" {currency} deposits"), |f| {
+            request.has(f)
+        })?;
         request.extra.refuse_names(FORM_FIELD_NAMES, provider)?;
         dialect.check_deposit_values(request)?;
         let sent = |field, value: &Option<String>| sent_value(rules, field, value);
