@@ -382,7 +382,7 @@ end"#,
     }));
     let _ = writeln!(doc, "## Targets of the HTTP path\n");
     crate::bench_report::targets(&mut doc, &overheads, &wrk_rows);
-    let _ = writeln!(doc, "- No per-call client or TLS configuration: one pooled `reqwest::Client` per gateway, shared by clones; the overhead runs show thousands of calls over a handful of connections.");
+    let _ = writeln!(doc, "- No per-call client or TLS configuration: one pooled HTTP client per gateway, shared by clones; the overhead runs show thousands of calls over a handful of connections.");
     let path = if quick {
         crate::target_dir()?.join("benchmarks-quick.md")
     } else {
