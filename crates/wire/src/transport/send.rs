@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
 use http::Method;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -288,7 +288,10 @@ impl HttpTransport {
         let mut builder = http::Request::builder()
             .method(request.method.clone())
             .uri(request.endpoint.uri().clone())
-            .header(USER_AGENT, HeaderValue::from_static(AGENT));
+            .header(USER_AGENT, HeaderValue::from_static(AGENT))
+            // As curl and reqwest send it: some providers' firewalls refuse a
+            // request without one.
+            .header(ACCEPT, HeaderValue::from_static("*/*"));
         if let Some(content_type) = &request.content_type {
             builder = builder.header(CONTENT_TYPE, content_type.clone());
         }
