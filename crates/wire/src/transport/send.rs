@@ -16,7 +16,7 @@ use http::Method;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tracing::{debug, warn};
+use tracing::{debug, warn, Instrument};
 
 use paybridge_core::{BoxError, Error, Operation, Result};
 
@@ -122,6 +122,19 @@ enum AttemptError {
     TooLarge,
     /// The client followed a redirect; the answer came from elsewhere.
     Redirected,
+}
+
+impl AttemptError {
+    /// A short word for the failure, as a span's `error.type`.
+    fn kind(&self) -> &'static str {
+        match self {
+            AttemptError::NotSent(..) => "not_sent",
+            AttemptError::Broken(_) => "broken",
+            AttemptError::TimedOut => "timeout",
+            AttemptError::TooLarge => "answer_too_large",
+            AttemptError::Redirected => "redirected",
+        }
+    }
 }
 
 /// The proxy variables reqwest reads; with one set, paybridge's own client is
@@ -230,14 +243,27 @@ impl HttpTransport {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = match tokio::time::timeout(
-                self.config.request_timeout,
-                self.attempt(request),
-            )
-            .await
-            {
+            // One span per attempt, named and fielded as OpenTelemetry's HTTP
+            // client spans are. The path is left out: ONE-PUNCH's carries a
+            // signed token.
+            let span = tracing::info_span!(
+                "http.client",
+                otel.kind = "client",
+                http.request.method = request.method.as_str(),
+                server.address = request.endpoint.uri().host().unwrap_or_default(),
+                http.request.resend_count = attempt - 1,
+                paybridge.operation = operation.name(),
+                http.response.status_code = tracing::field::Empty,
+                error.r#type = tracing::field::Empty,
+            );
+            let timed = tokio::time::timeout(self.config.request_timeout, self.attempt(request));
+            let outcome = match timed.instrument(span.clone()).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(AttemptError::TimedOut),
+            };
+            match &outcome {
+                Ok(reply) => span.record("http.response.status_code", reply.status),
+                Err(failure) => span.record("error.type", failure.kind()),
             };
             let retryable = match &outcome {
                 Ok(reply) => reply.status >= 500 || reply.status == 429,
