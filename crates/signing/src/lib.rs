@@ -1,4 +1,6 @@
-//! Every MD5 token and signature the paybridge providers use, as pure functions.
+//! Every MD5 token and signature the paybridge providers use, as pure functions,
+//! and the Standard Webhooks signature paybridge puts on its own events
+//! ([`webhook`]).
 //!
 //! Nothing here does I/O or holds state. Inputs are named after the documents' own
 //! variables so a reader can check each concatenation against the provider's text.
@@ -15,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod explain;
+pub mod webhook;
 
 pub use explain::{
     explain_form_token, explain_onepunch_notification, Explanation, FormTokenContext, Mistake,
