@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod events;
 mod gateway;
 mod options;
 pub mod reconcile;
@@ -43,6 +44,7 @@ use std::fmt;
 use async_trait::async_trait;
 use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
 
+pub use events::{DeliveryState, Event, EventFilter, EventType};
 pub use gateway::Ledgered;
 pub use options::{LedgerOptions, SqliteSynchronous, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
 pub use sql::SqlLedger;
@@ -172,6 +174,10 @@ pub struct Observation {
     pub payment_url: Option<String>,
     /// Free text kept with the order (a refusal's message).
     pub detail: Option<String>,
+    /// Whether the provider's own answer stands behind it: a create answer,
+    /// a status query, a reconcile run, or a callback confirmed by status
+    /// (true); a callback only verified (false). Its event says which.
+    pub confirmed: bool,
 }
 
 impl Observation {
@@ -185,7 +191,14 @@ impl Observation {
             provider_ref: None,
             payment_url: None,
             detail: None,
+            confirmed: true,
         }
+    }
+
+    /// Whether the provider's own answer stands behind it (true unless set).
+    pub fn confirmed(mut self, confirmed: bool) -> Self {
+        self.confirmed = confirmed;
+        self
     }
 
     /// With the provider's own word.
@@ -472,6 +485,9 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Marks `run` finished: the next run starts afresh.
     async fn finish_reconcile(&self, run: i64) -> Result<()>;
+
+    /// The events [`EventFilter`] names, in the order they were written.
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>>;
 }
 
 /// One order of a reconcile run, as the ledger held it when the run began.

@@ -81,6 +81,25 @@ const MIGRATIONS: &[&[&str]] = &[
         "CREATE INDEX IF NOT EXISTS paybridge_transitions_owed \
         ON paybridge_transitions (provider, account, handler)",
     ],
+    &[
+        // The outbox: one event per transition a merchant hears of, written
+        // by the transition's own transaction; its body is fixed then.
+        "CREATE TABLE IF NOT EXISTS paybridge_events ({id}, event_id TEXT NOT NULL UNIQUE, \
+        type TEXT NOT NULL, {key}, sequence BIGINT NOT NULL, body TEXT NOT NULL, \
+        created_at BIGINT NOT NULL, state TEXT NOT NULL, attempts BIGINT NOT NULL, \
+        next_attempt_at BIGINT NOT NULL, claimed_until BIGINT, last_status TEXT)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS paybridge_events_in_order \
+        ON paybridge_events (provider, account, kind, order_id, sequence)",
+        "CREATE INDEX IF NOT EXISTS paybridge_events_due \
+        ON paybridge_events (state, next_attempt_at)",
+        // Each delivery attempt: when, the answer's status, how long, and the
+        // first bytes of the answer.
+        "CREATE TABLE IF NOT EXISTS paybridge_event_attempts ({id}, event BIGINT NOT NULL, \
+        at BIGINT NOT NULL, status BIGINT, duration_ms BIGINT NOT NULL, answer TEXT, \
+        error TEXT)",
+        "CREATE INDEX IF NOT EXISTS paybridge_event_attempts_of \
+        ON paybridge_event_attempts (event)",
+    ],
 ];
 
 /// The number of the last migration.

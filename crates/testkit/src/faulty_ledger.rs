@@ -9,9 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use paybridge_core::{Error, Money, Result};
 use paybridge_ledger::{
-    Applied, Begin, CallbackVerdict, Claim, Ledger, LedgerState, ListFilter, Observation, OrderKey,
-    OrderRecord, OwedQuery, ReceivedCallback, ReconcileOrder, ReconcilePage, ReconcileRun,
-    Transition, UnconfirmedFields,
+    Applied, Begin, CallbackVerdict, Claim, Event, EventFilter, Ledger, LedgerState, ListFilter,
+    Observation, OrderKey, OrderRecord, OwedQuery, ReceivedCallback, ReconcileOrder, ReconcilePage,
+    ReconcileRun, Transition, UnconfirmedFields,
 };
 
 /// One method of [`Ledger`].
@@ -36,6 +36,7 @@ pub enum LedgerCall {
     ReconcileRows,
     Reconciled,
     FinishReconcile,
+    Events,
 }
 
 type Fails = dyn Fn(LedgerCall) -> bool + Send + Sync;
@@ -154,5 +155,10 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
     async fn finish_reconcile(&self, run: i64) -> Result<()> {
         self.check(LedgerCall::FinishReconcile)?;
         self.real.finish_reconcile(run).await
+    }
+
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
+        self.check(LedgerCall::Events)?;
+        self.real.events(filter).await
     }
 }

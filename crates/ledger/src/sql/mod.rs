@@ -19,6 +19,7 @@ macro_rules! by_key {
 }
 
 mod callbacks;
+mod events;
 mod migrate;
 mod observe;
 mod open;
@@ -30,6 +31,7 @@ use async_trait::async_trait;
 use paybridge_core::{Error, Money, OrderKind, Result};
 use sqlx::AnyPool;
 
+use crate::events::{Event, EventFilter};
 use crate::schema::Backend;
 use crate::state::LedgerState;
 use crate::{
@@ -166,5 +168,9 @@ impl Ledger for SqlLedger {
 
     async fn finish_reconcile(&self, run: i64) -> Result<()> {
         reconcile::finish_reconcile(&self.pool, run).await
+    }
+
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
+        events::events(&self.pool, filter).await
     }
 }

@@ -3,11 +3,14 @@
 //! transition and the observation recorded in the same transaction.
 
 use paybridge_core::{Error, Result};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, Row};
 
+use super::events::{log_event, Happened};
 use super::orders::{insert, read};
 use super::rows::{record, ORDER_COLUMNS};
 use super::{db, kind_word, SqlLedger, BY_KEY};
+use crate::events::EventType;
+use crate::schema::Backend;
 use crate::state::{step_from, LedgerState, Step};
 use crate::{now_ms, Applied, Observation, OrderKey, OrderRecord, Source};
 
@@ -21,7 +24,7 @@ pub(super) async fn observe(
     key: &OrderKey,
     observation: &Observation,
 ) -> Result<Applied> {
-    if let Some(applied) = create_outcome(&ledger.pool, key, observation).await? {
+    if let Some(applied) = create_outcome(ledger, key, observation).await? {
         return Ok(applied);
     }
     for _ in 0..CAS_ATTEMPTS {
@@ -55,7 +58,6 @@ async fn observe_once(
             if insert(&mut tx, key, amount, observation).await? {
                 let transition = log_transition(&mut tx, key, None, observation).await?;
                 log_observation(&mut tx, key, observation, "recorded").await?;
-                tx.commit().await.map_err(db("commit an observation"))?;
                 let now = now_ms();
                 let record = OrderRecord {
                     key: key.clone(),
@@ -69,6 +71,8 @@ async fn observe_once(
                     created_at: now,
                     updated_at: now,
                 };
+                log_transition_event(&mut tx, &record, None, observation).await?;
+                tx.commit().await.map_err(db("commit an observation"))?;
                 return Ok(Some(Applied {
                     step: Step::Advance(observation.state),
                     record,
@@ -127,6 +131,7 @@ async fn observe_once(
             keep(&mut record.payment_url, &observation.payment_url);
             keep(&mut record.detail, &observation.detail);
             record.updated_at = now;
+            log_transition_event(&mut tx, &record, Some(from), observation).await?;
             log_transition(&mut tx, key, Some(from), observation).await?
         }
         Step::Conflict => {
@@ -150,10 +155,13 @@ async fn observe_once(
                 )
             };
             tracing::warn!(order = %key, %reason, "an observation contradicts the ledger; not applied");
-            by_key!(
+            // Only the first conflict is kept and is news: the condition, not
+            // what this writer read, decides which, as two writers may both
+            // have read the order before either recorded one.
+            let first = by_key!(
                 sqlx::query(&format!(
-                    "UPDATE paybridge_orders SET conflict = COALESCE(conflict, $5), \
-                     updated_at = $6 WHERE {BY_KEY}"
+                    "UPDATE paybridge_orders SET conflict = $5, updated_at = $6 \
+                     WHERE {BY_KEY} AND conflict IS NULL"
                 )),
                 key
             )
@@ -161,9 +169,32 @@ async fn observe_once(
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(db("record a conflict"))?;
-            record.conflict.get_or_insert(reason);
+            .map_err(db("record a conflict"))?
+            .rows_affected()
+                == 1;
+            if !first {
+                by_key!(
+                    sqlx::query(&format!(
+                        "UPDATE paybridge_orders SET updated_at = $5 WHERE {BY_KEY}"
+                    )),
+                    key
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("record a conflict"))?;
+            }
             record.updated_at = now;
+            if first {
+                let happened = Happened {
+                    event_type: EventType::OrderConflict,
+                    previous: Some(record.state),
+                    confirmed: observation.confirmed,
+                    conflict: Some(&reason),
+                };
+                log_event(&mut tx, &record, &happened).await?;
+            }
+            record.conflict.get_or_insert(reason);
             None
         }
         Step::Same | Step::Stale => {
@@ -242,7 +273,7 @@ async fn fill_references(
 /// general path, which records its transition: the handler is owed it, and
 /// the provider's callback for it will find nothing new.
 async fn create_outcome(
-    pool: &AnyPool,
+    ledger: &SqlLedger,
     key: &OrderKey,
     observation: &Observation,
 ) -> Result<Option<Applied>> {
@@ -278,18 +309,79 @@ async fn create_outcome(
     for state in &from {
         query = query.bind(state.as_str());
     }
-    let row = query
-        .fetch_optional(pool)
+    let Some(event_type) = EventType::of_transition(key.kind, observation.state) else {
+        // No event: the one statement is the whole write.
+        let row = query
+            .fetch_optional(&ledger.pool)
+            .await
+            .map_err(db("record a create answer"))?;
+        return row
+            .map(|row| {
+                Ok(Applied {
+                    step: Step::Advance(observation.state),
+                    record: record(&row)?.0,
+                    transition: None,
+                })
+            })
+            .transpose();
+    };
+    // An event is owed (a payout answered `processing`): the move and its
+    // event in one transaction, the state it left read under the same lock.
+    let mut tx = ledger.write().await?;
+    let lock = match ledger.backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let previous: Option<String> = by_key!(
+        sqlx::query_scalar(&format!(
+            "SELECT state FROM paybridge_orders WHERE {BY_KEY}{lock}"
+        )),
+        key
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("read an order's state"))?;
+    let Some(row) = query
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db("record a create answer"))?;
-    Ok(match row {
-        Some(row) => Some(Applied {
-            step: Step::Advance(observation.state),
-            record: record(&row)?.0,
-            transition: None,
-        }),
-        None => None,
-    })
+        .map_err(db("record a create answer"))?
+    else {
+        return Ok(None);
+    };
+    let moved = record(&row)?.0;
+    let happened = Happened {
+        event_type,
+        previous: previous.as_deref().and_then(LedgerState::parse),
+        confirmed: observation.confirmed,
+        conflict: None,
+    };
+    log_event(&mut tx, &moved, &happened).await?;
+    tx.commit().await.map_err(db("commit a create answer"))?;
+    Ok(Some(Applied {
+        step: Step::Advance(observation.state),
+        record: moved,
+        transition: None,
+    }))
+}
+
+/// Writes the event of a transition into `record`'s state, when that state
+/// makes one, in the transaction that applies it.
+async fn log_transition_event(
+    connection: &mut AnyConnection,
+    record: &OrderRecord,
+    previous: Option<LedgerState>,
+    observation: &Observation,
+) -> Result<()> {
+    let Some(event_type) = EventType::of_transition(record.key.kind, record.state) else {
+        return Ok(());
+    };
+    let happened = Happened {
+        event_type,
+        previous,
+        confirmed: observation.confirmed,
+        conflict: None,
+    };
+    log_event(connection, record, &happened).await
 }
 
 /// Records what an observation did, beside the order.

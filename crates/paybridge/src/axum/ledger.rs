@@ -177,7 +177,8 @@ pub(super) async fn apply<H: Handler>(
                 .and_then(|r| r.amount.clone())
                 .or(Some(event.amount.clone())),
         )
-        .provider_ref(event.provider_ref.clone());
+        .provider_ref(event.provider_ref.clone())
+        .confirmed(confirmed.is_some());
     let is_confirmed = confirmed.is_some();
     let answered = |outcome: String, applied: bool| {
         verdict(Some(key.clone()), true, is_confirmed, applied, outcome)

@@ -1,0 +1,255 @@
+//! The events a merchant's application hears of: one per transition the
+//! ledger applies that changes what the merchant must do (a deposit paid, a
+//! payout completed or rejected, a conflict found), written in the same
+//! transaction as the transition (an outbox), so a crash between the two loses
+//! neither.
+//!
+//! A transition into `pending` (an order created, nothing paid) or into a
+//! local state (`sending`, `unknown`, `refused`: the caller of the create call
+//! was told) makes no event.
+
+use paybridge_core::OrderKind;
+
+use crate::{LedgerState, OrderKey};
+
+/// What an event says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventType {
+    /// A deposit is being paid (the provider has it in hand).
+    DepositProcessing,
+    /// A deposit was paid.
+    DepositCompleted,
+    /// A deposit did not go through (failed, or rejected by the provider).
+    DepositFailed,
+    /// A payout is in the provider's hands.
+    PayoutProcessing,
+    /// A payout was paid out.
+    PayoutCompleted,
+    /// A payout did not go through.
+    PayoutFailed,
+    /// A payout was refused by the provider or the bank after acceptance.
+    PayoutRejected,
+    /// The provider said something that contradicts what the ledger holds
+    /// (another amount, a final state changed): not applied, to be looked at.
+    OrderConflict,
+}
+
+impl EventType {
+    /// Every type.
+    pub const ALL: [EventType; 8] = [
+        EventType::DepositProcessing,
+        EventType::DepositCompleted,
+        EventType::DepositFailed,
+        EventType::PayoutProcessing,
+        EventType::PayoutCompleted,
+        EventType::PayoutFailed,
+        EventType::PayoutRejected,
+        EventType::OrderConflict,
+    ];
+
+    /// The type's name in an event's body (`deposit.completed`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::DepositProcessing => "deposit.processing",
+            EventType::DepositCompleted => "deposit.completed",
+            EventType::DepositFailed => "deposit.failed",
+            EventType::PayoutProcessing => "payout.processing",
+            EventType::PayoutCompleted => "payout.completed",
+            EventType::PayoutFailed => "payout.failed",
+            EventType::PayoutRejected => "payout.rejected",
+            EventType::OrderConflict => "order.conflict",
+        }
+    }
+
+    /// Reads a type's name.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == word)
+    }
+
+    /// The event a transition of a `kind` of order into `state` makes, if any.
+    pub fn of_transition(kind: OrderKind, state: LedgerState) -> Option<Self> {
+        let deposit = kind == OrderKind::Deposit;
+        Some(match state {
+            LedgerState::Processing if deposit => EventType::DepositProcessing,
+            LedgerState::Completed if deposit => EventType::DepositCompleted,
+            LedgerState::Failed | LedgerState::Rejected if deposit => EventType::DepositFailed,
+            LedgerState::Processing => EventType::PayoutProcessing,
+            LedgerState::Completed => EventType::PayoutCompleted,
+            LedgerState::Failed => EventType::PayoutFailed,
+            LedgerState::Rejected => EventType::PayoutRejected,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an event's delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeliveryState {
+    /// Not yet attempted.
+    Pending,
+    /// Attempted and not accepted; another attempt is due.
+    Failed,
+    /// Every attempt failed, or the endpoint is gone: kept, not retried
+    /// (until replayed).
+    Dead,
+    /// Accepted by the receiver (a 2xx).
+    Delivered,
+}
+
+impl DeliveryState {
+    /// Every state.
+    pub const ALL: [DeliveryState; 4] = [
+        DeliveryState::Pending,
+        DeliveryState::Failed,
+        DeliveryState::Dead,
+        DeliveryState::Delivered,
+    ];
+
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dead => "dead",
+            DeliveryState::Delivered => "delivered",
+        }
+    }
+
+    /// Reads a stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One event as the outbox holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Event {
+    /// Its id (`evt_` and 26 letters and digits): the `webhook-id` of every
+    /// delivery of it, retries and replays included.
+    pub id: String,
+    /// What happened.
+    pub event_type: EventType,
+    /// The order.
+    pub key: OrderKey,
+    /// The order's events are numbered from 1, in the order they were written.
+    pub sequence: i64,
+    /// The JSON body sent, byte for byte.
+    pub body: String,
+    /// When it was written, in milliseconds since the epoch.
+    pub created_at: i64,
+    /// Its delivery.
+    pub state: DeliveryState,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// When the next attempt is due, in milliseconds since the epoch.
+    pub next_attempt_at: i64,
+}
+
+/// Which events [`Ledger::events`](crate::Ledger::events) reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventFilter {
+    /// Only those in this delivery state.
+    pub state: Option<DeliveryState>,
+    /// Only those written at or after this time (milliseconds since the epoch).
+    pub since: Option<i64>,
+    /// Only this order's.
+    pub key: Option<OrderKey>,
+    /// At most this many, oldest first (all when `None`).
+    pub limit: Option<i64>,
+}
+
+impl EventFilter {
+    /// Every event.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Those in `state`.
+    pub fn state(mut self, state: DeliveryState) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// Those written at or after `since` (milliseconds since the epoch).
+    pub fn since(mut self, since: i64) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// One order's.
+    pub fn key(mut self, key: OrderKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// At most `limit`.
+    pub fn limit(mut self, limit: i64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_final_or_processing_state_makes_its_kinds_event_and_no_other_does() {
+        use EventType as E;
+        use LedgerState as S;
+        let cases = [
+            (
+                OrderKind::Deposit,
+                S::Processing,
+                Some(E::DepositProcessing),
+            ),
+            (OrderKind::Deposit, S::Completed, Some(E::DepositCompleted)),
+            (OrderKind::Deposit, S::Failed, Some(E::DepositFailed)),
+            (OrderKind::Deposit, S::Rejected, Some(E::DepositFailed)),
+            (
+                OrderKind::Withdrawal,
+                S::Processing,
+                Some(E::PayoutProcessing),
+            ),
+            (
+                OrderKind::Withdrawal,
+                S::Completed,
+                Some(E::PayoutCompleted),
+            ),
+            (OrderKind::Withdrawal, S::Failed, Some(E::PayoutFailed)),
+            (OrderKind::Withdrawal, S::Rejected, Some(E::PayoutRejected)),
+        ];
+        for kind in [OrderKind::Deposit, OrderKind::Withdrawal] {
+            for state in LedgerState::ALL {
+                let expected = cases
+                    .iter()
+                    .find(|(k, s, _)| *k == kind && *s == state)
+                    .and_then(|(_, _, event)| *event);
+                assert_eq!(
+                    EventType::of_transition(kind, state),
+                    expected,
+                    "{kind:?} {state}"
+                );
+            }
+        }
+        for event in EventType::ALL {
+            assert_eq!(EventType::parse(event.as_str()), Some(event));
+        }
+    }
+}
