@@ -253,3 +253,86 @@ mod tests {
         }
     }
 }
+
+/// Which due events [`Ledger::claim_events`](crate::Ledger::claim_events)
+/// claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventClaim {
+    /// Now, in milliseconds since the epoch: events due at or before it.
+    pub now: i64,
+    /// At most this many.
+    pub limit: i64,
+    /// How long the claim holds, in milliseconds: past it another deliverer
+    /// may take the event over (its holder died mid-delivery).
+    pub lease_ms: i64,
+}
+
+/// An event claimed for one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClaimedEvent {
+    /// The event.
+    pub event: Event,
+    /// Names this claim, as against a later one that took it over.
+    pub token: i64,
+}
+
+/// One delivery attempt, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// When it was made, in milliseconds since the epoch.
+    pub at: i64,
+    /// The answer's HTTP status, when one came.
+    pub status: Option<u16>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: i64,
+    /// The first bytes of the answer (at most [`ANSWER_KEPT`]), as text.
+    pub answer: Option<String>,
+    /// Why no answer came, when none did.
+    pub error: Option<String>,
+}
+
+/// How many bytes of an answer an attempt keeps.
+pub const ANSWER_KEPT: usize = 256;
+
+impl Attempt {
+    /// An attempt made at `at` that lasted `duration_ms`; its answer and
+    /// failure are set with [`answered`](Self::answered) and
+    /// [`failed`](Self::failed).
+    pub fn new(at: i64, duration_ms: i64) -> Self {
+        Self {
+            at,
+            status: None,
+            duration_ms,
+            answer: None,
+            error: None,
+        }
+    }
+
+    /// With the answer's status and its first [`ANSWER_KEPT`] bytes.
+    pub fn answered(mut self, status: u16, body: &[u8]) -> Self {
+        self.status = Some(status);
+        let kept = &body[..body.len().min(ANSWER_KEPT)];
+        self.answer = Some(String::from_utf8_lossy(kept).into_owned());
+        self
+    }
+
+    /// With why no answer came.
+    pub fn failed(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AfterAttempt {
+    /// The receiver took it.
+    Delivered,
+    /// Try again at this time (milliseconds since the epoch).
+    RetryAt(i64),
+    /// No more attempts: kept as dead, until replayed.
+    Dead,
+}

@@ -44,7 +44,9 @@ use std::fmt;
 use async_trait::async_trait;
 use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
 
-pub use events::{DeliveryState, Event, EventFilter, EventType};
+pub use events::{
+    AfterAttempt, Attempt, ClaimedEvent, DeliveryState, Event, EventClaim, EventFilter, EventType,
+};
 pub use gateway::Ledgered;
 pub use options::{LedgerOptions, SqliteSynchronous, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
 pub use sql::SqlLedger;
@@ -488,6 +490,38 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// The events [`EventFilter`] names, in the order they were written.
     async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>>;
+
+    /// Claims events due for delivery ([`EventClaim`]), each for one attempt,
+    /// oldest first; an event another deliverer holds under an unexpired
+    /// lease is skipped, never waited on.
+    async fn claim_events(&self, claim: &EventClaim) -> Result<Vec<ClaimedEvent>>;
+
+    /// Records one delivery attempt of a claimed event and what follows it.
+    /// The attempt is always kept; the event's state moves only while the
+    /// claim is still the event's, and never away from `delivered`.
+    async fn record_attempt(
+        &self,
+        claimed: &ClaimedEvent,
+        attempt: &Attempt,
+        after: AfterAttempt,
+    ) -> Result<()>;
+
+    /// Every attempt at delivering event `event_id`, oldest first.
+    async fn event_attempts(&self, event_id: &str) -> Result<Vec<Attempt>>;
+
+    /// Queues again for delivery, now, event `event_id` (when given) and
+    /// those [`EventFilter`]'s state and time name (its key and limit are not
+    /// read); how many. Their ids stay: a receiver that saw one drops it.
+    async fn replay_events(&self, event_id: Option<&str>, filter: &EventFilter) -> Result<u64>;
+
+    /// Stops deliveries to `url` (it answered `410 Gone`), saying why.
+    async fn disable_endpoint(&self, url: &str, reason: &str) -> Result<()>;
+
+    /// Lets deliveries to `url` go again; whether it was disabled.
+    async fn enable_endpoint(&self, url: &str) -> Result<bool>;
+
+    /// Why `url` is disabled, when it is.
+    async fn endpoint_disabled(&self, url: &str) -> Result<Option<String>>;
 }
 
 /// One order of a reconcile run, as the ledger held it when the run began.

@@ -99,6 +99,9 @@ const MIGRATIONS: &[&[&str]] = &[
         error TEXT)",
         "CREATE INDEX IF NOT EXISTS paybridge_event_attempts_of \
         ON paybridge_event_attempts (event)",
+        // An endpoint that answered 410 Gone: nothing is sent to it until enabled.
+        "CREATE TABLE IF NOT EXISTS paybridge_webhook_endpoints (url TEXT PRIMARY KEY, \
+        disabled_at BIGINT NOT NULL, reason TEXT NOT NULL)",
     ],
 ];
 

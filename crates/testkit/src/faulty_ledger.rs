@@ -9,9 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use paybridge_core::{Error, Money, Result};
 use paybridge_ledger::{
-    Applied, Begin, CallbackVerdict, Claim, Event, EventFilter, Ledger, LedgerState, ListFilter,
-    Observation, OrderKey, OrderRecord, OwedQuery, ReceivedCallback, ReconcileOrder, ReconcilePage,
-    ReconcileRun, Transition, UnconfirmedFields,
+    AfterAttempt, Applied, Attempt, Begin, CallbackVerdict, Claim, ClaimedEvent, Event, EventClaim,
+    EventFilter, Ledger, LedgerState, ListFilter, Observation, OrderKey, OrderRecord, OwedQuery,
+    ReceivedCallback, ReconcileOrder, ReconcilePage, ReconcileRun, Transition, UnconfirmedFields,
 };
 
 /// One method of [`Ledger`].
@@ -37,6 +37,13 @@ pub enum LedgerCall {
     Reconciled,
     FinishReconcile,
     Events,
+    ClaimEvents,
+    RecordAttempt,
+    EventAttempts,
+    ReplayEvents,
+    DisableEndpoint,
+    EnableEndpoint,
+    EndpointDisabled,
 }
 
 type Fails = dyn Fn(LedgerCall) -> bool + Send + Sync;
@@ -160,5 +167,45 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
     async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
         self.check(LedgerCall::Events)?;
         self.real.events(filter).await
+    }
+
+    async fn claim_events(&self, claim: &EventClaim) -> Result<Vec<ClaimedEvent>> {
+        self.check(LedgerCall::ClaimEvents)?;
+        self.real.claim_events(claim).await
+    }
+
+    async fn record_attempt(
+        &self,
+        claimed: &ClaimedEvent,
+        attempt: &Attempt,
+        after: AfterAttempt,
+    ) -> Result<()> {
+        self.check(LedgerCall::RecordAttempt)?;
+        self.real.record_attempt(claimed, attempt, after).await
+    }
+
+    async fn event_attempts(&self, event_id: &str) -> Result<Vec<Attempt>> {
+        self.check(LedgerCall::EventAttempts)?;
+        self.real.event_attempts(event_id).await
+    }
+
+    async fn replay_events(&self, event_id: Option<&str>, filter: &EventFilter) -> Result<u64> {
+        self.check(LedgerCall::ReplayEvents)?;
+        self.real.replay_events(event_id, filter).await
+    }
+
+    async fn disable_endpoint(&self, url: &str, reason: &str) -> Result<()> {
+        self.check(LedgerCall::DisableEndpoint)?;
+        self.real.disable_endpoint(url, reason).await
+    }
+
+    async fn enable_endpoint(&self, url: &str) -> Result<bool> {
+        self.check(LedgerCall::EnableEndpoint)?;
+        self.real.enable_endpoint(url).await
+    }
+
+    async fn endpoint_disabled(&self, url: &str) -> Result<Option<String>> {
+        self.check(LedgerCall::EndpointDisabled)?;
+        self.real.endpoint_disabled(url).await
     }
 }

@@ -12,7 +12,8 @@ use crate::state::LedgerState;
 use crate::{now_ms, OrderRecord};
 
 /// The columns of an event, in the order [`event`] reads them.
-const EVENT_COLUMNS: &str = "event_id, type, provider, account, kind, order_id, sequence, body, \
+pub(super) const EVENT_COLUMNS: &str =
+    "event_id, type, provider, account, kind, order_id, sequence, body, \
     created_at, state, attempts, next_attempt_at";
 
 /// What an event tells beyond its order's record.
@@ -111,7 +112,7 @@ pub(super) async fn log_event(
     Ok(())
 }
 
-fn event(row: &sqlx::any::AnyRow) -> Result<Event> {
+pub(super) fn event(row: &sqlx::any::AnyRow) -> Result<Event> {
     let columns = Columns(row);
     let word = columns.text("type")?;
     let state = columns.text("state")?;

@@ -19,6 +19,7 @@ macro_rules! by_key {
 }
 
 mod callbacks;
+mod deliveries;
 mod events;
 mod migrate;
 mod observe;
@@ -31,7 +32,7 @@ use async_trait::async_trait;
 use paybridge_core::{Error, Money, OrderKind, Result};
 use sqlx::AnyPool;
 
-use crate::events::{Event, EventFilter};
+use crate::events::{AfterAttempt, Attempt, ClaimedEvent, Event, EventClaim, EventFilter};
 use crate::schema::Backend;
 use crate::state::LedgerState;
 use crate::{
@@ -172,5 +173,38 @@ impl Ledger for SqlLedger {
 
     async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
         events::events(&self.pool, filter).await
+    }
+
+    async fn claim_events(&self, claim: &EventClaim) -> Result<Vec<ClaimedEvent>> {
+        deliveries::claim_events(self, claim).await
+    }
+
+    async fn record_attempt(
+        &self,
+        claimed: &ClaimedEvent,
+        attempt: &Attempt,
+        after: AfterAttempt,
+    ) -> Result<()> {
+        deliveries::record_attempt(self, claimed, attempt, after).await
+    }
+
+    async fn event_attempts(&self, event_id: &str) -> Result<Vec<Attempt>> {
+        deliveries::event_attempts(&self.pool, event_id).await
+    }
+
+    async fn replay_events(&self, event_id: Option<&str>, filter: &EventFilter) -> Result<u64> {
+        deliveries::replay_events(self, event_id, filter).await
+    }
+
+    async fn disable_endpoint(&self, url: &str, reason: &str) -> Result<()> {
+        deliveries::disable_endpoint(self, url, reason).await
+    }
+
+    async fn enable_endpoint(&self, url: &str) -> Result<bool> {
+        deliveries::enable_endpoint(&self.pool, url).await
+    }
+
+    async fn endpoint_disabled(&self, url: &str) -> Result<Option<String>> {
+        deliveries::endpoint_disabled(&self.pool, url).await
     }
 }
