@@ -670,3 +670,15 @@ async fn a_onepunch_status_query_reset_shows_nothing_of_its_signed_path() {
     assert_eq!(server.connections(), 1);
     assert_shows_no_signed_path(&err, "OPa1b2c3d4e5");
 }
+
+#[tokio::test]
+async fn a_payment_token_too_long_for_a_url_is_refused_without_quoting_the_signed_path() {
+    let server = Server::start(|_, _| Act::Answer(not_found())).await;
+    let token = "T".repeat(70_000);
+    let query = StatusQuery::new(paybridge::OrderId::new("D-FAULT-3").unwrap())
+        .with_provider_ref(token.as_str());
+    let err = onepunch(&server).deposit_status(&query).await.unwrap_err();
+    assert!(err.nothing_sent(), "{err}");
+    assert_eq!(server.connections(), 0);
+    assert_shows_no_signed_path(&err, &token);
+}
