@@ -682,3 +682,24 @@ async fn a_payment_token_too_long_for_a_url_is_refused_without_quoting_the_signe
     assert_eq!(server.connections(), 0);
     assert_shows_no_signed_path(&err, &token);
 }
+
+#[test]
+fn a_request_s_debug_shows_neither_its_signed_path_nor_its_form() {
+    use paybridge::transport::{BaseUrl, Outgoing};
+    let base = BaseUrl::parse("onepunch.base_url", "https://api.one-punch.example").unwrap();
+    let signed = format!("/api/v0/payment/status/OPa1b2/{MONSTER_TOKEN}/123456/0f1e2d3c4b5a");
+    let get = Outgoing::get(base.endpoint(&signed).unwrap());
+    let form = format!("api_key={API_KEY}&auth={AUTH_TOKEN}");
+    let post = Outgoing::post(
+        base.endpoint("/merchant/withdraw_orders").unwrap(),
+        paybridge::wire::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        form.clone().into(),
+    );
+    for shown in [format!("{get:?}"), format!("{post:?}"), format!("{get:#?}")] {
+        for hidden in [MONSTER_TOKEN, "0f1e2d3c4b5a", "OPa1b2", API_KEY, AUTH_TOKEN] {
+            assert!(!shown.contains(hidden), "{hidden} shown in {shown}");
+        }
+        assert!(shown.contains("api.one-punch.example"), "{shown}");
+    }
+    assert!(format!("{post:?}").contains(&form.len().to_string()));
+}

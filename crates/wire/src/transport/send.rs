@@ -23,7 +23,8 @@ use paybridge_core::{BoxError, Error, Operation, Result};
 use super::{CallLimits, Endpoint, TransportConfig};
 
 /// One request, built once per call and sent as it is on every attempt.
-#[derive(Debug, Clone)]
+/// `Debug` shows the body's length only: it carries credentials.
+#[derive(Clone)]
 pub struct Outgoing {
     method: Method,
     endpoint: Endpoint,
@@ -50,6 +51,17 @@ impl Outgoing {
             content_type: Some(content_type),
             body,
         }
+    }
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("method", &self.method)
+            .field("endpoint", &self.endpoint)
+            .field("content_type", &self.content_type)
+            .field("body_bytes", &self.body.len())
+            .finish()
     }
 }
 

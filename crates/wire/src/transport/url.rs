@@ -106,9 +106,22 @@ impl std::fmt::Display for BaseUrl {
 }
 
 /// One endpoint's URL under a [`BaseUrl`]; cloning it copies no text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows its scheme and host and only the length of its path, which
+/// may carry tokens and a signature (ONE-PUNCH's); `Display` shows it whole.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     uri: http::Uri,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.uri.scheme_str().unwrap_or_default();
+        let authority = self.uri.authority().map_or("", |a| a.as_str());
+        f.debug_struct("Endpoint")
+            .field("origin", &format_args!("{scheme}://{authority}"))
+            .field("path_bytes", &self.uri.path().len())
+            .finish()
+    }
 }
 
 impl Endpoint {
