@@ -103,6 +103,15 @@ impl Server {
         }
     }
 
+    /// A server started elsewhere, at `base`, whose requests go uncounted.
+    fn at(base: String) -> Self {
+        Self {
+            base,
+            seen: Arc::default(),
+            accepted: Arc::default(),
+        }
+    }
+
     /// How many requests for `path` the server read in full.
     fn count(&self, path: &str) -> usize {
         self.seen
@@ -702,4 +711,83 @@ fn a_request_s_debug_shows_neither_its_signed_path_nor_its_form() {
         assert!(shown.contains("api.one-punch.example"), "{shown}");
     }
     assert!(format!("{post:?}").contains(&form.len().to_string()));
+}
+
+// ---- Connects that never complete -------------------------------------------
+
+/// A listener whose accept queue (one connection) is full and never drained,
+/// so a connection to it is never made; with `auth`, the one connection
+/// accepted first answers a payout's requests up to its auth. Returns the
+/// base URL.
+async fn unconnectable(auth: bool) -> String {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (ready, filled) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let accepted = match auth {
+            true => Some(listener.accept().await.unwrap().0),
+            false => None,
+        };
+        // Takes the queue's one place: no other connection completes.
+        let filler = TcpStream::connect(addr).await.unwrap();
+        let _ = ready.send(());
+        if let Some(mut socket) = accepted {
+            // The currency list (not found), then auth, answered with close.
+            let mut buffered = Vec::new();
+            while let Some(path) = read_request(&mut socket, &mut buffered).await {
+                if path != AUTH {
+                    let _ = socket.write_all(&not_found()).await;
+                    continue;
+                }
+                let mut answer = json(&auth_answer());
+                answer.splice(17..17, b"Connection: close\r\n".iter().copied());
+                let _ = socket.write_all(&answer).await;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop((listener, filler));
+    });
+    if !auth {
+        filled.await.unwrap();
+    }
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_connect_past_the_connect_timeout_is_a_timeout_that_was_not_delivered() {
+    let http = "connect_timeout_ms = 200\nrequest_timeout_ms = 5000";
+    let server = Server::at(unconnectable(false).await);
+    let err = status(&gateway(&server, http)).await.unwrap_err();
+    assert_eq!(err.kind(), "timeout", "{err}");
+    assert!(err.nothing_sent(), "{err}");
+
+    // A payout whose auth was answered and whose create could not connect.
+    let server = Server::at(unconnectable(true).await);
+    let err = payout(&gateway(&server, http)).await.unwrap_err();
+    assert_eq!(err.kind(), "timeout", "{err}");
+    assert!(err.nothing_sent(), "{err}");
+    assert!(!err.may_have_been_delivered(), "{err}");
+}
+
+#[tokio::test]
+async fn a_merchant_clients_connect_past_its_connect_timeout_is_a_timeout_not_delivered() {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_millis(200))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let gateway = paybridge::adapters::Vpay88::builder(unconnectable(false).await, "m", API_KEY)
+        .secret_key(SECRET_KEY)
+        .http_client(client)
+        .build()
+        .unwrap();
+    let query = StatusQuery::new(payout_request().order_id);
+    let err = paybridge::PaymentGateway::withdrawal_status(&gateway, &query)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "timeout", "{err}");
+    assert!(err.nothing_sent(), "{err}");
 }
