@@ -791,3 +791,20 @@ async fn a_merchant_clients_connect_past_its_connect_timeout_is_a_timeout_not_de
     assert_eq!(err.kind(), "timeout", "{err}");
     assert!(err.nothing_sent(), "{err}");
 }
+
+#[test]
+fn a_pooled_connection_whose_runtime_ended_is_not_used_for_the_next_payout() {
+    // A program that runs each call on a runtime of its own: the connection
+    // pooled on the first is gone with it; the payout on the second must go
+    // on a new connection, once, and be read as answered.
+    let serving = tokio::runtime::Runtime::new().unwrap();
+    let server = serving.block_on(Server::start(provider(|_| Act::Answer(json(ACCEPTED)))));
+    let gateway = gateway(&server, "");
+    let first = tokio::runtime::Runtime::new().unwrap();
+    first.block_on(status(&gateway)).unwrap();
+    drop(first);
+    let second = tokio::runtime::Runtime::new().unwrap();
+    let receipt = second.block_on(payout(&gateway)).unwrap();
+    assert_eq!(receipt.learned_from, LearnedFrom::CreateAnswer);
+    assert_eq!((server.count(CREATE), server.count(STATUS)), (1, 1));
+}
