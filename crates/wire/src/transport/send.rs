@@ -23,7 +23,8 @@ use paybridge_core::{BoxError, Error, Operation, Result};
 use super::{CallLimits, Endpoint, TransportConfig};
 
 /// One request, built once per call and sent as it is on every attempt.
-#[derive(Debug, Clone)]
+/// `Debug` shows the body's length only: it carries credentials.
+#[derive(Clone)]
 pub struct Outgoing {
     method: Method,
     endpoint: Endpoint,
@@ -50,6 +51,17 @@ impl Outgoing {
             content_type: Some(content_type),
             body,
         }
+    }
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("method", &self.method)
+            .field("endpoint", &self.endpoint)
+            .field("content_type", &self.content_type)
+            .field("body_bytes", &self.body.len())
+            .finish()
     }
 }
 
@@ -116,6 +128,8 @@ enum AttemptError {
     /// Nothing can have reached the provider: no connection was made, or the
     /// request could not be built; said with which.
     NotSent(&'static str, BoxError),
+    /// No connection was made within the connect timeout: nothing was sent.
+    ConnectTimedOut,
     /// The exchange broke off after the request may have been sent.
     Broken(BoxError),
     TimedOut,
@@ -267,8 +281,12 @@ impl HttpTransport {
             };
             let retryable = match &outcome {
                 Ok(reply) => reply.status >= 500 || reply.status == 429,
-                Err(AttemptError::NotSent(..) | AttemptError::Broken(_))
-                | Err(AttemptError::TimedOut) => true,
+                Err(
+                    AttemptError::NotSent(..)
+                    | AttemptError::ConnectTimedOut
+                    | AttemptError::Broken(_)
+                    | AttemptError::TimedOut,
+                ) => true,
                 Err(AttemptError::TooLarge | AttemptError::Redirected) => false,
             };
             if !retryable || attempt >= attempts {
@@ -328,6 +346,7 @@ impl HttpTransport {
             .request(built)
             .await
             .map_err(|err| match err.is_connect() {
+                true if timed_out(&err) => AttemptError::ConnectTimedOut,
                 true => AttemptError::NotSent(UNCONNECTED, err.into()),
                 false => AttemptError::Broken(err.into()),
             })?;
@@ -359,6 +378,7 @@ impl HttpTransport {
     ) -> std::result::Result<HttpReply, AttemptError> {
         // Its messages name the URL, whose path may carry a signed token.
         let reqwest_error = |err: reqwest::Error| match err.without_url() {
+            err if err.is_connect() && err.is_timeout() => AttemptError::ConnectTimedOut,
             err if err.is_connect() => AttemptError::NotSent(UNCONNECTED, err.into()),
             err if err.is_builder() => AttemptError::NotSent(UNBUILT, err.into()),
             err if err.is_timeout() => AttemptError::TimedOut,
@@ -431,6 +451,10 @@ impl HttpTransport {
                 operation,
                 may_have_been_delivered: true,
             }),
+            Err(AttemptError::ConnectTimedOut) => Err(Error::Timeout {
+                operation,
+                may_have_been_delivered: false,
+            }),
             // Only a failure to connect (or to build the request) proves nothing
             // was delivered.
             Err(AttemptError::NotSent(what, source)) => Err(Error::Transport {
@@ -445,6 +469,22 @@ impl HttpTransport {
             }),
         }
     }
+}
+
+/// Whether a failure to connect was the connect timeout's (an I/O error of
+/// kind `TimedOut` in its chain), reported as a timeout as reqwest reports it.
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// The answer's declared `Content-Length`, when it declares a readable one.

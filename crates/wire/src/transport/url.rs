@@ -70,7 +70,8 @@ impl BaseUrl {
     /// appended to the base's own. A path holding a character a URL's path
     /// cannot carry as it is (a space, `?`, `#`, a non-ASCII letter) has it
     /// percent-encoded, as a browser does; one that still makes no HTTP URI
-    /// is refused, before anything is sent.
+    /// (one too long, say) is refused before anything is sent, the error
+    /// naming its length, not its text.
     pub fn endpoint(&self, path: &str) -> Result<Endpoint> {
         let plain = path
             .bytes()
@@ -83,10 +84,15 @@ impl BaseUrl {
                 url.into()
             }
         };
+        // The path is not quoted: ONE-PUNCH's carries its account token, the
+        // payment token and their signature.
         let uri = http::Uri::from_maybe_shared(Bytes::from(text)).map_err(|e| {
             Error::invalid(
                 "request",
-                format!("{:?} makes no URL under the provider's address ({e})", path),
+                format!(
+                    "a path of {} bytes makes no URL under the provider's address ({e})",
+                    path.len()
+                ),
             )
         })?;
         Ok(Endpoint { uri })
@@ -100,9 +106,22 @@ impl std::fmt::Display for BaseUrl {
 }
 
 /// One endpoint's URL under a [`BaseUrl`]; cloning it copies no text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows its scheme and host and only the length of its path, which
+/// may carry tokens and a signature (ONE-PUNCH's); `Display` shows it whole.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     uri: http::Uri,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.uri.scheme_str().unwrap_or_default();
+        let authority = self.uri.authority().map_or("", |a| a.as_str());
+        f.debug_struct("Endpoint")
+            .field("origin", &format_args!("{scheme}://{authority}"))
+            .field("path_bytes", &self.uri.path().len())
+            .finish()
+    }
 }
 
 impl Endpoint {
