@@ -143,6 +143,7 @@ impl AttemptError {
     fn kind(&self) -> &'static str {
         match self {
             AttemptError::NotSent(..) => "not_sent",
+            AttemptError::ConnectTimedOut => "connect_timeout",
             AttemptError::Broken(_) => "broken",
             AttemptError::TimedOut => "timeout",
             AttemptError::TooLarge => "answer_too_large",
