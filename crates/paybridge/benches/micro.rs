@@ -190,10 +190,7 @@ fn requests(c: &mut Criterion) {
     let dialect = Vpay88::dialect();
     g.bench_function("vpay88/status_decode", |b| {
         b.iter(|| {
-            let reply = HttpReply {
-                status: 200,
-                body: black_box(status_body).to_vec(),
-            };
+            let reply = HttpReply::new(200, black_box(status_body).to_vec());
             read_answer::<StatusAnswer>(
                 paybridge::providers::VPAY88,
                 Operation::DepositStatus,

@@ -126,7 +126,7 @@ pub fn read_enveloped<E: Envelope, A: DeserializeOwned>(
     reply: HttpReply,
     refusals: &RefusalTable,
 ) -> Result<Answered<A>, Error> {
-    let HttpReply { status, body } = reply;
+    let HttpReply { status, body, .. } = reply;
     let success = (200..300).contains(&status);
     let mut rewritten = None;
     let envelope: E::Read<'_> = match from_json_tolerant_in(&body, &mut rewritten) {

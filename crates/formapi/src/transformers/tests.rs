@@ -19,10 +19,7 @@ fn fixture(path: &str) -> Vec<u8> {
 
 /// A fixture read as the answer of `operation`, over HTTP 200.
 fn answer<A: DeserializeOwned>(operation: Operation, path: &str) -> Result<Answered<A>> {
-    let reply = HttpReply {
-        status: 200,
-        body: fixture(path),
-    };
+    let reply = HttpReply::new(200, fixture(path));
     read_answer(Provider::new("vpay88"), operation, reply, &REFUSALS)
 }
 
@@ -272,10 +269,7 @@ fn the_documents_create_deposit_example_missing_a_comma_is_undecodable() {
 
 #[test]
 fn a_success_answer_without_a_payment_page_is_undecodable_naming_the_field() {
-    let reply = HttpReply {
-        status: 200,
-        body: br#"{"status": true}"#.to_vec(),
-    };
+    let reply = HttpReply::new(200, br#"{"status": true}"#.to_vec());
     let err = read_answer::<DepositCreatedAnswer>(
         Provider::new("vpay88"),
         Operation::CreateDeposit,
@@ -369,11 +363,10 @@ fn every_status_fixture_maps_to_the_status_its_name_gives() {
 
 #[test]
 fn an_undocumented_status_word_is_surfaced_not_guessed() {
-    let reply = HttpReply {
-        status: 200,
-        body: br#"{"status":true,"order_status":"refunded","amount":"1","currency":"MYR"}"#
-            .to_vec(),
-    };
+    let reply = HttpReply::new(
+        200,
+        br#"{"status":true,"order_status":"refunded","amount":"1","currency":"MYR"}"#.to_vec(),
+    );
     let err = read_answer::<StatusAnswer>(
         Provider::new("vpay88"),
         Operation::DepositStatus,
@@ -488,12 +481,12 @@ fn a_refusal_the_documents_do_not_write_is_undocumented_and_may_have_been_delive
         (409, "Order id exist!", Operation::CreateWithdrawal),
     ];
     for (status, message, operation) in cases {
-        let reply = HttpReply {
+        let reply = HttpReply::new(
             status,
-            body: serde_json::json!({"status": false, "message": message})
+            serde_json::json!({"status": false, "message": message})
                 .to_string()
                 .into_bytes(),
-        };
+        );
         let err = read_answer::<WithdrawalCreatedAnswer>(
             Provider::new("vpay88"),
             operation,
@@ -570,10 +563,7 @@ fn a_documented_message_in_a_body_no_document_shows_is_undocumented() {
 
 /// An answer body of `operation` over HTTP 200.
 fn answered<A: DeserializeOwned>(operation: Operation, body: &str) -> Result<Answered<A>> {
-    let reply = HttpReply {
-        status: 200,
-        body: body.as_bytes().to_vec(),
-    };
+    let reply = HttpReply::new(200, body.as_bytes().to_vec());
     read_answer(Provider::new("vpay88"), operation, reply, &REFUSALS)
 }
 

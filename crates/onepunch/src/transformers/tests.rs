@@ -21,10 +21,7 @@ fn fixture(path: &str) -> Vec<u8> {
 }
 
 fn answer<P: DeserializeOwned>(operation: Operation, path: &str) -> Result<Answered<Payload<P>>> {
-    let reply = HttpReply {
-        status: 200,
-        body: fixture(path),
-    };
+    let reply = HttpReply::new(200, fixture(path));
     read_answer(PROVIDER, operation, reply, &REFUSALS)
 }
 
@@ -75,10 +72,7 @@ fn a_configured_notify_url_longer_than_200_characters_is_refused_at_200_it_passe
 }
 
 fn payload(body: &str) -> Answered<Payload<Value>> {
-    let reply = HttpReply {
-        status: 200,
-        body: body.as_bytes().to_vec(),
-    };
+    let reply = HttpReply::new(200, body.as_bytes().to_vec());
     read_answer(PROVIDER, Operation::PaymentMethods, reply, &REFUSALS).unwrap()
 }
 
@@ -164,10 +158,7 @@ fn a_create_answer_whose_payment_page_is_not_http_is_undecodable() {
     ] {
         let body = serde_json::json!({"status": true, "message": "REGISTER PAYMENT SUCCEED",
             "user_info": {}, "payload": {"payment_url": url, "payment_token": "OPT1", "amount": 1000}});
-        let reply = HttpReply {
-            status: 200,
-            body: body.to_string().into_bytes(),
-        };
+        let reply = HttpReply::new(200, body.to_string().into_bytes());
         let created = read_answer::<Payload<CreatedPayload>>(
             PROVIDER,
             Operation::CreateDeposit,

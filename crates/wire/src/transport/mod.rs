@@ -16,10 +16,12 @@ pub use paybridge_core::outcome::ResolvePolicy;
 use paybridge_core::outcome::{CallLimits, DEFAULT_OPERATION_DEADLINE};
 use paybridge_core::{Error, Result};
 
+mod request;
 mod send;
 mod url;
 
-pub use send::{HttpReply, HttpTransport, Idempotency, Outgoing};
+pub use request::{ExchangeFailure, HttpReply, Idempotency, Outgoing};
+pub use send::HttpTransport;
 pub use url::{BaseUrl, Endpoint};
 
 /// When and how often reads are retried.

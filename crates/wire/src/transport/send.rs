@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
-use http::Method;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -20,68 +19,8 @@ use tracing::{debug, warn, Instrument};
 
 use paybridge_core::{BoxError, Error, Operation, Result};
 
-use super::{CallLimits, Endpoint, TransportConfig};
-
-/// One request, built once per call and sent as it is on every attempt.
-/// `Debug` shows the body's length only: it carries credentials.
-#[derive(Clone)]
-pub struct Outgoing {
-    method: Method,
-    endpoint: Endpoint,
-    content_type: Option<HeaderValue>,
-    body: Bytes,
-}
-
-impl Outgoing {
-    /// A `GET` of `endpoint`.
-    pub fn get(endpoint: Endpoint) -> Self {
-        Self {
-            method: Method::GET,
-            endpoint,
-            content_type: None,
-            body: Bytes::new(),
-        }
-    }
-
-    /// A `POST` of `body`, of type `content_type`, to `endpoint`.
-    pub fn post(endpoint: Endpoint, content_type: HeaderValue, body: Bytes) -> Self {
-        Self {
-            method: Method::POST,
-            endpoint,
-            content_type: Some(content_type),
-            body,
-        }
-    }
-}
-
-impl std::fmt::Debug for Outgoing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outgoing")
-            .field("method", &self.method)
-            .field("endpoint", &self.endpoint)
-            .field("content_type", &self.content_type)
-            .field("body_bytes", &self.body.len())
-            .finish()
-    }
-}
-
-/// What came back.
-#[derive(Debug, Clone)]
-pub struct HttpReply {
-    /// HTTP status code.
-    pub status: u16,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-/// Whether a request may change state at the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotency {
-    /// A read: safe to retry.
-    Read,
-    /// A write: sent once, whatever happens.
-    Write,
-}
+use super::request::retry_after;
+use super::{CallLimits, ExchangeFailure, HttpReply, Idempotency, Outgoing, TransportConfig};
 
 type HyperClient =
     hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -312,6 +251,51 @@ impl HttpTransport {
         }
     }
 
+    /// Sends `request` once, under the request timeout, and hands back the
+    /// answer whatever its status: for a caller that decides for itself what
+    /// a status means (the webhook deliverer). No retry, no redirect followed;
+    /// a failure says whether the request may have reached the other side.
+    pub async fn exchange(
+        &self,
+        request: &Outgoing,
+    ) -> std::result::Result<HttpReply, ExchangeFailure> {
+        let outcome =
+            match tokio::time::timeout(self.config.request_timeout, self.attempt(request)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(AttemptError::TimedOut),
+            };
+        outcome.map_err(|failure| {
+            let may_have_been_delivered = !matches!(
+                failure,
+                AttemptError::NotSent(..) | AttemptError::ConnectTimedOut
+            );
+            let message = match failure {
+                AttemptError::NotSent(what, source) => {
+                    NetworkFailure::new(what, source).to_string()
+                }
+                AttemptError::ConnectTimedOut => {
+                    "could not connect within the connect timeout".into()
+                }
+                AttemptError::Broken(source) => {
+                    NetworkFailure::new("the exchange broke off", source).to_string()
+                }
+                AttemptError::TimedOut => format!(
+                    "no answer within {} ms",
+                    self.config.request_timeout.as_millis()
+                ),
+                AttemptError::TooLarge => format!(
+                    "the answer is larger than the {}-byte limit",
+                    self.config.max_answer_bytes
+                ),
+                AttemptError::Redirected => "the HTTP client followed a redirect".into(),
+            };
+            ExchangeFailure {
+                message,
+                may_have_been_delivered,
+            }
+        })
+    }
+
     async fn attempt(&self, request: &Outgoing) -> std::result::Result<HttpReply, AttemptError> {
         match &self.client {
             Client::Hyper(client) => self.through_hyper(client, request).await,
@@ -340,6 +324,9 @@ impl HttpTransport {
         if let Some(content_type) = &request.content_type {
             builder = builder.header(CONTENT_TYPE, content_type.clone());
         }
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value.clone());
+        }
         let built = builder
             .body(Full::new(request.body.clone()))
             .map_err(|e| AttemptError::NotSent(UNBUILT, e.into()))?;
@@ -352,6 +339,7 @@ impl HttpTransport {
                 false => AttemptError::Broken(err.into()),
             })?;
         let status = response.status().as_u16();
+        let wait = retry_after(response.headers());
         let limit = self.config.max_answer_bytes;
         if declared_length(response.headers()).is_some_and(|len| len > limit as u64) {
             return Err(AttemptError::TooLarge);
@@ -368,7 +356,11 @@ impl HttpTransport {
                 body.extend_from_slice(&chunk);
             }
         }
-        Ok(HttpReply { status, body })
+        Ok(HttpReply {
+            status,
+            body,
+            retry_after: wait,
+        })
     }
 
     async fn through_reqwest(
@@ -394,11 +386,15 @@ impl HttpTransport {
         if let Some(content_type) = &request.content_type {
             builder = builder.header(CONTENT_TYPE, content_type.clone());
         }
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value.clone());
+        }
         let mut response = builder.send().await.map_err(reqwest_error)?;
         if may_follow_redirects && response.url() != &url {
             return Err(AttemptError::Redirected);
         }
         let status = response.status().as_u16();
+        let wait = retry_after(response.headers());
         let limit = self.config.max_answer_bytes;
         if response
             .content_length()
@@ -413,7 +409,11 @@ impl HttpTransport {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpReply { status, body })
+        Ok(HttpReply {
+            status,
+            body,
+            retry_after: wait,
+        })
     }
 
     fn finish(
