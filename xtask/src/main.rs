@@ -124,7 +124,19 @@ fn has_postgres() -> bool {
         .unwrap_or(false)
 }
 
-/// Installs Debian's chromium and chromium-driver, and postgresql, when missing.
+/// Whether `program` runs (`--version`).
+fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Installs Debian's chromium and chromium-driver, postgresql, and the
+/// interpreters the client examples and webhook verifiers run on (python3 with
+/// pip, nodejs with npm, php-cli with php-curl), when missing.
 fn ensure_browser_and_database() -> Result<(), String> {
     let mut packages = Vec::new();
     if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
@@ -132,6 +144,15 @@ fn ensure_browser_and_database() -> Result<(), String> {
     }
     if !has_postgres() {
         packages.push("postgresql");
+    }
+    if !runs("python3") || !(runs("pip3") || runs("pip")) {
+        packages.extend(["python3", "python3-pip"]);
+    }
+    if !runs("node") || !runs("npm") {
+        packages.extend(["nodejs", "npm"]);
+    }
+    if !runs("php") {
+        packages.extend(["php-cli", "php-curl"]);
     }
     if packages.is_empty() {
         return Ok(());
@@ -170,12 +191,42 @@ fn ensure_browser_and_database() -> Result<(), String> {
     Ok(())
 }
 
+/// The Standard Webhooks libraries for Python and Node, at pinned versions,
+/// installed under the target directory (never system-wide); their folder.
+fn ensure_verifiers() -> Result<PathBuf, String> {
+    let dir = target_dir()?.join("verifiers");
+    let python = dir.join("python");
+    if !python.join("standardwebhooks").exists() {
+        eprintln!("xtask: installing the Python Standard Webhooks library for the webhook tests");
+        let pip = if runs("pip3") { "pip3" } else { "pip" };
+        run(Command::new(pip)
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("PIP_ROOT_USER_ACTION", "ignore")
+            .args(["install", "--quiet", "--target"])
+            .arg(&python)
+            .arg("standardwebhooks==1.1.0"))?;
+    }
+    let node = dir.join("node");
+    if !node.join("node_modules/standardwebhooks").exists() {
+        eprintln!("xtask: installing the Node Standard Webhooks library for the webhook tests");
+        std::fs::create_dir_all(&node).map_err(|e| format!("{}: {e}", node.display()))?;
+        run(Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&node)
+            .arg("standardwebhooks@1.1.1"))?;
+    }
+    Ok(dir)
+}
+
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_browser_and_database()?;
-    // Here the browser and database tests may not skip: their absence is a failure.
+    let verifiers = ensure_verifiers()?;
+    // Here the browser, database and verifier tests may not skip: their absence is a failure.
     run(cargo()
         .env("PAYBRIDGE_REQUIRE_BROWSER", "1")
         .env("PAYBRIDGE_REQUIRE_POSTGRES", "1")
+        .env("PAYBRIDGE_REQUIRE_VERIFIERS", "1")
+        .env("PAYBRIDGE_VERIFIERS", &verifiers)
         .args(["test", "--workspace", "--all-targets"])
         .args(extra))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;

@@ -130,6 +130,10 @@ mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
 pub use paybridge_ledger as ledger;
 
+#[cfg(feature = "ledger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
+pub mod webhooks;
+
 pub use config::{
     default_path, AccountSection, AuthPolicySetting, CallbackSection, Config, FormApiSection,
     HttpSection, LedgerSection, OnePunchSection,

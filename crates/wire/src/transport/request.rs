@@ -143,7 +143,10 @@ mod tests {
 
     fn headers(value: &str) -> http::HeaderMap {
         let mut map = http::HeaderMap::new();
-        map.insert(http::header::RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        map.insert(
+            http::header::RETRY_AFTER,
+            HeaderValue::from_str(value).unwrap(),
+        );
         map
     }
 

@@ -28,23 +28,8 @@ impl BaseUrl {
     pub fn parse(key: &str, url: &str) -> Result<Self> {
         let text = url.trim().trim_end_matches('/');
         let shown = paybridge_core::redact::Url(text);
-        let refuse = |reason: String| Error::Config {
-            key: key.to_owned(),
-            reason,
-        };
-        if !paybridge_core::is_http_url(text) {
-            return Err(refuse(format!("{shown:?} is not an http(s) URL")));
-        }
-        let parsed = reqwest::Url::parse(text)
-            .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(refuse(format!(
-                "{shown:?} carries credentials; a provider's base URL takes none (remove the part before '@')"
-            )));
-        }
-        if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(refuse(format!("{shown:?} names no host")));
-        }
+        let refuse = refusal(key);
+        let parsed = checked(key, text)?;
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(refuse(format!(
                 "{shown:?} has a query or a fragment; give the address the paths go under"
@@ -99,6 +84,37 @@ impl BaseUrl {
     }
 }
 
+/// A configuration error naming `key`.
+fn refusal(key: &str) -> impl Fn(String) -> Error + '_ {
+    move |reason| Error::Config {
+        key: key.to_owned(),
+        reason,
+    }
+}
+
+/// `text` parsed, when it is an http(s) URL with a host and no credentials
+/// (no provider or endpoint takes them there, and an HTTP client would send
+/// them and print them in its errors); else an error naming `key` that shows
+/// the URL with its credentials hidden.
+fn checked(key: &str, text: &str) -> Result<reqwest::Url> {
+    let shown = paybridge_core::redact::Url(text);
+    let refuse = refusal(key);
+    if !paybridge_core::is_http_url(text) {
+        return Err(refuse(format!("{shown:?} is not an http(s) URL")));
+    }
+    let parsed = reqwest::Url::parse(text)
+        .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(refuse(format!(
+            "{shown:?} carries credentials; none are taken there (remove the part before '@')"
+        )));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(refuse(format!("{shown:?} names no host")));
+    }
+    Ok(parsed)
+}
+
 impl std::fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
@@ -125,6 +141,22 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
+    /// A whole URL given as one (a webhook endpoint's, say, which may carry a
+    /// query): an http(s) URL with a host and no credentials, or an error
+    /// naming `key` that shows the URL with its credentials hidden.
+    pub fn parse(key: &str, url: &str) -> Result<Self> {
+        let text = url.trim();
+        let shown = paybridge_core::redact::Url(text);
+        let refuse = refusal(key);
+        let parsed = checked(key, text)?;
+        if parsed.fragment().is_some() {
+            return Err(refuse(format!("{shown:?} has a fragment")));
+        }
+        let uri = http::Uri::try_from(parsed.as_str())
+            .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
+        Ok(Endpoint { uri })
+    }
+
     /// The URL as an HTTP URI.
     pub fn uri(&self) -> &http::Uri {
         &self.uri
