@@ -95,6 +95,60 @@ pub enum Command {
     /// The order ledger (`[ledger] url`).
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The ledger's events for the merchant's application, and their deliveries.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Events in the ledger, oldest first, with their delivery state.
+    List {
+        /// Only events in this delivery state.
+        #[arg(long, value_enum)]
+        state: Option<WebhookStates>,
+        /// Only events written since this time (RFC 3339, or a date: 2026-11-23).
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Every delivery attempt of one event: time, status, duration, the
+    /// answer's first bytes.
+    Attempts {
+        /// The event's id (`evt_...`).
+        id: String,
+    },
+    /// Queue events for delivery again, now, under their own ids.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "since"])))]
+    Replay {
+        /// This event.
+        #[arg(long)]
+        id: Option<String>,
+        /// Every event written since this time (RFC 3339, or a date).
+        #[arg(long)]
+        since: Option<String>,
+        /// With --since, only events in this state (`dead`, say).
+        #[arg(long, value_enum)]
+        state: Option<WebhookStates>,
+    },
+    /// Let deliveries to an endpoint that answered 410 Gone go again.
+    Enable {
+        /// The endpoint's URL.
+        #[arg(long)]
+        url: String,
+    },
+}
+
+/// An event's delivery state.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WebhookStates {
+    /// Not yet attempted.
+    Pending,
+    /// Attempted, to be tried again.
+    Failed,
+    /// Every attempt failed: kept until replayed.
+    Dead,
+    /// Taken by the receiver.
+    Delivered,
 }
 
 #[derive(Debug, Args)]

@@ -148,12 +148,14 @@ pub async fn run(cli: Cli) -> Result<Value, Error> {
             let balance = gateway.balance(&Currency::new(&code)?).await?;
             Ok(money_fields(json!({}), "available", &balance.available))
         }
-        Command::Sandbox { .. } | Command::Demo | Command::Reconcile(_) | Command::Ledger(_) => {
-            Err(Error::invalid(
-                "command",
-                "handled before any gateway is built",
-            ))
-        }
+        Command::Sandbox { .. }
+        | Command::Demo
+        | Command::Reconcile(_)
+        | Command::Ledger(_)
+        | Command::Webhooks(_) => Err(Error::invalid(
+            "command",
+            "handled before any gateway is built",
+        )),
         Command::Callback(CallbackCommand::Verify {
             file,
             confirm,

@@ -26,7 +26,7 @@ struct Listed {
     updated_at: String,
 }
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
@@ -52,7 +52,7 @@ impl From<OrderRecord> for Listed {
 }
 
 /// `--since`: RFC 3339, or a date (midnight UTC).
-fn since(text: &str) -> Result<i64, Error> {
+pub(crate) fn since(text: &str) -> Result<i64, Error> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.timestamp_millis());
     }
@@ -70,18 +70,21 @@ fn since(text: &str) -> Result<i64, Error> {
         })
 }
 
+/// The configured ledger, which a command that reads it needs.
+pub(crate) async fn required_ledger(cli: &Cli) -> Result<std::sync::Arc<dyn Ledger>, Error> {
+    let config = crate::commands::config(cli)?;
+    config.open_ledger().await?.ok_or_else(|| Error::Config {
+        key: "ledger.url".into(),
+        reason: format!(
+            "is missing in {} (or set PAYBRIDGE_LEDGER_URL): there is no ledger to read",
+            config.source
+        ),
+    })
+}
+
 /// Runs a ledger command, writing to stdout.
 pub async fn run(cli: &Cli, command: &LedgerCommand) -> Result<(), Error> {
-    let config = crate::commands::config(cli)?;
-    let Some(ledger) = config.open_ledger().await? else {
-        return Err(Error::Config {
-            key: "ledger.url".into(),
-            reason: format!(
-                "is missing in {} (or set PAYBRIDGE_LEDGER_URL): there is no ledger to read",
-                config.source
-            ),
-        });
-    };
+    let ledger = required_ledger(cli).await?;
     match command {
         LedgerCommand::List { state, since: from } => {
             let which = match state {

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod ledger;
 mod output;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,10 @@ fn main() -> ExitCode {
             Err(err) => failed(err),
         },
         Command::Ledger(command) => match runtime.block_on(ledger::run(&cli, command)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => failed(err),
+        },
+        Command::Webhooks(command) => match runtime.block_on(webhooks::run(&cli, command)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => failed(err),
         },
