@@ -336,3 +336,23 @@ pub enum AfterAttempt {
     /// No more attempts: kept as dead, until replayed.
     Dead,
 }
+
+/// What [`Ledger::claim_idempotency`](crate::Ledger::claim_idempotency) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdempotencyClaim {
+    /// The key is this caller's: do the work, then
+    /// [`finish_idempotency`](crate::Ledger::finish_idempotency).
+    Fresh,
+    /// The key's first request is still being answered.
+    InFlight,
+    /// The key was first used with another body.
+    Reused,
+    /// The key's first request was answered so: answer it again.
+    Replay {
+        /// Its HTTP status.
+        status: u16,
+        /// Its body.
+        answer: String,
+    },
+}

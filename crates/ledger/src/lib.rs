@@ -46,6 +46,7 @@ use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
 
 pub use events::{
     AfterAttempt, Attempt, ClaimedEvent, DeliveryState, Event, EventClaim, EventFilter, EventType,
+    IdempotencyClaim,
 };
 pub use gateway::Ledgered;
 pub use options::{LedgerOptions, SqliteSynchronous, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
@@ -522,6 +523,27 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Why `url` is disabled, when it is.
     async fn endpoint_disabled(&self, url: &str) -> Result<Option<String>>;
+
+    /// Claims idempotency key `key` of `scope` (an API key's hash) for a
+    /// request whose body hashes to `body_hash`; one held `running` longer
+    /// than `lease_ms` (its holder died) is taken over, which is safe since
+    /// an order id is sent at most once whatever the key says.
+    async fn claim_idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+        body_hash: &str,
+        lease_ms: i64,
+    ) -> Result<IdempotencyClaim>;
+
+    /// Keeps the answer to a claimed key's request, for its replays.
+    async fn finish_idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        answer: &str,
+    ) -> Result<()>;
 }
 
 /// One order of a reconcile run, as the ledger held it when the run began.

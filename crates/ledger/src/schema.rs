@@ -102,6 +102,11 @@ const MIGRATIONS: &[&[&str]] = &[
         // An endpoint that answered 410 Gone: nothing is sent to it until enabled.
         "CREATE TABLE IF NOT EXISTS paybridge_webhook_endpoints (url TEXT PRIMARY KEY, \
         disabled_at BIGINT NOT NULL, reason TEXT NOT NULL)",
+        // The service's idempotency keys, per API key, kept for the ledger's
+        // life: the body each was first used with and the answer it got.
+        "CREATE TABLE IF NOT EXISTS paybridge_idempotency (scope TEXT NOT NULL, \
+        key TEXT NOT NULL, body_hash TEXT NOT NULL, state TEXT NOT NULL, \
+        claimed_at BIGINT NOT NULL, status BIGINT, answer TEXT, PRIMARY KEY (scope, key))",
     ],
 ];
 

@@ -246,3 +246,82 @@ async fn an_endpoint_disabled_says_why_until_enabled(url: &str) {
     assert_eq!(ledger.endpoint_disabled(url_gone).await.unwrap(), None);
 }
 on_every_database!(endpoints, an_endpoint_disabled_says_why_until_enabled);
+
+async fn an_idempotency_key_is_won_once_then_replayed_refused_or_in_flight(url: &str) {
+    use paybridge_ledger::IdempotencyClaim as C;
+    let one = Arc::new(SqlLedger::open(url).await.unwrap());
+    let two = Arc::new(SqlLedger::open(url).await.unwrap());
+    // Two instances, the same key at the same moment: one wins.
+    let claims = futures_join(vec![
+        tokio::spawn({
+            let one = one.clone();
+            async move {
+                one.claim_idempotency("k1", "idem-1", "h", 60_000)
+                    .await
+                    .unwrap()
+            }
+        }),
+        tokio::spawn({
+            let two = two.clone();
+            async move {
+                two.claim_idempotency("k1", "idem-1", "h", 60_000)
+                    .await
+                    .unwrap()
+            }
+        }),
+    ])
+    .await;
+    assert_eq!(
+        claims.iter().filter(|c| **c == C::Fresh).count(),
+        1,
+        "{claims:?}"
+    );
+    assert!(claims.contains(&C::InFlight), "{claims:?}");
+    assert_eq!(
+        one.claim_idempotency("k1", "idem-1", "other", 60_000)
+            .await
+            .unwrap(),
+        C::Reused
+    );
+    // Another API key's scope is its own.
+    assert_eq!(
+        one.claim_idempotency("k2", "idem-1", "other", 60_000)
+            .await
+            .unwrap(),
+        C::Fresh
+    );
+    one.finish_idempotency("k1", "idem-1", 201, "{\"ok\":1}")
+        .await
+        .unwrap();
+    assert_eq!(
+        two.claim_idempotency("k1", "idem-1", "h", 60_000)
+            .await
+            .unwrap(),
+        C::Replay {
+            status: 201,
+            answer: "{\"ok\":1}".into()
+        }
+    );
+    // A claim whose holder died is taken over after its lease.
+    one.claim_idempotency("k1", "idem-2", "h", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        two.claim_idempotency("k1", "idem-2", "h", -1)
+            .await
+            .unwrap(),
+        C::Fresh
+    );
+}
+on_every_database!(
+    idempotency,
+    an_idempotency_key_is_won_once_then_replayed_refused_or_in_flight
+);
+
+async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}

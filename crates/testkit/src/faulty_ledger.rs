@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use paybridge_core::{Error, Money, Result};
 use paybridge_ledger::{
     AfterAttempt, Applied, Attempt, Begin, CallbackVerdict, Claim, ClaimedEvent, Event, EventClaim,
-    EventFilter, Ledger, LedgerState, ListFilter, Observation, OrderKey, OrderRecord, OwedQuery,
-    ReceivedCallback, ReconcileOrder, ReconcilePage, ReconcileRun, Transition, UnconfirmedFields,
+    EventFilter, IdempotencyClaim, Ledger, LedgerState, ListFilter, Observation, OrderKey,
+    OrderRecord, OwedQuery, ReceivedCallback, ReconcileOrder, ReconcilePage, ReconcileRun,
+    Transition, UnconfirmedFields,
 };
 
 /// One method of [`Ledger`].
@@ -44,6 +45,8 @@ pub enum LedgerCall {
     DisableEndpoint,
     EnableEndpoint,
     EndpointDisabled,
+    ClaimIdempotency,
+    FinishIdempotency,
 }
 
 type Fails = dyn Fn(LedgerCall) -> bool + Send + Sync;
@@ -207,5 +210,31 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
     async fn endpoint_disabled(&self, url: &str) -> Result<Option<String>> {
         self.check(LedgerCall::EndpointDisabled)?;
         self.real.endpoint_disabled(url).await
+    }
+
+    async fn claim_idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+        body_hash: &str,
+        lease_ms: i64,
+    ) -> Result<IdempotencyClaim> {
+        self.check(LedgerCall::ClaimIdempotency)?;
+        self.real
+            .claim_idempotency(scope, key, body_hash, lease_ms)
+            .await
+    }
+
+    async fn finish_idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        answer: &str,
+    ) -> Result<()> {
+        self.check(LedgerCall::FinishIdempotency)?;
+        self.real
+            .finish_idempotency(scope, key, status, answer)
+            .await
     }
 }

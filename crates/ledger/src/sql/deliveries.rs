@@ -8,7 +8,9 @@ use sqlx::{AnyPool, Row};
 
 use super::events::{event, EVENT_COLUMNS};
 use super::{db, SqlLedger};
-use crate::events::{AfterAttempt, Attempt, ClaimedEvent, EventClaim, EventFilter};
+use crate::events::{
+    AfterAttempt, Attempt, ClaimedEvent, EventClaim, EventFilter, IdempotencyClaim,
+};
 use crate::now_ms;
 use crate::schema::Backend;
 
@@ -208,4 +210,101 @@ pub(super) async fn endpoint_disabled(pool: &AnyPool, url: &str) -> Result<Optio
         .fetch_optional(pool)
         .await
         .map_err(db("read an endpoint"))
+}
+
+/// [`Ledger::claim_idempotency`](crate::Ledger::claim_idempotency): an INSERT
+/// that one caller wins; the others read what the winner left.
+pub(super) async fn claim_idempotency(
+    ledger: &SqlLedger,
+    scope: &str,
+    key: &str,
+    body_hash: &str,
+    lease_ms: i64,
+) -> Result<IdempotencyClaim> {
+    let now = now_ms();
+    let mut tx = ledger.write().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO paybridge_idempotency (scope, key, body_hash, state, claimed_at) \
+         VALUES ($1, $2, $3, 'running', $4) ON CONFLICT (scope, key) DO NOTHING",
+    )
+    .bind(scope.to_owned())
+    .bind(key.to_owned())
+    .bind(body_hash.to_owned())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("claim an idempotency key"))?
+    .rows_affected();
+    if inserted == 1 {
+        tx.commit().await.map_err(db("commit an idempotency key"))?;
+        return Ok(IdempotencyClaim::Fresh);
+    }
+    let lock = match ledger.backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT body_hash, state, claimed_at, status, answer FROM paybridge_idempotency \
+         WHERE scope = $1 AND key = $2{lock}"
+    ))
+    .bind(scope.to_owned())
+    .bind(key.to_owned())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db("read an idempotency key"))?;
+    let read = |e: sqlx::Error| db("read an idempotency key")(e);
+    let held_hash: String = row.try_get("body_hash").map_err(read)?;
+    let state: String = row.try_get("state").map_err(read)?;
+    let claimed_at: i64 = row.try_get("claimed_at").map_err(read)?;
+    let claim = if held_hash != body_hash {
+        IdempotencyClaim::Reused
+    } else if state == "done" {
+        let status: Option<i64> = row.try_get("status").map_err(read)?;
+        let answer: Option<String> = row.try_get("answer").map_err(read)?;
+        IdempotencyClaim::Replay {
+            status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500),
+            answer: answer.unwrap_or_default(),
+        }
+    } else if claimed_at < now - lease_ms {
+        sqlx::query(
+            "UPDATE paybridge_idempotency SET claimed_at = $3 WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope.to_owned())
+        .bind(key.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("take over an idempotency key"))?;
+        IdempotencyClaim::Fresh
+    } else {
+        IdempotencyClaim::InFlight
+    };
+    tx.commit().await.map_err(db("commit an idempotency key"))?;
+    Ok(claim)
+}
+
+/// [`Ledger::finish_idempotency`](crate::Ledger::finish_idempotency).
+pub(super) async fn finish_idempotency(
+    ledger: &SqlLedger,
+    scope: &str,
+    key: &str,
+    status: u16,
+    answer: &str,
+) -> Result<()> {
+    let mut tx = ledger.write().await?;
+    sqlx::query(
+        "UPDATE paybridge_idempotency SET state = 'done', status = $3, answer = $4 \
+         WHERE scope = $1 AND key = $2",
+    )
+    .bind(scope.to_owned())
+    .bind(key.to_owned())
+    .bind(i64::from(status))
+    .bind(answer.to_owned())
+    .execute(&mut *tx)
+    .await
+    .map_err(db("keep an idempotent answer"))?;
+    tx.commit()
+        .await
+        .map_err(db("commit an idempotent answer"))?;
+    Ok(())
 }

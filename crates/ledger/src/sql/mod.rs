@@ -32,7 +32,9 @@ use async_trait::async_trait;
 use paybridge_core::{Error, Money, OrderKind, Result};
 use sqlx::AnyPool;
 
-use crate::events::{AfterAttempt, Attempt, ClaimedEvent, Event, EventClaim, EventFilter};
+use crate::events::{
+    AfterAttempt, Attempt, ClaimedEvent, Event, EventClaim, EventFilter, IdempotencyClaim,
+};
 use crate::schema::Backend;
 use crate::state::LedgerState;
 use crate::{
@@ -206,5 +208,25 @@ impl Ledger for SqlLedger {
 
     async fn endpoint_disabled(&self, url: &str) -> Result<Option<String>> {
         deliveries::endpoint_disabled(&self.pool, url).await
+    }
+
+    async fn claim_idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+        body_hash: &str,
+        lease_ms: i64,
+    ) -> Result<IdempotencyClaim> {
+        deliveries::claim_idempotency(self, scope, key, body_hash, lease_ms).await
+    }
+
+    async fn finish_idempotency(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        answer: &str,
+    ) -> Result<()> {
+        deliveries::finish_idempotency(self, scope, key, status, answer).await
     }
 }
