@@ -89,6 +89,15 @@ pub enum Command {
     },
     /// The whole life of a merchant, for every provider, against an embedded sandbox.
     Demo,
+    /// Serve the HTTP API (`/v1`, provider callbacks, `/openapi.json`) on the ledger.
+    Serve {
+        /// Address to listen on; `[serve] listen`, else 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Print the `sha256:<hex>` of an API key, for `[serve] api_keys`, and stop.
+        #[arg(long, value_name = "KEY")]
+        hash_key: Option<String>,
+    },
     /// Resolve every order not final yet by asking its status: the ledger's
     /// open orders, or those of a CSV file exported from your own database.
     Reconcile(ReconcileArgs),

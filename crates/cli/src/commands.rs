@@ -152,7 +152,8 @@ pub async fn run(cli: Cli) -> Result<Value, Error> {
         | Command::Demo
         | Command::Reconcile(_)
         | Command::Ledger(_)
-        | Command::Webhooks(_) => Err(Error::invalid(
+        | Command::Webhooks(_)
+        | Command::Serve { .. } => Err(Error::invalid(
             "command",
             "handled before any gateway is built",
         )),

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod ledger;
 mod output;
+mod serve;
 mod webhooks;
 
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ use crate::output::exit;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(match cli.command {
-        Command::Sandbox { .. } => "info",
+        Command::Sandbox { .. } | Command::Serve { .. } => "info",
         Command::Demo => "error",
         _ => "warn",
     });
@@ -67,6 +68,12 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => failed(err),
         },
+        Command::Serve { listen, hash_key } => {
+            match runtime.block_on(serve::run(&cli, listen.as_deref(), hash_key.as_deref())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => failed(err),
+            }
+        }
         Command::Webhooks(command) => match runtime.block_on(webhooks::run(&cli, command)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => failed(err),

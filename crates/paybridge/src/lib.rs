@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use paybridge_wire::section::{BuildContext, ProviderSection, SectionAt};
 
-pub use paybridge_core::{fields, outcome, refusal};
+pub use paybridge_core::{fields, outcome, redact, refusal};
 pub use paybridge_wire::prelude::*;
 
 pub use paybridge_wire::{self as wire, transport};
@@ -136,7 +136,7 @@ pub mod webhooks;
 
 pub use config::{
     default_path, AccountSection, AuthPolicySetting, CallbackSection, Config, FormApiSection,
-    HttpSection, LedgerSection, OnePunchSection,
+    HttpSection, LedgerSection, OnePunchSection, ServeSection, DEFAULT_LISTEN, DEFAULT_MAX_BODY,
 };
 
 /// A gateway for the configured provider, plus callback handling.

@@ -4,7 +4,7 @@ use paybridge_core::{Error, Result};
 
 /// The sections of the facade's own that environment variables reach:
 /// `PAYBRIDGE_<SECTION>_<KEY>`, beside every provider's.
-const ENV_SECTIONS: [&str; 3] = ["http", "callback", "ledger"];
+const ENV_SECTIONS: [&str; 4] = ["http", "callback", "ledger", "serve"];
 
 /// `PAYBRIDGE_PROVIDER` and `PAYBRIDGE_<SECTION>_<KEY>` override the file. Values
 /// go in as text; the section's types read them.

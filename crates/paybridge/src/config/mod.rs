@@ -9,6 +9,7 @@ mod accounts;
 mod env;
 mod readers;
 mod sections;
+mod serve;
 mod table;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ pub use paybridge_formapi::config::{AuthPolicySetting, FormApiSection};
 pub use paybridge_onepunch::config::OnePunchSection;
 use readers::Readers;
 pub use sections::{CallbackSection, HttpSection, LedgerSection};
+pub use serve::{ServeSection, DEFAULT_LISTEN, DEFAULT_MAX_BODY};
 
 /// The whole configuration. `Debug` shows no secret.
 ///
@@ -73,6 +75,8 @@ pub struct Config {
     pub callback: CallbackSection,
     /// The order ledger.
     pub ledger: LedgerSection,
+    /// `paybridge serve`.
+    pub serve: ServeSection,
     /// Where the file was read from, for error messages.
     pub source: String,
 }

@@ -11,8 +11,8 @@ use super::{AccountSection, CallbackSection, Config, HttpSection, LedgerSection}
 use crate::SectionName;
 
 /// The keys of the file the facade reads itself; every other is a provider's section.
-const OWN_KEYS: [&str; 6] = [
-    "provider", "accounts", "brands", "http", "callback", "ledger",
+const OWN_KEYS: [&str; 7] = [
+    "provider", "accounts", "brands", "http", "callback", "ledger", "serve",
 ];
 
 impl Config {
@@ -34,6 +34,8 @@ impl Config {
         let http: HttpSection = read_own(&mut table, "http", source)?;
         let callback: CallbackSection = read_own(&mut table, "callback", source)?;
         let ledger: LedgerSection = read_own(&mut table, "ledger", source)?;
+        let serve =
+            read_own::<super::serve::ServeTable>(&mut table, "serve", source)?.check(source)?;
         if let Some(provider) = provider {
             readers.get(provider, "provider", source)?;
         }
@@ -77,6 +79,7 @@ impl Config {
             http,
             callback,
             ledger,
+            serve,
             source: source.to_owned(),
         })
     }

@@ -1,0 +1,119 @@
+//! Request and answer bodies, the OpenAPI schemas generated from them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// The payer, as the provider wants them named.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    /// The payer's name.
+    pub name: Option<String>,
+    /// The payer's e-mail.
+    pub email: Option<String>,
+    /// The payer's phone number.
+    pub phone: Option<String>,
+}
+
+/// `POST /v1/deposits`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositBody {
+    /// Your order id: sent at most once.
+    pub order_id: String,
+    /// A decimal string (`"150.00"`), never a number.
+    pub amount: String,
+    /// `MYR`, `THB`, `CNY`...
+    pub currency: String,
+    /// A named account (`[accounts.NAME]`); the default one otherwise.
+    pub account: Option<String>,
+    /// The payer.
+    #[serde(default)]
+    pub customer: Customer,
+    /// The bank, from the provider's bank list.
+    pub bank_id: Option<String>,
+    /// The payment method.
+    pub pay_method: Option<String>,
+    /// Vpay88's MYR prepaid-card mode.
+    pub mode: Option<String>,
+    /// Where the payer returns.
+    pub return_url: Option<String>,
+    /// A per-order callback URL, where the provider takes one.
+    pub callback_url: Option<String>,
+    /// The payer's IP address.
+    pub ip: Option<String>,
+    /// Provider fields beyond these.
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+}
+
+/// `POST /v1/payouts`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutBody {
+    /// Your order id: sent at most once.
+    pub order_id: String,
+    /// A decimal string (`"80.00"`), never a number.
+    pub amount: String,
+    /// `MYR`, `THB`...
+    pub currency: String,
+    /// The payee's bank, from the provider's withdrawal bank list.
+    pub bank_id: String,
+    /// The payee's name.
+    pub holder_name: String,
+    /// The payee's account number.
+    pub account_no: String,
+    /// A named account (`[accounts.NAME]`); the default one otherwise.
+    pub account: Option<String>,
+    /// The bank branch.
+    pub bank_branch: Option<String>,
+    /// A per-order callback URL, where the provider takes one.
+    pub callback_url: Option<String>,
+}
+
+/// An order as the service answers it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct OrderBody {
+    /// Your order id.
+    pub order_id: String,
+    /// The account it went through.
+    pub account: String,
+    /// The provider.
+    pub provider: String,
+    /// `deposit` or `payout`.
+    pub kind: String,
+    /// `pending`, `processing`, `completed`, `failed`, `rejected`; `unknown`
+    /// while its outcome is open (reconcile: read it again with
+    /// `?refresh=true`, never resend under a new id); `sending`, `refused`
+    /// as the ledger holds them.
+    pub status: String,
+    /// The provider's own word.
+    pub provider_status: Option<String>,
+    /// A deposit's payment page: send the payer there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_url: Option<String>,
+    /// The provider's reference.
+    pub provider_ref: Option<String>,
+    /// How the status was learned: `create_answer`, `status_query`, `ledger`.
+    pub learned_from: Option<String>,
+    /// The amount, as a decimal string (on reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// Its currency (on reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Why the provider contradicted the ledger, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
+    /// With `status: unknown`: why the outcome is open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::errors::ErrorDetail>,
+}
+
+/// `GET /v1/orders`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrdersBody {
+    /// The orders, oldest change first.
+    pub orders: Vec<OrderBody>,
+}
