@@ -226,6 +226,7 @@ fn test(extra: &[String]) -> Result<(), String> {
         .env("PAYBRIDGE_REQUIRE_BROWSER", "1")
         .env("PAYBRIDGE_REQUIRE_POSTGRES", "1")
         .env("PAYBRIDGE_REQUIRE_VERIFIERS", "1")
+        .env("PAYBRIDGE_REQUIRE_CLIENTS", "1")
         .env("PAYBRIDGE_VERIFIERS", &verifiers)
         .args(["test", "--workspace", "--all-targets"])
         .args(extra))?;

@@ -26,6 +26,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The sandbox it sends to, for a second instance in front of the same provider.
+    pub fn sandbox(&self) -> Option<Arc<Sandbox>> {
+        self._sandbox.clone()
+    }
+
     /// Stops accepting and waits for what is in flight; whether it ended cleanly.
     pub async fn stop(mut self) -> bool {
         if let Some(stop) = self.stop.take() {
