@@ -191,20 +191,23 @@ fn ensure_browser_and_database() -> Result<(), String> {
     Ok(())
 }
 
-/// The Standard Webhooks libraries for Python and Node, at pinned versions,
+/// The Standard Webhooks libraries for Python and Node and openapi-spec-validator, at pinned versions,
 /// installed under the target directory (never system-wide); their folder.
 fn ensure_verifiers() -> Result<PathBuf, String> {
     let dir = target_dir()?.join("verifiers");
     let python = dir.join("python");
-    if !python.join("standardwebhooks").exists() {
-        eprintln!("xtask: installing the Python Standard Webhooks library for the webhook tests");
+    if !(python.join("standardwebhooks").exists() && python.join("openapi_spec_validator").exists())
+    {
+        eprintln!(
+            "xtask: installing the Python Standard Webhooks library and openapi-spec-validator"
+        );
         let pip = if runs("pip3") { "pip3" } else { "pip" };
         run(Command::new(pip)
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
             .env("PIP_ROOT_USER_ACTION", "ignore")
             .args(["install", "--quiet", "--target"])
             .arg(&python)
-            .arg("standardwebhooks==1.1.0"))?;
+            .args(["standardwebhooks==1.1.0", "openapi-spec-validator==0.7.1"]))?;
     }
     let node = dir.join("node");
     if !node.join("node_modules/standardwebhooks").exists() {

@@ -62,6 +62,17 @@ pub(crate) struct Shared {
     pub(crate) metrics: metrics::Metrics,
 }
 
+/// Every `/v1` route the key guards, as `(method, path template)`: the router
+/// is built from this list's handlers and the OpenAPI document must describe
+/// exactly these (a test holds it to that).
+pub const V1_ROUTES: [(&str, &str); 5] = [
+    ("POST", "/v1/deposits"),
+    ("POST", "/v1/payouts"),
+    ("GET", "/v1/deposits/{order_id}"),
+    ("GET", "/v1/payouts/{order_id}"),
+    ("GET", "/v1/orders"),
+];
+
 /// The service: build it from a configuration, then [`Service::router`].
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -137,12 +148,13 @@ impl Service {
     /// whether `/healthz`, `/readyz` and `/metrics` need a key.
     pub fn router(&self) -> Router {
         let shared = self.shared.clone();
+        let [deposits, payouts, deposit, payout, orders] = V1_ROUTES.map(|(_, path)| path);
         let v1 = Router::new()
-            .route("/v1/deposits", post(post_deposit))
-            .route("/v1/payouts", post(post_payout))
-            .route("/v1/deposits/{order_id}", get(api::get_deposit))
-            .route("/v1/payouts/{order_id}", get(api::get_payout))
-            .route("/v1/orders", get(api::list_orders))
+            .route(deposits, post(post_deposit))
+            .route(payouts, post(post_payout))
+            .route(deposit, get(api::get_deposit))
+            .route(payout, get(api::get_payout))
+            .route(orders, get(api::list_orders))
             .route_layer(axum::middleware::from_fn_with_state(
                 shared.clone(),
                 require_key,
@@ -429,3 +441,8 @@ pub async fn run(
         }
     }
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
