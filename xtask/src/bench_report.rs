@@ -230,3 +230,52 @@ pub(crate) fn targets(d: &mut String, runs: &[Value], wrk: &[(&str, WrkRow)]) {
         let _ = writeln!(d, "- Sandbox status, journal on: {sandbox:.0} requests/s, {share:.2}x of bare axum's {floor:.0} — at least {SANDBOX_SHARE:.2}x: {}.", verdict(share >= SANDBOX_SHARE));
     }
 }
+
+/// The most `paybridge serve` may add at p99, at concurrency 1, in nanoseconds.
+const SERVE_ADDED_P99_NS: f64 = 500_000.0;
+
+/// `paybridge serve` against the library in-process; whether its target was met.
+pub(crate) fn serve_section(d: &mut String, serve: &Value) -> bool {
+    let _ = writeln!(
+        d,
+        "\n## `paybridge serve` against the library in-process (`paybridge-loadbench serve`)\n"
+    );
+    let _ = writeln!(d, "The same Vpay88 deposit creation and status query (asked of the provider, through the ledger: `GET /v1/deposits/{{id}}?refresh=true` against `Gateway::deposit_status`), {} calls each, through a `Gateway` with its ledger and through the service on loopback (JSON, the API key checked, the route's metrics), each on a SQLite ledger of its own with `synchronous = NORMAL`, against one local provider; client, service and provider share the 2 cores. Target: the service adds at most 0.5 ms at p99 at concurrency 1.\n", serve["count"]);
+    let _ = writeln!(d, "| concurrency | call | library p50 | library p99 | serve p50 | serve p99 | added at p99 | library calls/s | serve calls/s | library calls per CPU-second | serve calls per CPU-second | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut met = true;
+    for concurrency in ["1", "64"] {
+        for call in ["deposit", "status"] {
+            let library = &serve["library"][concurrency][call];
+            let served = &serve["serve"][concurrency][call];
+            let p = |v: &Value, q: &str| v["spread"][q].as_f64().unwrap_or(0.0);
+            let added = p(served, "p99_ns") - p(library, "p99_ns");
+            if concurrency == "1" && added > SERVE_ADDED_P99_NS {
+                met = false;
+            }
+            let errors =
+                library["errors"].as_u64().unwrap_or(0) + served["errors"].as_u64().unwrap_or(0);
+            if errors > 0 {
+                met = false;
+            }
+            let _ = writeln!(
+                d,
+                "| {concurrency} | {call} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {errors} |",
+                ns(p(library, "median_ns")),
+                ns(p(library, "p99_ns")),
+                ns(p(served, "median_ns")),
+                ns(p(served, "p99_ns")),
+                if added >= 0.0 {
+                    ns(added)
+                } else {
+                    format!("−{}", ns(-added))
+                },
+                library["per_second"],
+                served["per_second"],
+                library["per_cpu_second"],
+                served["per_cpu_second"],
+            );
+        }
+    }
+    let _ = writeln!(d, "\nCalls per second are what the 2 cores give client, service and provider together. Calls per CPU-second divide the calls by the CPU time the process spent on them (client, service and provider, from `/proc/self/stat`): what one core carries of the whole path; their ratio is what the service multiplies the CPU cost of a call by.");
+    met
+}

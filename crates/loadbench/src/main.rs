@@ -12,12 +12,16 @@
 //! - `callbacks DATABASE COUNT CONCURRENCY`: the whole callback path (verify,
 //!   confirm by status, apply through the ledger, the handler claimed and
 //!   finished) of the library's axum route on one core; see `callbacks.rs`.
+//! - `serve COUNT`: the same deposit and status through a `Gateway` with its
+//!   ledger and through `paybridge serve` on loopback, at concurrency 1 and
+//!   64; see `serve.rs`.
 //! - `floor PORT ANSWER`: serves `ANSWER` as JSON to every POST of a Vpay88
 //!   status query on loopback, doing nothing else, until killed: the floor the
 //!   HTTP stack alone sets under the same load as the sandbox's status query.
 
 mod callbacks;
 mod overhead;
+mod serve;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -197,6 +201,10 @@ fn main() {
             let concurrency = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(32);
             runtime.block_on(callbacks::callbacks(&database, count, concurrency))
         }
+        Some("serve") => {
+            let count = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
+            runtime.block_on(serve::serve(count))
+        }
         Some("floor") => {
             let port = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
             let answer = args.get(2).cloned().unwrap_or_default();
@@ -205,7 +213,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: paybridge-loadbench overhead N [CLIENT] | concurrency BASE_URL PER_LEVEL LEVEL... | callbacks sqlite_full|sqlite_normal|postgres COUNT CONCURRENCY | floor PORT ANSWER"
+                "usage: paybridge-loadbench overhead N [CLIENT] | concurrency BASE_URL PER_LEVEL LEVEL... | callbacks sqlite_full|sqlite_normal|postgres COUNT CONCURRENCY | serve COUNT | floor PORT ANSWER"
             );
             std::process::exit(2);
         }

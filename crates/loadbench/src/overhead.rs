@@ -34,7 +34,7 @@ use crate::{nanos, ratio_of, spread};
 /// What the local provider saw: each connection's peer address, once, and how
 /// many requests came.
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     peers: Mutex<HashSet<SocketAddr>>,
     requests: AtomicUsize,
 }
@@ -55,7 +55,7 @@ fn answer(seen: Arc<Seen>, body: &'static str) -> axum::routing::MethodRouter {
     )
 }
 
-async fn local_provider() -> (String, Arc<Seen>) {
+pub(crate) async fn local_provider() -> (String, Arc<Seen>) {
     let seen: Arc<Seen> = Arc::default();
     let app = axum::Router::new()
         .route("/merchant/auth", answer(seen.clone(), r#"{"status":true,"auth":"t5IF5r2fXit1FnhjBVQv"}"#))
