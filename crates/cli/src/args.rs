@@ -138,6 +138,11 @@ pub enum WebhooksCommand {
         /// With --since, only events in this state (`dead`, say).
         #[arg(long, value_enum)]
         state: Option<WebhookStates>,
+        /// Deliver what is due from this process to `[serve.webhooks]`,
+        /// showing progress, until each replayed event has had an attempt
+        /// (a running `paybridge serve` may take some of them; that is safe).
+        #[arg(long)]
+        deliver: bool,
     },
     /// Let deliveries to an endpoint that answered 410 Gone go again.
     Enable {

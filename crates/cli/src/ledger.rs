@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use paybridge::ledger::{Ledger, ListFilter, OrderRecord, Which};
 use paybridge::Error;
 use serde::Serialize;
@@ -27,9 +26,7 @@ struct Listed {
 }
 
 pub(crate) fn time(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
+    paybridge_serve::time::format(ms)
 }
 
 impl From<OrderRecord> for Listed {
@@ -53,21 +50,7 @@ impl From<OrderRecord> for Listed {
 
 /// `--since`: RFC 3339, or a date (midnight UTC).
 pub(crate) fn since(text: &str) -> Result<i64, Error> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.timestamp_millis());
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp_millis())
-        .ok_or_else(|| {
-            Error::invalid(
-                "since",
-                format!(
-                    "{text:?} is neither RFC 3339 (2026-11-23T10:00:00Z) nor a date (2026-11-23)"
-                ),
-            )
-        })
+    paybridge_serve::time::parse("since", text)
 }
 
 /// The configured ledger, which a command that reads it needs.

@@ -6,6 +6,7 @@
 pub mod csv_cells;
 pub mod demo;
 pub mod harness;
+pub mod meter;
 pub mod reconcile;
 pub mod recorded;
 

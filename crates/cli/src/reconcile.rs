@@ -18,7 +18,6 @@
 
 mod check;
 mod input;
-mod meter;
 mod orders;
 mod print;
 mod query;
@@ -40,9 +39,9 @@ use futures_util::FutureExt;
 use paybridge::{Config, Error, Gateway};
 use serde::{Deserialize, Serialize};
 
+use crate::meter::Meter;
 use check::check_csv;
 use input::csv_jobs;
-use meter::Meter;
 use orders::{feed, Orders};
 use query::{reconcile_one, reconcile_one_failed};
 use resume::{keep_ledger_rows, report_recorded, Progress};
@@ -185,7 +184,13 @@ pub async fn run(config: &Config, options: &Options, out: &mut dyn Rows) -> Resu
             rate,
         )))
     });
-    let mut meter = Meter::new(total, done.min(total), options.progress);
+    let mut meter = Meter::new(
+        "reconcile",
+        "orders",
+        total,
+        done.min(total),
+        options.progress,
+    );
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let interrupted = interrupted.clone();

@@ -36,12 +36,10 @@ async fn stop_signal() {
     }
 }
 
-/// Runs the service until SIGTERM.
-pub async fn run(cli: &Cli, listen: Option<&str>, hash_key: Option<&str>) -> Result<(), Error> {
-    if let Some(key) = hash_key {
-        println!("{}", paybridge_serve::hash_key(key));
-        return Ok(());
-    }
+/// The configuration `paybridge serve` and `paybridge webhooks` run on: a
+/// ledger is required, so without `[ledger]` it is `paybridge.db` beside the
+/// configuration, said on stderr.
+pub(crate) fn served_config(cli: &Cli) -> Result<paybridge::Config, Error> {
     let mut config = crate::commands::config(cli)?;
     if config.ledger.url.is_none() {
         let beside = std::path::Path::new(&config.source)
@@ -50,12 +48,47 @@ pub async fn run(cli: &Cli, listen: Option<&str>, hash_key: Option<&str>) -> Res
             .unwrap_or(std::path::Path::new("."))
             .join("paybridge.db");
         eprintln!(
-            "paybridge serve: {} has no [ledger]; keeping orders in sqlite://{}",
+            "paybridge: {} has no [ledger]; the service keeps its orders and events in sqlite://{}",
             config.source,
             beside.display()
         );
         config.ledger.url = Some(format!("sqlite://{}", beside.display()));
     }
+    Ok(config)
+}
+
+/// The delivery of the ledger's events to `[serve.webhooks]`, when it is set.
+pub(crate) fn outbox(
+    config: &paybridge::Config,
+    ledger: Arc<dyn paybridge::ledger::Ledger>,
+) -> Result<Option<Outbox>, Error> {
+    let Some(url) = &config.serve.webhooks_url else {
+        return Ok(None);
+    };
+    let secrets = config
+        .serve
+        .webhook_secrets
+        .iter()
+        .map(|s| WebhookSecret::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Config {
+            key: "serve.webhooks.secrets".into(),
+            reason: e.to_string(),
+        })?;
+    let endpoint = WebhookEndpoint::new("serve.webhooks.url", url, secrets)?;
+    Ok(Some(Outbox::new(
+        ledger,
+        Arc::new(HttpReceiver::new(endpoint)?),
+    )))
+}
+
+/// Runs the service until SIGTERM.
+pub async fn run(cli: &Cli, listen: Option<&str>, hash_key: Option<&str>) -> Result<(), Error> {
+    if let Some(key) = hash_key {
+        println!("{}", paybridge_serve::hash_key(key));
+        return Ok(());
+    }
+    let config = served_config(cli)?;
     let ledger = config.open_ledger().await?.ok_or_else(|| Error::Config {
         key: "ledger.url".into(),
         reason: "could not be opened".into(),
@@ -81,24 +114,12 @@ pub async fn run(cli: &Cli, listen: Option<&str>, hash_key: Option<&str>) -> Res
         service.accounts().join(", ")
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let deliveries = match &config.serve.webhooks_url {
-        Some(url) => {
-            let secrets = config
-                .serve
-                .webhook_secrets
-                .iter()
-                .map(|s| WebhookSecret::parse(s))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::Config {
-                    key: "serve.webhooks.secrets".into(),
-                    reason: e.to_string(),
-                })?;
-            let endpoint = WebhookEndpoint::new("serve.webhooks.url", url, secrets)?;
-            let outbox = Outbox::new(ledger.clone(), Arc::new(HttpReceiver::new(endpoint)?));
+    let deliveries = match outbox(&config, ledger.clone())? {
+        Some(outbox) => {
             let mut stop = stop_rx.clone();
             eprintln!(
                 "paybridge serve: delivering the ledger's events to {:?}",
-                paybridge::redact::Url(url)
+                paybridge::redact::Url(config.serve.webhooks_url.as_deref().unwrap_or_default())
             );
             Some(tokio::spawn(async move {
                 outbox

@@ -1,46 +1,17 @@
 //! `paybridge webhooks list | attempts | replay | enable`: the ledger's events
 //! for the merchant's application, and their deliveries, for people.
 
-use paybridge::ledger::{DeliveryState, Event, EventFilter};
+use std::collections::HashSet;
+
+use paybridge::ledger::{DeliveryState, EventFilter, Ledger};
+use paybridge::webhooks::Outbox;
 use paybridge::Error;
-use serde::Serialize;
+use paybridge_serve::{AttemptBody, EventBody};
+
+use paybridge_cli::meter::Meter;
 
 use crate::args::{Cli, WebhookStates, WebhooksCommand};
-use crate::ledger::{required_ledger, since, time};
-
-/// An event as listed: times in RFC 3339.
-#[derive(Debug, Serialize)]
-struct Listed {
-    id: String,
-    r#type: String,
-    provider: String,
-    account: String,
-    kind: String,
-    order_id: String,
-    sequence: i64,
-    state: String,
-    attempts: i64,
-    created_at: String,
-    next_attempt_at: String,
-}
-
-impl From<Event> for Listed {
-    fn from(e: Event) -> Self {
-        Self {
-            id: e.id,
-            r#type: e.event_type.to_string(),
-            provider: e.key.provider,
-            account: e.key.account,
-            kind: e.key.kind.to_string(),
-            order_id: e.key.order_id,
-            sequence: e.sequence,
-            state: e.state.to_string(),
-            attempts: e.attempts,
-            created_at: time(e.created_at),
-            next_attempt_at: time(e.next_attempt_at),
-        }
-    }
-}
+use crate::ledger::since;
 
 fn delivery_state(state: WebhookStates) -> DeliveryState {
     match state {
@@ -63,51 +34,112 @@ fn filter(state: Option<WebhookStates>, from: Option<&str>) -> Result<EventFilte
     Ok(filter)
 }
 
+/// Where the replayed events stand after `--deliver`.
+#[derive(Debug, Default, serde::Serialize)]
+struct Delivered {
+    delivered: usize,
+    retrying: usize,
+    dead: usize,
+    /// Not attempted yet: the endpoint is disabled, or another instance holds them.
+    waiting: usize,
+}
+
+/// Delivers what is due until each of `ids` has had an attempt since it was
+/// queued, or nothing more is due here; progress on stderr.
+async fn deliver_replayed(
+    outbox: &Outbox,
+    ledger: &dyn Ledger,
+    ids: &HashSet<String>,
+    since: Option<&str>,
+) -> Result<Delivered, Error> {
+    let mut meter = Meter::new("replay", "events delivered", ids.len(), 0, true);
+    loop {
+        let round = outbox.deliver_due().await?;
+        // Other due events may go in the same rounds: the bar counts
+        // attempts, at most as many as were replayed.
+        for _ in 0..round.attempted.min(ids.len().saturating_sub(meter.done())) {
+            meter.tick();
+        }
+        if round.disabled {
+            eprintln!("replay: the endpoint is disabled (it answered 410 Gone); `paybridge webhooks enable --url URL` lets deliveries go again");
+            break;
+        }
+        if round.attempted == 0 {
+            break;
+        }
+    }
+    meter.finish();
+    let mut scope = EventFilter::all();
+    if let Some(from) = since {
+        scope = scope.since(crate::ledger::since(from)?);
+    }
+    if let [id] = ids.iter().collect::<Vec<_>>()[..] {
+        scope = scope.id(id.clone());
+    }
+    let mut out = Delivered::default();
+    for event in ledger.events(&scope).await? {
+        if !ids.contains(&event.id) {
+            continue;
+        }
+        match (event.state, event.attempts) {
+            (DeliveryState::Delivered, _) => out.delivered += 1,
+            (DeliveryState::Dead, _) => out.dead += 1,
+            (_, 0) => out.waiting += 1,
+            _ => out.retrying += 1,
+        }
+    }
+    Ok(out)
+}
+
 /// Runs a webhooks command, writing to stdout.
 pub async fn run(cli: &Cli, command: &WebhooksCommand) -> Result<(), Error> {
-    let ledger = required_ledger(cli).await?;
+    let config = crate::serve::served_config(cli)?;
+    let ledger = config.open_ledger().await?.ok_or_else(|| Error::Config {
+        key: "ledger.url".into(),
+        reason: "could not be opened".into(),
+    })?;
     let out = match command {
         WebhooksCommand::List { state, since } => {
             let events = ledger.events(&filter(*state, since.as_deref())?).await?;
-            let rows: Vec<serde_json::Value> = events
-                .into_iter()
-                .map(|e| serde_json::to_value(Listed::from(e)).unwrap_or_default())
-                .collect();
-            serde_json::Value::Array(rows)
+            let rows: Vec<EventBody> = events.into_iter().map(EventBody::from).collect();
+            serde_json::to_value(rows).unwrap_or_default()
         }
         WebhooksCommand::Attempts { id } => {
             let attempts = ledger.event_attempts(id).await?;
             if attempts.is_empty()
                 && ledger
-                    .events(&EventFilter::all())
+                    .events(&EventFilter::all().id(id.clone()))
                     .await?
-                    .iter()
-                    .all(|e| &e.id != id)
+                    .is_empty()
             {
                 return Err(Error::invalid(
                     "id",
                     format!("{id:?} is no event in the ledger"),
                 ));
             }
-            serde_json::Value::Array(
-                attempts
-                    .into_iter()
-                    .map(|a| {
-                        serde_json::json!({
-                            "at": time(a.at),
-                            "status": a.status,
-                            "duration_ms": a.duration_ms,
-                            "answer": a.answer,
-                            "error": a.error,
-                        })
-                    })
-                    .collect(),
-            )
+            let rows: Vec<AttemptBody> = attempts.into_iter().map(AttemptBody::from).collect();
+            serde_json::to_value(rows).unwrap_or_default()
         }
-        WebhooksCommand::Replay { id, since, state } => {
-            let queued = ledger
-                .replay_events(id.as_deref(), &filter(*state, since.as_deref())?)
-                .await?;
+        WebhooksCommand::Replay {
+            id,
+            since,
+            state,
+            deliver,
+        } => {
+            let chosen = filter(*state, since.as_deref())?;
+            // The events chosen, by id, to follow them once they are queued
+            // (queuing makes them pending, so the state filter no longer finds them).
+            let ids: HashSet<String> = match (*deliver, id) {
+                (false, _) => HashSet::new(),
+                (true, Some(id)) => HashSet::from([id.clone()]),
+                (true, None) => ledger
+                    .events(&chosen)
+                    .await?
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect(),
+            };
+            let queued = ledger.replay_events(id.as_deref(), &chosen).await?;
             if queued == 0 && id.is_some() {
                 return Err(Error::invalid(
                     "id",
@@ -117,7 +149,22 @@ pub async fn run(cli: &Cli, command: &WebhooksCommand) -> Result<(), Error> {
                     ),
                 ));
             }
-            serde_json::json!({ "queued": queued })
+            if *deliver && queued > 0 {
+                let outbox = crate::serve::outbox(&config, ledger.clone())?.ok_or_else(|| {
+                    Error::Config {
+                        key: "serve.webhooks.url".into(),
+                        reason: format!(
+                            "is missing in {}: --deliver needs the endpoint events go to",
+                            config.source
+                        ),
+                    }
+                })?;
+                let delivered =
+                    deliver_replayed(&outbox, ledger.as_ref(), &ids, since.as_deref()).await?;
+                serde_json::json!({ "queued": queued, "delivery": delivered })
+            } else {
+                serde_json::json!({ "queued": queued })
+            }
         }
         WebhooksCommand::Enable { url } => {
             let was_disabled = ledger.enable_endpoint(url).await?;

@@ -35,22 +35,27 @@ fn paybridge(config: &Path, args: &[&str]) -> (i32, Value, String) {
     )
 }
 
+/// `order_id` completed by a callback: one event in the outbox.
+async fn completed(ledger: &SqlLedger, kind: OrderKind, order_id: &str) {
+    ledger
+        .observe(
+            &OrderKey::new(
+                Provider::new("vpay88"),
+                None,
+                kind,
+                &OrderId::new(order_id).unwrap(),
+            ),
+            &Observation::new(Source::Callback, LedgerState::Completed)
+                .amount(Some(Money::parse("5", "MYR").unwrap())),
+        )
+        .await
+        .unwrap();
+}
+
 async fn listing_attempts_replaying_and_enabling_read_and_move_the_outbox(url: &str) {
     let ledger = SqlLedger::open(url).await.unwrap();
     for id in ["CLI-1", "CLI-2"] {
-        ledger
-            .observe(
-                &OrderKey::new(
-                    Provider::new("vpay88"),
-                    None,
-                    OrderKind::Deposit,
-                    &OrderId::new(id).unwrap(),
-                ),
-                &Observation::new(Source::Callback, LedgerState::Completed)
-                    .amount(Some(Money::parse("5", "MYR").unwrap())),
-            )
-            .await
-            .unwrap();
+        completed(&ledger, OrderKind::Deposit, id).await;
     }
     // One event dies after one attempt.
     let claimed = ledger
@@ -135,4 +140,130 @@ async fn listing_attempts_replaying_and_enabling_read_and_move_the_outbox(url: &
 on_every_database!(
     webhooks_commands,
     listing_attempts_replaying_and_enabling_read_and_move_the_outbox
+);
+
+/// Verified deliveries a local endpoint took: `webhook-id`s, in order.
+type Taken = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// An endpoint that takes every delivery signed with `secret`, 401 otherwise.
+async fn endpoint(secret: &str) -> (String, Taken) {
+    use axum::http::HeaderMap;
+    let secret = paybridge_signing::webhook::WebhookSecret::parse(secret).unwrap();
+    let taken: Taken = Default::default();
+    let seen = taken.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let (secret, seen) = (secret.clone(), seen.clone());
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let id = header("webhook-id");
+                let timestamp = header("webhook-timestamp").parse().unwrap_or(0);
+                let signature = header("webhook-signature");
+                match paybridge_signing::webhook::verify(
+                    &[secret],
+                    &id,
+                    timestamp,
+                    &body,
+                    &signature,
+                ) {
+                    true => {
+                        seen.lock().unwrap().push(id);
+                        axum::http::StatusCode::NO_CONTENT
+                    }
+                    false => axum::http::StatusCode::UNAUTHORIZED,
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, taken)
+}
+
+async fn replay_with_deliver_sends_the_dead_events_and_shows_its_progress(url: &str) {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let ledger = SqlLedger::open(url).await.unwrap();
+    for n in 0..30 {
+        completed(&ledger, OrderKind::Withdrawal, &format!("DELIVER-{n}")).await;
+    }
+    // Every event dead after a failed attempt, as after an endpoint down for days.
+    let claimed = ledger
+        .claim_events(&EventClaim {
+            now: paybridge::ledger::now_ms() + 1,
+            limit: 100,
+            lease_ms: 60_000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 30);
+    for event in &claimed {
+        ledger
+            .record_attempt(
+                event,
+                &Attempt::new(paybridge::ledger::now_ms(), 5).answered(503, b"down"),
+                AfterAttempt::Dead,
+            )
+            .await
+            .unwrap();
+    }
+    let (hooks, taken) = endpoint(SECRET).await;
+    let config = config(url);
+    std::fs::write(
+        &config,
+        format!("[ledger]\nurl = \"{url}\"\n[serve.webhooks]\nurl = \"{hooks}\"\nsecrets = [\"{SECRET}\"]\n"),
+    )
+    .unwrap();
+    let run = tokio::task::spawn_blocking(move || {
+        paybridge(
+            &config,
+            &[
+                "webhooks",
+                "replay",
+                "--since",
+                "2000-01-01",
+                "--state",
+                "dead",
+                "--deliver",
+            ],
+        )
+    });
+    let (code, replayed, err) = run.await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(replayed["queued"], 30, "{replayed}");
+    assert_eq!(replayed["delivery"]["delivered"], 30, "{replayed}");
+    assert_eq!(replayed["delivery"]["dead"], 0, "{replayed}");
+    // Not a terminal: plain progress lines, the last one complete.
+    assert!(err.contains("replay: 30/30 events delivered"), "{err}");
+    let mut ids = taken.lock().unwrap().clone();
+    ids.sort();
+    let mut expected: Vec<String> = claimed.iter().map(|c| c.event.id.clone()).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "each event delivered once, under its own id");
+    assert!(ledger
+        .events(&EventFilter::all())
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.state.as_str() == "delivered"));
+
+    // Without an endpoint configured, --deliver says what is missing.
+    let bare = self::config(url);
+    let (code, _, err) = paybridge(
+        &bare,
+        &["webhooks", "replay", "--since", "2000-01-01", "--deliver"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("serve.webhooks.url"), "{err}");
+}
+on_every_database!(
+    replay_deliver,
+    replay_with_deliver_sends_the_dead_events_and_shows_its_progress
 );

@@ -172,6 +172,8 @@ pub struct EventFilter {
     pub key: Option<OrderKey>,
     /// At most this many, oldest first (all when `None`).
     pub limit: Option<i64>,
+    /// Only the event of this id.
+    pub id: Option<String>,
 }
 
 impl EventFilter {
@@ -201,6 +203,12 @@ impl EventFilter {
     /// At most `limit`.
     pub fn limit(mut self, limit: i64) -> Self {
         self.limit = Some(limit);
+        self
+    }
+
+    /// The event of id `id` (a `webhook-id`), when there is one.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
         self
     }
 }

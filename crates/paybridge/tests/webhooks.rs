@@ -340,3 +340,145 @@ on_every_database!(
     retry_after_and_gone,
     retry_after_is_honoured_and_gone_disables_the_endpoint
 );
+
+/// The PHP verification of docs/serve.md, as written there, behind PHP's
+/// own web server: 204 when it verifies, 400 when it does not.
+struct PhpVerifier {
+    url: String,
+    server: std::process::Child,
+}
+
+impl Drop for PhpVerifier {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// The snippet under "by hand in PHP" in docs/serve.md.
+fn documented_php() -> String {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/serve.md"),
+    )
+    .unwrap();
+    let after = doc
+        .split_once("by hand in PHP:")
+        .expect("docs/serve.md verifies by hand in PHP")
+        .1;
+    let code = after.split_once("```php\n").unwrap().1;
+    code.split_once("\n```").unwrap().0.to_owned()
+}
+
+/// PHP's web server running the documented snippet, or `None` (said loudly)
+/// where PHP is not installed and the run does not require it.
+async fn php_verifier() -> Option<PhpVerifier> {
+    if Command::new("php").arg("--version").output().is_err() {
+        let required = std::env::var("PAYBRIDGE_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
+        assert!(!required, "php is not installed");
+        eprintln!("SKIPPED: php is not installed (cargo xtask test installs php-cli)");
+        return None;
+    }
+    let dir = paybridge_testkit::temp_dir("paybridge-php-verifier");
+    std::fs::write(
+        dir.join("receiver.php"),
+        format!("<?php\n{}\nhttp_response_code(204);\n", documented_php()),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new("php")
+        .args(["-S", &format!("127.0.0.1:{port}"), "receiver.php"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let verifier = PhpVerifier {
+        url: format!("http://127.0.0.1:{port}/hooks"),
+        server,
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(verifier);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("PHP's web server did not start on port {port}");
+}
+
+async fn the_documented_php_verification_takes_every_delivery_and_refuses_forgeries(url: &str) {
+    let Some(php) = php_verifier().await else {
+        return;
+    };
+    let ledger = Arc::new(SqlLedger::open(url).await.unwrap());
+    for id in ["PHP-1", "PHP-2", "PHP-3"] {
+        completed(&ledger, id).await;
+    }
+    let round = outbox(&ledger, &php.url).deliver_due().await.unwrap();
+    assert_eq!((round.attempted, round.delivered), (3, 3), "{round:?}");
+    let attempts = ledger
+        .event_attempts(&ledger.events(&EventFilter::all()).await.unwrap()[0].id)
+        .await
+        .unwrap();
+    assert_eq!(attempts[0].status, Some(204));
+
+    // What a forger sends: PHP answers 400 to each.
+    let secret = WebhookSecret::parse(SECRET).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = r#"{"type":"payout.completed","id":"evt_forged"}"#;
+    let signed = |timestamp: i64, body: &str| {
+        paybridge_signing::webhook::signature_header(
+            std::slice::from_ref(&secret),
+            "evt_forged",
+            timestamp,
+            body.as_bytes(),
+        )
+    };
+    let other = WebhookSecret::from_bytes(&[7u8; 32]).unwrap();
+    for (what, timestamp, signature, sent) in [
+        (
+            "the body changed after signing",
+            now,
+            signed(now, body),
+            body.replace("completed", "failed"),
+        ),
+        (
+            "signed ten minutes ago",
+            now - 600,
+            signed(now - 600, body),
+            body.to_owned(),
+        ),
+        (
+            "signed with another secret",
+            now,
+            other.sign("evt_forged", now, body.as_bytes()),
+            body.to_owned(),
+        ),
+        ("no signature", now, String::new(), body.to_owned()),
+    ] {
+        let status = reqwest::Client::new()
+            .post(&php.url)
+            .header("webhook-id", "evt_forged")
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(sent)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 400, "{what}");
+    }
+}
+on_every_database!(
+    php_verified,
+    the_documented_php_verification_takes_every_delivery_and_refuses_forgeries
+);

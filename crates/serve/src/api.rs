@@ -362,7 +362,7 @@ pub(crate) async fn get_payout(
 pub(crate) struct ListQuery {
     /// `open`, `final` or `conflict`; every order otherwise.
     state: Option<String>,
-    /// Only orders changed since this time (RFC 3339).
+    /// Only orders changed since this time (RFC 3339, or a date).
     since: Option<String>,
 }
 
@@ -390,18 +390,7 @@ pub(crate) async fn list_orders(
     };
     let since = match &query.since {
         None => None,
-        Some(text) => Some(
-            chrono::DateTime::parse_from_rfc3339(text)
-                .map(|t| t.timestamp_millis())
-                .ok()
-                .ok_or_else(|| {
-                    ApiError::new(
-                        "invalid_request",
-                        format!("{text:?} is not RFC 3339 (2026-11-23T10:00:00Z)"),
-                    )
-                    .field("since")
-                })?,
-        ),
+        Some(text) => Some(crate::time::parse("since", text)?),
     };
     let records = shared.ledger.list(&ListFilter::new(which, since)).await?;
     let orders = records

@@ -117,3 +117,107 @@ pub struct OrdersBody {
     /// The orders, oldest change first.
     pub orders: Vec<OrderBody>,
 }
+
+/// An event of the ledger for your application, and its delivery.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventBody {
+    /// The event's id: its `webhook-id`, the same on every delivery.
+    pub id: String,
+    /// `deposit.completed`, `payout.rejected`, `order.conflict`...
+    pub r#type: String,
+    /// The provider.
+    pub provider: String,
+    /// The account's name in the ledger (empty for a provider's own section).
+    pub account: String,
+    /// `deposit` or `payout`.
+    pub kind: String,
+    /// Your order id.
+    pub order_id: String,
+    /// Increases with each of the order's events.
+    pub sequence: i64,
+    /// `pending`, `failed` (retrying), `dead` (no attempt left) or `delivered`.
+    pub state: String,
+    /// Attempts made since it was written or last replayed.
+    pub attempts: i64,
+    /// When it was written (RFC 3339).
+    pub created_at: String,
+    /// When its next attempt is due (RFC 3339).
+    pub next_attempt_at: String,
+    /// The body delivered, exactly as signed.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+impl From<paybridge::ledger::Event> for EventBody {
+    fn from(e: paybridge::ledger::Event) -> Self {
+        Self {
+            payload: serde_json::from_str(&e.body).unwrap_or(serde_json::Value::Null),
+            id: e.id,
+            r#type: e.event_type.to_string(),
+            provider: e.key.provider,
+            account: e.key.account,
+            kind: match e.key.kind {
+                paybridge::OrderKind::Deposit => "deposit".into(),
+                _ => "payout".into(),
+            },
+            order_id: e.key.order_id,
+            sequence: e.sequence,
+            state: e.state.to_string(),
+            attempts: e.attempts,
+            created_at: crate::time::format(e.created_at),
+            next_attempt_at: crate::time::format(e.next_attempt_at),
+        }
+    }
+}
+
+/// `GET /v1/webhooks`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventsBody {
+    /// The events, oldest first.
+    pub events: Vec<EventBody>,
+}
+
+/// One delivery attempt of an event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttemptBody {
+    /// When it was made (RFC 3339).
+    pub at: String,
+    /// The HTTP status answered, when one was.
+    pub status: Option<u16>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: i64,
+    /// The first bytes of the answer.
+    pub answer: Option<String>,
+    /// Why it failed without an answer (a timeout, a refused connection).
+    pub error: Option<String>,
+}
+
+impl From<paybridge::ledger::Attempt> for AttemptBody {
+    fn from(a: paybridge::ledger::Attempt) -> Self {
+        Self {
+            at: crate::time::format(a.at),
+            status: a.status,
+            duration_ms: a.duration_ms,
+            answer: a.answer,
+            error: a.error,
+        }
+    }
+}
+
+/// `GET /v1/webhooks/{id}`: an event and every attempt to deliver it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventDetailBody {
+    /// The event.
+    pub event: EventBody,
+    /// Its attempts, oldest first.
+    pub attempts: Vec<AttemptBody>,
+}
+
+/// `POST /v1/webhooks/{id}/replay`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplayBody {
+    /// The event queued again, under its own id.
+    pub id: String,
+    /// When its attempt is due: now (RFC 3339).
+    pub next_attempt_at: String,
+}

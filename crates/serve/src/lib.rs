@@ -14,6 +14,8 @@ mod body;
 mod errors;
 mod metrics;
 mod openapi;
+pub mod time;
+mod webhooks;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -34,7 +36,10 @@ use paybridge::{Config, Error, Gateway};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use body::{Customer, DepositBody, OrderBody, OrdersBody, PayoutBody};
+pub use body::{
+    AttemptBody, Customer, DepositBody, EventBody, EventDetailBody, EventsBody, OrderBody,
+    OrdersBody, PayoutBody, ReplayBody,
+};
 pub use errors::{status_of_kind, ApiError, ErrorBody, ErrorDetail, STATUS_OF_KIND};
 pub use openapi::openapi_json;
 
@@ -65,12 +70,15 @@ pub(crate) struct Shared {
 /// Every `/v1` route the key guards, as `(method, path template)`: the router
 /// is built from this list's handlers and the OpenAPI document must describe
 /// exactly these (a test holds it to that).
-pub const V1_ROUTES: [(&str, &str); 5] = [
+pub const V1_ROUTES: [(&str, &str); 8] = [
     ("POST", "/v1/deposits"),
     ("POST", "/v1/payouts"),
     ("GET", "/v1/deposits/{order_id}"),
     ("GET", "/v1/payouts/{order_id}"),
     ("GET", "/v1/orders"),
+    ("GET", "/v1/webhooks"),
+    ("GET", "/v1/webhooks/{id}"),
+    ("POST", "/v1/webhooks/{id}/replay"),
 ];
 
 /// The service: build it from a configuration, then [`Service::router`].
@@ -148,13 +156,17 @@ impl Service {
     /// whether `/healthz`, `/readyz` and `/metrics` need a key.
     pub fn router(&self) -> Router {
         let shared = self.shared.clone();
-        let [deposits, payouts, deposit, payout, orders] = V1_ROUTES.map(|(_, path)| path);
+        let [deposits, payouts, deposit, payout, orders, events, event, replay] =
+            V1_ROUTES.map(|(_, path)| path);
         let v1 = Router::new()
             .route(deposits, post(post_deposit))
             .route(payouts, post(post_payout))
             .route(deposit, get(api::get_deposit))
             .route(payout, get(api::get_payout))
             .route(orders, get(api::list_orders))
+            .route(events, get(webhooks::list_events))
+            .route(event, get(webhooks::get_event))
+            .route(replay, post(webhooks::replay_event))
             .route_layer(axum::middleware::from_fn_with_state(
                 shared.clone(),
                 require_key,

@@ -4,21 +4,28 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::body::{Customer, DepositBody, OrderBody, OrdersBody, PayoutBody};
+use crate::body::{
+    AttemptBody, Customer, DepositBody, EventBody, EventDetailBody, EventsBody, OrderBody,
+    OrdersBody, PayoutBody, ReplayBody,
+};
 use crate::errors::{ErrorBody, ErrorDetail};
 
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "paybridge serve", description = "Deposits, payouts and their statuses through paybridge, on its ledger."),
+    info(title = "paybridge serve", description = "Deposits, payouts and their statuses through paybridge, on its ledger; the events it sends your application."),
     paths(
         crate::api::create_deposit,
         crate::api::create_payout,
         crate::api::get_deposit,
         crate::api::get_payout,
         crate::api::list_orders,
+        crate::webhooks::list_events,
+        crate::webhooks::get_event,
+        crate::webhooks::replay_event,
     ),
-    components(schemas(Customer, DepositBody, PayoutBody, OrderBody, OrdersBody, ErrorBody, ErrorDetail)),
+    components(schemas(Customer, DepositBody, PayoutBody, OrderBody, OrdersBody, ErrorBody, ErrorDetail,
+        EventBody, EventsBody, AttemptBody, EventDetailBody, ReplayBody)),
     modifiers(&Bearer)
 )]
 struct Document;

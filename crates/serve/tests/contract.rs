@@ -372,13 +372,170 @@ async fn health_readiness_metrics_and_the_openapi_document_answer_without_a_key_
         "/v1/deposits/{order_id}",
         "/v1/payouts/{order_id}",
         "/v1/orders",
+        "/v1/webhooks",
+        "/v1/webhooks/{id}",
+        "/v1/webhooks/{id}/replay",
     ] {
         assert!(paths.contains(&path), "{path} missing from {paths:?}");
     }
-    assert_eq!(paths.len(), 5, "{paths:?}");
+    assert_eq!(paths.len(), 8, "{paths:?}");
     running.stop().await;
 }
 on_every_database!(
     probes,
     health_readiness_metrics_and_the_openapi_document_answer_without_a_key_on_loopback
+);
+
+async fn the_ledgers_events_are_listed_read_and_replayed_over_the_api(url: &str) {
+    use paybridge::ledger::{AfterAttempt, Attempt, EventClaim};
+    let running = start(url, None).await;
+    let (status, created, _) = call(
+        Method::POST,
+        &format!("{}/v1/payouts", running.api),
+        Some(&payout("EVT-1")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let webhooks = format!("{}/v1/webhooks", running.api);
+    let (status, listed, _) = call(Method::GET, &webhooks, None, &[]).await;
+    assert_eq!(status, 200, "{listed}");
+    let events = listed["events"].as_array().unwrap();
+    let event = events
+        .iter()
+        .find(|e| e["order_id"] == "EVT-1")
+        .unwrap_or_else(|| panic!("no event for EVT-1 in {listed}"));
+    assert_eq!(event["kind"], "payout");
+    assert_eq!(event["state"], "pending");
+    assert_eq!(event["payload"]["id"], event["id"]);
+    assert_eq!(event["payload"]["data"]["order_id"], "EVT-1");
+    let id = event["id"].as_str().unwrap().to_owned();
+
+    // The event delivered, as an outbox would record it.
+    let claimed = running
+        .ledger
+        .claim_events(&EventClaim {
+            now: paybridge::ledger::now_ms(),
+            limit: 100,
+            lease_ms: 60_000,
+        })
+        .await
+        .unwrap();
+    let ours = claimed.iter().find(|c| c.event.id == id).unwrap();
+    running
+        .ledger
+        .record_attempt(
+            ours,
+            &Attempt::new(paybridge::ledger::now_ms(), 12).answered(204, b""),
+            AfterAttempt::Delivered,
+        )
+        .await
+        .unwrap();
+    let (status, delivered, _) = call(
+        Method::GET,
+        &format!("{webhooks}?state=delivered&since=2020-01-01&limit=10"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{delivered}");
+    assert!(
+        delivered["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id.as_str()),
+        "{delivered}"
+    );
+    let (status, detail, _) = call(Method::GET, &format!("{webhooks}/{id}"), None, &[]).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["event"]["state"], "delivered");
+    assert_eq!(detail["attempts"][0]["status"], 204);
+    assert_eq!(detail["attempts"][0]["duration_ms"], 12);
+
+    let (status, replayed, _) =
+        call(Method::POST, &format!("{webhooks}/{id}/replay"), None, &[]).await;
+    assert_eq!(status, 202, "{replayed}");
+    assert_eq!(replayed["id"], id.as_str());
+    let (_, detail, _) = call(Method::GET, &format!("{webhooks}/{id}"), None, &[]).await;
+    assert_eq!(detail["event"]["state"], "pending", "{detail}");
+    assert_eq!(detail["event"]["attempts"], 0);
+    assert_eq!(detail["event"]["id"], id.as_str(), "the id stays");
+
+    for (what, path, method, status, kind, field) in [
+        (
+            "an unknown event",
+            format!("{webhooks}/evt_none"),
+            Method::GET,
+            404,
+            "not_found",
+            None,
+        ),
+        (
+            "replaying an unknown event",
+            format!("{webhooks}/evt_none/replay"),
+            Method::POST,
+            404,
+            "not_found",
+            None,
+        ),
+        (
+            "a state that is none",
+            format!("{webhooks}?state=lost"),
+            Method::GET,
+            400,
+            "invalid_request",
+            Some("state"),
+        ),
+        (
+            "a since that is no time",
+            format!("{webhooks}?since=yesterday"),
+            Method::GET,
+            400,
+            "invalid_request",
+            Some("since"),
+        ),
+        (
+            "a limit of 0",
+            format!("{webhooks}?limit=0"),
+            Method::GET,
+            400,
+            "invalid_request",
+            Some("limit"),
+        ),
+        (
+            "a limit over 1000",
+            format!("{webhooks}?limit=1001"),
+            Method::GET,
+            400,
+            "invalid_request",
+            Some("limit"),
+        ),
+        (
+            "an unknown parameter",
+            format!("{webhooks}?order=EVT-1"),
+            Method::GET,
+            400,
+            "invalid_request",
+            None,
+        ),
+    ] {
+        let (got, answer, _) = call(method, &path, None, &[]).await;
+        assert_eq!(
+            (
+                got,
+                answer["error"]["kind"].as_str(),
+                answer["error"]["field"].as_str()
+            ),
+            (status, Some(kind), field),
+            "{what}: {answer}"
+        );
+    }
+    let unauthorized = reqwest::get(&webhooks).await.unwrap();
+    assert_eq!(unauthorized.status().as_u16(), 401);
+    running.stop().await;
+}
+on_every_database!(
+    webhooks_api,
+    the_ledgers_events_are_listed_read_and_replayed_over_the_api
 );

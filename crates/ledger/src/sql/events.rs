@@ -152,6 +152,9 @@ pub(super) async fn events(pool: &AnyPool, filter: &EventFilter) -> Result<Vec<E
             " AND provider = {a} AND account = {b} AND kind = {c} AND order_id = {d}"
         ));
     }
+    if filter.id.is_some() {
+        sql.push_str(&format!(" AND event_id = {}", placeholder()));
+    }
     sql.push_str(" ORDER BY id");
     if filter.limit.is_some() {
         sql.push_str(&format!(" LIMIT {}", placeholder()));
@@ -169,6 +172,9 @@ pub(super) async fn events(pool: &AnyPool, filter: &EventFilter) -> Result<Vec<E
             .bind(key.account.clone())
             .bind(kind_word(key.kind))
             .bind(key.order_id.clone());
+    }
+    if let Some(id) = &filter.id {
+        query = query.bind(id.clone());
     }
     if let Some(limit) = filter.limit {
         query = query.bind(limit);
