@@ -53,21 +53,37 @@ pub(crate) fn since(text: &str) -> Result<i64, Error> {
     paybridge_serve::time::parse("since", text)
 }
 
-/// The configured ledger, which a command that reads it needs.
-pub(crate) async fn required_ledger(cli: &Cli) -> Result<std::sync::Arc<dyn Ledger>, Error> {
-    let config = crate::commands::config(cli)?;
-    config.open_ledger().await?.ok_or_else(|| Error::Config {
+/// The configured ledger, which a command that reads it needs, and the
+/// configuration: without `[ledger]`, the one `paybridge serve` keeps beside
+/// the configuration when there is one (never created here).
+pub(crate) async fn required_ledger(
+    cli: &Cli,
+) -> Result<(paybridge::Config, std::sync::Arc<dyn Ledger>), Error> {
+    let mut config = crate::commands::config(cli)?;
+    if config.ledger.url.is_none() {
+        let served = crate::serve::default_ledger(&config);
+        if served.exists() {
+            eprintln!(
+                "paybridge: {} has no [ledger]; reading paybridge serve's sqlite://{}",
+                config.source,
+                served.display()
+            );
+            config.ledger.url = Some(format!("sqlite://{}", served.display()));
+        }
+    }
+    let ledger = config.open_ledger().await?.ok_or_else(|| Error::Config {
         key: "ledger.url".into(),
         reason: format!(
-            "is missing in {} (or set PAYBRIDGE_LEDGER_URL): there is no ledger to read",
+            "is missing in {} (or set PAYBRIDGE_LEDGER_URL), and there is no paybridge.db of paybridge serve beside it: there is no ledger to read",
             config.source
         ),
-    })
+    })?;
+    Ok((config, ledger))
 }
 
 /// Runs a ledger command, writing to stdout.
 pub async fn run(cli: &Cli, command: &LedgerCommand) -> Result<(), Error> {
-    let ledger = required_ledger(cli).await?;
+    let (_, ledger) = required_ledger(cli).await?;
     match command {
         LedgerCommand::List { state, since: from } => {
             let which = match state {

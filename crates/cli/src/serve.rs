@@ -36,19 +36,24 @@ async fn stop_signal() {
     }
 }
 
-/// The configuration `paybridge serve` and `paybridge webhooks` run on: a
-/// ledger is required, so without `[ledger]` it is `paybridge.db` beside the
-/// configuration, said on stderr.
-pub(crate) fn served_config(cli: &Cli) -> Result<paybridge::Config, Error> {
+/// Where `paybridge serve` keeps its ledger when the configuration has no
+/// `[ledger]`: `paybridge.db` beside the configuration file.
+pub(crate) fn default_ledger(config: &paybridge::Config) -> std::path::PathBuf {
+    std::path::Path::new(&config.source)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .join("paybridge.db")
+}
+
+/// The configuration `paybridge serve` runs on: a ledger is required, so
+/// without `[ledger]` it is [`default_ledger`], said on stderr.
+fn served_config(cli: &Cli) -> Result<paybridge::Config, Error> {
     let mut config = crate::commands::config(cli)?;
     if config.ledger.url.is_none() {
-        let beside = std::path::Path::new(&config.source)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."))
-            .join("paybridge.db");
+        let beside = default_ledger(&config);
         eprintln!(
-            "paybridge: {} has no [ledger]; the service keeps its orders and events in sqlite://{}",
+            "paybridge serve: {} has no [ledger]; keeping orders and events in sqlite://{}",
             config.source,
             beside.display()
         );

@@ -93,11 +93,7 @@ async fn deliver_replayed(
 
 /// Runs a webhooks command, writing to stdout.
 pub async fn run(cli: &Cli, command: &WebhooksCommand) -> Result<(), Error> {
-    let config = crate::serve::served_config(cli)?;
-    let ledger = config.open_ledger().await?.ok_or_else(|| Error::Config {
-        key: "ledger.url".into(),
-        reason: "could not be opened".into(),
-    })?;
+    let (config, ledger) = crate::ledger::required_ledger(cli).await?;
     let out = match command {
         WebhooksCommand::List { state, since } => {
             let events = ledger.events(&filter(*state, since.as_deref())?).await?;
