@@ -17,13 +17,13 @@ use crate::harness::{pay, settle_in_back_office, Harness, Receiver};
 
 /// Runs steps, printing one line for each.
 #[derive(Default)]
-struct Steps {
+pub(crate) struct Steps {
     failures: usize,
     count: usize,
 }
 
 impl Steps {
-    async fn run<T: Summary, E: Display>(
+    pub(crate) async fn run<T: Summary, E: Display>(
         &mut self,
         provider: Provider,
         name: &str,
@@ -51,7 +51,7 @@ impl Steps {
 }
 
 /// What a successful step prints.
-trait Summary {
+pub(crate) trait Summary {
     fn summary(&self) -> String;
 }
 
@@ -572,6 +572,7 @@ pub async fn run() -> Result<bool, Error> {
         }
     }
     ledger_life(&mut steps, &sandbox).await;
+    crate::demo_serve::serve_life(&mut steps).await;
     println!();
     println!(
         "{} steps, {} failed, {:.2?}",

@@ -299,3 +299,72 @@ impl Harness {
             .map(|(_, g)| g)
     }
 }
+
+/// A webhook the merchant's application took, its signature verified.
+#[derive(Debug, Clone)]
+pub struct TakenWebhook {
+    /// Its `webhook-id`.
+    pub id: String,
+    /// The event's type (`payout.completed`).
+    pub event_type: String,
+    /// The order it is about.
+    pub order_id: String,
+}
+
+/// What the application took, in the order it took them.
+pub type Taken = Arc<Mutex<Vec<TakenWebhook>>>;
+
+/// The merchant's application on a free loopback port, `http://ADDR/events`:
+/// takes (204) every webhook whose Standard Webhooks signature verifies with
+/// `secret`, refuses (401) every other.
+pub async fn webhook_application(secret: &str) -> Result<(String, Taken), Error> {
+    use axum::http::{HeaderMap, StatusCode};
+    let secret = paybridge_signing::webhook::WebhookSecret::parse(secret)
+        .map_err(|e| Error::local("the application's webhook secret", e))?;
+    let taken: Taken = Arc::default();
+    let seen = taken.clone();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let (secret, seen) = (secret.clone(), seen.clone());
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let id = header("webhook-id");
+                let timestamp = header("webhook-timestamp").parse().unwrap_or(0);
+                if !paybridge_signing::webhook::verify(
+                    &[secret],
+                    &id,
+                    timestamp,
+                    &body,
+                    &header("webhook-signature"),
+                ) {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                let word = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+                seen.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(TakenWebhook {
+                        id,
+                        event_type: word(&event["type"]),
+                        order_id: word(&event["data"]["order_id"]),
+                    });
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Error::local("the merchant's application", e))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::local("the merchant's application", e))?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((format!("http://{address}/events"), taken))
+}

@@ -5,6 +5,7 @@
 
 pub mod csv_cells;
 pub mod demo;
+mod demo_serve;
 pub mod harness;
 pub mod meter;
 pub mod reconcile;

@@ -1,10 +1,8 @@
 //! `paybridge serve`: the HTTP API on the configured ledger, with the
 //! ledger's events delivered to `[serve.webhooks]` when it is set.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use paybridge::webhooks::{HttpReceiver, Outbox, WebhookEndpoint, WebhookSecret};
 use paybridge::Error;
 use paybridge_serve::Service;
 
@@ -62,31 +60,6 @@ fn served_config(cli: &Cli) -> Result<paybridge::Config, Error> {
     Ok(config)
 }
 
-/// The delivery of the ledger's events to `[serve.webhooks]`, when it is set.
-pub(crate) fn outbox(
-    config: &paybridge::Config,
-    ledger: Arc<dyn paybridge::ledger::Ledger>,
-) -> Result<Option<Outbox>, Error> {
-    let Some(url) = &config.serve.webhooks_url else {
-        return Ok(None);
-    };
-    let secrets = config
-        .serve
-        .webhook_secrets
-        .iter()
-        .map(|s| WebhookSecret::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Config {
-            key: "serve.webhooks.secrets".into(),
-            reason: e.to_string(),
-        })?;
-    let endpoint = WebhookEndpoint::new("serve.webhooks.url", url, secrets)?;
-    Ok(Some(Outbox::new(
-        ledger,
-        Arc::new(HttpReceiver::new(endpoint)?),
-    )))
-}
-
 /// Runs the service until SIGTERM.
 pub async fn run(cli: &Cli, listen: Option<&str>, hash_key: Option<&str>) -> Result<(), Error> {
     if let Some(key) = hash_key {
@@ -119,7 +92,7 @@ pub async fn run(cli: &Cli, listen: Option<&str>, hash_key: Option<&str>) -> Res
         service.accounts().join(", ")
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let deliveries = match outbox(&config, ledger.clone())? {
+    let deliveries = match paybridge_serve::webhook_outbox(&config, ledger.clone())? {
         Some(outbox) => {
             let mut stop = stop_rx.clone();
             eprintln!(

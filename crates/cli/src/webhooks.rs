@@ -94,79 +94,79 @@ async fn deliver_replayed(
 /// Runs a webhooks command, writing to stdout.
 pub async fn run(cli: &Cli, command: &WebhooksCommand) -> Result<(), Error> {
     let (config, ledger) = crate::ledger::required_ledger(cli).await?;
-    let out = match command {
-        WebhooksCommand::List { state, since } => {
-            let events = ledger.events(&filter(*state, since.as_deref())?).await?;
-            let rows: Vec<EventBody> = events.into_iter().map(EventBody::from).collect();
-            serde_json::to_value(rows).unwrap_or_default()
-        }
-        WebhooksCommand::Attempts { id } => {
-            let attempts = ledger.event_attempts(id).await?;
-            if attempts.is_empty()
-                && ledger
-                    .events(&EventFilter::all().id(id.clone()))
-                    .await?
-                    .is_empty()
-            {
-                return Err(Error::invalid(
-                    "id",
-                    format!("{id:?} is no event in the ledger"),
-                ));
+    let out =
+        match command {
+            WebhooksCommand::List { state, since } => {
+                let events = ledger.events(&filter(*state, since.as_deref())?).await?;
+                let rows: Vec<EventBody> = events.into_iter().map(EventBody::from).collect();
+                serde_json::to_value(rows).unwrap_or_default()
             }
-            let rows: Vec<AttemptBody> = attempts.into_iter().map(AttemptBody::from).collect();
-            serde_json::to_value(rows).unwrap_or_default()
-        }
-        WebhooksCommand::Replay {
-            id,
-            since,
-            state,
-            deliver,
-        } => {
-            let chosen = filter(*state, since.as_deref())?;
-            // The events chosen, by id, to follow them once they are queued
-            // (queuing makes them pending, so the state filter no longer finds them).
-            let ids: HashSet<String> = match (*deliver, id) {
-                (false, _) => HashSet::new(),
-                (true, Some(id)) => HashSet::from([id.clone()]),
-                (true, None) => ledger
-                    .events(&chosen)
-                    .await?
-                    .into_iter()
-                    .map(|e| e.id)
-                    .collect(),
-            };
-            let queued = ledger.replay_events(id.as_deref(), &chosen).await?;
-            if queued == 0 && id.is_some() {
-                return Err(Error::invalid(
-                    "id",
-                    format!(
-                        "{:?} is no event in the ledger",
-                        id.as_deref().unwrap_or_default()
-                    ),
-                ));
+            WebhooksCommand::Attempts { id } => {
+                let attempts = ledger.event_attempts(id).await?;
+                if attempts.is_empty()
+                    && ledger
+                        .events(&EventFilter::all().id(id.clone()))
+                        .await?
+                        .is_empty()
+                {
+                    return Err(Error::invalid(
+                        "id",
+                        format!("{id:?} is no event in the ledger"),
+                    ));
+                }
+                let rows: Vec<AttemptBody> = attempts.into_iter().map(AttemptBody::from).collect();
+                serde_json::to_value(rows).unwrap_or_default()
             }
-            if *deliver && queued > 0 {
-                let outbox = crate::serve::outbox(&config, ledger.clone())?.ok_or_else(|| {
-                    Error::Config {
-                        key: "serve.webhooks.url".into(),
-                        reason: format!(
-                            "is missing in {}: --deliver needs the endpoint events go to",
-                            config.source
+            WebhooksCommand::Replay {
+                id,
+                since,
+                state,
+                deliver,
+            } => {
+                let chosen = filter(*state, since.as_deref())?;
+                // The events chosen, by id, to follow them once they are queued
+                // (queuing makes them pending, so the state filter no longer finds them).
+                let ids: HashSet<String> = match (*deliver, id) {
+                    (false, _) => HashSet::new(),
+                    (true, Some(id)) => HashSet::from([id.clone()]),
+                    (true, None) => ledger
+                        .events(&chosen)
+                        .await?
+                        .into_iter()
+                        .map(|e| e.id)
+                        .collect(),
+                };
+                let queued = ledger.replay_events(id.as_deref(), &chosen).await?;
+                if queued == 0 && id.is_some() {
+                    return Err(Error::invalid(
+                        "id",
+                        format!(
+                            "{:?} is no event in the ledger",
+                            id.as_deref().unwrap_or_default()
                         ),
-                    }
-                })?;
-                let delivered =
-                    deliver_replayed(&outbox, ledger.as_ref(), &ids, since.as_deref()).await?;
-                serde_json::json!({ "queued": queued, "delivery": delivered })
-            } else {
-                serde_json::json!({ "queued": queued })
+                    ));
+                }
+                if *deliver && queued > 0 {
+                    let outbox = paybridge_serve::webhook_outbox(&config, ledger.clone())?
+                        .ok_or_else(|| Error::Config {
+                            key: "serve.webhooks.url".into(),
+                            reason: format!(
+                                "is missing in {}: --deliver needs the endpoint events go to",
+                                config.source
+                            ),
+                        })?;
+                    let delivered =
+                        deliver_replayed(&outbox, ledger.as_ref(), &ids, since.as_deref()).await?;
+                    serde_json::json!({ "queued": queued, "delivery": delivered })
+                } else {
+                    serde_json::json!({ "queued": queued })
+                }
             }
-        }
-        WebhooksCommand::Enable { url } => {
-            let was_disabled = ledger.enable_endpoint(url).await?;
-            serde_json::json!({ "url": url, "was_disabled": was_disabled })
-        }
-    };
+            WebhooksCommand::Enable { url } => {
+                let was_disabled = ledger.enable_endpoint(url).await?;
+                serde_json::json!({ "url": url, "was_disabled": was_disabled })
+            }
+        };
     cli.output.print(&out);
     Ok(())
 }

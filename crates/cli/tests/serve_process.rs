@@ -105,7 +105,10 @@ async fn sigterm_lets_the_deposit_in_flight_finish_then_exits_0_and_the_ledger_i
         reqwest::get(format!("{api}/healthz")).await.is_err(),
         "no new request is taken once SIGTERM came, while one is still in flight"
     );
-    assert!(!deposit.is_finished(), "the deposit is still at the provider");
+    assert!(
+        !deposit.is_finished(),
+        "the deposit is still at the provider"
+    );
     assert_eq!(
         deposit.await.unwrap().unwrap(),
         201,

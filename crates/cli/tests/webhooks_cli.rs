@@ -142,52 +142,6 @@ on_every_database!(
     listing_attempts_replaying_and_enabling_read_and_move_the_outbox
 );
 
-/// Verified deliveries a local endpoint took: `webhook-id`s, in order.
-type Taken = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
-
-/// An endpoint that takes every delivery signed with `secret`, 401 otherwise.
-async fn endpoint(secret: &str) -> (String, Taken) {
-    use axum::http::HeaderMap;
-    let secret = paybridge_signing::webhook::WebhookSecret::parse(secret).unwrap();
-    let taken: Taken = Default::default();
-    let seen = taken.clone();
-    let app = axum::Router::new().route(
-        "/hooks",
-        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let (secret, seen) = (secret.clone(), seen.clone());
-            async move {
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                let id = header("webhook-id");
-                let timestamp = header("webhook-timestamp").parse().unwrap_or(0);
-                let signature = header("webhook-signature");
-                match paybridge_signing::webhook::verify(
-                    &[secret],
-                    &id,
-                    timestamp,
-                    &body,
-                    &signature,
-                ) {
-                    true => {
-                        seen.lock().unwrap().push(id);
-                        axum::http::StatusCode::NO_CONTENT
-                    }
-                    false => axum::http::StatusCode::UNAUTHORIZED,
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, taken)
-}
-
 async fn replay_with_deliver_sends_the_dead_events_and_shows_its_progress(url: &str) {
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let ledger = SqlLedger::open(url).await.unwrap();
@@ -214,7 +168,9 @@ async fn replay_with_deliver_sends_the_dead_events_and_shows_its_progress(url: &
             .await
             .unwrap();
     }
-    let (hooks, taken) = endpoint(SECRET).await;
+    let (hooks, taken) = paybridge_cli::harness::webhook_application(SECRET)
+        .await
+        .unwrap();
     let config = config(url);
     std::fs::write(
         &config,
@@ -242,7 +198,7 @@ async fn replay_with_deliver_sends_the_dead_events_and_shows_its_progress(url: &
     assert_eq!(replayed["delivery"]["dead"], 0, "{replayed}");
     // Not a terminal: plain progress lines, the last one complete.
     assert!(err.contains("replay: 30/30 events delivered"), "{err}");
-    let mut ids = taken.lock().unwrap().clone();
+    let mut ids: Vec<String> = taken.lock().unwrap().iter().map(|w| w.id.clone()).collect();
     ids.sort();
     let mut expected: Vec<String> = claimed.iter().map(|c| c.event.id.clone()).collect();
     expected.sort();

@@ -424,6 +424,34 @@ async fn post_payout(
     .await
 }
 
+/// The delivery of the ledger's events to `[serve.webhooks]`, when it is
+/// set: an [`Outbox`](paybridge::webhooks::Outbox) over `ledger` sending to
+/// its URL, signed with its secrets. Run it beside [`run`].
+pub fn webhook_outbox(
+    config: &Config,
+    ledger: Arc<dyn Ledger>,
+) -> paybridge::Result<Option<paybridge::webhooks::Outbox>> {
+    use paybridge::webhooks::{HttpReceiver, Outbox, WebhookEndpoint, WebhookSecret};
+    let Some(url) = &config.serve.webhooks_url else {
+        return Ok(None);
+    };
+    let secrets = config
+        .serve
+        .webhook_secrets
+        .iter()
+        .map(|s| WebhookSecret::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Config {
+            key: "serve.webhooks.secrets".into(),
+            reason: e.to_string(),
+        })?;
+    let endpoint = WebhookEndpoint::new("serve.webhooks.url", url, secrets)?;
+    Ok(Some(Outbox::new(
+        ledger,
+        Arc::new(HttpReceiver::new(endpoint)?),
+    )))
+}
+
 /// Serves `service` on `listener` until `shutdown` completes; then stops
 /// accepting and lets what is in flight finish within `grace`.
 pub async fn run(
