@@ -9,8 +9,9 @@
 //! 3. concurrency through one gateway against the sandbox (`paybridge-loadbench concurrency`),
 //!    and `paybridge serve` against the library in-process (`paybridge-loadbench serve`);
 //! 4. sandbox throughput under `wrk` for auth, create deposit and status;
-//! 5. the ledger's cost per order under durable settings, the whole callback
-//!    path on one core, and `paybridge reconcile` at two sizes (`ledger_bench.rs`);
+//! 5. the ledger's cost per order under durable settings (and what the outbox
+//!    adds to a transition), the whole callback path on one core, webhook
+//!    deliveries per second, and `paybridge reconcile` at two sizes (`ledger_bench.rs`);
 //! 6. the scale section, worked from those figures (`scale.rs`).
 //!
 //! The sections are written by `bench_report.rs`, `ledger_bench.rs` and `scale.rs`.
@@ -39,6 +40,8 @@ struct Settings {
     callback_orders: [usize; 2],
     /// Calls per operation and level of the serve comparison.
     serve_count: &'static str,
+    /// Events per pass of the webhook delivery bench.
+    outbox_events: usize,
 }
 
 const QUICK: Settings = Settings {
@@ -49,6 +52,7 @@ const QUICK: Settings = Settings {
     reconcile_orders: [10_000, 50_000],
     callback_orders: [50, 200],
     serve_count: "200",
+    outbox_events: 200,
 };
 
 const FULL: Settings = Settings {
@@ -59,6 +63,7 @@ const FULL: Settings = Settings {
     reconcile_orders: [100_000, 1_000_000],
     callback_orders: [500, 2_000],
     serve_count: "2000",
+    outbox_events: 2000,
 };
 
 pub(crate) fn output(command: &mut Command) -> Result<String, String> {
@@ -364,6 +369,7 @@ end"#,
     drop(sandbox);
     let (ledger_text, ledger) = crate::ledger_bench::ledger_section(&s.criterion)?;
     let (callback_text, callbacks) = crate::ledger_bench::callback_section(s.callback_orders)?;
+    let outbox_text = crate::ledger_bench::outbox_section(s.outbox_events)?;
     let wrk_rows = [
         ("auth", auth),
         ("create deposit", create),
@@ -382,6 +388,7 @@ end"#,
     doc.push_str(&ledger_text);
     doc.push('\n');
     doc.push_str(&callback_text);
+    doc.push_str(&outbox_text);
     doc.push_str(&reconcile_text);
     doc.push_str(&crate::scale::scale_section(&crate::scale::Figures {
         concurrency: &concurrency,

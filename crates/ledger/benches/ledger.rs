@@ -9,10 +9,19 @@
 //! - `record_and_outcome`: `begin` then the create answer observed (the order
 //!   moves to `processing`, its transition and observation written): the
 //!   ledger's whole work around one create call.
+//! - `transition_without_event` and `transition_with_event`: one payout's
+//!   create answer observed on an order already recorded (not timed): lost
+//!   (`unknown`, of which the merchant hears no event) and `processing`
+//!   (which writes its `payout.processing` event in the same transaction).
+//!   The same statements but the event's: what the outbox adds to a transition.
+//!   The create answer takes the ledger's shortest path (one statement when
+//!   no event is owed); `status_transition_*` measure the general path a
+//!   status query or callback takes (the observation and the transition
+//!   recorded): the payout found `pending` (no event) or `processing`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use paybridge_core::{Money, OrderId, OrderKind, Provider};
 use paybridge_ledger::{
     Ledger, LedgerOptions, LedgerState, Observation, OrderKey, Source, SqlLedger, SqliteSynchronous,
@@ -100,6 +109,45 @@ fn bench_database(c: &mut Criterion, name: &str, url: &str, options: &LedgerOpti
             })
         })
     });
+    for (name, source, state) in [
+        (
+            "transition_without_event",
+            Source::Create,
+            LedgerState::Unknown,
+        ),
+        (
+            "transition_with_event",
+            Source::Create,
+            LedgerState::Processing,
+        ),
+        (
+            "status_transition_without_event",
+            Source::Status,
+            LedgerState::Pending,
+        ),
+        (
+            "status_transition_with_event",
+            Source::Status,
+            LedgerState::Processing,
+        ),
+    ] {
+        let observation = Observation::new(source, state);
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let key = next_key();
+                    runtime.block_on(ledger.begin(&key, &amount)).unwrap();
+                    key
+                },
+                |key| {
+                    runtime
+                        .block_on(ledger.observe(&key, &observation))
+                        .unwrap()
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -26,7 +26,9 @@ use crate::{nanos, spread};
 const SECRET: &str = "bench-secret";
 
 /// Opens the ledger the run measures; the PostgreSQL server lives as long as the guard.
-async fn open_ledger(database: &str) -> Result<(SqlLedger, Option<TestPostgres>), String> {
+pub(crate) async fn open_ledger(
+    database: &str,
+) -> Result<(SqlLedger, Option<TestPostgres>), String> {
     let sqlite = |synchronous| async move {
         let dir = paybridge_testkit::temp_dir("paybridge-callback-bench");
         let url = format!("sqlite://{}", dir.join("ledger.db").display());
@@ -54,7 +56,7 @@ async fn open_ledger(database: &str) -> Result<(SqlLedger, Option<TestPostgres>)
 
 /// Serves the router `app` makes on a single-threaded runtime of a thread of
 /// its own; the address it listens on.
-fn serve_on_own_thread(app: impl FnOnce() -> axum::Router + Send + 'static) -> String {
+pub(crate) fn serve_on_own_thread(app: impl FnOnce() -> axum::Router + Send + 'static) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -12,6 +12,8 @@
 //! - `callbacks DATABASE COUNT CONCURRENCY`: the whole callback path (verify,
 //!   confirm by status, apply through the ledger, the handler claimed and
 //!   finished) of the library's axum route on one core; see `callbacks.rs`.
+//! - `outbox DATABASE COUNT`: the ledger's events delivered, signed, to a
+//!   local receiver: events per second at two batch sizes; see `outbox.rs`.
 //! - `serve COUNT`: the same deposit and status through a `Gateway` with its
 //!   ledger and through `paybridge serve` on loopback, at concurrency 1 and
 //!   64; see `serve.rs`.
@@ -20,6 +22,7 @@
 //!   HTTP stack alone sets under the same load as the sandbox's status query.
 
 mod callbacks;
+mod outbox;
 mod overhead;
 mod serve;
 
@@ -201,6 +204,11 @@ fn main() {
             let concurrency = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(32);
             runtime.block_on(callbacks::callbacks(&database, count, concurrency))
         }
+        Some("outbox") => {
+            let database = args.get(1).cloned().unwrap_or_default();
+            let count = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(2000);
+            runtime.block_on(outbox::outbox(&database, count))
+        }
         Some("serve") => {
             let count = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
             runtime.block_on(serve::serve(count))
@@ -213,7 +221,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: paybridge-loadbench overhead N [CLIENT] | concurrency BASE_URL PER_LEVEL LEVEL... | callbacks sqlite_full|sqlite_normal|postgres COUNT CONCURRENCY | serve COUNT | floor PORT ANSWER"
+                "usage: paybridge-loadbench overhead N [CLIENT] | concurrency BASE_URL PER_LEVEL LEVEL... | callbacks sqlite_full|sqlite_normal|postgres COUNT CONCURRENCY | outbox DATABASE COUNT | serve COUNT | floor PORT ANSWER"
             );
             std::process::exit(2);
         }
