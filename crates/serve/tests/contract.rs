@@ -539,3 +539,272 @@ on_every_database!(
     webhooks_api,
     the_ledgers_events_are_listed_read_and_replayed_over_the_api
 );
+
+/// A named ONE-PUNCH account (it has no payouts) and a Vpay88 account whose
+/// server is not there (nothing can reach it).
+const MORE_ACCOUNTS: &str = "[accounts.punch]\nprovider = \"onepunch\"\nbase_url = \"http://127.0.0.1:9/onepunch\"\n\
+    monster_token = \"MON-x\"\nmonster_key = \"punch-key\"\n\
+    [accounts.gone]\nprovider = \"vpay88\"\nbase_url = \"http://127.0.0.1:9/vpay88\"\nusername = \"u\"\n\
+    api_key = \"k\"\nsecret_key = \"s\"\n";
+
+async fn each_way_a_create_ends_has_its_status_and_an_open_one_is_never_resent(url: &str) {
+    use common::{faults, start_with};
+    let running = start_with(url, None, MORE_ACCOUNTS).await;
+    let payouts = format!("{}/v1/payouts", running.api);
+    let sends = |order_id: &'static str| {
+        sent(
+            &running.sandbox_url,
+            order_id,
+            "withdrawal",
+            "withdraw_orders",
+        )
+    };
+
+    // The provider took the payout, its answer was lost and no status query
+    // can tell what became of it: 202, unknown.
+    faults(
+        &running.sandbox_url,
+        &[
+            ("withdraw_orders", "drop_after_commit"),
+            ("check_withdraw_status", "error5xx"),
+        ],
+        0,
+    )
+    .await;
+    let (status, open, _) = call(Method::POST, &payouts, Some(&payout("OPEN-1")), &[]).await;
+    assert_eq!(status, 202, "{open}");
+    assert_eq!(open["status"], "unknown");
+    assert_eq!(open["order_id"], "OPEN-1");
+    assert_eq!(open["error"]["kind"], "ambiguous", "{open}");
+    assert_eq!(sends("OPEN-1").await, 1);
+    // The caller asks again under the same id: the ledger answers, nothing is resent.
+    faults(&running.sandbox_url, &[], 0).await;
+    let (status, again, _) = call(Method::POST, &payouts, Some(&payout("OPEN-1")), &[]).await;
+    assert!([201, 202].contains(&status), "{status} {again}");
+    assert_eq!(
+        sends("OPEN-1").await,
+        1,
+        "an open payout is never sent again"
+    );
+    let (status, read, _) = call(
+        Method::GET,
+        &format!("{}/v1/payouts/OPEN-1?refresh=true", running.api),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, read["status"].as_str()),
+        (200, Some("processing")),
+        "{read}"
+    );
+
+    // Every status query answered 5xx: the read failed, nothing was acted on: 502.
+    faults(
+        &running.sandbox_url,
+        &[("check_withdraw_status", "error5xx")],
+        0,
+    )
+    .await;
+    let (status, failed, _) = call(
+        Method::GET,
+        &format!("{}/v1/payouts/OPEN-1?refresh=true", running.api),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 502, "{failed}");
+    assert!(
+        ["transport", "decode", "http_status"]
+            .contains(&failed["error"]["kind"].as_str().unwrap_or_default()),
+        "{failed}"
+    );
+    faults(&running.sandbox_url, &[], 0).await;
+
+    // A documented refusal: 422, and the order id is free again.
+    let mut refused = payout("REFUSED-1");
+    refused["bank_id"] = json!("999999");
+    let (status, answer, _) = call(Method::POST, &payouts, Some(&refused), &[]).await;
+    assert_eq!(
+        (status, answer["error"]["kind"].as_str()),
+        (422, Some("provider_refused")),
+        "{answer}"
+    );
+
+    // A provider without payouts: 422 unsupported, before anything is sent.
+    let mut punch = payout("PUNCH-1");
+    punch["account"] = json!("punch");
+    let (status, answer, _) = call(Method::POST, &payouts, Some(&punch), &[]).await;
+    assert_eq!(
+        (status, answer["error"]["kind"].as_str()),
+        (422, Some("unsupported")),
+        "{answer}"
+    );
+
+    // A server nothing reaches: nothing was sent, 502 transport.
+    let mut gone = payout("GONE-1");
+    gone["account"] = json!("gone");
+    let (status, answer, _) = call(Method::POST, &payouts, Some(&gone), &[]).await;
+    assert_eq!(
+        (status, answer["error"]["kind"].as_str()),
+        (502, Some("transport")),
+        "{answer}"
+    );
+
+    // Reads are per account: OPEN-1 is the default account's, not punch's.
+    let (status, answer, _) = call(
+        Method::GET,
+        &format!("{}/v1/payouts/OPEN-1?account=punch", running.api),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["kind"].as_str()),
+        (404, Some("not_found")),
+        "{answer}"
+    );
+    let (status, answer, _) = call(
+        Method::GET,
+        &format!("{}/v1/payouts/OPEN-1?account=vpay88", running.api),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, answer["account"].as_str()),
+        (200, Some("vpay88")),
+        "{answer}"
+    );
+    let (status, answer, _) = call(
+        Method::GET,
+        &format!("{}/v1/payouts/OPEN-1?account=nobody", running.api),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("account")),
+        "{answer}"
+    );
+    running.stop().await;
+}
+on_every_database!(
+    create_outcomes,
+    each_way_a_create_ends_has_its_status_and_an_open_one_is_never_resent
+);
+
+async fn an_idempotency_key_in_flight_is_409_and_each_api_key_has_its_own(url: &str) {
+    use common::{faults, SECOND_KEY};
+    let running = start(url, None).await;
+    let payouts = format!("{}/v1/payouts", running.api);
+    // The provider takes a second to answer a payout.
+    faults(
+        &running.sandbox_url,
+        &[("withdraw_orders", "latency")],
+        1000,
+    )
+    .await;
+    let key = [("idempotency-key", "idem-flight-1")];
+    let first = {
+        let payouts = payouts.clone();
+        tokio::spawn(async move {
+            call(
+                Method::POST,
+                &payouts,
+                Some(&payout("FLIGHT-1")),
+                &[("idempotency-key", "idem-flight-1")],
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, busy, _) = call(Method::POST, &payouts, Some(&payout("FLIGHT-1")), &key).await;
+    assert_eq!(
+        (status, busy["error"]["kind"].as_str()),
+        (409, Some("idempotency_key_in_use")),
+        "{busy}"
+    );
+    let (status, done, _) = first.await.unwrap();
+    assert_eq!(status, 201, "{done}");
+    faults(&running.sandbox_url, &[], 0).await;
+
+    // The same Idempotency-Key under another API key is that key's own: not
+    // a replay of the first key's answer, and the order id still sent once.
+    let response = reqwest::Client::new()
+        .post(&payouts)
+        .bearer_auth(SECOND_KEY)
+        .header("idempotency-key", "idem-flight-1")
+        .json(&payout("FLIGHT-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    assert!(response.headers().get("idempotent-replayed").is_none());
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["learned_from"], "ledger", "{answer}");
+    let (_, _, headers) = call(Method::POST, &payouts, Some(&payout("FLIGHT-1")), &key).await;
+    assert_eq!(headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(
+        sent(
+            &running.sandbox_url,
+            "FLIGHT-1",
+            "withdrawal",
+            "withdraw_orders"
+        )
+        .await,
+        1
+    );
+    running.stop().await;
+}
+on_every_database!(
+    idempotency_scope,
+    an_idempotency_key_in_flight_is_409_and_each_api_key_has_its_own
+);
+
+/// This machine's address toward the outside, when it has one that is not
+/// loopback (a UDP "connection" sends nothing; it only picks the source).
+fn outside_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("203.0.113.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+async fn health_readiness_and_metrics_need_the_key_from_beyond_loopback(url: &str) {
+    let Some(ip) = outside_address() else {
+        eprintln!("SKIPPED: this machine has no address beyond loopback to call the service from");
+        return;
+    };
+    let running = common::start_on(ip, url, None, "").await;
+    let api = running.api.clone();
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        // From this machine's outside address, the peer is not loopback.
+        let bare = reqwest::get(format!("{api}{path}")).await.unwrap();
+        assert_eq!(
+            bare.status().as_u16(),
+            401,
+            "{path} without a key from {ip}"
+        );
+        let keyed = reqwest::Client::new()
+            .get(format!("{api}{path}"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            keyed.status().as_u16(),
+            200,
+            "{path} with the key from {ip}"
+        );
+    }
+    // The document describes the API and holds no secret: open to all.
+    let document = reqwest::get(format!("{api}/openapi.json")).await.unwrap();
+    assert_eq!(document.status().as_u16(), 200);
+    assert!(running.stop().await, "stopped cleanly");
+}
+on_every_database!(
+    beyond_loopback,
+    health_readiness_and_metrics_need_the_key_from_beyond_loopback
+);

@@ -398,3 +398,38 @@ fn an_account_verifies_its_own_secret_only_and_names_the_account_whose_secret_si
         other => panic!("main's callback must be refused by duit-now: {other}"),
     }
 }
+
+#[test]
+fn the_service_is_configured_from_the_environment_too() {
+    let hash = |byte: &str| format!("sha256:{}", byte.repeat(32));
+    let env = [
+        (
+            "PAYBRIDGE_SERVE_API_KEYS".to_string(),
+            format!("{}, {}", hash("ab"), hash("cd")),
+        ),
+        ("PAYBRIDGE_SERVE_LISTEN".into(), "0.0.0.0:9090".into()),
+        ("PAYBRIDGE_SERVE_MAX_BODY".into(), "2048".into()),
+        (
+            "PAYBRIDGE_SERVE_WEBHOOKS_URL".into(),
+            "https://merchant.example/events".into(),
+        ),
+        (
+            "PAYBRIDGE_SERVE_WEBHOOKS_SECRETS".into(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+        ),
+    ];
+    let config = Config::from_toml_with_env("", "x", env).unwrap();
+    assert_eq!(config.serve.api_key_hashes, vec![[0xab; 32], [0xcd; 32]]);
+    assert_eq!(config.serve.listen.as_deref(), Some("0.0.0.0:9090"));
+    assert_eq!(config.serve.max_body, 2048);
+    assert_eq!(
+        config.serve.webhooks_url.as_deref(),
+        Some("https://merchant.example/events")
+    );
+    assert_eq!(config.serve.webhook_secrets.len(), 2);
+    let shown = format!("{:?}", config.serve);
+    assert!(
+        !shown.contains("whsec_") && !shown.contains("abab"),
+        "{shown}"
+    );
+}

@@ -12,6 +12,9 @@ use paybridge_serve::Service;
 /// The API key every test calls with.
 pub const KEY: &str = "serve-test-key-7c1f";
 
+/// A second configured API key: its idempotency keys are its own.
+pub const SECOND_KEY: &str = "serve-test-key-second-93ad";
+
 /// One running service.
 pub struct Running {
     /// The service's address, `http://127.0.0.1:PORT`.
@@ -45,7 +48,11 @@ impl Running {
 
 /// The configuration of a service on `ledger_url` in front of `sandbox_url`.
 pub fn config(sandbox_url: &str, ledger_url: &str, extra: &str) -> Config {
-    let hash = paybridge_serve::hash_key(KEY);
+    let hash = format!(
+        "{}\", \"{}",
+        paybridge_serve::hash_key(KEY),
+        paybridge_serve::hash_key(SECOND_KEY)
+    );
     Config::from_toml(
         &format!(
             "provider = \"vpay88\"\n[vpay88]\nbase_url = \"{sandbox_url}/vpay88\"\nusername = \"{DEMO_USERNAME}\"\n\
@@ -72,13 +79,29 @@ pub async fn sandbox(callback_base: &str) -> Arc<Sandbox> {
 
 /// A service on `ledger_url` in front of `sandbox` (started for it when `None`).
 pub async fn start(ledger_url: &str, sandbox: Option<Arc<Sandbox>>) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_with(ledger_url, sandbox, "").await
+}
+
+/// [`start`] with `extra` configuration (named accounts, say) appended.
+pub async fn start_with(ledger_url: &str, sandbox: Option<Arc<Sandbox>>, extra: &str) -> Running {
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    start_on(loopback, ledger_url, sandbox, extra).await
+}
+
+/// [`start_with`], listening on `ip`.
+pub async fn start_on(
+    ip: std::net::IpAddr,
+    ledger_url: &str,
+    sandbox: Option<Arc<Sandbox>>,
+    extra: &str,
+) -> Running {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
     let sandbox = match sandbox {
         Some(sandbox) => sandbox,
         None => self::sandbox(&api).await,
     };
-    let config = config(&sandbox.base_url(), ledger_url, "");
+    let config = config(&sandbox.base_url(), ledger_url, extra);
     let ledger = config.open_ledger().await.unwrap().unwrap();
     let service = Service::new(&config, ledger.clone()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -149,4 +172,29 @@ pub async fn sent(sandbox_url: &str, order_id: &str, kind: &str, endpoint: &str)
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// Sets the sandbox's faults: each `(endpoint, kind)` on every Vpay88 call of
+/// that endpoint (its last path word), `latency_ms` where the kind waits.
+pub async fn faults(sandbox_url: &str, rules: &[(&str, &str)], latency_ms: u64) {
+    let rules: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|(endpoint, kind)| {
+            serde_json::json!({
+                "provider": "vpay88", "endpoint": endpoint, "kind": kind,
+                "percent": 100, "latency_ms": latency_ms,
+            })
+        })
+        .collect();
+    let answer = reqwest::Client::new()
+        .post(format!("{sandbox_url}/_sandbox/faults"))
+        .json(&serde_json::json!({ "seed": 1, "rules": rules }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answer.status().is_success(),
+        "{}",
+        answer.text().await.unwrap()
+    );
 }
