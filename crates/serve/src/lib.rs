@@ -215,8 +215,11 @@ impl Service {
     }
 }
 
-/// Records every request's duration by route template, and callbacks by answer.
+/// Records every request's duration by route template, and callbacks by
+/// answer, under one `http.server` span per request with OpenTelemetry's
+/// HTTP names (the route template, never the path: it holds order ids).
 async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let started = Instant::now();
     let route = request
         .extensions()
@@ -234,13 +237,20 @@ async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next
         .path()
         .strip_prefix("/v1/callbacks/")
         .map(|rest| rest.split('/').next().unwrap_or_default().to_owned());
-    let response = next.run(request).await;
+    let span = tracing::info_span!(
+        "http.server",
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     shared.metrics.request(&route, status, started);
     if let Some(account) = account.filter(|a| shared.accounts.iter().any(|k| &k.name == a)) {
         shared.metrics.callback(&account, status);
     }
-    tracing::info!(http.route = %route, http.response.status_code = status, duration_us = started.elapsed().as_micros() as u64, "request");
     response
 }
 
