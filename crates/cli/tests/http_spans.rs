@@ -2,37 +2,13 @@
 //! HTTP field names, and never the path: ONE-PUNCH's carries the payment token
 //! and a signature.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use paybridge::{DepositRequest, Money, OrderId, StatusQuery};
 use paybridge_cli::harness::Harness;
 use paybridge_sandbox::SandboxConfig;
-use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vpay88_status_and_a_onepunch_status_each_log_one_http_client_span_without_the_path() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_writer(move || sink.clone())
-        .init();
+    let captured = paybridge_testkit::logs::capture(tracing::Level::INFO, true);
     let h = Harness::start(SandboxConfig::default()).await.unwrap();
 
     let vpay88 = h.gateway(paybridge::providers::VPAY88).unwrap();
@@ -43,12 +19,12 @@ async fn a_vpay88_status_and_a_onepunch_status_each_log_one_http_client_span_wit
         .build()
         .unwrap();
     vpay88.create_deposit(&order).await.unwrap();
-    let start = captured.0.lock().unwrap().len();
+    let start = captured.len();
     vpay88
         .deposit_status(&StatusQuery::new(OrderId::new("SPAN-V").unwrap()))
         .await
         .unwrap();
-    let status_log = String::from_utf8_lossy(&captured.0.lock().unwrap()[start..]).into_owned();
+    let status_log = captured.since(start);
     let spans: Vec<&str> = status_log
         .lines()
         .filter(|line| line.contains("http.client") && line.contains("close"))
@@ -81,14 +57,14 @@ async fn a_vpay88_status_and_a_onepunch_status_each_log_one_http_client_span_wit
         .await
         .unwrap();
     let token = created.provider_ref.clone().unwrap();
-    let start = captured.0.lock().unwrap().len();
+    let start = captured.len();
     punch
         .deposit_status(
             &StatusQuery::new(OrderId::new("SPAN-P").unwrap()).with_provider_ref(&token),
         )
         .await
         .unwrap();
-    let status_log = String::from_utf8_lossy(&captured.0.lock().unwrap()[start..]).into_owned();
+    let status_log = captured.since(start);
     assert!(
         status_log.contains("http.request.method=\"GET\""),
         "{status_log}"

@@ -4,35 +4,13 @@
 //! type, builder, request and error that can carry configured text, with
 //! every secret set to a distinctive value, formatted with `{:?}` and `{}`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use paybridge::{Config, DepositRequest, Money, WithdrawalRequest};
 use paybridge_cli::harness::{pay, Harness};
 use paybridge_sandbox::{SandboxConfig, DEMO_API_KEY, DEMO_MONSTER_KEY, DEMO_SECRET_KEY};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_secret_reaches_the_logs_even_at_trace() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .init();
+    let captured = paybridge_testkit::logs::capture(tracing::Level::TRACE, false);
 
     let mut h = Harness::start(SandboxConfig::default()).await.unwrap();
     for provider in [paybridge::providers::VPAY88, paybridge::providers::ONE1PAY] {
@@ -132,7 +110,7 @@ async fn nothing_secret_reaches_the_logs_even_at_trace() {
         }
     }
 
-    let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logged = captured.text();
     assert_hidden("the TRACE logs", &logged);
     assert!(
         logged.contains("ledger opened") && logged.contains("[REDACTED]@"),

@@ -4,36 +4,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::{call, start};
 use reqwest::Method;
-use tracing_subscriber::fmt::format::FmtSpan;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deposit_and_its_read_are_http_server_spans_holding_the_provider_calls() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_writer(move || sink.clone())
-        .init();
+    let captured = paybridge_testkit::logs::capture(tracing::Level::INFO, true);
     let running = start(&paybridge_testkit::postgres::sqlite_url(), None).await;
     let body = serde_json::json!({
         "order_id": "SPAN-SECRET-ORDER", "amount": "10.00", "currency": "MYR",
@@ -57,7 +33,7 @@ async fn a_deposit_and_its_read_are_http_server_spans_holding_the_provider_calls
     assert_eq!(status, 200);
     running.stop().await;
 
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let log = captured.text();
     // The closing line of a request's own span: `http.server{FIELDS}: paybridge_serve: close`.
     let closed = |route: &str| -> Vec<String> {
         log.lines()

@@ -4,6 +4,7 @@
 
 pub mod conformance;
 pub mod faulty_ledger;
+pub mod logs;
 pub mod postgres;
 
 use std::path::PathBuf;

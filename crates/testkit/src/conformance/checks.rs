@@ -9,9 +9,9 @@ use paybridge_core::{
 };
 use paybridge_wire::transport::{ResolvePolicy, RetryPolicy, TransportConfig};
 
-use super::logs::LogBuffer;
 use super::server::{Fault, Server};
 use super::{Adapter, Check, KINDS};
+use crate::logs::Captured as LogBuffer;
 
 /// One run of the checks against an adapter, and what it found so far.
 #[derive(Debug)]

@@ -41,12 +41,11 @@ use paybridge_core::{
 use paybridge_wire::transport::TransportConfig;
 
 mod checks;
-mod logs;
 mod report;
 mod server;
 
+use crate::logs::Captured as LogBuffer;
 use checks::Run;
-use logs::LogBuffer;
 pub use report::{Check, Report};
 pub use server::Fault;
 
