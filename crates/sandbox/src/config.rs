@@ -230,6 +230,12 @@ pub struct SandboxConfig {
     /// a callback to any other host is refused and shown as such.
     #[serde(default)]
     pub allow_callback_hosts: Vec<String>,
+    /// The secrets (`whsec_...`) the merchant's webhooks posted to
+    /// `/merchant/webhooks` are verified with: any one may have signed a
+    /// delivery, as while secrets rotate. None by default: deliveries are
+    /// then taken and shown as unverified.
+    #[serde(default)]
+    pub webhook_secrets: Vec<crate::webhooks::Secret>,
 }
 
 fn default_journal_bytes() -> usize {
@@ -361,6 +367,7 @@ impl Default for SandboxConfig {
             max_orders: default_max_orders(),
             journal_bytes: default_journal_bytes(),
             allow_callback_hosts: Vec::new(),
+            webhook_secrets: Vec::new(),
         }
     }
 }
@@ -376,7 +383,10 @@ impl SandboxConfig {
     /// Refuses a brand whose name is not a fresh path prefix, and gives one
     /// that lists no merchants the demo merchant for its currencies.
     fn check_brands(&mut self) -> Result<(), String> {
-        let mut seen: Vec<String> = ["vpay88", "one1pay", "onepunch"].map(String::from).to_vec();
+        // `merchant` is the prefix of the route the merchant's webhooks arrive at.
+        let mut seen: Vec<String> = ["vpay88", "one1pay", "onepunch", "merchant"]
+            .map(String::from)
+            .to_vec();
         for brand in &mut self.brands {
             let name = brand.name.clone();
             let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -413,6 +423,12 @@ impl SandboxConfig {
                 .find(|b| b.name == brand)
                 .map_or(&[], |b| &b.merchants),
         }
+    }
+
+    /// Adds a secret the merchant's webhooks are verified with.
+    pub fn with_webhook_secret(mut self, secret: crate::webhooks::Secret) -> Self {
+        self.webhook_secrets.push(secret);
+        self
     }
 
     /// Sets the account-level callback URL of every `demo` merchant.
