@@ -351,6 +351,33 @@ pub(crate) fn add_observed_currencies(config: &mut SandboxConfig) {
     }
 }
 
+/// Refuses `webhook_secrets` unless a list of good secrets, by entry
+/// number: the parser's own error would quote the line, and with it a secret.
+fn check_webhook_secrets(text: &str) -> Result<(), String> {
+    // A file that does not parse is reported by the full parse.
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let Some(value) = table.get("webhook_secrets") else {
+        return Ok(());
+    };
+    let items = value
+        .as_array()
+        .ok_or("webhook_secrets: a list of whsec_... secrets")?;
+    for (n, item) in items.iter().enumerate() {
+        let parsed = item
+            .as_str()
+            .ok_or_else(|| "not text".to_owned())
+            .and_then(|text| {
+                crate::webhooks::Secret::parse(text)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            });
+        parsed.map_err(|e| format!("webhook_secrets: entry {}: {e}", n + 1))?;
+    }
+    Ok(())
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
@@ -375,6 +402,7 @@ impl Default for SandboxConfig {
 impl SandboxConfig {
     /// Parses a TOML file's text; absent sections keep the demo defaults.
     pub fn from_toml(text: &str) -> Result<Self, String> {
+        check_webhook_secrets(text)?;
         let mut config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         config.check_brands()?;
         Ok(config)
