@@ -548,6 +548,7 @@ rules = [{ endpoint = "withdraw_orders", kind = "drop_after_commit", percent = 5
         );
         for text in [
             "[[brands]]\nname = \"vpay88\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
+            "[[brands]]\nname = \"merchant\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
             "[[brands]]\nname = \"Fpay\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
             "[[brands]]\nname = \"fpay\"\nlike = \"vpay88\"\n",
             "[[brands]]\nname = \"fpay\"\nlike = \"stripe\"\ncurrencies = [\"MYR\"]\n",

@@ -405,3 +405,75 @@ fn a_sandbox_file_names_its_webhook_secrets_and_a_bad_one_is_refused_without_rep
     );
     assert!(!err.contains("MfKQ9r8"), "{err}");
 }
+
+/// Posts a multipart form to the sandbox, as the documents' PHP clients do.
+async fn form(sandbox: &Sandbox, path: &str, fields: &[(&str, &str)]) -> Value {
+    let form = fields
+        .iter()
+        .fold(reqwest::multipart::Form::new(), |form, (k, v)| {
+            form.text(k.to_string(), v.to_string())
+        });
+    reqwest::Client::new()
+        .post(format!("{}{path}", sandbox.base_url()))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_orders_page_shows_the_webhooks_about_that_order_beside_its_callbacks_and_no_other() {
+    let sandbox = start(&[SECRET]).await;
+    let auth = form(
+        &sandbox,
+        "/vpay88/merchant/auth",
+        &[
+            ("username", paybridge_sandbox::DEMO_USERNAME),
+            ("api_key", paybridge_sandbox::DEMO_API_KEY),
+        ],
+    )
+    .await;
+    let token = auth["auth"].as_str().unwrap();
+    let payout = form(
+        &sandbox,
+        "/vpay88/merchant/withdraw_orders",
+        &[
+            ("auth", token),
+            ("amount", "80"),
+            ("currency", "MYR"),
+            ("orderid", "P-PAGE"),
+            ("bank_id", "101"),
+            ("holder_name", "John"),
+            ("account_no", "123"),
+        ],
+    )
+    .await;
+    assert_eq!(payout["status"], true, "{payout}");
+    for (id, order) in [("evt_this", "P-PAGE"), ("evt_other", "P-ELSE")] {
+        let text = body(order, 1);
+        let headers = signed(&[SECRET], id, now(), text.as_bytes());
+        assert_eq!(post(&sandbox, &headers, text.into_bytes()).await.0, 204);
+    }
+    let page = reqwest::get(format!(
+        "{}/?order=vpay88/withdrawal/P-PAGE",
+        sandbox.base_url()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let deliveries = page.find("<table id=\"deliveries\">").expect(&page);
+    let start = page.find("<table id=\"order-webhooks\">").expect(&page);
+    assert!(start > deliveries, "after the callback deliveries");
+    let table = &page[start..start + page[start..].find("</table>").unwrap()];
+    assert!(table.contains("<td>evt_this</td>"), "{table}");
+    assert!(!table.contains("evt_other"), "{table}");
+    // The main section lists both.
+    let all = page.find("<table id=\"webhooks-received\">").expect(&page);
+    let listed = &page[all..all + page[all..].find("</table>").unwrap()];
+    assert!(listed.contains("evt_this") && listed.contains("evt_other"));
+}
