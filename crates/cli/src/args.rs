@@ -86,6 +86,19 @@ pub enum Command {
         /// the file's `profile`.
         #[arg(long)]
         profile: Option<paybridge_sandbox::Profile>,
+        /// A secret (`whsec_...`) the merchant's webhooks posted to
+        /// `/merchant/webhooks` are verified with; repeat it while secrets
+        /// rotate (without the flag: PAYBRIDGE_SANDBOX_WEBHOOK_SECRETS,
+        /// comma-separated). Added to the file's `webhook_secrets`. Without
+        /// any, the sandbox takes them and shows them unverified.
+        #[arg(
+            long = "webhook-secret",
+            value_name = "SECRET",
+            env = "PAYBRIDGE_SANDBOX_WEBHOOK_SECRETS",
+            hide_env_values = true,
+            value_delimiter = ','
+        )]
+        webhook_secrets: Vec<String>,
     },
     /// The whole life of a merchant, for every provider, against an embedded sandbox.
     Demo,

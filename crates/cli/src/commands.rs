@@ -253,6 +253,7 @@ pub async fn sandbox(
     listen: std::net::SocketAddr,
     callback_url: Option<&str>,
     profile: Option<paybridge_sandbox::Profile>,
+    webhook_secrets: &[String],
 ) -> Result<(), Error> {
     let config_error = |key: &str, reason: String| Error::Config {
         key: key.into(),
@@ -273,6 +274,17 @@ pub async fn sandbox(
     if let Some(profile) = profile {
         sandbox_config.profile = profile;
     }
+    for (n, text) in webhook_secrets.iter().enumerate() {
+        // Named by position: the text is a secret, never repeated.
+        let secret = paybridge_sandbox::webhooks::Secret::parse(text).map_err(|e| {
+            config_error(
+                "--webhook-secret or PAYBRIDGE_SANDBOX_WEBHOOK_SECRETS",
+                format!("secret number {}: {e}", n + 1),
+            )
+        })?;
+        sandbox_config = sandbox_config.with_webhook_secret(secret);
+    }
+    let secrets = sandbox_config.webhook_secrets.len();
     let sandbox = paybridge_sandbox::Sandbox::start(sandbox_config, listen)
         .await
         .map_err(|e| config_error("listen", format!("{listen}: {e}")))?;
@@ -298,6 +310,16 @@ pub async fn sandbox(
             sandbox.base_url()
         );
     }
+    let verified = match secrets {
+        0 => "no secret: taken and shown unverified".to_owned(),
+        1 => "verified with 1 secret".to_owned(),
+        n => format!("verified with {n} secrets"),
+    };
+    eprintln!(
+        "  webhooks  [serve.webhooks] url = \"{}{}\" ({verified})",
+        sandbox.base_url(),
+        paybridge_sandbox::webhooks::PATH
+    );
     eprintln!("demo credentials: username demo, api_key demo-api-key, secret_key demo-secret-key; monster_token MON-demo, monster_key demo-monster-key");
     tokio::signal::ctrl_c()
         .await

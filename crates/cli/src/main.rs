@@ -51,11 +51,13 @@ fn main() -> ExitCode {
             listen,
             callback_url,
             profile,
+            webhook_secrets,
         } => match runtime.block_on(commands::sandbox(
             cli.config.as_ref(),
             *listen,
             callback_url.as_deref(),
             *profile,
+            webhook_secrets,
         )) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => failed(err),

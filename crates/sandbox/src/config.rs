@@ -230,6 +230,12 @@ pub struct SandboxConfig {
     /// a callback to any other host is refused and shown as such.
     #[serde(default)]
     pub allow_callback_hosts: Vec<String>,
+    /// The secrets (`whsec_...`) the merchant's webhooks posted to
+    /// `/merchant/webhooks` are verified with: any one may have signed a
+    /// delivery, as while secrets rotate. None by default: deliveries are
+    /// then taken and shown as unverified.
+    #[serde(default)]
+    pub webhook_secrets: Vec<crate::webhooks::Secret>,
 }
 
 fn default_journal_bytes() -> usize {
@@ -345,6 +351,33 @@ pub(crate) fn add_observed_currencies(config: &mut SandboxConfig) {
     }
 }
 
+/// Refuses `webhook_secrets` unless a list of good secrets, by entry
+/// number: the parser's own error would quote the line, and with it a secret.
+fn check_webhook_secrets(text: &str) -> Result<(), String> {
+    // A file that does not parse is reported by the full parse.
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let Some(value) = table.get("webhook_secrets") else {
+        return Ok(());
+    };
+    let items = value
+        .as_array()
+        .ok_or("webhook_secrets: a list of whsec_... secrets")?;
+    for (n, item) in items.iter().enumerate() {
+        let parsed = item
+            .as_str()
+            .ok_or_else(|| "not text".to_owned())
+            .and_then(|text| {
+                crate::webhooks::Secret::parse(text)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            });
+        parsed.map_err(|e| format!("webhook_secrets: entry {}: {e}", n + 1))?;
+    }
+    Ok(())
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
@@ -361,6 +394,7 @@ impl Default for SandboxConfig {
             max_orders: default_max_orders(),
             journal_bytes: default_journal_bytes(),
             allow_callback_hosts: Vec::new(),
+            webhook_secrets: Vec::new(),
         }
     }
 }
@@ -368,6 +402,7 @@ impl Default for SandboxConfig {
 impl SandboxConfig {
     /// Parses a TOML file's text; absent sections keep the demo defaults.
     pub fn from_toml(text: &str) -> Result<Self, String> {
+        check_webhook_secrets(text)?;
         let mut config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
         config.check_brands()?;
         Ok(config)
@@ -376,7 +411,10 @@ impl SandboxConfig {
     /// Refuses a brand whose name is not a fresh path prefix, and gives one
     /// that lists no merchants the demo merchant for its currencies.
     fn check_brands(&mut self) -> Result<(), String> {
-        let mut seen: Vec<String> = ["vpay88", "one1pay", "onepunch"].map(String::from).to_vec();
+        // `merchant` is the prefix of the route the merchant's webhooks arrive at.
+        let mut seen: Vec<String> = ["vpay88", "one1pay", "onepunch", "merchant"]
+            .map(String::from)
+            .to_vec();
         for brand in &mut self.brands {
             let name = brand.name.clone();
             let well_formed = name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -413,6 +451,12 @@ impl SandboxConfig {
                 .find(|b| b.name == brand)
                 .map_or(&[], |b| &b.merchants),
         }
+    }
+
+    /// Adds a secret the merchant's webhooks are verified with.
+    pub fn with_webhook_secret(mut self, secret: crate::webhooks::Secret) -> Self {
+        self.webhook_secrets.push(secret);
+        self
     }
 
     /// Sets the account-level callback URL of every `demo` merchant.
@@ -504,6 +548,7 @@ rules = [{ endpoint = "withdraw_orders", kind = "drop_after_commit", percent = 5
         );
         for text in [
             "[[brands]]\nname = \"vpay88\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
+            "[[brands]]\nname = \"merchant\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
             "[[brands]]\nname = \"Fpay\"\nlike = \"vpay88\"\ncurrencies = [\"MYR\"]\n",
             "[[brands]]\nname = \"fpay\"\nlike = \"vpay88\"\n",
             "[[brands]]\nname = \"fpay\"\nlike = \"stripe\"\ncurrencies = [\"MYR\"]\n",

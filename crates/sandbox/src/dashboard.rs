@@ -11,6 +11,7 @@
 //! | POST | `/_sandbox/deliveries/{id}/resend` | sends a delivery's body again |
 //! | POST | `/_sandbox/orders/{provider}/{order_id}/duplicate` | its latest callback, twice at once |
 //! | POST | `/_sandbox/orders/{provider}/{order_id}/out_of_order` | its latest callback, then an older status after it |
+//! | GET | `/_sandbox/webhooks` | the merchant's webhooks received, newest first |
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use serde_json::{json, Value};
 
 use crate::journal::{scrubbed_json, JournalKey, OrderLog};
 use crate::state::{FormProvider, Kind, Stored};
+use crate::webhooks::ReceivedWebhook;
 use crate::{page::escape, SandboxState};
 
 /// One order as listed.
@@ -55,6 +57,7 @@ pub(crate) fn router(inner: Arc<SandboxState>) -> Router {
         .route("/_sandbox/orders", get(list))
         .route("/_sandbox/orders/{provider}/{order_id}", get(detail))
         .route("/_sandbox/deliveries/{id}/resend", post(resend))
+        .route("/_sandbox/webhooks", get(webhooks))
         .route(
             "/_sandbox/orders/{provider}/{order_id}/duplicate",
             post(duplicate),
@@ -113,6 +116,11 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Json<Vec<Listed>> {
     Json(orders(&inner, query.provider.as_deref()))
+}
+
+/// The merchant's webhooks received, newest first.
+async fn webhooks(State(inner): State<Arc<SandboxState>>) -> Json<Vec<ReceivedWebhook>> {
+    Json(inner.journal().webhooks.all().rev().cloned().collect())
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,7 +367,11 @@ fn page_html(inner: &SandboxState, query: PageQuery, nonce: &str) -> Html<String
             parts.next().unwrap_or(""),
         );
         match find(inner, provider, id, parse_kind(kind)) {
-            Some((order, log)) => order_section(&mut body, &order, &log, &with_token),
+            Some((order, log)) => {
+                order_section(&mut body, &order, &log, &with_token);
+                order_webhooks(&mut body, inner, &order);
+                let _ = writeln!(body, "</section>");
+            }
             None => {
                 let _ = writeln!(body, "<section aria-labelledby=\"detail\"><h2 id=\"detail\">Order not found</h2><p>{}</p></section>", escape(selected));
             }
@@ -398,6 +410,7 @@ fn page_html(inner: &SandboxState, query: PageQuery, nonce: &str) -> Html<String
         }
         let _ = writeln!(body, "</tbody></table></section>");
     }
+    webhooks_section(&mut body, inner);
     let faults = serde_json::to_string_pretty(&inner.faults().config()).unwrap_or_default();
     let _ = writeln!(
         body,
@@ -467,7 +480,8 @@ fn kind_word(kind: Kind) -> &'static str {
     }
 }
 
-/// One order's detail: what it received, what it answered, every callback.
+/// One order's detail: what it received, what it answered, every callback;
+/// its section left open for the webhooks about it.
 fn order_section(
     body: &mut String,
     order: &Listed,
@@ -563,5 +577,87 @@ fn order_section(
             );
         }
     }
-    let _ = writeln!(body, "</tbody></table></section>");
+    let _ = writeln!(body, "</tbody></table>");
+}
+
+/// Webhooks shown on the page at most (the JSON API has every one kept).
+const WEBHOOKS_SHOWN: usize = 50;
+
+/// The merchant's webhooks received, newest first: the latest
+/// [`WEBHOOKS_SHOWN`].
+fn webhooks_section(body: &mut String, inner: &SandboxState) {
+    let journal = inner.journal();
+    let inbox = journal.webhooks();
+    let _ = writeln!(
+        body,
+        "<section aria-labelledby=\"webhooks\"><h2 id=\"webhooks\">Webhooks received</h2>\
+         <p>paybridge's events for your application, posted to <code>{}</code> and verified {}.</p>",
+        crate::webhooks::PATH,
+        if inner.config.webhook_secrets.is_empty() {
+            "with no secret: none is configured, so each is shown unverified"
+        } else {
+            "with the configured secrets"
+        }
+    );
+    if inbox.is_empty() {
+        let _ = writeln!(body, "<p>No webhooks yet.</p></section>");
+        return;
+    }
+    let caption = if inbox.len() > WEBHOOKS_SHOWN {
+        format!(
+            "The latest {WEBHOOKS_SHOWN} of {} webhooks, newest first (all at /_sandbox/webhooks)",
+            inbox.len()
+        )
+    } else {
+        "Webhooks, newest first".to_owned()
+    };
+    webhook_table(
+        body,
+        "webhooks-received",
+        &caption,
+        inbox.all().rev().take(WEBHOOKS_SHOWN),
+    );
+    let _ = writeln!(body, "</section>");
+}
+
+/// The webhooks received about one order, beside its callbacks.
+fn order_webhooks(body: &mut String, inner: &SandboxState, order: &Listed) {
+    let journal = inner.journal();
+    let about = journal.webhooks().all().rev().filter(|w| {
+        w.order_id.as_deref() == Some(order.order_id.as_str())
+            && w.provider.as_deref() == Some(order.provider)
+    });
+    webhook_table(
+        body,
+        "order-webhooks",
+        "Webhooks your application received for this order",
+        about,
+    );
+}
+
+fn webhook_table<'a>(
+    body: &mut String,
+    id: &str,
+    caption: &str,
+    rows: impl Iterator<Item = &'a ReceivedWebhook>,
+) {
+    let _ = writeln!(body, "<table id=\"{id}\"><caption>{}</caption><thead><tr><th scope=\"col\">received</th><th scope=\"col\">webhook-id</th><th scope=\"col\">type</th><th scope=\"col\">order id</th><th scope=\"col\">sequence</th><th scope=\"col\">status</th><th scope=\"col\">verdict</th><th scope=\"col\">duplicate</th><th scope=\"col\">answered</th></tr></thead><tbody>", escape(caption));
+    let text = |t: &Option<String>| escape(t.as_deref().unwrap_or("-"));
+    for w in rows {
+        let _ = writeln!(
+            body,
+            "<tr class=\"webhook {}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"verdict\">{}</td><td>{}</td><td>{}</td></tr>",
+            w.outcome,
+            escape(&w.received_at),
+            escape(&w.webhook_id),
+            text(&w.event_type),
+            text(&w.order_id),
+            w.sequence.map_or("-".to_owned(), |n| n.to_string()),
+            text(&w.status),
+            escape(&w.verdict),
+            if w.duplicate { "duplicate" } else { "" },
+            w.http_status
+        );
+    }
+    let _ = writeln!(body, "</tbody></table>");
 }

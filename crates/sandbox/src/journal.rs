@@ -241,6 +241,10 @@ pub struct Journal {
     logs: Bounded<JournalKey, OrderLog>,
     owners: HashMap<u64, JournalKey>,
     next_delivery: u64,
+    /// The merchant's webhooks received, within an eighth of the budget of
+    /// their own, so that neither a flood of webhooks nor one of orders
+    /// pushes the other out.
+    pub(crate) webhooks: crate::webhooks::Inbox,
 }
 
 /// Field values as shown: secrets replaced.
@@ -301,6 +305,7 @@ impl Journal {
             logs: Bounded::default(),
             owners: HashMap::new(),
             next_delivery: 1,
+            webhooks: crate::webhooks::Inbox::new(limit, budget / 8),
         }
     }
 
@@ -457,6 +462,11 @@ impl Journal {
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.logs.is_empty()
+    }
+
+    /// The merchant's webhooks received.
+    pub fn webhooks(&self) -> &crate::webhooks::Inbox {
+        &self.webhooks
     }
 }
 

@@ -47,6 +47,7 @@ mod recording;
 mod routes;
 mod sandbox_state;
 pub mod state;
+pub mod webhooks;
 
 pub use config::{
     BankEntry, BrandMount, Limit, Merchant, MonsterAccount, Profile, SandboxConfig, DEMO_API_KEY,
@@ -165,6 +166,12 @@ impl Sandbox {
             create_tallies: state.create_requests.len(),
             status_tallies: state.status_requests.len(),
         }
+    }
+
+    /// The merchant's webhooks received (`POST /merchant/webhooks`) still
+    /// kept, oldest first.
+    pub fn webhooks(&self) -> Vec<webhooks::ReceivedWebhook> {
+        self.inner.journal().webhooks.all().cloned().collect()
     }
 
     /// The bytes the journal holds, and its budget.

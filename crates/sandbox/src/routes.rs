@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::Router;
 
 use crate::control_access::{is_control, refused_from_elsewhere, refused_without_token};
-use crate::{dashboard, faults, formapi, onepunch, recording, SandboxState};
+use crate::{dashboard, faults, formapi, onepunch, recording, webhooks, SandboxState};
 
 /// The whole sandbox as an axum router (for embedding in tests).
 pub fn router(inner: Arc<SandboxState>) -> Router<()> {
@@ -25,6 +25,7 @@ pub fn router(inner: Arc<SandboxState>) -> Router<()> {
                     "/_sandbox/faults",
                     axum::routing::get(fault_stats).post(set_faults),
                 )
+                .route(webhooks::PATH, axum::routing::post(webhooks::receive))
                 .with_state(inner.clone()),
         )
         .merge(dashboard::router(inner.clone()))
