@@ -1,6 +1,8 @@
 //! The demo's `serve` steps: the same life of a Vpay88 deposit and payout,
 //! over HTTP through `paybridge serve` on its own ledger, as a merchant in any
-//! language calls it, with the ledger's events delivered as signed webhooks.
+//! language calls it, with the ledger's events delivered as signed webhooks
+//! to the sandbox, which verifies them by its own reading of the standard and
+//! shows them on its dashboard.
 
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use paybridge_sandbox::{Sandbox, SandboxConfig, DEMO_API_KEY, DEMO_SECRET_KEY, D
 use serde_json::{json, Value};
 
 use crate::demo::Steps;
-use crate::harness::{pay, settle_in_back_office, webhook_application, Taken};
+use crate::harness::{pay, settle_in_back_office};
 
 /// The demo's API key, and the secret its webhooks are signed with.
 const KEY: &str = "demo-serve-key";
@@ -18,11 +20,10 @@ const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// How long a step waits for the ledger or a webhook to catch up.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The running service, its sandbox and the application it sends events to.
+/// The running service and its sandbox, which takes its webhooks too.
 struct Served {
     api: String,
     sandbox: Sandbox,
-    taken: Taken,
     stop: tokio::sync::watch::Sender<bool>,
     ledger_dir: std::path::PathBuf,
 }
@@ -34,14 +35,16 @@ async fn start() -> Result<Served, Error> {
         .map_err(io)?;
     let api = format!("http://{}", listener.local_addr().map_err(io)?);
     // This sandbox's Vpay88 merchant calls back to the service.
-    let mut sandbox_config = SandboxConfig::default();
+    let secret = paybridge_sandbox::webhooks::Secret::parse(WEBHOOK_SECRET)
+        .map_err(|e| Error::local("the demo's webhook secret", e))?;
+    let mut sandbox_config = SandboxConfig::default().with_webhook_secret(secret);
     for merchant in &mut sandbox_config.vpay88 {
         merchant.callback_url = Some(format!("{api}/v1/callbacks/vpay88"));
     }
     let sandbox = Sandbox::start(sandbox_config, ([127, 0, 0, 1], 0).into())
         .await
         .map_err(io)?;
-    let (events_url, taken) = webhook_application(WEBHOOK_SECRET).await?;
+    let events_url = format!("{}/merchant/webhooks", sandbox.base_url());
     let ledger_dir =
         std::env::temp_dir().join(format!("paybridge-demo-serve-{}", std::process::id()));
     std::fs::create_dir_all(&ledger_dir).map_err(io)?;
@@ -89,7 +92,6 @@ async fn start() -> Result<Served, Error> {
     Ok(Served {
         api,
         sandbox,
-        taken,
         stop,
         ledger_dir,
     })
@@ -134,19 +136,26 @@ async fn until_status(url: &str, want: &str) -> Result<String, String> {
     }
 }
 
-/// Waits for a verified webhook of `event_type` for `order_id`.
-async fn until_webhook(taken: &Taken, event_type: &str, order_id: &str) -> Result<String, String> {
+/// Waits for the sandbox to have verified a webhook of `event_type` for `order_id`.
+async fn until_webhook(
+    sandbox: &Sandbox,
+    event_type: &str,
+    order_id: &str,
+) -> Result<String, String> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let found = taken
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .find(|w| w.event_type == event_type && w.order_id == order_id)
-            .map(|w| w.id.clone());
+        let found = sandbox
+            .webhooks()
+            .into_iter()
+            .find(|w| {
+                w.verified
+                    && w.event_type.as_deref() == Some(event_type)
+                    && w.order_id.as_deref() == Some(order_id)
+            })
+            .map(|w| w.webhook_id);
         if let Some(id) = found {
             return Ok(format!(
-                "{event_type} {order_id}, signature verified ({id})"
+                "{event_type} {order_id}, verified by the sandbox ({id})"
             ));
         }
         if tokio::time::Instant::now() > deadline {
@@ -164,7 +173,11 @@ pub(crate) async fn serve_life(steps: &mut Steps) {
     let Some(served) = steps
         .run(provider, "serve: started on a ledger", async {
             start().await.map(|served| {
-                let summary = format!("{} (webhooks to the application)", served.api);
+                let summary = format!(
+                    "{} (its sandbox {} takes its webhooks)",
+                    served.api,
+                    served.sandbox.base_url()
+                );
                 (served, summary)
             })
         })
@@ -211,7 +224,7 @@ pub(crate) async fn serve_life(steps: &mut Steps) {
             .run(
                 provider,
                 "serve: webhook deposit.completed",
-                until_webhook(&served.taken, "deposit.completed", &deposit_id),
+                until_webhook(&served.sandbox, "deposit.completed", &deposit_id),
             )
             .await;
     }
@@ -283,7 +296,7 @@ pub(crate) async fn serve_life(steps: &mut Steps) {
         .run(
             provider,
             "serve: webhook payout.completed",
-            until_webhook(&served.taken, "payout.completed", &payout_id),
+            until_webhook(&served.sandbox, "payout.completed", &payout_id),
         )
         .await;
     let _ = served.stop.send(true);
