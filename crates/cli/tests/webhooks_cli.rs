@@ -142,6 +142,56 @@ on_every_database!(
     listing_attempts_replaying_and_enabling_read_and_move_the_outbox
 );
 
+/// The `webhook-id`s an application took, signatures verified, in order.
+type Taken = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// The merchant's application on a free loopback port, `http://ADDR/events`:
+/// takes (204) every webhook whose Standard Webhooks signature verifies with
+/// `secret`, refuses (401) every other.
+async fn webhook_application(secret: &str) -> Result<(String, Taken), paybridge::Error> {
+    use axum::http::{HeaderMap, StatusCode};
+    let secret = paybridge_signing::webhook::WebhookSecret::parse(secret)
+        .map_err(|e| paybridge::Error::local("the application's webhook secret", e))?;
+    let taken: Taken = Default::default();
+    let seen = taken.clone();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let (secret, seen) = (secret.clone(), seen.clone());
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let id = header("webhook-id");
+                let timestamp = header("webhook-timestamp").parse().unwrap_or(0);
+                if !paybridge_signing::webhook::verify(
+                    &[secret],
+                    &id,
+                    timestamp,
+                    &body,
+                    &header("webhook-signature"),
+                ) {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                seen.lock().unwrap_or_else(|p| p.into_inner()).push(id);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| paybridge::Error::local("the merchant's application", e))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| paybridge::Error::local("the merchant's application", e))?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((format!("http://{address}/events"), taken))
+}
+
 async fn replay_with_deliver_sends_the_dead_events_and_shows_its_progress(url: &str) {
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let ledger = SqlLedger::open(url).await.unwrap();
@@ -168,9 +218,7 @@ async fn replay_with_deliver_sends_the_dead_events_and_shows_its_progress(url: &
             .await
             .unwrap();
     }
-    let (hooks, taken) = paybridge_cli::harness::webhook_application(SECRET)
-        .await
-        .unwrap();
+    let (hooks, taken) = webhook_application(SECRET).await.unwrap();
     let config = config(url);
     std::fs::write(
         &config,
@@ -198,7 +246,7 @@ async fn replay_with_deliver_sends_the_dead_events_and_shows_its_progress(url: &
     assert_eq!(replayed["delivery"]["dead"], 0, "{replayed}");
     // Not a terminal: plain progress lines, the last one complete.
     assert!(err.contains("replay: 30/30 events delivered"), "{err}");
-    let mut ids: Vec<String> = taken.lock().unwrap().iter().map(|w| w.id.clone()).collect();
+    let mut ids = taken.lock().unwrap().clone();
     ids.sort();
     let mut expected: Vec<String> = claimed.iter().map(|c| c.event.id.clone()).collect();
     expected.sort();
