@@ -388,11 +388,18 @@ where
         Ok(IdempotencyClaim::Replay { status, answer }) => Answer { status, body: answer }.into_response(true),
         Ok(_) => {
             let answer = work(parsed).await;
-            if let Err(err) = shared
-                .ledger
-                .finish_idempotency(&scope, &key, answer.status, &answer.body)
-                .await
-            {
+            // A 5xx held nothing and asks for a retry under the same id: kept,
+            // it would answer that retry with the failure for the key's life.
+            let kept = match answer.status >= 500 {
+                true => shared.ledger.release_idempotency(&scope, &key).await,
+                false => {
+                    shared
+                        .ledger
+                        .finish_idempotency(&scope, &key, answer.status, &answer.body)
+                        .await
+                }
+            };
+            if let Err(err) = kept {
                 tracing::error!(error = %err, "an idempotent answer could not be kept; a retry will be answered from the order id");
             }
             answer.into_response(false)
