@@ -352,8 +352,15 @@ where
         Ok(parsed) => parsed,
         Err(err) => return err.into_response(),
     };
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
+    let Some(key) = headers.get("idempotency-key") else {
         return work(parsed).await.into_response(false);
+    };
+    // A key that cannot be read is refused: carried out without it, a retry
+    // would not be answered as the client was promised.
+    let Ok(key) = key.to_str() else {
+        return ApiError::new("invalid_request", "an Idempotency-Key is printable ASCII")
+            .field("Idempotency-Key")
+            .into_response();
     };
     let key = key.trim().to_owned();
     if key.is_empty() || key.len() > 255 {

@@ -84,6 +84,34 @@ on_every_database!(
     a_payout_answered_502_while_the_provider_was_down_is_sent_when_retried_under_its_key
 );
 
+async fn an_idempotency_key_of_utf8_bytes_is_refused_not_ignored(url: &str) {
+    let running = start(url, None).await;
+    let payouts = format!("{}/v1/payouts", running.api);
+    let body = payout("UTF8-KEY-1").to_string();
+    let (status, answer, _) = post_raw(&payouts, "clé-1".as_bytes(), &body).await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("Idempotency-Key")),
+        "{answer}"
+    );
+    assert_eq!(
+        sent(
+            &running.sandbox_url,
+            "UTF8-KEY-1",
+            "withdrawal",
+            "withdraw_orders"
+        )
+        .await,
+        0,
+        "a request whose key cannot be honoured is not carried out without it"
+    );
+    running.stop().await;
+}
+on_every_database!(
+    utf8_key,
+    an_idempotency_key_of_utf8_bytes_is_refused_not_ignored
+);
+
 async fn one_key_sent_twenty_times_at_once_reaches_the_provider_once(url: &str) {
     let running = start(url, None).await;
     let payouts = format!("{}/v1/payouts", running.api);
