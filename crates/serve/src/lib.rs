@@ -323,12 +323,13 @@ async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
 /// when it has one: the same key and body answer the first answer again.
 async fn idempotent<T, F, Fut>(
     shared: &Arc<Shared>,
+    route: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     work: F,
 ) -> Response
 where
-    T: serde::de::DeserializeOwned,
+    T: serde::de::DeserializeOwned + serde::Serialize,
     F: FnOnce(T) -> Fut,
     Fut: std::future::Future<Output = Answer>,
 {
@@ -378,7 +379,11 @@ where
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|token| hash_key(token.trim()))
         .unwrap_or_default();
-    let body_hash = hash_key(&String::from_utf8_lossy(&body));
+    // The body as read, not as written: the same fields and values in
+    // another order or spacing are the same request (a client re-encoding
+    // it on retry); the route is in it, so a key is one route's.
+    let canonical = serde_json::to_string(&parsed).unwrap_or_default();
+    let body_hash = hash_key(&format!("{route}\n{canonical}"));
     let lease = i64::try_from(IDEMPOTENCY_LEASE.as_millis()).unwrap_or(i64::MAX);
     match shared.ledger.claim_idempotency(&scope, &key, &body_hash, lease).await {
         Err(err) => ApiError::from(err).into_response(),
@@ -420,9 +425,13 @@ async fn post_deposit(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let handler = shared.clone();
-    idempotent(&shared, &headers, body, |parsed| async move {
-        api::create_deposit(&handler, parsed).await
-    })
+    idempotent(
+        &shared,
+        V1_ROUTES[0].1,
+        &headers,
+        body,
+        |parsed| async move { api::create_deposit(&handler, parsed).await },
+    )
     .await
 }
 
@@ -432,9 +441,13 @@ async fn post_payout(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let handler = shared.clone();
-    idempotent(&shared, &headers, body, |parsed| async move {
-        api::create_payout(&handler, parsed).await
-    })
+    idempotent(
+        &shared,
+        V1_ROUTES[1].1,
+        &headers,
+        body,
+        |parsed| async move { api::create_payout(&handler, parsed).await },
+    )
     .await
 }
 

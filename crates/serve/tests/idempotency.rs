@@ -112,6 +112,34 @@ on_every_database!(
     an_idempotency_key_of_utf8_bytes_is_refused_not_ignored
 );
 
+async fn the_same_payout_with_its_fields_reordered_and_spaced_replays_under_its_key(url: &str) {
+    let running = start(url, None).await;
+    let payouts = format!("{}/v1/payouts", running.api);
+    let first = r#"{"order_id":"REORDER-1","amount":"80.00","currency":"MYR","bank_id":"101","holder_name":"Aminah","account_no":"1234567890"}"#;
+    let again = "{ \"account_no\": \"1234567890\",\n  \"holder_name\": \"Aminah\", \"bank_id\": \"101\",\n  \"currency\": \"MYR\", \"amount\": \"80.00\", \"order_id\": \"REORDER-1\" }";
+    let (status, answer, replayed) = post_raw(&payouts, b"reorder-1", first).await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(!replayed);
+    let (status, second, replayed) = post_raw(&payouts, b"reorder-1", again).await;
+    assert_eq!(
+        (status, &second, replayed),
+        (201, &answer, true),
+        "the same fields and values are the same body"
+    );
+    // Another value is another body still.
+    let other = first.replace("80.00", "81.00");
+    let (status, refused, _) = post_raw(&payouts, b"reorder-1", &other).await;
+    assert_eq!(
+        (status, refused["error"]["kind"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    running.stop().await;
+}
+on_every_database!(
+    reordered,
+    the_same_payout_with_its_fields_reordered_and_spaced_replays_under_its_key
+);
+
 async fn one_key_sent_twenty_times_at_once_reaches_the_provider_once(url: &str) {
     let running = start(url, None).await;
     let payouts = format!("{}/v1/payouts", running.api);
