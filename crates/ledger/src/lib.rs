@@ -46,7 +46,7 @@ use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
 
 pub use events::{
     AfterAttempt, Attempt, ClaimedEvent, DeliveryState, Event, EventClaim, EventFilter, EventType,
-    IdempotencyClaim,
+    IdempotencyClaim, ANSWER_KEPT,
 };
 pub use gateway::Ledgered;
 pub use options::{LedgerOptions, SqliteSynchronous, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
