@@ -46,7 +46,7 @@ use paybridge_core::{Money, OrderId, OrderKind, Provider, Result};
 
 pub use events::{
     AfterAttempt, Attempt, ClaimedEvent, DeliveryState, Event, EventClaim, EventFilter, EventType,
-    IdempotencyClaim,
+    IdempotencyClaim, ANSWER_KEPT,
 };
 pub use gateway::Ledgered;
 pub use options::{LedgerOptions, SqliteSynchronous, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
@@ -544,6 +544,11 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         status: u16,
         answer: &str,
     ) -> Result<()>;
+
+    /// Lets go of a claimed key whose request held nothing and asked to be
+    /// retried (the provider unreachable, the ledger failing): the retry
+    /// under the same key is carried out, not answered the failure again.
+    async fn release_idempotency(&self, scope: &str, key: &str) -> Result<()>;
 }
 
 /// One order of a reconcile run, as the ledger held it when the run began.

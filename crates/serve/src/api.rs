@@ -75,7 +75,21 @@ fn account<'s>(shared: &'s Shared, named: Option<&str>) -> Result<&'s Account, A
         })
 }
 
+/// An amount as the API takes it: digits, then a point and digits when it has
+/// cents. The library also reads `1e3` and surrounding spaces (providers write
+/// them); money a merchant sends is read only as written plainly.
 fn money(amount: &str, currency: &str) -> Result<Money, ApiError> {
+    let (whole, cents) = amount.split_once('.').unwrap_or((amount, "0"));
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(whole) && digits(cents)) {
+        return Err(ApiError::new(
+            "invalid_request",
+            format!(
+                "invalid request: `amount` {amount:?} is not a plain decimal such as \"150.00\""
+            ),
+        )
+        .field("amount"));
+    }
     Money::parse(amount, currency).map_err(|e| ApiError::from(e).field("amount"))
 }
 

@@ -22,7 +22,7 @@ pub struct Customer {
 pub struct DepositBody {
     /// Your order id: sent at most once.
     pub order_id: String,
-    /// A decimal string (`"150.00"`), never a number.
+    /// A plain decimal string (`"150.00"`), never a number nor `"1e3"`.
     pub amount: String,
     /// `MYR`, `THB`, `CNY`...
     pub currency: String,
@@ -54,7 +54,7 @@ pub struct DepositBody {
 pub struct PayoutBody {
     /// Your order id: sent at most once.
     pub order_id: String,
-    /// A decimal string (`"80.00"`), never a number.
+    /// A plain decimal string (`"80.00"`), never a number nor `"1e3"`.
     pub amount: String,
     /// `MYR`, `THB`...
     pub currency: String,

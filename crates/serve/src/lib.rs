@@ -333,12 +333,13 @@ async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
 /// when it has one: the same key and body answer the first answer again.
 async fn idempotent<T, F, Fut>(
     shared: &Arc<Shared>,
+    route: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     work: F,
 ) -> Response
 where
-    T: serde::de::DeserializeOwned,
+    T: serde::de::DeserializeOwned + serde::Serialize,
     F: FnOnce(T) -> Fut,
     Fut: std::future::Future<Output = Answer>,
 {
@@ -362,8 +363,15 @@ where
         Ok(parsed) => parsed,
         Err(err) => return err.into_response(),
     };
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
+    let Some(key) = headers.get("idempotency-key") else {
         return work(parsed).await.into_response(false);
+    };
+    // A key that cannot be read is refused: carried out without it, a retry
+    // would not be answered as the client was promised.
+    let Ok(key) = key.to_str() else {
+        return ApiError::new("invalid_request", "an Idempotency-Key is printable ASCII")
+            .field("Idempotency-Key")
+            .into_response();
     };
     let key = key.trim().to_owned();
     if key.is_empty() || key.len() > 255 {
@@ -381,7 +389,11 @@ where
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|token| hash_key(token.trim()))
         .unwrap_or_default();
-    let body_hash = hash_key(&String::from_utf8_lossy(&body));
+    // The body as read, not as written: the same fields and values in
+    // another order or spacing are the same request (a client re-encoding
+    // it on retry); the route is in it, so a key is one route's.
+    let canonical = serde_json::to_string(&parsed).unwrap_or_default();
+    let body_hash = hash_key(&format!("{route}\n{canonical}"));
     let lease = i64::try_from(IDEMPOTENCY_LEASE.as_millis()).unwrap_or(i64::MAX);
     match shared.ledger.claim_idempotency(&scope, &key, &body_hash, lease).await {
         Err(err) => ApiError::from(err).into_response(),
@@ -398,11 +410,18 @@ where
         Ok(IdempotencyClaim::Replay { status, answer }) => Answer { status, body: answer }.into_response(true),
         Ok(_) => {
             let answer = work(parsed).await;
-            if let Err(err) = shared
-                .ledger
-                .finish_idempotency(&scope, &key, answer.status, &answer.body)
-                .await
-            {
+            // A 5xx held nothing and asks for a retry under the same id: kept,
+            // it would answer that retry with the failure for the key's life.
+            let kept = match answer.status >= 500 {
+                true => shared.ledger.release_idempotency(&scope, &key).await,
+                false => {
+                    shared
+                        .ledger
+                        .finish_idempotency(&scope, &key, answer.status, &answer.body)
+                        .await
+                }
+            };
+            if let Err(err) = kept {
                 tracing::error!(error = %err, "an idempotent answer could not be kept; a retry will be answered from the order id");
             }
             answer.into_response(false)
@@ -416,9 +435,13 @@ async fn post_deposit(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let handler = shared.clone();
-    idempotent(&shared, &headers, body, |parsed| async move {
-        api::create_deposit(&handler, parsed).await
-    })
+    idempotent(
+        &shared,
+        V1_ROUTES[0].1,
+        &headers,
+        body,
+        |parsed| async move { api::create_deposit(&handler, parsed).await },
+    )
     .await
 }
 
@@ -428,9 +451,13 @@ async fn post_payout(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let handler = shared.clone();
-    idempotent(&shared, &headers, body, |parsed| async move {
-        api::create_payout(&handler, parsed).await
-    })
+    idempotent(
+        &shared,
+        V1_ROUTES[1].1,
+        &headers,
+        body,
+        |parsed| async move { api::create_payout(&handler, parsed).await },
+    )
     .await
 }
 

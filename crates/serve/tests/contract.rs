@@ -152,6 +152,26 @@ async fn every_bad_request_gets_the_one_error_shape_and_sends_nothing(url: &str)
             "invalid_request",
             Some("amount"),
         ),
+        bad(
+            "an amount in exponent notation",
+            Some(format!("Bearer {KEY}")),
+            "application/json",
+            br#"{"order_id":"BAD-1","amount":"1e3","currency":"MYR","customer":{"name":"A"}}"#
+                .to_vec(),
+            400,
+            "invalid_request",
+            Some("amount"),
+        ),
+        bad(
+            "an amount with white space around it",
+            Some(format!("Bearer {KEY}")),
+            "application/json",
+            br#"{"order_id":"BAD-1","amount":" 10.00","currency":"MYR","customer":{"name":"A"}}"#
+                .to_vec(),
+            400,
+            "invalid_request",
+            Some("amount"),
+        ),
     ];
     for Bad {
         what,

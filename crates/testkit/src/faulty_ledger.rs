@@ -47,6 +47,7 @@ pub enum LedgerCall {
     EndpointDisabled,
     ClaimIdempotency,
     FinishIdempotency,
+    ReleaseIdempotency,
 }
 
 type Fails = dyn Fn(LedgerCall) -> bool + Send + Sync;
@@ -236,5 +237,10 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
         self.real
             .finish_idempotency(scope, key, status, answer)
             .await
+    }
+
+    async fn release_idempotency(&self, scope: &str, key: &str) -> Result<()> {
+        self.check(LedgerCall::ReleaseIdempotency)?;
+        self.real.release_idempotency(scope, key).await
     }
 }

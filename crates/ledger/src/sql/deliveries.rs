@@ -308,3 +308,21 @@ pub(super) async fn finish_idempotency(
         .map_err(db("commit an idempotent answer"))?;
     Ok(())
 }
+
+/// [`Ledger::release_idempotency`](crate::Ledger::release_idempotency): only
+/// a key still `running` goes, never a kept answer.
+pub(super) async fn release_idempotency(ledger: &SqlLedger, scope: &str, key: &str) -> Result<()> {
+    let mut tx = ledger.write().await?;
+    sqlx::query(
+        "DELETE FROM paybridge_idempotency WHERE scope = $1 AND key = $2 AND state = 'running'",
+    )
+    .bind(scope.to_owned())
+    .bind(key.to_owned())
+    .execute(&mut *tx)
+    .await
+    .map_err(db("release an idempotency key"))?;
+    tx.commit()
+        .await
+        .map_err(db("commit a released idempotency key"))?;
+    Ok(())
+}

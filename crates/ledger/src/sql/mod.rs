@@ -229,4 +229,8 @@ impl Ledger for SqlLedger {
     ) -> Result<()> {
         deliveries::finish_idempotency(self, scope, key, status, answer).await
     }
+
+    async fn release_idempotency(&self, scope: &str, key: &str) -> Result<()> {
+        deliveries::release_idempotency(self, scope, key).await
+    }
 }

@@ -59,8 +59,12 @@ pub struct HttpReceiver {
 impl HttpReceiver {
     /// A receiver for `endpoint`, with its own pooled client.
     pub fn new(endpoint: WebhookEndpoint) -> Result<Self> {
+        // A 2xx is success whatever its body says or weighs: the first
+        // bytes are all an attempt keeps.
         let config = TransportConfig::default()
             .request_timeout(ATTEMPT_TIMEOUT)
+            .max_answer_bytes(paybridge_ledger::ANSWER_KEPT)
+            .cut_long_answers(true)
             .retry(RetryPolicy::none());
         Ok(Self {
             endpoint,

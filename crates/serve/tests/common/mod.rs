@@ -102,8 +102,21 @@ pub async fn start_on(
         None => self::sandbox(&api).await,
     };
     let config = config(&sandbox.base_url(), ledger_url, extra);
+    let mut running = serve(listener, &config, &sandbox.base_url()).await;
+    running._sandbox = Some(sandbox);
+    running
+}
+
+/// `config`'s service on `listener`, in front of the sandbox at
+/// `sandbox_url` (which need not be running yet).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: &Config,
+    sandbox_url: &str,
+) -> Running {
+    let api = format!("http://{}", listener.local_addr().unwrap());
     let ledger = config.open_ledger().await.unwrap().unwrap();
-    let service = Service::new(&config, ledger.clone()).unwrap();
+    let service = Service::new(config, ledger.clone()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(async move {
         paybridge_serve::run(
@@ -118,11 +131,11 @@ pub async fn start_on(
     });
     Running {
         api,
-        sandbox_url: sandbox.base_url(),
+        sandbox_url: sandbox_url.to_owned(),
         ledger,
         stop: Some(stop),
         served: Some(served),
-        _sandbox: Some(sandbox),
+        _sandbox: None,
     }
 }
 

@@ -81,6 +81,9 @@ pub struct TransportConfig {
     /// The largest answer read; a larger one is refused as undecodable without
     /// being held in memory.
     pub max_answer_bytes: usize,
+    /// Whether a larger answer is cut at [`Self::max_answer_bytes`] and kept
+    /// rather than refused: for a receiver whose status is its whole answer.
+    pub cut_long_answers: bool,
     /// The whole operation's deadline, retries and the resolution of an unknown
     /// outcome included. Past it a write is reported ambiguous with its order id.
     pub operation_deadline: Duration,
@@ -98,6 +101,7 @@ impl Default for TransportConfig {
             retry: RetryPolicy::default(),
             resolve: ResolvePolicy::default(),
             max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            cut_long_answers: false,
             operation_deadline: DEFAULT_OPERATION_DEADLINE,
         }
     }
@@ -131,6 +135,12 @@ impl TransportConfig {
     /// Sets the largest answer read.
     pub fn max_answer_bytes(mut self, bytes: usize) -> Self {
         self.max_answer_bytes = bytes;
+        self
+    }
+
+    /// Cuts a longer answer at the limit instead of refusing it.
+    pub fn cut_long_answers(mut self, cut: bool) -> Self {
+        self.cut_long_answers = cut;
         self
     }
 

@@ -341,7 +341,8 @@ impl HttpTransport {
         let status = response.status().as_u16();
         let wait = retry_after(response.headers());
         let limit = self.config.max_answer_bytes;
-        if declared_length(response.headers()).is_some_and(|len| len > limit as u64) {
+        let cut = self.config.cut_long_answers;
+        if !cut && declared_length(response.headers()).is_some_and(|len| len > limit as u64) {
             return Err(AttemptError::TooLarge);
         }
         // Read frame by frame so an endless or huge answer never sits in memory.
@@ -351,7 +352,11 @@ impl HttpTransport {
             let frame = frame.map_err(|e| AttemptError::Broken(e.into()))?;
             if let Ok(chunk) = frame.into_data() {
                 if body.len() + chunk.len() > limit {
-                    return Err(AttemptError::TooLarge);
+                    return cut_at(body, &chunk, limit, cut).map(|body| HttpReply {
+                        status,
+                        body,
+                        retry_after: wait,
+                    });
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -396,16 +401,22 @@ impl HttpTransport {
         let status = response.status().as_u16();
         let wait = retry_after(response.headers());
         let limit = self.config.max_answer_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
+        let cut = self.config.cut_long_answers;
+        if !cut
+            && response
+                .content_length()
+                .is_some_and(|len| len > limit as u64)
         {
             return Err(AttemptError::TooLarge);
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(reqwest_error)? {
             if body.len() + chunk.len() > limit {
-                return Err(AttemptError::TooLarge);
+                return cut_at(body, &chunk, limit, cut).map(|body| HttpReply {
+                    status,
+                    body,
+                    retry_after: wait,
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -530,6 +541,22 @@ impl std::error::Error for NetworkFailure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(self.source.as_ref())
     }
+}
+
+/// An answer gone past `limit` with `chunk`: refused, or (when `cut`) its
+/// first `limit` bytes, the rest never read.
+fn cut_at(
+    mut body: Vec<u8>,
+    chunk: &[u8],
+    limit: usize,
+    cut: bool,
+) -> std::result::Result<Vec<u8>, AttemptError> {
+    if !cut {
+        return Err(AttemptError::TooLarge);
+    }
+    let room = limit.saturating_sub(body.len());
+    body.extend_from_slice(&chunk[..room.min(chunk.len())]);
+    Ok(body)
 }
 
 #[cfg(test)]
