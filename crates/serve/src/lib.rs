@@ -254,17 +254,26 @@ async fn observe(State(shared): State<Arc<Shared>>, request: Request, next: Next
     response
 }
 
+/// The key of `Authorization: Bearer <key>`; the scheme's name in any case,
+/// as HTTP has it.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 /// Whether the request carries one of the configured keys, compared by hash
 /// in constant time against every one.
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
-    let Some(token) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let Some(token) = bearer_token(headers) else {
         return false;
     };
-    let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let mut matched = subtle::Choice::from(0);
     for hash in &shared.key_hashes {
         matched |= hash.ct_eq(&digest);
@@ -383,12 +392,7 @@ where
         .into_response();
     }
     // Keys are kept per API key: its hash names the scope.
-    let scope = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|token| hash_key(token.trim()))
-        .unwrap_or_default();
+    let scope = bearer_token(headers).map(hash_key).unwrap_or_default();
     // The body as read, not as written: the same fields and values in
     // another order or spacing are the same request (a client re-encoding
     // it on retry); the route is in it, so a key is one route's.

@@ -553,6 +553,16 @@ async fn the_ledgers_events_are_listed_read_and_replayed_over_the_api(url: &str)
     }
     let unauthorized = reqwest::get(&webhooks).await.unwrap();
     assert_eq!(unauthorized.status().as_u16(), 401);
+    // HTTP's scheme names are case-insensitive: `bearer` and `BEARER` are `Bearer`.
+    for scheme in ["bearer", "BEARER"] {
+        let keyed = reqwest::Client::new()
+            .get(&webhooks)
+            .header("authorization", format!("{scheme} {KEY}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(keyed.status().as_u16(), 200, "{scheme}");
+    }
     running.stop().await;
 }
 on_every_database!(
