@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use paybridge::webhooks::{HttpReceiver, Outbox, WebhookEndpoint, WebhookSecret};
+use paybridge::webhooks::{
+    lease_for, HttpReceiver, Outbox, WebhookEndpoint, WebhookSecret, ATTEMPT_TIMEOUT,
+};
 use paybridge::Error;
 use paybridge_serve::Service;
 
@@ -94,7 +96,15 @@ pub async fn run(cli: &Cli, listen: Option<&str>, hash_key: Option<&str>) -> Res
                     reason: e.to_string(),
                 })?;
             let endpoint = WebhookEndpoint::new("serve.webhooks.url", url, secrets)?;
-            let outbox = Outbox::new(ledger.clone(), Arc::new(HttpReceiver::new(endpoint)?));
+            let timeout = config.serve.webhook_timeout.unwrap_or(ATTEMPT_TIMEOUT);
+            let receiver = HttpReceiver::with_timeout(endpoint, timeout)?;
+            // A claim outlives an attempt; an instance killed mid-delivery
+            // leaves its claims to the others once they run out.
+            let mut outbox =
+                Outbox::new(ledger.clone(), Arc::new(receiver)).lease(lease_for(timeout));
+            if let Some(schedule) = &config.serve.webhook_retry_schedule {
+                outbox = outbox.retry_schedule(schedule);
+            }
             let mut stop = stop_rx.clone();
             eprintln!(
                 "paybridge serve: delivering the ledger's events to {:?}",
