@@ -327,6 +327,15 @@ fn deposit(i: usize) -> (String, Value) {
     (id, body)
 }
 
+/// One kill, and what was in flight when it came.
+#[derive(Debug, Clone, Copy)]
+struct Kill {
+    /// When the process was seen dead.
+    at: Instant,
+    creates: usize,
+    delivering: usize,
+}
+
 /// What the run shares between its orders and the task that kills.
 #[derive(Default)]
 struct Run {
@@ -336,8 +345,9 @@ struct Run {
     creates_to_killed: AtomicUsize,
     /// Creates that got no answer (cut by a kill, or sent while it was down).
     unanswered: AtomicUsize,
-    /// The kills, each with what was in flight then.
-    kills: Mutex<Vec<(usize, usize)>>,
+    /// The kills: when, and the creates to it and deliveries at the
+    /// receiver in flight then.
+    kills: Mutex<Vec<Kill>>,
 }
 
 /// Creates an order through instance `first`, sent again to the one never
@@ -425,12 +435,16 @@ async fn webhook_soak_loses_no_event_across_faults_and_kills() {
                 while run.done.load(Ordering::SeqCst) < at {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
-                let in_flight = (
+                let (creates, delivering) = (
                     run.creates_to_killed.load(Ordering::SeqCst),
                     received.in_flight.load(Ordering::SeqCst),
                 );
                 instance.kill();
-                run.kills.lock().unwrap().push(in_flight);
+                run.kills.lock().unwrap().push(Kill {
+                    at: Instant::now(),
+                    creates,
+                    delivering,
+                });
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let port = instance.port;
                 drop(instance);
@@ -563,7 +577,7 @@ async fn webhook_soak_loses_no_event_across_faults_and_kills() {
         not_delivered.len(),
         events.len()
     );
-    let mut taken_twice = 0;
+    let mut taken_twice = Vec::new();
     let mut unrecorded = 0;
     for event in &events {
         let seen = deliveries
@@ -574,7 +588,9 @@ async fn webhook_soak_loses_no_event_across_faults_and_kills() {
         }
         let taken = seen.iter().filter(|g| g.answer == Answer::Take).count();
         assert!(taken >= 1, "{}: delivered, but never taken", event.id);
-        taken_twice += usize::from(taken > 1);
+        if taken > 1 {
+            taken_twice.push((event.id.clone(), seen.clone()));
+        }
         // Deliveries the ledger has no attempt for: made by a process killed
         // before it recorded them, the event then taken over by the other.
         let recorded = ledger.event_attempts(&event.id).await.unwrap().len();
@@ -666,45 +682,101 @@ async fn webhook_soak_loses_no_event_across_faults_and_kills() {
     let failed = got.iter().filter(|g| g.answer == Answer::Fail).count();
     let held = got.iter().filter(|g| g.answer == Answer::Hold).count();
     let share = |n: usize| n as f64 * 100.0 / got.len() as f64;
-    assert!(
-        (24.0..=36.0).contains(&share(failed)),
-        "{failed} of {} failed",
-        got.len()
-    );
-    assert!(
-        (6.0..=14.0).contains(&share(held)),
-        "{held} of {} held",
-        got.len()
-    );
+    // Each answer is a draw of its own: its share lies within four standard
+    // deviations of its rate but about once in 15,000 runs.
+    let near = |count: usize, rate: f64| {
+        let n = got.len() as f64;
+        let deviation = (rate * (1.0 - rate) / n).sqrt();
+        (count as f64 / n - rate).abs() <= 4.0 * deviation
+    };
+    assert!(near(failed, 0.30), "{failed} of {} failed", got.len());
+    assert!(near(held, 0.10), "{held} of {} held", got.len());
     let kills = run.kills.lock().unwrap().clone();
     assert_eq!(kills.len(), KILLS);
-    for (k, (creates, delivering)) in kills.iter().enumerate() {
+    for (k, kill) in kills.iter().enumerate() {
         assert!(
-            creates + delivering > 0,
+            kill.creates + kill.delivering > 0,
             "kill {}: nothing was in flight",
             k + 1
         );
     }
+    // An event taken twice was taken first by the instance then killed,
+    // before it could record so, and again by the other once the claim ran
+    // out: anything else is a delivery that should not have been repeated.
+    // (A request the dead process wrote may still be read just after it died.)
+    let unexplained: Vec<String> = taken_twice
+        .iter()
+        .filter(|(_, seen)| {
+            let takes: Vec<Instant> = seen
+                .iter()
+                .filter(|g| g.answer == Answer::Take)
+                .map(|g| g.at)
+                .collect();
+            !takes.windows(2).all(|pair| {
+                kills.iter().any(|kill| {
+                    pair[0] <= kill.at + Duration::from_millis(250)
+                        && pair[1] >= kill.at
+                        && pair[1] - pair[0] >= LEASE - Duration::from_secs(1)
+                })
+            })
+        })
+        .map(|(id, seen)| {
+            let times: Vec<String> = seen
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{:?} at {:.3}s",
+                        g.answer,
+                        g.at.duration_since(started).as_secs_f64()
+                    )
+                })
+                .collect();
+            format!("{id}: {}", times.join(", "))
+        })
+        .collect();
+    let kill_times: Vec<String> = kills
+        .iter()
+        .map(|k| format!("{:.3}s", k.at.duration_since(started).as_secs_f64()))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "taken twice with no kill between (kills at {kill_times:?}): {unexplained:#?}"
+    );
     let duplicates = got.len() - deliveries.len();
     let last = got.iter().map(|g| g.at).max().unwrap_or(started);
+    let mut answers: Vec<String> = statuses
+        .iter()
+        .map(|(status, n)| match status {
+            Some(status) => format!("{status}: {n}"),
+            None => format!("none: {n}"),
+        })
+        .collect();
+    answers.sort();
     println!(
-        "webhook soak: {} orders ({PAYOUTS} payouts, {DEPOSITS} deposits), {} settled, create answers {:?}, {} creates unanswered (resent to the live instance); driven in {:.1} s",
-        total,
+        "webhook soak: {total} orders ({PAYOUTS} payouts, {DEPOSITS} deposits), {} settled, create answers {{{}}}, {} creates unanswered (resent to the live instance); driven in {:.1} s",
         settled.len(),
-        statuses,
+        answers.join(", "),
         run.unanswered.load(Ordering::SeqCst),
         driven.as_secs_f64()
     );
     println!(
-        "webhook soak: {} events ({finals:?} final per order), {} deliveries ({duplicates} retries or repeats), {failed} answered 500 ({:.1}%), {held} held past the timeout ({:.1}%)",
+        "webhook soak: {} events ({} orders completed, {} failed), {} deliveries ({duplicates} retries or repeats), {failed} answered 500 ({:.1}%), {held} held past the timeout ({:.1}%)",
         events.len(),
+        finals.get("completed").unwrap_or(&0),
+        finals.get("failed").unwrap_or(&0),
         got.len(),
         share(failed),
         share(held),
     );
     println!(
-        "webhook soak: {} kills (creates to it in flight, deliveries at the receiver in flight: {kills:?}); {unrecorded} deliveries made by a killed instance and taken over; {taken_twice} events taken twice",
-        kills.len()
+        "webhook soak: {} kills (creates to it and deliveries at the receiver in flight: {}); {unrecorded} deliveries made by a killed instance and taken over; {} events taken twice, each across a kill",
+        kills.len(),
+        kills
+            .iter()
+            .map(|k| format!("{} and {}", k.creates, k.delivering))
+            .collect::<Vec<_>>()
+            .join(", "),
+        taken_twice.len()
     );
     println!(
         "webhook soak: 0 lost, 0 dead, 0 unverified, 0 invented; drained {:.1} s after the last callback was applied ({:.1} s from start to the last delivery)",
