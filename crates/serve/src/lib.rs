@@ -472,7 +472,9 @@ pub fn webhook_outbox(
     config: &Config,
     ledger: Arc<dyn Ledger>,
 ) -> paybridge::Result<Option<paybridge::webhooks::Outbox>> {
-    use paybridge::webhooks::{HttpReceiver, Outbox, WebhookEndpoint, WebhookSecret};
+    use paybridge::webhooks::{
+        lease_for, HttpReceiver, Outbox, WebhookEndpoint, WebhookSecret, ATTEMPT_TIMEOUT,
+    };
     let Some(url) = &config.serve.webhooks_url else {
         return Ok(None);
     };
@@ -487,10 +489,15 @@ pub fn webhook_outbox(
             reason: e.to_string(),
         })?;
     let endpoint = WebhookEndpoint::new("serve.webhooks.url", url, secrets)?;
-    Ok(Some(Outbox::new(
-        ledger,
-        Arc::new(HttpReceiver::new(endpoint)?),
-    )))
+    let timeout = config.serve.webhook_timeout.unwrap_or(ATTEMPT_TIMEOUT);
+    let receiver = HttpReceiver::with_timeout(endpoint, timeout)?;
+    // A claim outlives an attempt; an instance killed mid-delivery leaves its
+    // claims to the others once they run out.
+    let mut outbox = Outbox::new(ledger, Arc::new(receiver)).lease(lease_for(timeout));
+    if let Some(schedule) = &config.serve.webhook_retry_schedule {
+        outbox = outbox.retry_schedule(schedule);
+    }
+    Ok(Some(outbox))
 }
 
 /// Serves `service` on `listener` until `shutdown` completes; then stops

@@ -1,6 +1,8 @@
 //! `[serve]`: how `paybridge serve` listens, who may call it, and where its
 //! webhooks go. API keys are kept as `sha256:<hex>` of the key, never the key.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use paybridge_core::{Error, Result};
@@ -44,6 +46,8 @@ struct WebhooksTable {
     url: Option<String>,
     #[serde(default)]
     secrets: List,
+    retry_schedule: Option<toml::Value>,
+    timeout: Option<toml::Value>,
 }
 
 /// The section as written.
@@ -57,10 +61,37 @@ pub(super) struct ServeTable {
     #[serde(default)]
     webhooks: WebhooksTable,
     // The environment's spellings of `[serve.webhooks]`'s keys:
-    // PAYBRIDGE_SERVE_WEBHOOKS_URL and PAYBRIDGE_SERVE_WEBHOOKS_SECRETS.
+    // PAYBRIDGE_SERVE_WEBHOOKS_URL, PAYBRIDGE_SERVE_WEBHOOKS_SECRETS,
+    // PAYBRIDGE_SERVE_WEBHOOKS_RETRY_SCHEDULE and PAYBRIDGE_SERVE_WEBHOOKS_TIMEOUT.
     webhooks_url: Option<String>,
     #[serde(default)]
     webhooks_secrets: List,
+    webhooks_retry_schedule: Option<toml::Value>,
+    webhooks_timeout: Option<toml::Value>,
+}
+
+/// The most waits a retry schedule may list.
+const MOST_RETRIES: usize = 100;
+
+/// The longest an attempt's limit may be: its claim is held eight times as long.
+const LONGEST_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// A duration written as a whole number and its unit: `500ms`, `15s`, `5m`,
+/// `2h` or `1d`.
+fn duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let ms = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(ms).map(Duration::from_millis)
 }
 
 /// `[serve]`, checked. `Debug` shows neither key hashes nor secrets.
@@ -77,6 +108,12 @@ pub struct ServeSection {
     pub webhooks_url: Option<String>,
     /// The secrets (`whsec_...`) they are signed with, the current one first.
     pub webhook_secrets: Vec<String>,
+    /// The waits between a failed delivery's attempts (`retry_schedule`);
+    /// `None`: the production schedule, `paybridge::webhooks::RETRY_SCHEDULE`.
+    pub webhook_retry_schedule: Option<Vec<Duration>>,
+    /// How long one attempt may take (`timeout`); `None`: 15 s,
+    /// `paybridge::webhooks::ATTEMPT_TIMEOUT`.
+    pub webhook_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for ServeSection {
@@ -93,6 +130,8 @@ impl std::fmt::Debug for ServeSection {
                     .map(paybridge_core::redact::Url),
             )
             .field("webhook_secrets", &self.webhook_secrets.len())
+            .field("webhook_retry_schedule", &self.webhook_retry_schedule)
+            .field("webhook_timeout", &self.webhook_timeout)
             .finish()
     }
 }
@@ -108,6 +147,46 @@ fn key_hash(text: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// A retry schedule as written: an array of durations, or (from the
+/// environment) one comma-separated text of them; at least one wait.
+fn retry_schedule(value: toml::Value) -> std::result::Result<Vec<Duration>, String> {
+    let written: Vec<toml::Value> = match value {
+        toml::Value::Array(items) => items,
+        toml::Value::String(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| toml::Value::String(w.to_owned()))
+            .collect(),
+        other => vec![other],
+    };
+    if written.is_empty() {
+        return Err("lists no wait; leave it out for the default schedule".into());
+    }
+    if written.len() > MOST_RETRIES {
+        return Err(format!(
+            "lists {} waits; at most {MOST_RETRIES}",
+            written.len()
+        ));
+    }
+    written
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            value
+                .as_str()
+                .and_then(duration)
+                .filter(|w| !w.is_zero())
+                .ok_or_else(|| {
+                    format!(
+                        "entry {} ({value}) is not a positive duration written with its unit, such as \"500ms\", \"5s\", \"30m\", \"2h\" or \"1d\"",
+                        index + 1
+                    )
+                })
+        })
+        .collect()
 }
 
 impl ServeTable {
@@ -163,12 +242,41 @@ impl ServeTable {
                 "webhooks need at least one secret (whsec_<base64>) to sign with".into(),
             ));
         }
+        let webhook_retry_schedule = match self
+            .webhooks_retry_schedule
+            .or(self.webhooks.retry_schedule)
+        {
+            None => None,
+            Some(value) => Some(
+                retry_schedule(value)
+                    .map_err(|reason| refuse("webhooks.retry_schedule", reason))?,
+            ),
+        };
+        let webhook_timeout = match self.webhooks_timeout.or(self.webhooks.timeout) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .as_str()
+                    .and_then(duration)
+                    .filter(|t| !t.is_zero() && *t <= LONGEST_WEBHOOK_TIMEOUT)
+                    .ok_or_else(|| {
+                        refuse(
+                            "webhooks.timeout",
+                            format!(
+                                "{value} is not a duration from 1ms to 5m, written with its unit, such as \"500ms\" or \"15s\""
+                            ),
+                        )
+                    })?,
+            ),
+        };
         Ok(ServeSection {
             listen: self.listen,
             api_key_hashes,
             max_body,
             webhooks_url,
             webhook_secrets,
+            webhook_retry_schedule,
+            webhook_timeout,
         })
     }
 }
@@ -216,5 +324,82 @@ mod tests {
             .to_string();
         assert!(err.contains("serve.webhooks.secrets"), "{err}");
         assert!(format!("{:?}", read("").unwrap()).contains("api_keys: 0"));
+    }
+
+    #[test]
+    fn a_retry_schedule_and_timeout_are_durations_with_their_units() {
+        let section = read("").unwrap();
+        assert_eq!(section.webhook_retry_schedule, None);
+        assert_eq!(section.webhook_timeout, None);
+        let section =
+            read("[webhooks]\nretry_schedule = [\"500ms\", \"5s\", \"30m\", \"2h\", \"1d\"]\ntimeout = \"3s\"")
+                .unwrap();
+        assert_eq!(
+            section.webhook_retry_schedule,
+            Some(vec![
+                Duration::from_millis(500),
+                Duration::from_secs(5),
+                Duration::from_secs(30 * 60),
+                Duration::from_secs(2 * 3600),
+                Duration::from_secs(24 * 3600),
+            ])
+        );
+        assert_eq!(section.webhook_timeout, Some(Duration::from_secs(3)));
+        // The environment's spelling: one comma-separated text, over the file's.
+        let section = read(
+            "webhooks_retry_schedule = \"1s, 2s\"\nwebhooks_timeout = \"250ms\"\n\
+             [webhooks]\nretry_schedule = [\"9h\"]\ntimeout = \"9s\"",
+        )
+        .unwrap();
+        assert_eq!(
+            section.webhook_retry_schedule,
+            Some(vec![Duration::from_secs(1), Duration::from_secs(2)])
+        );
+        assert_eq!(section.webhook_timeout, Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn a_bad_wait_or_timeout_is_refused_by_its_key() {
+        let err = read("[webhooks]\ntimeout = 15").unwrap_err().to_string();
+        assert!(err.contains("serve.webhooks.timeout"), "{err}");
+        let err = read("[webhooks]\nretry_schedule = [\"1s\", 5]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("entry 2"), "{err}");
+        for bad in [
+            "\"5\"",
+            "\"5 seconds\"",
+            "\"0s\"",
+            "\"-1s\"",
+            "\"1.5s\"",
+            "\"s\"",
+        ] {
+            let err = read(&format!("[webhooks]\nretry_schedule = [\"1s\", {bad}]"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("serve.webhooks.retry_schedule") && err.contains("entry 2"),
+                "{bad}: {err}"
+            );
+            let err = read(&format!("[webhooks]\ntimeout = {bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("serve.webhooks.timeout"), "{bad}: {err}");
+        }
+        let err = read("[webhooks]\ntimeout = \"6m\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("serve.webhooks.timeout"), "{err}");
+        let err = read("[webhooks]\nretry_schedule = []")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("serve.webhooks.retry_schedule"), "{err}");
+        let long = vec!["\"1s\""; MOST_RETRIES + 1].join(", ");
+        let err = read(&format!("[webhooks]\nretry_schedule = [{long}]"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("serve.webhooks.retry_schedule"), "{err}");
+        let err = read("webhooks_timeout = \"fast\"").unwrap_err().to_string();
+        assert!(err.contains("serve.webhooks.timeout"), "{err}");
     }
 }

@@ -433,3 +433,30 @@ fn the_service_is_configured_from_the_environment_too() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_environment_sets_the_webhooks_retry_schedule_and_timeout() {
+    let file = "[serve.webhooks]\nretry_schedule = [\"1h\"]\n";
+    let env = [
+        (
+            "PAYBRIDGE_SERVE_WEBHOOKS_RETRY_SCHEDULE".to_string(),
+            "2s, 1m".to_string(),
+        ),
+        ("PAYBRIDGE_SERVE_WEBHOOKS_TIMEOUT".into(), "4s".into()),
+    ];
+    let config = Config::from_toml_with_env(file, "test.toml", env).unwrap();
+    assert_eq!(
+        config.serve.webhook_retry_schedule,
+        Some(vec![
+            std::time::Duration::from_secs(2),
+            std::time::Duration::from_secs(60)
+        ])
+    );
+    assert_eq!(
+        config.serve.webhook_timeout,
+        Some(std::time::Duration::from_secs(4))
+    );
+    let env = [("PAYBRIDGE_SERVE_WEBHOOKS_TIMEOUT".to_string(), "4".into())];
+    let err = Config::from_toml_with_env("", "x", env).unwrap_err();
+    assert!(err.to_string().contains("serve.webhooks.timeout"), "{err}");
+}

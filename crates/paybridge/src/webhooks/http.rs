@@ -1,6 +1,6 @@
 //! The merchant's HTTP endpoint as a [`Receiver`]: each event POSTed as its
 //! JSON body, signed per Standard Webhooks, through paybridge's own client
-//! (no redirect followed, 15 s per attempt).
+//! (no redirect followed, 15 s per attempt unless set otherwise).
 
 use std::time::Duration;
 
@@ -57,12 +57,19 @@ pub struct HttpReceiver {
 }
 
 impl HttpReceiver {
-    /// A receiver for `endpoint`, with its own pooled client.
+    /// A receiver for `endpoint`, with its own pooled client, each attempt
+    /// given [`ATTEMPT_TIMEOUT`].
     pub fn new(endpoint: WebhookEndpoint) -> Result<Self> {
+        Self::with_timeout(endpoint, ATTEMPT_TIMEOUT)
+    }
+
+    /// A receiver for `endpoint` whose attempts fail past `timeout` (an
+    /// attempt counts as a success only when a 2xx came within it).
+    pub fn with_timeout(endpoint: WebhookEndpoint, timeout: Duration) -> Result<Self> {
         // A 2xx is success whatever its body says or weighs: the first
         // bytes are all an attempt keeps.
         let config = TransportConfig::default()
-            .request_timeout(ATTEMPT_TIMEOUT)
+            .request_timeout(timeout)
             .max_answer_bytes(paybridge_ledger::ANSWER_KEPT)
             .cut_long_answers(true)
             .retry(RetryPolicy::none());

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use paybridge_ledger::{AfterAttempt, Attempt, ClaimedEvent, Event, EventClaim, Ledger};
 use rand::Rng;
 
-pub use self::http::{HttpReceiver, WebhookEndpoint};
+pub use self::http::{HttpReceiver, WebhookEndpoint, ATTEMPT_TIMEOUT};
 pub use paybridge_signing::webhook::WebhookSecret;
 
 /// The waits between attempts: after the first attempt fails, the second
@@ -134,18 +134,32 @@ pub struct Outbox {
     receiver: Arc<dyn Receiver>,
     batch: i64,
     lease: Duration,
+    schedule: Arc<[Duration]>,
 }
 
 impl Outbox {
     /// Delivers `ledger`'s events to `receiver`, 32 claimed at a time, each
-    /// claim held for two minutes (more than one attempt's 15 s).
+    /// claim held for two minutes (more than one attempt's 15 s), failures
+    /// retried on [`RETRY_SCHEDULE`].
     pub fn new(ledger: Arc<dyn Ledger>, receiver: Arc<dyn Receiver>) -> Self {
         Self {
             ledger,
             receiver,
             batch: 32,
-            lease: Duration::from_secs(120),
+            lease: lease_for(http::ATTEMPT_TIMEOUT),
+            schedule: Arc::from(RETRY_SCHEDULE.as_slice()),
         }
+    }
+
+    /// Retries a failed delivery after each of `waits` in turn (each moved
+    /// by up to a tenth either way) instead of [`RETRY_SCHEDULE`]; after the
+    /// last wait's attempt fails the event is dead. An empty schedule keeps
+    /// the default.
+    pub fn retry_schedule(mut self, waits: &[Duration]) -> Self {
+        if !waits.is_empty() {
+            self.schedule = Arc::from(waits);
+        }
+        self
     }
 
     /// Claims at most `batch` events at a time.
@@ -217,8 +231,10 @@ impl Outbox {
                 // Kept due: it goes once the endpoint is enabled again.
                 AfterAttempt::RetryAt(at)
             }
-            Received::RetryAfter(wait) => after_failure(claimed.event.attempts, at, Some(*wait)),
-            Received::Refused => after_failure(claimed.event.attempts, at, None),
+            Received::RetryAfter(wait) => {
+                after_failure(&self.schedule, claimed.event.attempts, at, Some(*wait))
+            }
+            Received::Refused => after_failure(&self.schedule, claimed.event.attempts, at, None),
         };
         tracing::info!(
             event = %claimed.event.id,
@@ -252,12 +268,25 @@ impl Outbox {
     }
 }
 
+/// The lease a claim needs when one attempt may take `timeout`: eight times
+/// it (two minutes for the default 15 s), so that a slow ledger write after
+/// the attempt still lands inside it, while an event claimed by a process
+/// that died is taken over by another soon after.
+pub fn lease_for(timeout: Duration) -> Duration {
+    timeout.saturating_mul(8)
+}
+
 /// What follows a failed attempt, the event having had `attempts` before
-/// this one: the schedule's next wait (or the receiver's own, when it asked
+/// this one: `schedule`'s next wait (or the receiver's own, when it asked
 /// for one), or dead past the schedule's end.
-fn after_failure(attempts: i64, at: i64, asked: Option<Duration>) -> AfterAttempt {
+fn after_failure(
+    schedule: &[Duration],
+    attempts: i64,
+    at: i64,
+    asked: Option<Duration>,
+) -> AfterAttempt {
     let index = usize::try_from(attempts).unwrap_or(usize::MAX);
-    let Some(wait) = RETRY_SCHEDULE.get(index) else {
+    let Some(wait) = schedule.get(index) else {
         return AfterAttempt::Dead;
     };
     let wait = asked.unwrap_or_else(|| jittered(*wait));
@@ -284,14 +313,16 @@ mod tests {
         let total: Duration = RETRY_SCHEDULE.iter().sum();
         assert!(total > Duration::from_secs(3 * 24 * 3600), "{total:?}");
         for (attempts, wait) in RETRY_SCHEDULE.iter().enumerate() {
-            let AfterAttempt::RetryAt(at) = after_failure(attempts as i64, 0, None) else {
+            let AfterAttempt::RetryAt(at) =
+                after_failure(&RETRY_SCHEDULE, attempts as i64, 0, None)
+            else {
                 panic!("attempt {attempts} must be retried");
             };
             let ms = wait.as_millis() as i64;
             assert!(at >= ms - ms / 10 && at <= ms + ms / 10, "{attempts}: {at}");
         }
         assert_eq!(
-            after_failure(RETRY_SCHEDULE.len() as i64, 0, None),
+            after_failure(&RETRY_SCHEDULE, RETRY_SCHEDULE.len() as i64, 0, None),
             AfterAttempt::Dead
         );
     }
@@ -299,13 +330,33 @@ mod tests {
     #[test]
     fn a_retry_after_replaces_the_schedules_wait_but_not_its_end() {
         assert_eq!(
-            after_failure(0, 1_000, Some(Duration::from_secs(60))),
+            after_failure(&RETRY_SCHEDULE, 0, 1_000, Some(Duration::from_secs(60))),
             AfterAttempt::RetryAt(61_000)
         );
         assert_eq!(
-            after_failure(RETRY_SCHEDULE.len() as i64, 0, Some(Duration::from_secs(1))),
+            after_failure(
+                &RETRY_SCHEDULE,
+                RETRY_SCHEDULE.len() as i64,
+                0,
+                Some(Duration::from_secs(1))
+            ),
             AfterAttempt::Dead
         );
+    }
+
+    #[test]
+    fn a_schedule_of_its_own_is_followed_to_its_end() {
+        let schedule = [Duration::from_secs(1), Duration::from_secs(10)];
+        for (attempts, wait) in schedule.iter().enumerate() {
+            let AfterAttempt::RetryAt(at) = after_failure(&schedule, attempts as i64, 0, None)
+            else {
+                panic!("attempt {attempts} must be retried");
+            };
+            let ms = wait.as_millis() as i64;
+            assert!(at >= ms - ms / 10 && at <= ms + ms / 10, "{attempts}: {at}");
+        }
+        assert_eq!(after_failure(&schedule, 2, 0, None), AfterAttempt::Dead);
+        assert_eq!(lease_for(http::ATTEMPT_TIMEOUT), Duration::from_secs(120));
     }
 
     #[test]
