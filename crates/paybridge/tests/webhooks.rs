@@ -482,3 +482,77 @@ on_every_database!(
     php_verified,
     the_documented_php_verification_takes_every_delivery_and_refuses_forgeries
 );
+
+/// A receiver that takes every event at once but one, which it holds until
+/// released: a merchant's endpoint slow on one request.
+#[derive(Debug)]
+struct HoldsOne {
+    held: String,
+    release: tokio::sync::Notify,
+    taken: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl paybridge::webhooks::Receiver for HoldsOne {
+    fn endpoint(&self) -> &str {
+        "memory://holds-one"
+    }
+
+    async fn deliver(&self, event: &paybridge::ledger::Event) -> paybridge::webhooks::Delivery {
+        if event.id == self.held {
+            self.release.notified().await;
+        }
+        self.taken.lock().unwrap().push(event.id.clone());
+        paybridge::webhooks::Delivery::answered(204, Vec::new(), None)
+    }
+}
+
+async fn one_event_its_receiver_is_slow_to_take_holds_up_no_other(url: &str) {
+    let ledger = Arc::new(SqlLedger::open(url).await.unwrap());
+    for id in ["SLOW-1", "SLOW-2", "SLOW-3", "SLOW-4", "SLOW-5"] {
+        completed(&ledger, id).await;
+    }
+    let events = ledger.events(&EventFilter::all()).await.unwrap();
+    let receiver = Arc::new(HoldsOne {
+        held: events[0].id.clone(),
+        release: tokio::sync::Notify::new(),
+        taken: Mutex::new(Vec::new()),
+    });
+    // Two in flight at a time: the held event takes one slot for as long as
+    // it is held, and the other four go through the other.
+    let outbox = Outbox::new(ledger.clone(), receiver.clone()).batch(2);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        outbox
+            .run(std::time::Duration::from_millis(20), async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while receiver.taken.lock().unwrap().len() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other events waited behind the held one: {:?}",
+            receiver.taken.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        !receiver.taken.lock().unwrap().contains(&events[0].id),
+        "the held event is still being delivered"
+    );
+    receiver.release.notify_one();
+    // Shutdown lets the delivery in flight finish and be recorded.
+    let _ = stop.send(());
+    running.await.unwrap();
+    let delivered = ledger
+        .events(&EventFilter::all().state(DeliveryState::Delivered))
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 5, "{delivered:?}");
+}
+on_every_database!(
+    no_head_of_line,
+    one_event_its_receiver_is_slow_to_take_holds_up_no_other
+);

@@ -178,21 +178,9 @@ impl Outbox {
     /// Delivers the events due now, once each, concurrently within the batch.
     pub async fn deliver_due(&self) -> paybridge_core::Result<Round> {
         let mut round = Round::default();
-        if self
-            .ledger
-            .endpoint_disabled(self.receiver.endpoint())
-            .await?
-            .is_some()
-        {
-            round.disabled = true;
-            return Ok(round);
-        }
-        let claim = EventClaim {
-            now: paybridge_ledger::now_ms(),
-            limit: self.batch,
-            lease_ms: i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX),
-        };
-        let claimed = self.ledger.claim_events(&claim).await?;
+        let claimed = self
+            .claim_due(usize::try_from(self.batch).unwrap_or(usize::MAX))
+            .await?;
         let deliveries = claimed.iter().map(|claimed| self.deliver_one(claimed));
         for result in futures_util::future::join_all(deliveries).await {
             round.attempted += 1;
@@ -247,24 +235,85 @@ impl Outbox {
         Ok(after)
     }
 
-    /// Delivers until `shutdown` completes, polling every `idle` when nothing
-    /// was due. A failing ledger is logged and retried, never fatal.
+    /// Delivers until `shutdown` completes, keeping up to the batch's
+    /// number of deliveries in flight: a slot freed by one delivery is
+    /// claimed for the next due event at once, so a receiver slow to answer
+    /// one event (up to its timeout) holds up no other. Polls every `idle`
+    /// when nothing is due. A failing ledger is logged and retried, never
+    /// fatal. On `shutdown` it claims nothing more and lets the deliveries
+    /// in flight finish and be recorded (each bounded by its timeout).
     pub async fn run(&self, idle: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut in_flight = tokio::task::JoinSet::new();
         loop {
-            let wait = match self.deliver_due().await {
-                Ok(round) if round.attempted > 0 && !round.disabled => Duration::ZERO,
-                Ok(_) => idle,
-                Err(err) => {
-                    tracing::error!(error = %err, "webhook deliveries could not read the ledger; retrying");
-                    idle
-                }
+            let free = usize::try_from(self.batch)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(in_flight.len());
+            // Claimed as many as asked: more may be due, claim again now.
+            let more_due = free > 0
+                && match self.claim_due(free).await {
+                    Ok(claimed) => {
+                        let filled = claimed.len() == free;
+                        for event in claimed {
+                            let outbox = self.clone();
+                            in_flight.spawn(async move { outbox.deliver_one(&event).await });
+                        }
+                        filled
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "webhook deliveries could not read the ledger; retrying");
+                        false
+                    }
+                };
+            let full = in_flight.len() >= usize::try_from(self.batch).unwrap_or(usize::MAX);
+            let wait = if more_due && !full {
+                Duration::ZERO
+            } else {
+                idle
             };
             tokio::select! {
-                _ = &mut shutdown => return,
-                _ = tokio::time::sleep(wait) => {}
+                _ = &mut shutdown => break,
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    log_failed_record(done);
+                }
+                _ = tokio::time::sleep(wait), if !full => {}
             }
         }
+        while let Some(done) = in_flight.join_next().await {
+            log_failed_record(done);
+        }
+    }
+
+    /// Claims up to `limit` due events, none while the endpoint is disabled.
+    async fn claim_due(&self, limit: usize) -> paybridge_core::Result<Vec<ClaimedEvent>> {
+        if self
+            .ledger
+            .endpoint_disabled(self.receiver.endpoint())
+            .await?
+            .is_some()
+        {
+            return Ok(Vec::new());
+        }
+        let claim = EventClaim {
+            now: paybridge_ledger::now_ms(),
+            limit: i64::try_from(limit).unwrap_or(i64::MAX),
+            lease_ms: i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX),
+        };
+        self.ledger.claim_events(&claim).await
+    }
+}
+
+/// A delivery whose attempt could not be recorded: said, and left to its
+/// claim's end, after which it is attempted again (at least once).
+fn log_failed_record(
+    done: std::result::Result<paybridge_core::Result<AfterAttempt>, tokio::task::JoinError>,
+) {
+    match done {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "a webhook attempt could not be recorded; it goes again once its claim ends")
+        }
+        Err(err) => tracing::error!(error = %err, "a webhook delivery task ended abnormally"),
     }
 }
 
