@@ -742,6 +742,18 @@ async fn webhook_soak_loses_no_event_across_faults_and_kills() {
         unexplained.is_empty(),
         "taken twice with no kill between (kills at {kill_times:?}): {unexplained:#?}"
     );
+    // Creates cut by a kill were asked again of the live instance under
+    // the same order id: the provider still saw each order at most once.
+    let sent_twice: Vec<String> = sandbox
+        .create_requests()
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|((_, kind, id), n)| format!("{kind:?} {id}: {n}"))
+        .collect();
+    assert!(
+        sent_twice.is_empty(),
+        "sent to the provider more than once: {sent_twice:?}"
+    );
     let duplicates = got.len() - deliveries.len();
     let last = got.iter().map(|g| g.at).max().unwrap_or(started);
     let mut answers: Vec<String> = statuses
@@ -753,7 +765,7 @@ async fn webhook_soak_loses_no_event_across_faults_and_kills() {
         .collect();
     answers.sort();
     println!(
-        "webhook soak: {total} orders ({PAYOUTS} payouts, {DEPOSITS} deposits), {} settled, create answers {{{}}}, {} creates unanswered (resent to the live instance); driven in {:.1} s",
+        "webhook soak: {total} orders ({PAYOUTS} payouts, {DEPOSITS} deposits), {} settled, create answers {{{}}}, {} creates unanswered (asked again of the live instance under the same order id; each order reached the provider at most once); driven in {:.1} s",
         settled.len(),
         answers.join(", "),
         run.unanswered.load(Ordering::SeqCst),
