@@ -1,9 +1,10 @@
 //! `serve COUNT`: what `paybridge serve` adds over the library in-process.
 //! The same Vpay88 deposit creation and status query (refreshed from the
-//! provider, through the ledger) sent COUNT times at concurrency 1 and 64,
-//! once through a `Gateway` with its ledger and once through the service on
-//! loopback, each over a ledger of its own with the same settings, against
-//! one local provider; p50 and p99 per call and requests per second.
+//! provider, through the ledger) sent COUNT times through a `Gateway` with
+//! its ledger and through the service on loopback, each over a ledger of its
+//! own with the same settings, against one local provider: one at a time,
+//! the two alternating call by call; then 64 at a time, each path in turn.
+//! p50 and p99 per call, calls per second and per CPU-second.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -145,6 +146,46 @@ async fn measure(
 /// Clock ticks per second in `/proc/self/stat` (Linux's `USER_HZ`).
 const TICKS_PER_SECOND: u64 = 100;
 
+/// `count` calls of `operation` through each of `first` and `second`, one
+/// at a time, alternating: each path's spread, throughput and CPU cost.
+async fn alternate(first: &Path, second: &Path, operation: &str, count: usize) -> [Value; 2] {
+    let mut samples: [Vec<u64>; 2] = [Vec::with_capacity(count), Vec::with_capacity(count)];
+    let mut errors = [0usize; 2];
+    let mut spent = [std::time::Duration::ZERO; 2];
+    let mut ticks = [0u64; 2];
+    for i in 0..count {
+        for (side, path) in [first, second].into_iter().enumerate() {
+            let before = cpu_ticks();
+            let started = Instant::now();
+            let ok = match operation {
+                "deposit" => path.deposit(&format!("SB-ALT-{side}-{i}")).await,
+                _ => {
+                    path.status(&format!("SB-STATUS-{}", ["library", "serve"][side]))
+                        .await
+                }
+            };
+            let took = started.elapsed();
+            ticks[side] += cpu_ticks()
+                .zip(before)
+                .map_or(0, |(after, before)| after.saturating_sub(before));
+            spent[side] += took;
+            match ok {
+                true => samples[side].push(nanos(took)),
+                false => errors[side] += 1,
+            }
+        }
+    }
+    [0, 1].map(|side| {
+        let done = samples[side].len();
+        json!({
+            "spread": spread(std::mem::take(&mut samples[side])),
+            "errors": errors[side],
+            "per_second": (done as u128 * 1_000_000_000 / spent[side].as_nanos().max(1)) as u64,
+            "per_cpu_second": (ticks[side] > 0).then(|| done as u64 * TICKS_PER_SECOND / ticks[side]),
+        })
+    })
+}
+
 /// CPU time (user and system) this process has spent, from `/proc/self/stat`,
 /// in clock ticks; `None` where there is no such file.
 fn cpu_ticks() -> Option<u64> {
@@ -197,21 +238,38 @@ pub(crate) async fn serve(count: usize) -> Value {
             .expect("a client"),
         api,
     };
-    let mut out = serde_json::Map::new();
-    for (name, path) in [("library", &library), ("serve", &served)] {
+    let paths = [("library", &library), ("serve", &served)];
+    for (name, path) in paths {
         // The order every status query asks about, and a warm pool.
         path.deposit(&format!("SB-STATUS-{name}")).await;
-        let mut levels = serde_json::Map::new();
-        for concurrency in [1, 64] {
-            levels.insert(
-                concurrency.to_string(),
-                json!({
-                    "deposit": measure(path, "deposit", count, concurrency, name).await,
-                    "status": measure(path, "status", count, concurrency, name).await,
-                }),
-            );
-        }
-        out.insert(name.to_owned(), Value::Object(levels));
+    }
+    let mut levels: Vec<serde_json::Map<String, Value>> = vec![Default::default(); 2];
+    // One at a time, the two paths alternate call by call, so that whatever
+    // the machine does meanwhile (a WAL checkpoint, another process) falls
+    // on both alike.
+    for operation in ["deposit", "status"] {
+        let [alone, through] = alternate(&library, &served, operation, count).await;
+        levels[0].insert(format!("1/{operation}"), alone);
+        levels[1].insert(format!("1/{operation}"), through);
+    }
+    let mut out = serde_json::Map::new();
+    for ((name, path), mut level) in paths.into_iter().zip(levels) {
+        let mut by_level = serde_json::Map::new();
+        by_level.insert(
+            "1".into(),
+            json!({
+                "deposit": level.remove("1/deposit").unwrap_or_default(),
+                "status": level.remove("1/status").unwrap_or_default(),
+            }),
+        );
+        by_level.insert(
+            "64".into(),
+            json!({
+                "deposit": measure(path, "deposit", count, 64, name).await,
+                "status": measure(path, "status", count, 64, name).await,
+            }),
+        );
+        out.insert(name.to_owned(), Value::Object(by_level));
     }
     out.insert("count".into(), json!(count));
     Value::Object(out)
