@@ -84,7 +84,7 @@ fn faults() -> FaultConfig {
 struct Chaos {
     on: AtomicBool,
     seed: AtomicU64,
-    failed_finishes: AtomicU32,
+    failed_finishes: Arc<AtomicU32>,
 }
 
 impl Chaos {
@@ -92,7 +92,7 @@ impl Chaos {
         Arc::new(Self {
             on: AtomicBool::new(true),
             seed: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
-            failed_finishes: AtomicU32::new(0),
+            failed_finishes: Arc::new(AtomicU32::new(0)),
         })
     }
 
@@ -154,7 +154,11 @@ async fn instance(
 ) -> (Gateway, axum::Router, OwedDeliveries) {
     let real = SqlLedger::open(db).await.unwrap();
     let chaos = chaos.clone();
-    let ledger: Arc<dyn Ledger> = Arc::new(FaultyLedger::new(real, move |call| chaos.fails(call)));
+    let counter = chaos.failed_finishes.clone();
+    let ledger: Arc<dyn Ledger> = Arc::new(
+        FaultyLedger::new(real, move |call| chaos.fails(call))
+            .counting_real_finish_failures(counter),
+    );
     let config = demo_config(&sandbox.base_url(), None).unwrap();
     let gateway = Gateway::for_provider(&config, paybridge::providers::VPAY88)
         .unwrap()

@@ -56,6 +56,7 @@ type Fails = dyn Fn(LedgerCall) -> bool + Send + Sync;
 pub struct FaultyLedger<L> {
     real: L,
     fails: Arc<Fails>,
+    real_finish_failures: Option<Arc<std::sync::atomic::AtomicU32>>,
 }
 
 impl<L> fmt::Debug for FaultyLedger<L> {
@@ -70,7 +71,19 @@ impl<L: Ledger> FaultyLedger<L> {
         Self {
             real,
             fails: Arc::new(fails),
+            real_finish_failures: None,
         }
+    }
+
+    /// Counts into `counter` each handler finish the real ledger itself
+    /// failed to record (a lock held past its timeout on a loaded machine):
+    /// like an injected one, it leaves the handler to run again.
+    pub fn counting_real_finish_failures(
+        mut self,
+        counter: Arc<std::sync::atomic::AtomicU32>,
+    ) -> Self {
+        self.real_finish_failures = Some(counter);
+        self
     }
 
     /// The real ledger.
@@ -129,7 +142,11 @@ impl<L: Ledger> Ledger for FaultyLedger<L> {
     }
     async fn finish_handler(&self, id: i64, token: i64, succeeded: bool) -> Result<()> {
         self.check(LedgerCall::FinishHandler)?;
-        self.real.finish_handler(id, token, succeeded).await
+        let finished = self.real.finish_handler(id, token, succeeded).await;
+        if let (Err(_), Some(counter)) = (&finished, &self.real_finish_failures) {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        finished
     }
     async fn keep_unconfirmed(
         &self,

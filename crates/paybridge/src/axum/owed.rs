@@ -138,7 +138,19 @@ pub(super) async fn run_owed<H: Handler>(
         }
     };
     let outcome = handle(route, gateway, delivery).await;
-    let finished = ledger.finish_handler(id, token, outcome.is_ok()).await;
+    // Recorded whatever becomes of this request: a provider that hangs up
+    // now drops this future, and a finish dropped with it would leave a
+    // handler that ran to be run again once its lease ends.
+    let succeeded = outcome.is_ok();
+    let recorder = ledger.clone();
+    let finished = match tokio::spawn(
+        async move { recorder.finish_handler(id, token, succeeded).await },
+    )
+    .await
+    {
+        Ok(finished) => finished,
+        Err(stopped) => Err(Error::local("recording a handler's end", stopped)),
+    };
     match (outcome, finished) {
         (Ok(()), Ok(())) => Ran::Succeeded,
         (Ok(()), Err(err)) => {
