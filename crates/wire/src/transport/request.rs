@@ -111,7 +111,7 @@ pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     )
 }
 
-/// Why [`HttpTransport::exchange`] got no answer.
+/// Why [`HttpTransport::exchange`](super::HttpTransport::exchange) got no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeFailure {
     /// What went wrong, for people.
