@@ -130,15 +130,9 @@ impl Ledgered {
                 record.state
             ),
         });
-        let mut query = StatusQuery::new(order_id.clone());
-        if let Some(reference) = &record.provider_ref {
-            query = query.with_provider_ref(reference.clone());
-        }
+        let query = stored_query(order_id, record);
         let lookup = || async {
-            let asked = match record.key.kind {
-                OrderKind::Deposit => self.inner.deposit_status(&query).await,
-                _ => self.inner.withdrawal_status(&query).await,
-            };
+            let asked = self.ask(record.key.kind, &query).await;
             if let Ok(report) = &asked {
                 self.observe(&record.key, report, Source::Status).await;
             }
@@ -168,13 +162,43 @@ impl Ledgered {
     }
 
     async fn observe(&self, key: &OrderKey, report: &StatusReport, source: Source) {
-        let observation = Observation::new(source, LedgerState::from(report.status))
-            .provider_status(report.provider_status.clone())
-            .amount(report.amount.clone())
-            .provider_ref(report.provider_ref.clone());
-        if let Err(err) = self.ledger.observe(key, &observation).await {
+        if let Err(err) = self
+            .ledger
+            .observe(key, &status_observation(report, source))
+            .await
+        {
             tracing::error!(order = %key, error = %err, "the ledger could not record a status");
         }
+    }
+
+    /// The provider's status of a `kind` order.
+    async fn ask(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
+        match kind {
+            OrderKind::Deposit => self.inner.deposit_status(query).await,
+            _ => self.inner.withdrawal_status(query).await,
+        }
+    }
+
+    /// Asks the provider about an order the ledger holds, by the reference the
+    /// ledger stored for it, and answers the order as the ledger holds it
+    /// after recording the answer: `None` when the ledger holds no such order
+    /// (the provider is not asked). One read, the query, one observation: the
+    /// ledger's view is the observation's own result, never read again.
+    pub async fn refresh(
+        &self,
+        kind: OrderKind,
+        order_id: &OrderId,
+    ) -> Result<Option<OrderRecord>> {
+        let key = self.key(kind, order_id);
+        let Some(held) = self.ledger.get(&key).await? else {
+            return Ok(None);
+        };
+        let report = self.ask(kind, &stored_query(order_id, &held)).await?;
+        let applied = self
+            .ledger
+            .observe(&key, &status_observation(&report, Source::Status))
+            .await?;
+        Ok(Some(applied.record))
     }
 
     /// The refusal of a request whose id the ledger holds for another amount.
@@ -334,10 +358,7 @@ impl Ledgered {
                 }
             }
         }
-        let report = match kind {
-            OrderKind::Deposit => self.inner.deposit_status(query).await?,
-            _ => self.inner.withdrawal_status(query).await?,
-        };
+        let report = self.ask(kind, query).await?;
         if matches!(held, Ok(Some(_))) {
             self.observe(&key, &report, Source::Status).await;
         }
@@ -427,6 +448,23 @@ impl PaymentGateway for Ledgered {
     fn callbacks_need_stored_reference(&self) -> bool {
         self.inner.callbacks_need_stored_reference()
     }
+}
+
+/// The status query of an order the ledger holds, by its stored reference.
+fn stored_query(order_id: &OrderId, record: &OrderRecord) -> StatusQuery {
+    let query = StatusQuery::new(order_id.clone());
+    match &record.provider_ref {
+        Some(reference) => query.with_provider_ref(reference.clone()),
+        None => query,
+    }
+}
+
+/// What a status answer tells the ledger.
+fn status_observation(report: &StatusReport, source: Source) -> Observation {
+    Observation::new(source, LedgerState::from(report.status))
+        .provider_status(report.provider_status.clone())
+        .amount(report.amount.clone())
+        .provider_ref(report.provider_ref.clone())
 }
 
 /// What a deposit's create answer tells the ledger.

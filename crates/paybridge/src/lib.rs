@@ -150,7 +150,7 @@ pub struct Gateway {
     callback_answer: String,
     account: Option<String>,
     #[cfg(feature = "ledger")]
-    ledger: Option<Arc<dyn paybridge_ledger::Ledger>>,
+    ledgered: Option<Arc<paybridge_ledger::Ledgered>>,
 }
 
 impl Gateway {
@@ -209,7 +209,7 @@ impl Gateway {
             callback_answer: callback_answer.to_owned(),
             account: None,
             #[cfg(feature = "ledger")]
-            ledger: None,
+            ledgered: None,
         }
     }
 
@@ -222,12 +222,13 @@ impl Gateway {
     #[cfg(feature = "ledger")]
     #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn with_ledger(mut self, ledger: Arc<dyn paybridge_ledger::Ledger>) -> Self {
-        self.inner = Arc::new(paybridge_ledger::Ledgered::new(
+        let ledgered = Arc::new(paybridge_ledger::Ledgered::new(
             self.inner,
-            ledger.clone(),
+            ledger,
             self.account.clone(),
         ));
-        self.ledger = Some(ledger);
+        self.inner = ledgered.clone();
+        self.ledgered = Some(ledgered);
         self
     }
 
@@ -235,7 +236,28 @@ impl Gateway {
     #[cfg(feature = "ledger")]
     #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
     pub fn ledger(&self) -> Option<&Arc<dyn paybridge_ledger::Ledger>> {
-        self.ledger.as_ref()
+        self.ledgered.as_ref().map(|ledgered| ledgered.ledger())
+    }
+
+    /// Asks the provider about a `kind` order this gateway's ledger holds (by
+    /// the provider reference stored for it), records the answer, and returns
+    /// the order as the ledger then holds it: `None`, the provider not asked,
+    /// when the ledger holds no such order. An error when this gateway keeps
+    /// no ledger, the provider cannot answer, or the answer cannot be recorded.
+    #[cfg(feature = "ledger")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ledger")))]
+    pub async fn refresh(
+        &self,
+        kind: OrderKind,
+        order_id: &OrderId,
+    ) -> Result<Option<paybridge_ledger::OrderRecord>> {
+        match &self.ledgered {
+            Some(ledgered) => ledgered.refresh(kind, order_id).await,
+            None => Err(Error::Config {
+                key: "ledger".into(),
+                reason: "refreshing an order from the ledger needs a gateway with a ledger".into(),
+            }),
+        }
     }
 
     /// The named account this gateway serves, when built by

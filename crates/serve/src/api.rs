@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use paybridge::ledger::{ListFilter, OrderKey, OrderRecord, Which};
-use paybridge::{DepositRequest, Error, Money, OrderId, OrderKind, StatusQuery, WithdrawalRequest};
+use paybridge::{DepositRequest, Error, Money, OrderId, OrderKind, WithdrawalRequest};
 use serde::Deserialize;
 
 use crate::body::{DepositBody, OrderBody, OrdersBody, PayoutBody};
@@ -316,27 +316,24 @@ async fn read_order(
         )
         .order(order_id)
     };
-    let held = shared.ledger.get(&key).await?.ok_or_else(not_found)?;
-    if query.refresh {
-        let mut status = StatusQuery::new(id);
-        if let Some(reference) = &held.provider_ref {
-            status = status.with_provider_ref(reference.clone());
-        }
+    let record = if query.refresh {
         let started = std::time::Instant::now();
-        let result = match kind {
-            OrderKind::Deposit => account.gateway.deposit_status(&status).await,
-            _ => account.gateway.withdrawal_status(&status).await,
-        };
+        let result = account.gateway.refresh(kind, &id).await;
         let operation = match kind {
             OrderKind::Deposit => "deposit_status",
             _ => "withdrawal_status",
         };
-        shared
-            .metrics
-            .provider_call(&account.gateway, operation, &result, started);
-        result?;
-    }
-    let record = shared.ledger.get(&key).await?.ok_or_else(not_found)?;
+        // An order the ledger does not hold is answered without asking.
+        if !matches!(result, Ok(None)) {
+            shared
+                .metrics
+                .provider_call(&account.gateway, operation, &result, started);
+        }
+        result?
+    } else {
+        shared.ledger.get(&key).await?
+    };
+    let record = record.ok_or_else(not_found)?;
     Ok(record_body(account, record))
 }
 

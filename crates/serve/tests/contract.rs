@@ -75,6 +75,16 @@ fn bad(
     }
 }
 
+/// `GET url` answers 404 `not_found`.
+async fn assert_not_found(url: &str) {
+    let (status, answer, _) = call(Method::GET, url, None, &[]).await;
+    assert_eq!(
+        (status, answer["error"]["kind"].as_str()),
+        (404, Some("not_found")),
+        "{url}: {answer}"
+    );
+}
+
 async fn every_bad_request_gets_the_one_error_shape_and_sends_nothing(url: &str) {
     let running = start(url, None).await;
     let deposits = format!("{}/v1/deposits", running.api);
@@ -201,17 +211,9 @@ async fn every_bad_request_gets_the_one_error_shape_and_sends_nothing(url: &str)
         0,
         "nothing was sent"
     );
-    let (status, answer, _) = call(
-        Method::GET,
-        &format!("{}/v1/deposits/NEVER", running.api),
-        None,
-        &[],
-    )
-    .await;
-    assert_eq!(
-        (status, answer["error"]["kind"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_not_found(&format!("{}/v1/deposits/NEVER", running.api)).await;
+    // Refreshing an order the ledger does not hold is the same 404.
+    assert_not_found(&format!("{}/v1/deposits/NEVER?refresh=true", running.api)).await;
     let (status, answer, _) = call(
         Method::GET,
         &format!("{}/v1/orders?state=sideways", running.api),
@@ -682,18 +684,7 @@ async fn each_way_a_create_ends_has_its_status_and_an_open_one_is_never_resent(u
     );
 
     // Reads are per account: OPEN-1 is the default account's, not punch's.
-    let (status, answer, _) = call(
-        Method::GET,
-        &format!("{}/v1/payouts/OPEN-1?account=punch", running.api),
-        None,
-        &[],
-    )
-    .await;
-    assert_eq!(
-        (status, answer["error"]["kind"].as_str()),
-        (404, Some("not_found")),
-        "{answer}"
-    );
+    assert_not_found(&format!("{}/v1/payouts/OPEN-1?account=punch", running.api)).await;
     let (status, answer, _) = call(
         Method::GET,
         &format!("{}/v1/payouts/OPEN-1?account=vpay88", running.api),

@@ -1,0 +1,168 @@
+//! `Gateway::refresh`: the ledger's view of an order after asking the
+//! provider, in one read, one status query and one observation. The double
+//! below answers status queries as it is told and keeps every query it got.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use paybridge::ledger::{Ledger, LedgerState, OrderKey, SqlLedger};
+use paybridge::{
+    Capabilities, DepositOrder, DepositRequest, Error, Gateway, Money, Operation, OrderId,
+    OrderKind, OrderStatus, PaymentGateway, Provider, Result, StatusQuery, StatusReport,
+};
+use paybridge_testkit::faulty_ledger::{FaultyLedger, LedgerCall};
+
+/// Creates every deposit under the reference `REF-1`; answers each status
+/// query `completed` for 10.00 MYR, or a transport failure when told to.
+#[derive(Debug, Default)]
+struct Told {
+    queries: Mutex<Vec<StatusQuery>>,
+    unreachable: AtomicBool,
+}
+
+#[async_trait]
+impl PaymentGateway for Told {
+    fn provider(&self) -> Provider {
+        Provider::new("told")
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::of(&[Operation::CreateDeposit, Operation::DepositStatus])
+    }
+
+    async fn create_deposit(&self, request: &DepositRequest) -> Result<DepositOrder> {
+        Ok(DepositOrder::new(
+            request.order_id.clone(),
+            "https://pay.example/1".into(),
+            Some("REF-1".into()),
+        ))
+    }
+
+    async fn deposit_status(&self, query: &StatusQuery) -> Result<StatusReport> {
+        self.queries.lock().unwrap().push(query.clone());
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(Error::Transport {
+                operation: Operation::DepositStatus,
+                may_have_been_delivered: false,
+                source: "connection refused".into(),
+            });
+        }
+        let mut report = StatusReport::new(
+            OrderKind::Deposit,
+            query.order_id.clone(),
+            OrderStatus::Completed,
+            "success".into(),
+        );
+        report.amount = Some(money());
+        report.provider_ref = query.provider_ref.clone();
+        Ok(report)
+    }
+}
+
+fn money() -> Money {
+    Money::parse("10.00", "MYR").unwrap()
+}
+
+fn key(order_id: &str) -> OrderKey {
+    OrderKey::new(
+        Provider::new("told"),
+        None,
+        OrderKind::Deposit,
+        &OrderId::new(order_id).unwrap(),
+    )
+}
+
+async fn ledger() -> SqlLedger {
+    SqlLedger::open(&paybridge_testkit::postgres::sqlite_url())
+        .await
+        .unwrap()
+}
+
+/// A ledgered gateway over `told`, with deposit `D1` created.
+async fn with_deposit(told: Arc<Told>, ledger: Arc<dyn Ledger>) -> Gateway {
+    let gateway = Gateway::from_gateway(told, "success").with_ledger(ledger);
+    let request = DepositRequest::builder("D1", money()).build().unwrap();
+    gateway.create_deposit(&request).await.unwrap();
+    gateway
+}
+
+#[tokio::test]
+async fn refresh_of_an_order_the_ledger_does_not_hold_answers_none_and_asks_nothing() {
+    let told = Arc::new(Told::default());
+    let gateway =
+        Gateway::from_gateway(told.clone(), "success").with_ledger(Arc::new(ledger().await));
+    let found = gateway
+        .refresh(OrderKind::Deposit, &OrderId::new("NEVER-CREATED").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found, None);
+    assert!(told.queries.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn refresh_asks_by_the_stored_reference_and_answers_the_recorded_order() {
+    let told = Arc::new(Told::default());
+    let real = ledger().await;
+    let gateway = with_deposit(told.clone(), Arc::new(real.clone())).await;
+    let refreshed = gateway
+        .refresh(OrderKind::Deposit, &OrderId::new("D1").unwrap())
+        .await
+        .unwrap()
+        .expect("the ledger holds D1");
+    let queries = told.queries.lock().unwrap().clone();
+    assert_eq!(queries.len(), 1);
+    assert_eq!(queries[0].provider_ref.as_deref(), Some("REF-1"));
+    assert_eq!(refreshed.state, LedgerState::Completed);
+    assert_eq!(refreshed.provider_status.as_deref(), Some("success"));
+    // What refresh answered is what the ledger now holds.
+    assert_eq!(real.get(&key("D1")).await.unwrap(), Some(refreshed));
+}
+
+#[tokio::test]
+async fn refresh_when_the_provider_cannot_be_reached_is_that_error_and_the_order_stays_pending() {
+    let told = Arc::new(Told::default());
+    let real = ledger().await;
+    let gateway = with_deposit(told.clone(), Arc::new(real.clone())).await;
+    told.unreachable.store(true, Ordering::SeqCst);
+    let err = gateway
+        .refresh(OrderKind::Deposit, &OrderId::new("D1").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "transport");
+    let held = real.get(&key("D1")).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
+}
+
+#[tokio::test]
+async fn refresh_whose_answer_the_ledger_cannot_record_is_an_error_not_the_stale_order() {
+    let told = Arc::new(Told::default());
+    let real = ledger().await;
+    let observe_fails = Arc::new(AtomicBool::new(false));
+    let failing = observe_fails.clone();
+    let faulty = Arc::new(FaultyLedger::new(real.clone(), move |call| {
+        call == LedgerCall::Observe && failing.load(Ordering::SeqCst)
+    }));
+    let gateway = with_deposit(told.clone(), faulty).await;
+    observe_fails.store(true, Ordering::SeqCst);
+    let err = gateway
+        .refresh(OrderKind::Deposit, &OrderId::new("D1").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "local", "{err}");
+    assert_eq!(told.queries.lock().unwrap().len(), 1);
+    let held = real.get(&key("D1")).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
+}
+
+#[tokio::test]
+async fn refresh_on_a_gateway_without_a_ledger_is_a_configuration_error_and_asks_nothing() {
+    let told = Arc::new(Told::default());
+    let gateway = Gateway::from_gateway(told.clone(), "success");
+    let err = gateway
+        .refresh(OrderKind::Deposit, &OrderId::new("D1").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "config");
+    assert!(told.queries.lock().unwrap().is_empty());
+}
