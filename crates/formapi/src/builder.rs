@@ -9,6 +9,7 @@ use paybridge_wire::transport::BaseUrl;
 use paybridge_wire::transport::HttpSettings;
 
 use crate::auth::{AuthCache, AuthPolicy};
+use crate::dialect::Endpoints;
 use crate::gateway::{CallbackSecret, FormApiGateway};
 use crate::limits::{LimitsCache, DEFAULT_LIMITS_TTL};
 use crate::DialectSpec;
@@ -219,9 +220,15 @@ impl FormApiBuilder {
             }
         }
         let transport = self.http.into_transport()?;
+        let endpoints = Arc::new(Endpoints::new(
+            &base_url,
+            self.dialect.paths(),
+            &provider.to_string(),
+        )?);
         Ok(FormApiGateway {
             dialect: self.dialect,
             base_url,
+            endpoints,
             username: self.username,
             api_key: self.api_key,
             secret_keys: self.secret_keys,

@@ -13,6 +13,7 @@ use paybridge_core::{
     Provider, RequestField, Result,
 };
 use paybridge_wire::section::SectionAt;
+use paybridge_wire::transport::{BaseUrl, Endpoint};
 use serde::Deserialize;
 
 use crate::transformers::{common_deposit_rules, common_withdrawal_rules, order_status};
@@ -140,6 +141,45 @@ impl Default for Paths {
             withdrawal_banks: "/wallet/withdraw_bank_list".into(),
             balance: "/wallet/get_balance".into(),
         }
+    }
+}
+
+/// Each operation's URL under a gateway's base URL: its [`Paths`] read as
+/// URLs once, when the gateway is built, rather than on every request.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints {
+    pub(crate) currency: Endpoint,
+    pub(crate) auth: Endpoint,
+    pub(crate) deposit: Endpoint,
+    pub(crate) withdrawal: Endpoint,
+    pub(crate) deposit_status: Endpoint,
+    pub(crate) withdrawal_status: Endpoint,
+    pub(crate) deposit_banks: Endpoint,
+    pub(crate) withdrawal_banks: Endpoint,
+    pub(crate) balance: Endpoint,
+}
+
+impl Endpoints {
+    /// `paths` under `base`; a path that makes no URL there is a configuration
+    /// error naming it under `section` (the dialect's section, `fpay`).
+    pub(crate) fn new(base: &BaseUrl, paths: &Paths, section: &str) -> Result<Self> {
+        let at = |name: &str, path: &str| {
+            base.endpoint(path).map_err(|e| Error::Config {
+                key: format!("{section}.paths.{name}"),
+                reason: e.to_string(),
+            })
+        };
+        Ok(Self {
+            currency: at("currency", &paths.currency)?,
+            auth: at("auth", &paths.auth)?,
+            deposit: at("deposit", &paths.deposit)?,
+            withdrawal: at("withdrawal", &paths.withdrawal)?,
+            deposit_status: at("deposit_status", &paths.deposit_status)?,
+            withdrawal_status: at("withdrawal_status", &paths.withdrawal_status)?,
+            deposit_banks: at("deposit_banks", &paths.deposit_banks)?,
+            withdrawal_banks: at("withdrawal_banks", &paths.withdrawal_banks)?,
+            balance: at("balance", &paths.balance)?,
+        })
     }
 }
 

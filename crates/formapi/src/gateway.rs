@@ -13,13 +13,14 @@ use paybridge_core::{
     OrderKind, PaymentGateway, Provider, Result, SecretString, StatusQuery, StatusReport,
     WithdrawalReceipt, WithdrawalRequest,
 };
-use paybridge_wire::transport::{BaseUrl, HttpTransport, Idempotency, Outgoing};
+use paybridge_wire::transport::{BaseUrl, Endpoint, HttpTransport, Idempotency, Outgoing};
 use paybridge_wire::{form_pairs, read_answer, AnswerError, Answered, MultipartForm};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::{info, instrument};
 
 use crate::auth::{token_refused, AuthCache, AuthPolicy};
+use crate::dialect::Endpoints;
 use crate::limits::{check_amount, LimitsCache};
 use crate::transformers::{
     self as wire, AuthAnswer, AuthForm, AuthToken, Authed, BalanceAnswer, BalanceForm, BalanceOf,
@@ -43,6 +44,8 @@ pub(crate) struct CallbackSecret {
 pub struct FormApiGateway {
     pub(crate) dialect: Arc<DialectSpec>,
     pub(crate) base_url: BaseUrl,
+    /// Each operation's URL, built once from the dialect's paths.
+    pub(crate) endpoints: Arc<Endpoints>,
     pub(crate) username: String,
     pub(crate) api_key: SecretString,
     pub(crate) secret_keys: Vec<CallbackSecret>,
@@ -147,16 +150,12 @@ impl FormApiGateway {
     async fn post<A: DeserializeOwned>(
         &self,
         operation: Operation,
-        path: &str,
+        endpoint: &Endpoint,
         idempotency: Idempotency,
         form: &impl Serialize,
     ) -> Result<Answered<A>> {
         let multipart = MultipartForm::new(&form_pairs(form)?);
-        let request = Outgoing::post(
-            self.base_url.endpoint(path)?,
-            multipart.content_type(),
-            multipart.body(),
-        );
+        let request = Outgoing::post(endpoint.clone(), multipart.content_type(), multipart.body());
         let reply = self
             .transport
             .send(operation, idempotency, &request)
@@ -170,12 +169,7 @@ impl FormApiGateway {
             api_key: self.api_key.expose_secret(),
         };
         let answered = self
-            .post::<AuthAnswer>(
-                operation,
-                &self.dialect.paths().auth,
-                Idempotency::Read,
-                &form,
-            )
+            .post::<AuthAnswer>(operation, &self.endpoints.auth, Idempotency::Read, &form)
             .await?;
         let fetched: AuthToken = answered.map_into()?;
         self.auth.keep(&fetched.token);
@@ -189,7 +183,7 @@ impl FormApiGateway {
     async fn post_authed<A: DeserializeOwned>(
         &self,
         operation: Operation,
-        path: &str,
+        endpoint: &Endpoint,
         idempotency: Idempotency,
         form: &(impl Serialize + Sync),
     ) -> Result<(Answered<A>, Option<String>)> {
@@ -210,7 +204,7 @@ impl FormApiGateway {
                 auth: fetched.token.expose_secret(),
                 form,
             };
-            let answered = self.post(operation, path, idempotency, &authed).await?;
+            let answered = self.post(operation, endpoint, idempotency, &authed).await?;
             Ok((answered, fetched.order_id))
         };
         match send(fetched).await {
@@ -222,13 +216,13 @@ impl FormApiGateway {
     }
 
     async fn status(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
-        let paths = self.dialect.paths();
-        let (operation, path) = match kind {
-            OrderKind::Withdrawal => (Operation::WithdrawalStatus, &paths.withdrawal_status),
-            _ => (Operation::DepositStatus, &paths.deposit_status),
+        let endpoints = &self.endpoints;
+        let (operation, endpoint) = match kind {
+            OrderKind::Withdrawal => (Operation::WithdrawalStatus, &endpoints.withdrawal_status),
+            _ => (Operation::DepositStatus, &endpoints.deposit_status),
         };
         let form = StatusForm::new(query, &self.username);
-        self.post::<StatusAnswer>(operation, path, Idempotency::Read, &form)
+        self.post::<StatusAnswer>(operation, endpoint, Idempotency::Read, &form)
             .await?
             .map(|answer| {
                 StatusReport::try_from(StatusOf {
@@ -247,7 +241,7 @@ impl FormApiGateway {
         &self,
         call: CreateCall<'_>,
         operation: Operation,
-        path: &str,
+        endpoint: &Endpoint,
         form: &(impl Serialize + Sync),
     ) -> Result<(Settled<T>, Option<String>)>
     where
@@ -257,7 +251,7 @@ impl FormApiGateway {
         let auth_order_id = std::sync::OnceLock::new();
         let sending = async {
             let (answered, order_id) = self
-                .post_authed::<A>(operation, path, Idempotency::Write, form)
+                .post_authed::<A>(operation, endpoint, Idempotency::Write, form)
                 .await?;
             if let Some(order_id) = order_id {
                 let _ = auth_order_id.set(order_id);
@@ -273,14 +267,14 @@ impl FormApiGateway {
     async fn banks(
         &self,
         operation: Operation,
-        path: &str,
+        endpoint: &Endpoint,
         currency: Option<&Currency>,
     ) -> Result<Vec<Bank>> {
         let form = ListingForm {
             username: self.username.clone(),
             currency: currency.map(|c| c.as_str().to_owned()),
         };
-        self.post::<BankListAnswer>(operation, path, Idempotency::Read, &form)
+        self.post::<BankListAnswer>(operation, endpoint, Idempotency::Read, &form)
             .await?
             .map_into()
     }
@@ -304,7 +298,7 @@ impl PaymentGateway for FormApiGateway {
         };
         self.post::<CurrencyAnswer>(
             Operation::Currencies,
-            &self.dialect.paths().currency,
+            &self.endpoints.currency,
             Idempotency::Read,
             &form,
         )
@@ -314,14 +308,16 @@ impl PaymentGateway for FormApiGateway {
 
     #[instrument(skip_all, fields(provider = %self.dialect.provider()))]
     async fn deposit_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
-        let path = &self.dialect.paths().deposit_banks;
-        self.banks(Operation::DepositBanks, path, currency).await
+        let endpoint = &self.endpoints.deposit_banks;
+        self.banks(Operation::DepositBanks, endpoint, currency)
+            .await
     }
 
     #[instrument(skip_all, fields(provider = %self.dialect.provider()))]
     async fn withdrawal_banks(&self, currency: Option<&Currency>) -> Result<Vec<Bank>> {
-        let path = &self.dialect.paths().withdrawal_banks;
-        self.banks(Operation::WithdrawalBanks, path, currency).await
+        let endpoint = &self.endpoints.withdrawal_banks;
+        self.banks(Operation::WithdrawalBanks, endpoint, currency)
+            .await
     }
 
     fn request_fields(&self, kind: OrderKind, currency: &Currency) -> Vec<FieldRule> {
@@ -340,7 +336,7 @@ impl PaymentGateway for FormApiGateway {
             .create::<DepositCreatedAnswer, CreatedDeposit>(
                 call,
                 Operation::CreateDeposit,
-                &self.dialect.paths().deposit,
+                &self.endpoints.deposit,
                 &form,
             )
             .await?;
@@ -362,7 +358,7 @@ impl PaymentGateway for FormApiGateway {
             .create::<WithdrawalCreatedAnswer, CreatedWithdrawal>(
                 call,
                 Operation::CreateWithdrawal,
-                &self.dialect.paths().withdrawal,
+                &self.endpoints.withdrawal,
                 &form,
             )
             .await?;
@@ -397,7 +393,7 @@ impl PaymentGateway for FormApiGateway {
         };
         self.post_authed::<BalanceAnswer>(
             Operation::Balance,
-            &self.dialect.paths().balance,
+            &self.endpoints.balance,
             Idempotency::Read,
             &form,
         )

@@ -281,3 +281,24 @@ fn the_documented_brand_reads() {
         .capabilities()
         .supports(paybridge::Operation::Balance));
 }
+
+#[test]
+fn a_brand_path_that_makes_no_url_is_refused_when_the_gateway_is_built_naming_the_path() {
+    // http's URIs end at 64 KiB; this path, valid as text, makes none.
+    let long = format!("/{}", "p".repeat(70_000));
+    let text = format!(
+        "{}[fpay]\nbase_url = \"https://p.example\"\nusername = \"u\"\napi_key = \"k\"\nsecret_key = \"s\"\n",
+        BRAND.replace("[brands.fpay]", &format!("[brands.fpay.paths]\ndeposit = \"{long}\"\n[brands.fpay]"))
+    );
+    let config = Config::from_toml(&text, "my.toml").unwrap();
+    match Gateway::for_provider(&config, config.provider_named("fpay").unwrap()) {
+        Err(Error::Config { key, reason }) => {
+            assert_eq!(key, "fpay.paths.deposit", "{reason}");
+            assert!(reason.contains("70001 bytes"), "{reason}");
+        }
+        other => panic!(
+            "expected a configuration error, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+}
