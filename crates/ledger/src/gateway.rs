@@ -9,9 +9,9 @@ use paybridge_core::outcome::{settle, CreateCall, Settled, Verdict};
 use paybridge_core::outcome::{ResolvePolicy, DEFAULT_OPERATION_DEADLINE};
 use paybridge_core::{
     Balance, Bank, CallbackEvent, CallbackRequest, Capabilities, Currency, CurrencyLimit,
-    DepositOrder, DepositRequest, Error, LearnedFrom, Money, OrderId, OrderKind, OrderStatus,
-    PaymentGateway, PaymentMethod, Provider, Result, StatusQuery, StatusReport, WithdrawalReceipt,
-    WithdrawalRequest,
+    DepositOrder, DepositRequest, Error, LearnedFrom, Money, Operation, OrderId, OrderKind,
+    OrderStatus, PaymentGateway, PaymentMethod, Provider, Result, StatusQuery, StatusReport,
+    WithdrawalReceipt, WithdrawalRequest,
 };
 
 use crate::{Begin, Ledger, LedgerState, Observation, OrderKey, OrderRecord, Source};
@@ -167,15 +167,48 @@ impl Ledgered {
             .observe(key, &status_observation(report, source))
             .await
         {
-            tracing::error!(order = %key, error = %err, "the ledger could not record a status");
+            unrecorded_status(key, report, &err);
         }
     }
 
-    /// The provider's status of a `kind` order.
+    /// The provider's status of a `kind` order, refused unless it is an
+    /// answer about the order asked: the same kind and order id and, where
+    /// the provider knows an order by its reference (ONE-PUNCH's payment
+    /// token), the reference asked. An answer about another payment would
+    /// otherwise move this order, or rebind the reference its callbacks are
+    /// verified over.
     async fn ask(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
-        match kind {
-            OrderKind::Deposit => self.inner.deposit_status(query).await,
-            _ => self.inner.withdrawal_status(query).await,
+        let (operation, asked) = match kind {
+            OrderKind::Deposit => (
+                Operation::DepositStatus,
+                self.inner.deposit_status(query).await,
+            ),
+            _ => (
+                Operation::WithdrawalStatus,
+                self.inner.withdrawal_status(query).await,
+            ),
+        };
+        let report = asked?;
+        let by_reference = self.inner.callbacks_need_stored_reference();
+        let about_another = if report.kind != kind || report.order_id != query.order_id {
+            Some(format!(
+                "the answer is about {} {}, not the {} {} asked",
+                report.kind, report.order_id, kind, query.order_id
+            ))
+        } else {
+            match (&query.provider_ref, &report.provider_ref) {
+                (Some(asked), Some(said)) if by_reference && asked != said => Some(format!(
+                    "the answer names the provider reference {said:?}, not the {asked:?} asked"
+                )),
+                _ => None,
+            }
+        };
+        match about_another {
+            Some(reason) => {
+                tracing::warn!(%kind, order_id = %query.order_id, %reason, "a status answer about another order; not recorded");
+                Err(Error::decode(operation, reason, b""))
+            }
+            None => Ok(report),
         }
     }
 
@@ -197,7 +230,8 @@ impl Ledgered {
         let applied = self
             .ledger
             .observe(&key, &status_observation(&report, Source::Status))
-            .await?;
+            .await
+            .inspect_err(|err| unrecorded_status(&key, &report, err))?;
         Ok(Some(applied.record))
     }
 
@@ -457,6 +491,20 @@ fn stored_query(order_id: &OrderId, record: &OrderRecord) -> StatusQuery {
         Some(reference) => query.with_provider_ref(reference.clone()),
         None => query,
     }
+}
+
+/// Says what the provider answered when the ledger could not record it: the
+/// caller is given the ledger's error, and the answer (perhaps `completed`)
+/// must not vanish with it.
+fn unrecorded_status(key: &OrderKey, report: &StatusReport, err: &Error) {
+    tracing::error!(
+        order = %key,
+        status = %report.status,
+        provider_status = %report.provider_status,
+        provider_ref = report.provider_ref.as_deref().unwrap_or(""),
+        error = %err,
+        "the ledger could not record the provider's status answer"
+    );
 }
 
 /// What a status answer tells the ledger.

@@ -106,7 +106,8 @@ pub struct OrderRecord {
     pub state: LedgerState,
     /// The provider's own last word for it.
     pub provider_status: Option<String>,
-    /// The provider's reference.
+    /// The provider's reference: the first one recorded, never replaced by a
+    /// later observation naming another.
     pub provider_ref: Option<String>,
     /// A deposit's payment page, so a repeated create can hand it out again.
     pub payment_url: Option<String>,

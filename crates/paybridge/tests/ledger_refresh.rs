@@ -15,10 +15,16 @@ use paybridge_testkit::faulty_ledger::{FaultyLedger, LedgerCall};
 
 /// Creates every deposit under the reference `REF-1`; answers each status
 /// query `completed` for 10.00 MYR, or a transport failure when told to.
+/// The answer names the reference asked, unless told another reference or
+/// another order id to name.
 #[derive(Debug, Default)]
 struct Told {
     queries: Mutex<Vec<StatusQuery>>,
     unreachable: AtomicBool,
+    /// Knows orders by their reference, as ONE-PUNCH does.
+    by_reference: bool,
+    answers_reference: Option<&'static str>,
+    answers_order_id: Option<&'static str>,
 }
 
 #[async_trait]
@@ -48,15 +54,26 @@ impl PaymentGateway for Told {
                 source: "connection refused".into(),
             });
         }
+        let order_id = match self.answers_order_id {
+            Some(other) => OrderId::new(other).unwrap(),
+            None => query.order_id.clone(),
+        };
         let mut report = StatusReport::new(
             OrderKind::Deposit,
-            query.order_id.clone(),
+            order_id,
             OrderStatus::Completed,
             "success".into(),
         );
         report.amount = Some(money());
-        report.provider_ref = query.provider_ref.clone();
+        report.provider_ref = match self.answers_reference {
+            Some(other) => Some(other.into()),
+            None => query.provider_ref.clone(),
+        };
         Ok(report)
+    }
+
+    fn callbacks_need_stored_reference(&self) -> bool {
+        self.by_reference
     }
 }
 
@@ -85,6 +102,23 @@ async fn with_deposit(told: Arc<Told>, ledger: Arc<dyn Ledger>) -> Gateway {
     let request = DepositRequest::builder("D1", money()).build().unwrap();
     gateway.create_deposit(&request).await.unwrap();
     gateway
+}
+
+/// Creates `D1` through `told` on a fresh ledger and refreshes it: the
+/// ledger, the gateway, and what the refresh answered.
+async fn refreshed_d1(
+    told: Told,
+) -> (
+    SqlLedger,
+    Gateway,
+    Result<Option<paybridge::ledger::OrderRecord>>,
+) {
+    let real = ledger().await;
+    let gateway = with_deposit(Arc::new(told), Arc::new(real.clone())).await;
+    let refreshed = gateway
+        .refresh(OrderKind::Deposit, &OrderId::new("D1").unwrap())
+        .await;
+    (real, gateway, refreshed)
 }
 
 #[tokio::test]
@@ -165,4 +199,52 @@ async fn refresh_on_a_gateway_without_a_ledger_is_a_configuration_error_and_asks
         .unwrap_err();
     assert_eq!(err.kind(), "config");
     assert!(told.queries.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_answer_naming_another_reference_where_orders_are_known_by_reference_moves_nothing() {
+    let (real, gateway, refreshed) = refreshed_d1(Told {
+        by_reference: true,
+        answers_reference: Some("REF-2"),
+        ..Told::default()
+    })
+    .await;
+    let err = refreshed.unwrap_err();
+    assert_eq!(err.kind(), "decode", "{err}");
+    assert!(err.to_string().contains("REF-2"), "{err}");
+    // The plain status call, by the stored reference, is refused the same way.
+    let query = StatusQuery::new(OrderId::new("D1").unwrap()).with_provider_ref("REF-1");
+    let err = gateway.deposit_status(&query).await.unwrap_err();
+    assert_eq!(err.kind(), "decode", "{err}");
+    let held = real.get(&key("D1")).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
+    assert_eq!(held.provider_ref.as_deref(), Some("REF-1"));
+}
+
+#[tokio::test]
+async fn an_answer_about_another_order_id_moves_nothing() {
+    let (real, _, refreshed) = refreshed_d1(Told {
+        answers_order_id: Some("D2"),
+        ..Told::default()
+    })
+    .await;
+    let err = refreshed.unwrap_err();
+    assert_eq!(err.kind(), "decode", "{err}");
+    assert!(err.to_string().contains("D2"), "{err}");
+    let held = real.get(&key("D1")).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
+    assert!(real.get(&key("D2")).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_answer_by_order_id_naming_another_reference_is_applied_and_the_order_keeps_its_own() {
+    let (real, _, refreshed) = refreshed_d1(Told {
+        answers_reference: Some("REF-2"),
+        ..Told::default()
+    })
+    .await;
+    let refreshed = refreshed.unwrap().expect("the ledger holds D1");
+    assert_eq!(refreshed.state, LedgerState::Completed);
+    assert_eq!(refreshed.provider_ref.as_deref(), Some("REF-1"));
+    assert_eq!(real.get(&key("D1")).await.unwrap(), Some(refreshed));
 }

@@ -84,6 +84,7 @@ async fn observe_once(
         }
     };
     let (mut record, version) = current;
+    warn_of_another_reference(key, &record, observation);
     let amount_differs = observation
         .amount
         .as_ref()
@@ -100,7 +101,7 @@ async fn observe_once(
                 sqlx::query(&format!(
                     "UPDATE paybridge_orders SET state = $5, \
                      provider_status = COALESCE($6, provider_status), \
-                     provider_ref = COALESCE($7, provider_ref), \
+                     provider_ref = COALESCE(provider_ref, $7), \
                      payment_url = COALESCE($8, payment_url), detail = COALESCE($9, detail), \
                      version = version + 1, updated_at = $10 WHERE {BY_KEY} AND version = $11"
                 )),
@@ -127,7 +128,9 @@ async fn observe_once(
                 }
             };
             keep(&mut record.provider_status, &observation.provider_status);
-            keep(&mut record.provider_ref, &observation.provider_ref);
+            if record.provider_ref.is_none() {
+                record.provider_ref.clone_from(&observation.provider_ref);
+            }
             keep(&mut record.payment_url, &observation.payment_url);
             keep(&mut record.detail, &observation.detail);
             record.updated_at = now;
@@ -294,7 +297,7 @@ async fn create_outcome(
     let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 11)).collect();
     let sql = format!(
         "UPDATE paybridge_orders SET state = $5, provider_status = COALESCE($6, provider_status), \
-         provider_ref = COALESCE($7, provider_ref), payment_url = COALESCE($8, payment_url), \
+         provider_ref = COALESCE(provider_ref, $7), payment_url = COALESCE($8, payment_url), \
          detail = COALESCE($9, detail), version = version + 1, updated_at = $10 \
          WHERE {BY_KEY} AND state IN ({}) RETURNING {ORDER_COLUMNS}",
         placeholders.join(", "),
@@ -317,9 +320,11 @@ async fn create_outcome(
             .map_err(db("record a create answer"))?;
         return row
             .map(|row| {
+                let moved = record(&row)?.0;
+                warn_of_another_reference(key, &moved, observation);
                 Ok(Applied {
                     step: Step::Advance(observation.state),
-                    record: record(&row)?.0,
+                    record: moved,
                     transition: None,
                 })
             })
@@ -349,6 +354,7 @@ async fn create_outcome(
         return Ok(None);
     };
     let moved = record(&row)?.0;
+    warn_of_another_reference(key, &moved, observation);
     let happened = Happened {
         event_type,
         previous: previous.as_deref().and_then(LedgerState::parse),
@@ -362,6 +368,18 @@ async fn create_outcome(
         record: moved,
         transition: None,
     }))
+}
+
+/// An order keeps the first provider reference recorded for it (the one its
+/// create answer or first status gave): a later observation naming another
+/// one is still applied, since it was asked by order id, but does not
+/// rebind the order; the difference is worth a look, so it is said.
+fn warn_of_another_reference(key: &OrderKey, held: &OrderRecord, observation: &Observation) {
+    if let (Some(kept), Some(said)) = (&held.provider_ref, &observation.provider_ref) {
+        if kept != said {
+            tracing::warn!(order = %key, kept = %kept, said = %said, source = observation.source.as_str(), "an observation names another provider reference; the order keeps its own");
+        }
+    }
 }
 
 /// Writes the event of a transition into `record`'s state, when that state
