@@ -211,7 +211,14 @@ fn main() {
         }
         Some("serve") => {
             let count = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
-            runtime.block_on(serve::serve(count))
+            // On a worker thread, as a merchant's service calls the library
+            // and its HTTP client: from the thread blocked on the runtime,
+            // every exchange with the service would cross threads twice more.
+            runtime.block_on(async move {
+                tokio::spawn(serve::serve(count))
+                    .await
+                    .expect("the serve comparison")
+            })
         }
         Some("floor") => {
             let port = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);

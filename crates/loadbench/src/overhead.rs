@@ -68,11 +68,13 @@ pub(crate) async fn local_provider() -> (String, Arc<Seen>) {
             "/merchant/generate_orders",
             answer(seen.clone(), r#"{"status":true,"p_url":"https://pay.example/checkout/order-pay/92/?key=1234"}"#),
         )
+        // The amount of every order deposit() creates: the status a ledger
+        // records is the usual one, a duplicate, not a conflict.
         .route(
             "/merchant/check_status",
             answer(
                 seen.clone(),
-                r#"{"status":true,"order_status":"completed","order_datetime":"2021-11-18 15:00:00","amount":300.0000,"currency":"MYR"}"#,
+                r#"{"status":true,"order_status":"completed","order_datetime":"2021-11-18 15:00:00","amount":100.5000,"currency":"MYR"}"#,
             ),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
