@@ -226,6 +226,20 @@ impl Ledgered {
         let Some(held) = self.ledger.get(&key).await? else {
             return Ok(None);
         };
+        // A provider that answers status only by its reference cannot be
+        // asked about an order sent whose answer, with the reference, was
+        // lost: its outcome is open until reconciled, not a bad request.
+        if held.provider_ref.is_none() && self.inner.callbacks_need_stored_reference() {
+            return Err(Error::Ambiguous {
+                kind,
+                order_id: order_id.clone(),
+                reason: format!(
+                    "the ledger holds it as {} without the provider's reference, by which alone {} answers its status; reconcile it from the provider's records",
+                    held.state,
+                    self.inner.provider()
+                ),
+            });
+        }
         let report = self.ask(kind, &stored_query(order_id, &held)).await?;
         let applied = self
             .ledger

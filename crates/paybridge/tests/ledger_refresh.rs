@@ -25,6 +25,8 @@ struct Told {
     by_reference: bool,
     answers_reference: Option<&'static str>,
     answers_order_id: Option<&'static str>,
+    /// Creates deposits with no reference in the answer.
+    creates_without_reference: bool,
 }
 
 #[async_trait]
@@ -41,7 +43,7 @@ impl PaymentGateway for Told {
         Ok(DepositOrder::new(
             request.order_id.clone(),
             "https://pay.example/1".into(),
-            Some("REF-1".into()),
+            (!self.creates_without_reference).then(|| "REF-1".into()),
         ))
     }
 
@@ -104,21 +106,28 @@ async fn with_deposit(told: Arc<Told>, ledger: Arc<dyn Ledger>) -> Gateway {
     gateway
 }
 
-/// Creates `D1` through `told` on a fresh ledger and refreshes it: the
-/// ledger, the gateway, and what the refresh answered.
-async fn refreshed_d1(
-    told: Told,
-) -> (
-    SqlLedger,
-    Gateway,
-    Result<Option<paybridge::ledger::OrderRecord>>,
-) {
-    let real = ledger().await;
-    let gateway = with_deposit(Arc::new(told), Arc::new(real.clone())).await;
+/// What refreshing `D1` did, after creating it through a double.
+struct RefreshedD1 {
+    ledger: SqlLedger,
+    gateway: Gateway,
+    told: Arc<Told>,
+    refreshed: Result<Option<paybridge::ledger::OrderRecord>>,
+}
+
+/// Creates `D1` through `told` on a fresh ledger and refreshes it.
+async fn refreshed_d1(told: Told) -> RefreshedD1 {
+    let told = Arc::new(told);
+    let ledger = ledger().await;
+    let gateway = with_deposit(told.clone(), Arc::new(ledger.clone())).await;
     let refreshed = gateway
         .refresh(OrderKind::Deposit, &OrderId::new("D1").unwrap())
         .await;
-    (real, gateway, refreshed)
+    RefreshedD1 {
+        ledger,
+        gateway,
+        told,
+        refreshed,
+    }
 }
 
 #[tokio::test]
@@ -203,7 +212,12 @@ async fn refresh_on_a_gateway_without_a_ledger_is_a_configuration_error_and_asks
 
 #[tokio::test]
 async fn an_answer_naming_another_reference_where_orders_are_known_by_reference_moves_nothing() {
-    let (real, gateway, refreshed) = refreshed_d1(Told {
+    let RefreshedD1 {
+        ledger: real,
+        gateway,
+        refreshed,
+        ..
+    } = refreshed_d1(Told {
         by_reference: true,
         answers_reference: Some("REF-2"),
         ..Told::default()
@@ -223,7 +237,11 @@ async fn an_answer_naming_another_reference_where_orders_are_known_by_reference_
 
 #[tokio::test]
 async fn an_answer_about_another_order_id_moves_nothing() {
-    let (real, _, refreshed) = refreshed_d1(Told {
+    let RefreshedD1 {
+        ledger: real,
+        refreshed,
+        ..
+    } = refreshed_d1(Told {
         answers_order_id: Some("D2"),
         ..Told::default()
     })
@@ -238,7 +256,11 @@ async fn an_answer_about_another_order_id_moves_nothing() {
 
 #[tokio::test]
 async fn an_answer_by_order_id_naming_another_reference_is_applied_and_the_order_keeps_its_own() {
-    let (real, _, refreshed) = refreshed_d1(Told {
+    let RefreshedD1 {
+        ledger: real,
+        refreshed,
+        ..
+    } = refreshed_d1(Told {
         answers_reference: Some("REF-2"),
         ..Told::default()
     })
@@ -247,4 +269,26 @@ async fn an_answer_by_order_id_naming_another_reference_is_applied_and_the_order
     assert_eq!(refreshed.state, LedgerState::Completed);
     assert_eq!(refreshed.provider_ref.as_deref(), Some("REF-1"));
     assert_eq!(real.get(&key("D1")).await.unwrap(), Some(refreshed));
+}
+
+#[tokio::test]
+async fn refresh_of_an_order_held_without_the_reference_its_provider_answers_by_is_ambiguous_and_asks_nothing(
+) {
+    let RefreshedD1 {
+        ledger: real,
+        told,
+        refreshed,
+        ..
+    } = refreshed_d1(Told {
+        by_reference: true,
+        creates_without_reference: true,
+        ..Told::default()
+    })
+    .await;
+    let err = refreshed.unwrap_err();
+    assert_eq!(err.kind(), "ambiguous", "{err}");
+    assert!(err.to_string().contains("reconcile"), "{err}");
+    assert!(told.queries.lock().unwrap().is_empty());
+    let held = real.get(&key("D1")).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
 }
