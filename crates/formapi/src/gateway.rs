@@ -14,7 +14,7 @@ use paybridge_core::{
     WithdrawalReceipt, WithdrawalRequest,
 };
 use paybridge_wire::transport::{BaseUrl, Endpoint, HttpTransport, Idempotency, Outgoing};
-use paybridge_wire::{form_pairs, read_answer, AnswerError, Answered, MultipartForm};
+use paybridge_wire::{read_answer, AnswerError, Answered, MultipartForm};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::{info, instrument};
@@ -154,7 +154,7 @@ impl FormApiGateway {
         idempotency: Idempotency,
         form: &impl Serialize,
     ) -> Result<Answered<A>> {
-        let multipart = MultipartForm::new(&form_pairs(form)?);
+        let multipart = MultipartForm::from_form(form)?;
         let request = Outgoing::post(endpoint.clone(), multipart.content_type(), multipart.body());
         let reply = self
             .transport

@@ -1,8 +1,10 @@
 //! A form request's fields, read straight from its `Serialize` struct: each
 //! field once, as text, in declaration order (flattened structs in place).
 //! `None` fields are left out; a field that is not a scalar is refused. The
-//! fields are then encoded once as `multipart/form-data` ([`MultipartForm`]).
+//! fields are encoded once as `multipart/form-data` ([`MultipartForm`]),
+//! written into the body as they are read, with no list of them between.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -12,15 +14,28 @@ use serde::ser::{self, Impossible, Serialize};
 
 use paybridge_core::{Error, Result};
 
+/// Where a form's fields go as they are read.
+trait Fields {
+    fn field(&mut self, name: &str, value: &str) -> Res<()>;
+}
+
+impl Fields for Vec<(String, String)> {
+    fn field(&mut self, name: &str, value: &str) -> Res<()> {
+        self.push((name.to_owned(), value.to_owned()));
+        Ok(())
+    }
+}
+
 /// The `(name, value)` pairs of a form, in order.
 pub fn form_pairs<T: Serialize>(form: &T) -> Result<Vec<(String, String)>> {
     let mut pairs = Vec::with_capacity(12);
-    form.serialize(Sink {
-        pairs: &mut pairs,
-        name: None,
-    })
-    .map_err(|e| Error::invalid("request", format!("cannot be sent as a form: {e}")))?;
+    read_fields(form, &mut pairs)?;
     Ok(pairs)
+}
+
+fn read_fields<T: Serialize, F: Fields>(form: &T, out: &mut F) -> Result<()> {
+    form.serialize(Sink { out, name: None })
+        .map_err(|e| Error::invalid("request", format!("cannot be sent as a form: {e}")))
 }
 
 /// Text fields encoded once as `multipart/form-data`, as the providers' PHP
@@ -36,56 +51,111 @@ pub struct MultipartForm {
     body: Bytes,
 }
 
-impl MultipartForm {
-    /// Encodes `fields` in order, each as a part with no content type of its
-    /// own. The boundary is random and occurs in no value. A name's `"`, CR and
-    /// LF are written `%22`, `%0D` and `%0A`, as browsers do.
-    pub fn new(fields: &[(String, String)]) -> Self {
-        let boundary = loop {
-            let candidate = random_boundary();
-            if !fields
-                .iter()
-                .any(|(_, value)| value.contains(candidate.as_str()))
-            {
-                break candidate;
-            }
-        };
-        let boundary = boundary.as_str();
-        let size: usize = fields
-            .iter()
-            .map(|(name, value)| name.len() + value.len() + boundary.len() + 48)
-            .sum();
-        let mut body = Vec::with_capacity(size + boundary.len() + 8);
-        for (name, value) in fields {
-            for piece in [
-                "--",
-                boundary,
-                "\r\nContent-Disposition: form-data; name=\"",
-            ] {
-                body.extend_from_slice(piece.as_bytes());
-            }
-            for &byte in name.as_bytes() {
-                match byte {
-                    b'"' => body.extend_from_slice(b"%22"),
-                    b'\r' => body.extend_from_slice(b"%0D"),
-                    b'\n' => body.extend_from_slice(b"%0A"),
-                    other => body.push(other),
-                }
-            }
-            body.extend_from_slice(b"\"\r\n\r\n");
-            body.extend_from_slice(value.as_bytes());
-            body.extend_from_slice(b"\r\n");
+/// A multipart body being written, part by part, under one boundary; whether
+/// a value held the boundary (the body is then written again under another).
+struct Parts {
+    boundary: Boundary,
+    body: Vec<u8>,
+    clash: bool,
+}
+
+impl Parts {
+    fn new(capacity: usize) -> Self {
+        Self {
+            boundary: random_boundary(),
+            body: Vec::with_capacity(capacity),
+            clash: false,
         }
+    }
+
+    /// The form, or `None` when a value held the boundary.
+    fn finish(mut self) -> Option<MultipartForm> {
+        if self.clash {
+            return None;
+        }
+        let boundary = self.boundary.as_str();
         for piece in ["--", boundary, "--\r\n"] {
-            body.extend_from_slice(piece.as_bytes());
+            self.body.extend_from_slice(piece.as_bytes());
         }
         let content_type = HeaderValue::from_maybe_shared(Bytes::from(
             ["multipart/form-data; boundary=", boundary].concat(),
         ))
         .expect("a boundary of ASCII letters, digits and '-' is a valid header value");
-        Self {
+        Some(MultipartForm {
             content_type,
-            body: Bytes::from(body),
+            body: Bytes::from(self.body),
+        })
+    }
+}
+
+impl Parts {
+    /// One part with no content type of its own. A name's `"`, CR and LF are
+    /// written `%22`, `%0D` and `%0A`, as browsers do.
+    fn part(&mut self, name: &str, value: &str) {
+        let boundary = self.boundary.as_str();
+        self.clash |= value.contains(boundary);
+        let body = &mut self.body;
+        for piece in [
+            "--",
+            boundary,
+            "\r\nContent-Disposition: form-data; name=\"",
+        ] {
+            body.extend_from_slice(piece.as_bytes());
+        }
+        for &byte in name.as_bytes() {
+            match byte {
+                b'"' => body.extend_from_slice(b"%22"),
+                b'\r' => body.extend_from_slice(b"%0D"),
+                b'\n' => body.extend_from_slice(b"%0A"),
+                other => body.push(other),
+            }
+        }
+        body.extend_from_slice(b"\"\r\n\r\n");
+        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+}
+
+impl Fields for Parts {
+    fn field(&mut self, name: &str, value: &str) -> Res<()> {
+        self.part(name, value);
+        Ok(())
+    }
+}
+
+/// Room for a typical provider form, so that its body is not copied as it
+/// grows.
+const TYPICAL_FORM_BYTES: usize = 2048;
+
+impl MultipartForm {
+    /// Encodes `fields` in order, each as a part with no content type of its
+    /// own. The boundary is random and occurs in no value. A name's `"`, CR and
+    /// LF are written `%22`, `%0D` and `%0A`, as browsers do.
+    pub fn new(fields: &[(String, String)]) -> Self {
+        let size: usize = fields
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 96)
+            .sum();
+        loop {
+            let mut parts = Parts::new(size + 64);
+            for (name, value) in fields {
+                parts.part(name, value);
+            }
+            if let Some(form) = parts.finish() {
+                return form;
+            }
+        }
+    }
+
+    /// Encodes the fields of `form` (as [`form_pairs`] reads them) straight
+    /// into the body, in order.
+    pub fn from_form<T: Serialize>(form: &T) -> Result<Self> {
+        loop {
+            let mut parts = Parts::new(TYPICAL_FORM_BYTES);
+            read_fields(form, &mut parts)?;
+            if let Some(form) = parts.finish() {
+                return Ok(form);
+            }
         }
     }
 
@@ -156,20 +226,17 @@ fn refuse<T>(what: &str) -> Res<T> {
 }
 
 /// One serializer for both levels: with no `name` it takes the form itself (a
-/// struct or a map, whose fields it collects); with a `name` it takes that
-/// field's value, which must be a scalar or a missing option.
-struct Sink<'a> {
-    pairs: &'a mut Vec<(String, String)>,
-    name: Option<String>,
+/// struct or a map, whose fields it hands to `out`); with a `name` it takes
+/// that field's value, which must be a scalar or a missing option.
+struct Sink<'a, 'n, F: Fields> {
+    out: &'a mut F,
+    name: Option<Cow<'n, str>>,
 }
 
-impl Sink<'_> {
-    fn text(self, value: String) -> Res<()> {
+impl<'n, F: Fields> Sink<'_, 'n, F> {
+    fn text(self, value: &str) -> Res<()> {
         match self.name {
-            Some(name) => {
-                self.pairs.push((name, value));
-                Ok(())
-            }
+            Some(name) => self.out.field(&name, value),
             None => refuse("a lone value"),
         }
     }
@@ -180,18 +247,51 @@ impl Sink<'_> {
             Some(_) => refuse(what),
         }
     }
+
+    fn field<T: Serialize + ?Sized>(&mut self, name: Cow<'_, str>, value: &T) -> Res<()> {
+        value.serialize(Sink {
+            out: &mut *self.out,
+            name: Some(name),
+        })
+    }
+}
+
+/// A map key's text (a key is read as a field's value would be: a scalar).
+struct KeyText(Option<String>);
+
+impl Fields for KeyText {
+    fn field(&mut self, _: &str, key: &str) -> Res<()> {
+        self.0 = Some(key.to_owned());
+        Ok(())
+    }
+}
+
+/// A map entry's key, read as text, names its value, which goes on to `out`
+/// while the key is borrowed.
+struct Keyed<'a, F: Fields, V: Serialize + ?Sized> {
+    out: &'a mut F,
+    value: &'a V,
+}
+
+impl<F: Fields, V: Serialize + ?Sized> Fields for Keyed<'_, F, V> {
+    fn field(&mut self, _: &str, key: &str) -> Res<()> {
+        self.value.serialize(Sink {
+            out: &mut *self.out,
+            name: Some(Cow::Borrowed(key)),
+        })
+    }
 }
 
 /// Scalar methods: each value becomes its text.
 macro_rules! scalars_as_text {
     ($($method:ident: $ty:ty),* $(,)?) => {
         $(fn $method(self, value: $ty) -> Res<()> {
-            self.text(value.to_string())
+            self.text(&value.to_string())
         })*
     };
 }
 
-impl<'a> ser::Serializer for Sink<'a> {
+impl<F: Fields> ser::Serializer for Sink<'_, '_, F> {
     type Ok = ();
     type Error = NotAForm;
     type SerializeSeq = Impossible<(), NotAForm>;
@@ -205,9 +305,12 @@ impl<'a> ser::Serializer for Sink<'a> {
     scalars_as_text!(
         serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
         serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
-        serialize_u64: u64, serialize_char: char, serialize_str: &str,
+        serialize_u64: u64, serialize_char: char,
     );
 
+    fn serialize_str(self, value: &str) -> Res<()> {
+        self.text(value)
+    }
     fn serialize_f32(self, _: f32) -> Res<()> {
         refuse("a float")
     }
@@ -230,7 +333,7 @@ impl<'a> ser::Serializer for Sink<'a> {
         Ok(())
     }
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Res<()> {
-        self.text(variant.to_owned())
+        self.text(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Res<()> {
         v.serialize(self)
@@ -279,21 +382,12 @@ impl<'a> ser::Serializer for Sink<'a> {
     }
 }
 
-impl Sink<'_> {
-    fn field<T: Serialize + ?Sized>(&mut self, name: String, value: &T) -> Res<()> {
-        value.serialize(Sink {
-            pairs: self.pairs,
-            name: Some(name),
-        })
-    }
-}
-
-impl ser::SerializeStruct for Sink<'_> {
+impl<F: Fields> ser::SerializeStruct for Sink<'_, '_, F> {
     type Ok = ();
     type Error = NotAForm;
 
     fn serialize_field<T: Serialize + ?Sized>(&mut self, name: &'static str, value: &T) -> Res<()> {
-        self.field(name.to_owned(), value)
+        self.field(Cow::Borrowed(name), value)
     }
 
     fn end(self) -> Res<()> {
@@ -301,18 +395,35 @@ impl ser::SerializeStruct for Sink<'_> {
     }
 }
 
-impl ser::SerializeMap for Sink<'_> {
+impl<F: Fields> ser::SerializeMap for Sink<'_, '_, F> {
     type Ok = ();
     type Error = NotAForm;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Res<()> {
-        let mut named = Vec::with_capacity(1);
+        let mut text = KeyText(None);
         key.serialize(Sink {
-            pairs: &mut named,
-            name: Some(String::new()),
+            out: &mut text,
+            name: Some(Cow::Borrowed("")),
         })?;
-        self.name = named.pop().map(|(_, key)| key);
+        self.name = text.0.map(Cow::Owned);
         Ok(())
+    }
+
+    /// A key and its value together (as a flattened struct's fields come):
+    /// the value is read while the key is still borrowed, so no key is copied.
+    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Res<()> {
+        let mut keyed = Keyed {
+            out: &mut *self.out,
+            value,
+        };
+        key.serialize(Sink {
+            out: &mut keyed,
+            name: Some(Cow::Borrowed("")),
+        })
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Res<()> {
@@ -348,17 +459,23 @@ mod tests {
         last: String,
     }
 
-    #[test]
-    fn fields_come_in_declaration_order_with_flattened_ones_in_place_and_none_left_out() {
-        let form = Outer {
+    /// A form with a number, a flattened struct with one field left out,
+    /// and `last` as given.
+    fn outer(last: &str) -> Outer {
+        Outer {
             username: "john doe & co",
             count: 7,
             inner: Inner {
                 mode: None,
                 bank_id: Some("105"),
             },
-            last: "=".into(),
-        };
+            last: last.into(),
+        }
+    }
+
+    #[test]
+    fn fields_come_in_declaration_order_with_flattened_ones_in_place_and_none_left_out() {
+        let form = outer("=");
         let pairs = form_pairs(&form).unwrap();
         let expected: Vec<(String, String)> = [
             ("username", "john doe & co"),
@@ -378,9 +495,10 @@ mod tests {
         struct WithList {
             ids: Vec<u32>,
         }
-        let err = form_pairs(&WithList { ids: vec![1] })
-            .unwrap_err()
-            .to_string();
+        let form = WithList { ids: vec![1] };
+        let err = form_pairs(&form).unwrap_err().to_string();
+        assert!(err.contains("a list is not a form field"), "{err}");
+        let err = MultipartForm::from_form(&form).unwrap_err().to_string();
         assert!(err.contains("a list is not a form field"), "{err}");
     }
 
@@ -443,6 +561,24 @@ mod tests {
         let body = String::from_utf8(form.body().to_vec()).unwrap();
         assert!(body.contains("name=\"a%22b%0D%0AX-Injected: 1\""), "{body}");
         assert!(!body.contains("\r\nX-Injected"), "{body}");
+    }
+
+    #[test]
+    fn a_form_encoded_straight_from_its_struct_reads_back_as_its_pairs() {
+        let form = outer("two\r\nlines, \"quoted\"");
+        let encoded = MultipartForm::from_form(&form).unwrap();
+        let content_type = encoded.content_type();
+        let read =
+            crate::multipart_fields(&encoded.body(), Some(content_type.to_str().unwrap())).unwrap();
+        assert_eq!(read, form_pairs(&form).unwrap());
+    }
+
+    #[test]
+    fn a_value_holding_the_boundary_makes_no_form_under_it() {
+        let mut parts = Parts::new(64);
+        let boundary = parts.boundary.as_str().to_owned();
+        parts.part("remark", &format!("x\r\n--{boundary}\r\ny"));
+        assert!(parts.finish().is_none());
     }
 
     #[test]
