@@ -72,7 +72,8 @@ impl Envelope for StatusFlag {
 
 /// A provider's answer, read into its wire type `A`, with what it came from
 /// so that mapping it into a domain type can name the operation and keep the body.
-#[derive(Debug)]
+/// `Debug` shows the body scrubbed of credentials, and not the answer read
+/// from it, whose fields may carry them.
 pub struct Answered<A> {
     /// The operation that was answered.
     pub operation: Operation,
@@ -82,6 +83,16 @@ pub struct Answered<A> {
     pub status: u16,
     /// The body as it came.
     pub body: Vec<u8>,
+}
+
+impl<A> std::fmt::Debug for Answered<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answered")
+            .field("operation", &self.operation)
+            .field("status", &self.status)
+            .field("body", &scrubbed(&self.body))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<A> Answered<A> {

@@ -43,8 +43,8 @@ impl<F: fmt::Debug> fmt::Debug for Authed<'_, F> {
     }
 }
 
-/// `/merchant/auth`.
-#[derive(Debug, Deserialize)]
+/// `/merchant/auth`. `Debug` leaves the token out.
+#[derive(Deserialize)]
 pub struct AuthAnswer {
     /// The token.
     pub auth: Option<Scalar>,
@@ -52,6 +52,15 @@ pub struct AuthAnswer {
     /// integrations, which keep it as the provider's reference; the documents
     /// show none).
     pub order_id: Option<Scalar>,
+}
+
+impl std::fmt::Debug for AuthAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthAnswer")
+            .field("auth", &self.auth.as_ref().map(|_| "[REDACTED]"))
+            .field("order_id", &self.order_id)
+            .finish()
+    }
 }
 
 /// An auth token, and the `order_id` the server answered beside it. `Debug`

@@ -69,8 +69,9 @@ impl std::fmt::Debug for Outgoing {
     }
 }
 
-/// What came back.
-#[derive(Debug, Clone)]
+/// What came back. `Debug` shows the body scrubbed of credentials (an auth
+/// answer carries a token).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct HttpReply {
     /// HTTP status code.
@@ -80,6 +81,16 @@ pub struct HttpReply {
     /// How long the answer asks to wait before another request
     /// (`Retry-After`, in seconds or as a date), when it says.
     pub retry_after: Option<Duration>,
+}
+
+impl std::fmt::Debug for HttpReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpReply")
+            .field("status", &self.status)
+            .field("body", &paybridge_core::redact::scrubbed(&self.body))
+            .field("retry_after", &self.retry_after)
+            .finish()
+    }
 }
 
 impl HttpReply {
@@ -148,6 +159,26 @@ mod tests {
             HeaderValue::from_str(value).unwrap(),
         );
         map
+    }
+
+    #[test]
+    fn a_reply_and_the_answer_read_from_it_show_no_auth_token_in_debug() {
+        let reply = HttpReply::new(200, r#"{"status":true,"auth":"t5IF5r2fXit1FnhjBVQv"}"#);
+        let shown = format!("{reply:?}");
+        assert!(!shown.contains("t5IF5r2fXit1FnhjBVQv"), "{shown}");
+        assert!(
+            shown.contains("200") && shown.contains("REDACTED"),
+            "{shown}"
+        );
+        let answered = crate::read_answer::<serde_json::Value>(
+            paybridge_core::Provider::new("vpay88"),
+            paybridge_core::Operation::CreateDeposit,
+            reply,
+            &paybridge_core::refusal::RefusalTable::new(&[]),
+        )
+        .unwrap();
+        let shown = format!("{answered:?}");
+        assert!(!shown.contains("t5IF5r2fXit1FnhjBVQv"), "{shown}");
     }
 
     #[test]
