@@ -974,3 +974,51 @@ async fn a_duplicate_thousands_of_lines_apart_is_named_with_both_lines() {
     assert!(stderr.contains("; and 18 more"), "{stderr}");
     assert!(sandbox.status_requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_onepunch_status_answer_naming_another_payment_token_is_an_error_and_moves_nothing() {
+    // ONE-PUNCH, asked about the payment OPT1, answers about OPT9 (paid).
+    let server = httpmock::MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(httpmock::Method::GET)
+                .path_prefix("/api/v0/payment/status/OPT1/");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(
+                    r#"{"status":true,"message":"OK","user_info":{},"payload":{"payment_token":"OPT9","amount":1000,"processed":true,"completed":true}}"#,
+                );
+        })
+        .await;
+    let dir = paybridge_testkit::temp_dir("paybridge-reconcile-onepunch-token");
+    let url = format!("sqlite://{}", dir.join("ledger.db").display());
+    let ledger = SqlLedger::open(&url).await.unwrap();
+    let key = paybridge_testkit::deposit_held(
+        &ledger,
+        paybridge::providers::ONEPUNCH,
+        "P1",
+        &Money::parse("10", "CNY").unwrap(),
+        Some("OPT1"),
+    )
+    .await;
+    let config = dir.join("paybridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[onepunch]\nbase_url = \"{}\"\nmonster_token = \"MON-x\"\nmonster_key = \"op-key\"\n\
+             [http]\nread_attempts = 1\n[ledger]\nurl = \"{url}\"\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    // 6: findings to look into.
+    let out = run(&config, &["--output", "json", "reconcile"], 6);
+    let report = json(&out);
+    let row = &report["orders"][0];
+    assert_eq!(row["order_id"], "P1", "{report}");
+    assert_eq!(row["verdict"], "error", "{report}");
+    assert!(row["detail"].as_str().unwrap().contains("OPT9"), "{report}");
+    let held = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
+    assert_eq!(held.provider_ref.as_deref(), Some("OPT1"));
+}

@@ -164,52 +164,36 @@ impl Ledgered {
     async fn observe(&self, key: &OrderKey, report: &StatusReport, source: Source) {
         if let Err(err) = self
             .ledger
-            .observe(key, &status_observation(report, source))
+            .observe(key, &Observation::of_status(report, source))
             .await
         {
             unrecorded_status(key, report, &err);
         }
     }
 
-    /// The provider's status of a `kind` order, refused unless it is an
-    /// answer about the order asked: the same kind and order id and, where
-    /// the provider knows an order by its reference (ONE-PUNCH's payment
-    /// token), the reference asked. An answer about another payment would
-    /// otherwise move this order, or rebind the reference its callbacks are
-    /// verified over.
+    /// The provider's status of a `kind` order ([`ask_status`]).
     async fn ask(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
-        let (operation, asked) = match kind {
-            OrderKind::Deposit => (
-                Operation::DepositStatus,
-                self.inner.deposit_status(query).await,
-            ),
-            _ => (
-                Operation::WithdrawalStatus,
-                self.inner.withdrawal_status(query).await,
-            ),
-        };
-        let report = asked?;
-        let by_reference = self.inner.callbacks_need_stored_reference();
-        let about_another = if report.kind != kind || report.order_id != query.order_id {
-            Some(format!(
-                "the answer is about {} {}, not the {} {} asked",
-                report.kind, report.order_id, kind, query.order_id
-            ))
-        } else {
-            match (&query.provider_ref, &report.provider_ref) {
-                (Some(asked), Some(said)) if by_reference && asked != said => Some(format!(
-                    "the answer names the provider reference {said:?}, not the {asked:?} asked"
-                )),
-                _ => None,
+        ask_status(self.inner.as_ref(), kind, query).await
+    }
+
+    /// Why the provider cannot be asked about an order held without its
+    /// reference, where it answers status only by reference (ONE-PUNCH's
+    /// payment token): an order sent whose answer, with the reference, was
+    /// lost. Its outcome is open until reconciled; a reference given by the
+    /// caller cannot be bound to it, since no answer ties a reference to an
+    /// order id.
+    fn unreferenced(&self, held: &OrderRecord, order_id: &OrderId) -> Option<Error> {
+        (held.provider_ref.is_none() && self.inner.callbacks_need_stored_reference()).then(|| {
+            Error::Ambiguous {
+                kind: held.key.kind,
+                order_id: order_id.clone(),
+                reason: format!(
+                    "the ledger holds it as {} without the provider's reference, by which alone {} answers its status; reconcile it from the provider's records",
+                    held.state,
+                    self.inner.provider()
+                ),
             }
-        };
-        match about_another {
-            Some(reason) => {
-                tracing::warn!(%kind, order_id = %query.order_id, %reason, "a status answer about another order; not recorded");
-                Err(Error::decode(operation, reason, b""))
-            }
-            None => Ok(report),
-        }
+        })
     }
 
     /// Asks the provider about an order the ledger holds, by the reference the
@@ -226,24 +210,13 @@ impl Ledgered {
         let Some(held) = self.ledger.get(&key).await? else {
             return Ok(None);
         };
-        // A provider that answers status only by its reference cannot be
-        // asked about an order sent whose answer, with the reference, was
-        // lost: its outcome is open until reconciled, not a bad request.
-        if held.provider_ref.is_none() && self.inner.callbacks_need_stored_reference() {
-            return Err(Error::Ambiguous {
-                kind,
-                order_id: order_id.clone(),
-                reason: format!(
-                    "the ledger holds it as {} without the provider's reference, by which alone {} answers its status; reconcile it from the provider's records",
-                    held.state,
-                    self.inner.provider()
-                ),
-            });
+        if let Some(err) = self.unreferenced(&held, order_id) {
+            return Err(err);
         }
         let report = self.ask(kind, &stored_query(order_id, &held)).await?;
         let applied = self
             .ledger
-            .observe(&key, &status_observation(&report, Source::Status))
+            .observe(&key, &Observation::of_status(&report, Source::Status))
             .await
             .inspect_err(|err| unrecorded_status(&key, &report, err))?;
         Ok(Some(applied.record))
@@ -389,27 +362,45 @@ impl Ledgered {
     async fn status(&self, kind: OrderKind, query: &StatusQuery) -> Result<StatusReport> {
         let key = self.key(kind, &query.order_id);
         let held = self.ledger.get(&key).await;
-        // Where the provider answers by reference (ONE-PUNCH), a query naming
-        // another reference than the order's asks about another payment: its
-        // status must not move this order, nor replace the reference its
-        // callbacks are verified over.
-        if let (Ok(Some(record)), Some(asked)) = (&held, &query.provider_ref) {
-            if let Some(stored) = &record.provider_ref {
-                if stored != asked && self.inner.callbacks_need_stored_reference() {
+        let Ok(Some(record)) = &held else {
+            // Not held (or not readable): asked, and recorded nowhere.
+            return self.ask(kind, query).await;
+        };
+        // Where the provider answers by reference (ONE-PUNCH), the order is
+        // asked about by the reference it is held under, the one its
+        // callbacks are verified over: a query naming another asks about
+        // another payment, whose status must not move this order; one naming
+        // none is asked with the stored one, so that the answer is checked
+        // against it. An order held without one is bound to a reference only
+        // by the provider's own signed callback naming both (confirmed
+        // through here): a query's reference is asked and answered, but not
+        // recorded, since no status answer ties a reference to an order id.
+        let mut by_stored = None;
+        if self.inner.callbacks_need_stored_reference() {
+            if query.provider_ref.is_some() && record.provider_ref.is_none() {
+                let report = self.ask(kind, query).await?;
+                tracing::warn!(order = %key, "status asked by a reference the ledger does not hold for the order; answered, not recorded");
+                return Ok(report);
+            }
+            if let Some(err) = self.unreferenced(record, &query.order_id) {
+                return Err(err);
+            }
+            match (&record.provider_ref, &query.provider_ref) {
+                (Some(stored), Some(asked)) if stored != asked => {
                     return Err(Error::invalid(
                         "provider_ref",
                         format!(
-                            "the ledger holds another provider reference for {} {}; ask with that one",
-                            kind, query.order_id
-                        ),
-                    ));
+                        "the ledger holds another provider reference for {} {}; ask with that one",
+                        kind, query.order_id
+                    ),
+                    ))
                 }
+                (Some(_), None) => by_stored = Some(stored_query(&query.order_id, record)),
+                _ => {}
             }
         }
-        let report = self.ask(kind, query).await?;
-        if matches!(held, Ok(Some(_))) {
-            self.observe(&key, &report, Source::Status).await;
-        }
+        let report = self.ask(kind, by_stored.as_ref().unwrap_or(query)).await?;
+        self.observe(&key, &report, Source::Status).await;
         Ok(report)
     }
 }
@@ -498,6 +489,51 @@ impl PaymentGateway for Ledgered {
     }
 }
 
+/// The provider's status of a `kind` order, refused unless it is an answer
+/// about the order asked: the same kind and order id and, where the provider
+/// knows an order by its reference (ONE-PUNCH's payment token), the reference
+/// asked. An answer about another payment would otherwise move this order, or
+/// rebind the reference its callbacks are verified over. Every status a
+/// ledger records is asked through here: [`Ledgered`]'s and reconcile's.
+pub async fn ask_status(
+    gateway: &dyn PaymentGateway,
+    kind: OrderKind,
+    query: &StatusQuery,
+) -> Result<StatusReport> {
+    let (operation, asked) = match kind {
+        OrderKind::Deposit => (
+            Operation::DepositStatus,
+            gateway.deposit_status(query).await,
+        ),
+        _ => (
+            Operation::WithdrawalStatus,
+            gateway.withdrawal_status(query).await,
+        ),
+    };
+    let report = asked?;
+    let by_reference = gateway.callbacks_need_stored_reference();
+    let about_another = if report.kind != kind || report.order_id != query.order_id {
+        Some(format!(
+            "the answer is about {} {}, not the {} {} asked",
+            report.kind, report.order_id, kind, query.order_id
+        ))
+    } else {
+        match (&query.provider_ref, &report.provider_ref) {
+            (Some(asked), Some(said)) if by_reference && asked != said => Some(format!(
+                "the answer names the provider reference {said:?}, not the {asked:?} asked"
+            )),
+            _ => None,
+        }
+    };
+    match about_another {
+        Some(reason) => {
+            tracing::warn!(%kind, order_id = %query.order_id, %reason, "a status answer about another order; not recorded");
+            Err(Error::decode(operation, reason, b""))
+        }
+        None => Ok(report),
+    }
+}
+
 /// The status query of an order the ledger holds, by its stored reference.
 fn stored_query(order_id: &OrderId, record: &OrderRecord) -> StatusQuery {
     let query = StatusQuery::new(order_id.clone());
@@ -519,14 +555,6 @@ fn unrecorded_status(key: &OrderKey, report: &StatusReport, err: &Error) {
         error = %err,
         "the ledger could not record the provider's status answer"
     );
-}
-
-/// What a status answer tells the ledger.
-fn status_observation(report: &StatusReport, source: Source) -> Observation {
-    Observation::new(source, LedgerState::from(report.status))
-        .provider_status(report.provider_status.clone())
-        .amount(report.amount.clone())
-        .provider_ref(report.provider_ref.clone())
 }
 
 /// What a deposit's create answer tells the ledger.

@@ -48,7 +48,7 @@ pub use events::{
     AfterAttempt, Attempt, ClaimedEvent, DeliveryState, Event, EventClaim, EventFilter, EventType,
     IdempotencyClaim, ANSWER_KEPT,
 };
-pub use gateway::Ledgered;
+pub use gateway::{ask_status, Ledgered};
 pub use options::{LedgerOptions, SqliteSynchronous, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE};
 pub use sql::SqlLedger;
 pub use state::{step, step_from, LedgerState, Step};
@@ -215,6 +215,15 @@ impl Observation {
     pub fn amount(mut self, amount: Option<Money>) -> Self {
         self.amount = amount;
         self
+    }
+
+    /// What a status answer from `source` tells the ledger: its state, the
+    /// provider's word, the amount and the reference it names.
+    pub fn of_status(report: &paybridge_core::StatusReport, source: Source) -> Self {
+        Self::new(source, LedgerState::from(report.status))
+            .provider_status(report.provider_status.clone())
+            .amount(report.amount.clone())
+            .provider_ref(report.provider_ref.clone())
     }
 
     /// With the provider's reference.

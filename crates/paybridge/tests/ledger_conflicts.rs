@@ -142,20 +142,14 @@ async fn a_status_query_naming_another_payments_token_does_not_move_the_order() 
     let ledger = SqlLedger::open(&paybridge_testkit::postgres::sqlite_url())
         .await
         .unwrap();
-    let p1 = OrderKey::new(
+    let p1 = paybridge_testkit::deposit_held(
+        &ledger,
         paybridge::providers::ONEPUNCH,
-        None,
-        OrderKind::Deposit,
-        &OrderId::new("P1").unwrap(),
-    );
-    ledger
-        .begin(&p1, &Money::parse("10", "CNY").unwrap())
-        .await
-        .unwrap();
-    let created = Observation::new(Source::Create, LedgerState::Pending)
-        .provider_ref(Some("OPT-P1".into()))
-        .payment_url("https://pay.example/OPT-P1");
-    ledger.observe(&p1, &created).await.unwrap();
+        "P1",
+        &Money::parse("10", "CNY").unwrap(),
+        Some("OPT-P1"),
+    )
+    .await;
 
     let base = every_token_paid_status_api().await;
     let config = Config::from_toml(

@@ -1,6 +1,9 @@
 //! `Gateway::refresh`: the ledger's view of an order after asking the
-//! provider, in one read, one status query and one observation. The double
-//! below answers status queries as it is told and keeps every query it got.
+//! provider, in one read, one status query and one observation; and the
+//! status answers a ledger refuses to record, through `refresh` and through
+//! the plain status query alike: answers about another order or payment. The
+//! double below answers status queries as it is told and keeps every query
+//! it got.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -291,4 +294,51 @@ async fn refresh_of_an_order_held_without_the_reference_its_provider_answers_by_
     assert!(told.queries.lock().unwrap().is_empty());
     let held = real.get(&key("D1")).await.unwrap().unwrap();
     assert_eq!(held.state, LedgerState::Pending);
+}
+
+#[tokio::test]
+async fn a_status_query_naming_no_reference_is_asked_by_the_stored_one_and_checked_against_it() {
+    let told = Arc::new(Told {
+        by_reference: true,
+        answers_reference: Some("REF-2"),
+        ..Told::default()
+    });
+    let real = ledger().await;
+    let gateway = with_deposit(told.clone(), Arc::new(real.clone())).await;
+    let err = gateway
+        .deposit_status(&StatusQuery::new(OrderId::new("D1").unwrap()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "decode", "{err}");
+    let asked = told.queries.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].provider_ref.as_deref(), Some("REF-1"));
+    let held = real.get(&key("D1")).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
+    assert_eq!(held.provider_ref.as_deref(), Some("REF-1"));
+}
+
+#[tokio::test]
+async fn a_status_query_naming_a_reference_for_an_order_held_without_one_is_answered_and_binds_nothing(
+) {
+    let told = Arc::new(Told {
+        by_reference: true,
+        creates_without_reference: true,
+        ..Told::default()
+    });
+    let real = ledger().await;
+    let gateway = with_deposit(told.clone(), Arc::new(real.clone())).await;
+    let query = StatusQuery::new(OrderId::new("D1").unwrap()).with_provider_ref("ANOTHER-PAYMENT");
+    let report = gateway.deposit_status(&query).await.unwrap();
+    assert_eq!(report.provider_ref.as_deref(), Some("ANOTHER-PAYMENT"));
+    let held = real.get(&key("D1")).await.unwrap().unwrap();
+    assert_eq!(held.state, LedgerState::Pending);
+    assert_eq!(held.provider_ref, None);
+    // Asked with no reference, the order is ambiguous, and nothing is asked.
+    let err = gateway
+        .deposit_status(&StatusQuery::new(OrderId::new("D1").unwrap()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "ambiguous", "{err}");
+    assert_eq!(told.queries.lock().unwrap().len(), 1);
 }

@@ -154,25 +154,20 @@ async fn every_token_paid_status_api() -> String {
     format!("http://{addr}")
 }
 
-/// The ledger holds `P1` (10 CNY) without its token. A genuine notification
-/// for `OPT1`, 1000 fen, shifted to `OPT`, 11000 fen, verifies over its own
-/// token; it must not move `P1` through the status of `OPT` before its
-/// amount is found wrong.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shifted_notification_for_a_deposit_whose_token_the_ledger_missed_moves_nothing() {
+/// P1 (10 CNY) held as sent without its token, and a ledgered gateway over
+/// the ONE-PUNCH of [`every_token_paid_status_api`].
+async fn p1_held_without_its_token() -> (SqlLedger, OrderKey, Gateway) {
     let ledger = SqlLedger::open(&paybridge_testkit::postgres::sqlite_url())
         .await
         .unwrap();
-    let key = OrderKey::new(
+    let key = paybridge_testkit::deposit_held(
+        &ledger,
         paybridge::providers::ONEPUNCH,
+        "P1",
+        &Money::parse("10", "CNY").unwrap(),
         None,
-        OrderKind::Deposit,
-        &OrderId::new("P1").unwrap(),
-    );
-    ledger
-        .begin(&key, &Money::parse("10", "CNY").unwrap())
-        .await
-        .unwrap();
+    )
+    .await;
     let base = every_token_paid_status_api().await;
     let config = Config::from_toml(
         &format!(
@@ -185,8 +180,13 @@ async fn a_shifted_notification_for_a_deposit_whose_token_the_ledger_missed_move
     let gateway = Gateway::for_provider(&config, paybridge::providers::ONEPUNCH)
         .unwrap()
         .with_ledger(Arc::new(ledger.clone()));
-    let (callback_url, runs) = counting_route(gateway).await;
+    (ledger, key, gateway)
+}
 
+/// P1's genuine notification, payment `OPT1` of 1000 fen paid, signed, with
+/// its token and amount as `sent` says (shifted, or as signed); the answer's
+/// status code.
+async fn post_p1_notification(callback_url: &str, sent: (&str, u64)) -> u16 {
     let signature = onepunch_notification_signature(
         &OnepunchNotificationFields {
             transaction_status: true,
@@ -198,23 +198,68 @@ async fn a_shifted_notification_for_a_deposit_whose_token_the_ledger_missed_move
         },
         "op-key",
     );
-    let shifted = json!({"monster_token": "MON-x", "transaction_status": true,
-        "message": "TRANSACTION SUCCEED", "amount": 11000, "order_num": "P1",
-        "payment_token": "OPT", "signature": signature})
+    let (token, amount) = sent;
+    let body = json!({"monster_token": "MON-x", "transaction_status": true,
+        "message": "TRANSACTION SUCCEED", "amount": amount, "order_num": "P1",
+        "payment_token": token, "signature": signature})
     .to_string();
-    let answer = reqwest::Client::new()
-        .post(&callback_url)
+    reqwest::Client::new()
+        .post(callback_url)
         .header("content-type", "application/json")
-        .body(shifted)
+        .body(body)
         .send()
         .await
-        .unwrap();
-    assert_ne!(answer.status().as_u16(), 200);
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The ledger holds `P1` (10 CNY) without its token. A genuine notification
+/// for `OPT1`, 1000 fen, shifted to `OPT`, 11000 fen, verifies over its own
+/// token; it must not move `P1` through the status of `OPT` before its
+/// amount is found wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shifted_notification_for_a_deposit_whose_token_the_ledger_missed_moves_nothing() {
+    let (ledger, key, gateway) = p1_held_without_its_token().await;
+    let (callback_url, runs) = counting_route(gateway).await;
+    assert_ne!(
+        post_p1_notification(&callback_url, ("OPT", 11000)).await,
+        200
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 0);
     let held = ledger.get(&key).await.unwrap().unwrap();
     assert_eq!(
         (held.state, held.provider_ref.as_deref()),
         (LedgerState::Sending, None),
         "P1 is moved by nothing the shifted notification named"
+    );
+}
+
+/// The ledger holds `P1` without its token. The merchant asks P1's status by
+/// another payment's token, `OPT2`: the answer is given, but it does not
+/// bind `OPT2` to P1 nor move it. P1's own notification, for `OPT1`, is then
+/// confirmed and applied, and binds `OPT1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_query_by_another_payments_token_binds_nothing_and_the_orders_own_notification_applies(
+) {
+    let (ledger, key, gateway) = p1_held_without_its_token().await;
+    let query = paybridge::StatusQuery::new(OrderId::new("P1").unwrap()).with_provider_ref("OPT2");
+    gateway.deposit_status(&query).await.unwrap();
+    let held = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        (held.state, held.provider_ref.as_deref()),
+        (LedgerState::Sending, None),
+        "another payment's status moves nothing and binds nothing"
+    );
+    let (callback_url, runs) = counting_route(gateway).await;
+    assert_eq!(
+        post_p1_notification(&callback_url, ("OPT1", 1000)).await,
+        200
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let held = ledger.get(&key).await.unwrap().unwrap();
+    assert_eq!(
+        (held.state, held.provider_ref.as_deref()),
+        (LedgerState::Completed, Some("OPT1"))
     );
 }

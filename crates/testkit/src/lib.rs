@@ -297,6 +297,32 @@ where
     }
 }
 
+/// A deposit of `amount` the ledger holds as sent (`sending`) for `provider`,
+/// and, when `reference` is given, as answered `pending` under it with a
+/// payment page: its key.
+pub async fn deposit_held(
+    ledger: &dyn paybridge_ledger::Ledger,
+    provider: paybridge_core::Provider,
+    order_id: &str,
+    amount: &paybridge_core::Money,
+    reference: Option<&str>,
+) -> paybridge_ledger::OrderKey {
+    use paybridge_ledger::{LedgerState, Observation, OrderKey, Source};
+    let id = paybridge_core::OrderId::new(order_id).expect("an order id");
+    let key = OrderKey::new(provider, None, paybridge_core::OrderKind::Deposit, &id);
+    ledger.begin(&key, amount).await.expect("the ledger begins");
+    if let Some(reference) = reference {
+        let created = Observation::new(Source::Create, LedgerState::Pending)
+            .provider_ref(Some(reference.to_owned()))
+            .payment_url(format!("https://pay.example/{reference}"));
+        ledger
+            .observe(&key, &created)
+            .await
+            .expect("the ledger records the create answer");
+    }
+    key
+}
+
 /// A fresh, empty directory under the system's temporary directory, unique to
 /// this process and call: `<prefix>-<pid>-<n>`.
 pub fn temp_dir(prefix: &str) -> std::path::PathBuf {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use paybridge::ledger::reconcile::{verdict, ReconcileVerdict};
-use paybridge::ledger::{Ledger, LedgerState, Observation, OrderKey, Source};
-use paybridge::{Error, Gateway, OrderId, OrderKind, StatusQuery};
+use paybridge::ledger::{ask_status, Ledger, Observation, OrderKey, Source};
+use paybridge::{Error, Gateway, OrderId, StatusQuery};
 
 use super::orders::Job;
 use super::Row;
@@ -25,10 +25,9 @@ pub(super) async fn reconcile_one(
             if let Some(reference) = &job.provider_ref {
                 query = query.with_provider_ref(reference.clone());
             }
-            match job.key.kind {
-                OrderKind::Deposit => gateway.deposit_status(&query).await,
-                _ => gateway.withdrawal_status(&query).await,
-            }
+            // Through the check every ledger's status goes through: an answer
+            // about another order or payment is an error, never recorded.
+            ask_status(&**gateway, job.key.kind, &query).await
         }
         None => Err(Error::invalid("order_id", "is not an order id")),
     };
@@ -47,10 +46,7 @@ pub(super) async fn reconcile_one(
         Err(err) => (String::new(), err.to_string()),
     };
     if let (Some(ledger), Ok(report)) = (ledger, &asked) {
-        let observation = Observation::new(Source::Reconcile, LedgerState::from(report.status))
-            .provider_status(report.provider_status.clone())
-            .amount(report.amount.clone())
-            .provider_ref(report.provider_ref.clone());
+        let observation = Observation::of_status(report, Source::Reconcile);
         if let Err(err) = ledger.observe(&job.key, &observation).await {
             tracing::error!(order = %job.key, error = %err, "the ledger could not record a reconcile status");
         }

@@ -182,6 +182,11 @@ where
         }),
         (Verdict::Refused, _) => Err(cause),
         (_, report) => {
+            // An ambiguous cause already names the order: its reason alone.
+            let cause = match cause {
+                Error::Ambiguous { reason, .. } => reason,
+                other => other.to_string(),
+            };
             let mut reason = format!("{cause}; then {}", ambiguity(call.kind, resolution, report));
             if let Some(query_error) = query_error {
                 reason.push_str(&format!(" ({query_error})"));
