@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, HOST, USER_AGENT};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -314,22 +314,26 @@ impl HttpTransport {
         client: &HyperClient,
         request: &Outgoing,
     ) -> std::result::Result<HttpReply, AttemptError> {
-        let mut builder = http::Request::builder()
-            .method(request.method.clone())
-            .uri(request.endpoint.uri().clone())
-            .header(USER_AGENT, HeaderValue::from_static(AGENT))
-            // As curl and reqwest send it: some providers' firewalls refuse a
-            // request without one.
-            .header(ACCEPT, HeaderValue::from_static("*/*"));
+        // Built in place rather than through `Request::builder`, which checks
+        // every typed header again and grows the header map one by one.
+        let mut built = http::Request::new(Full::new(request.body.clone()));
+        *built.method_mut() = request.method.clone();
+        *built.uri_mut() = request.endpoint.uri().clone();
+        let headers = built.headers_mut();
+        headers.reserve(4 + request.headers.len());
+        if let Some(host) = request.endpoint.host() {
+            headers.insert(HOST, host.clone());
+        }
+        headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+        // As curl and reqwest send it: some providers' firewalls refuse a
+        // request without one.
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         if let Some(content_type) = &request.content_type {
-            builder = builder.header(CONTENT_TYPE, content_type.clone());
+            headers.insert(CONTENT_TYPE, content_type.clone());
         }
         for (name, value) in &request.headers {
-            builder = builder.header(name, value.clone());
+            headers.append(name, value.clone());
         }
-        let built = builder
-            .body(Full::new(request.body.clone()))
-            .map_err(|e| AttemptError::NotSent(UNBUILT, e.into()))?;
         let response = client
             .request(built)
             .await

@@ -80,7 +80,7 @@ impl BaseUrl {
                 ),
             )
         })?;
-        Ok(Endpoint { uri })
+        Ok(Endpoint::of(uri))
     }
 }
 
@@ -127,6 +127,9 @@ impl std::fmt::Display for BaseUrl {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     uri: http::Uri,
+    /// The `Host` header of a request to it, made once: an HTTP/1 client
+    /// otherwise formats it from the URI on every request.
+    host: Option<http::HeaderValue>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -154,12 +157,28 @@ impl Endpoint {
         }
         let uri = http::Uri::try_from(parsed.as_str())
             .map_err(|e| refuse(format!("{shown:?} is not a usable URL ({e})")))?;
-        Ok(Endpoint { uri })
+        Ok(Endpoint::of(uri))
+    }
+
+    /// The endpoint of `uri`, a URL normalised by the URL parser (no default
+    /// port, no credentials: both refused or removed before), so that its
+    /// authority is the `Host` header HTTP/1 sends and the `:authority`
+    /// HTTP/2 sends, the same text.
+    fn of(uri: http::Uri) -> Self {
+        let host = uri
+            .authority()
+            .and_then(|authority| http::HeaderValue::from_str(authority.as_str()).ok());
+        Endpoint { uri, host }
     }
 
     /// The URL as an HTTP URI.
     pub fn uri(&self) -> &http::Uri {
         &self.uri
+    }
+
+    /// The `Host` header of a request to this endpoint: its authority.
+    pub(crate) fn host(&self) -> Option<&http::HeaderValue> {
+        self.host.as_ref()
     }
 }
 
