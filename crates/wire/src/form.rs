@@ -176,17 +176,17 @@ impl MultipartForm {
 /// machinery (this runs on every request).
 fn random_boundary() -> Boundary {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = *b"paybridge-00000000000000000000000000000000";
+    let mut text = String::with_capacity(42);
+    text.push_str("paybridge-");
     let mut bits = rand::thread_rng().gen::<u128>();
-    for digit in text[10..].iter_mut() {
-        *digit = HEX[(bits & 0xf) as usize];
+    for _ in 0..32 {
+        text.push(char::from(HEX[(bits & 0xf) as usize]));
         bits >>= 4;
     }
-    // Only ASCII was written into it.
-    Boundary(String::from_utf8(text.to_vec()).unwrap_or_else(|_| "paybridge-boundary".into()))
+    Boundary(text)
 }
 
-/// A multipart boundary: ASCII letters, digits and `-`, checked as text once.
+/// A multipart boundary: ASCII letters, digits and `-`.
 struct Boundary(String);
 
 impl Boundary {

@@ -266,6 +266,36 @@ mod tests {
         );
     }
 
+    /// The `Host` hyper's HTTP/1 client would write: the host as the URL
+    /// parser normalised it, with the port only when it is not the scheme's.
+    #[test]
+    fn an_endpoints_host_header_is_its_host_with_a_port_only_when_not_the_schemes_default() {
+        let cases = [
+            ("http://127.0.0.1:7878", "127.0.0.1:7878"),
+            ("http://127.0.0.1:80", "127.0.0.1"),
+            ("https://Pay.Example:443/api", "pay.example"),
+            ("https://pay.example:8443", "pay.example:8443"),
+            ("http://[::1]:8080", "[::1]:8080"),
+        ];
+        for (base, expected) in cases {
+            let endpoint = BaseUrl::parse("p.base_url", base)
+                .unwrap()
+                .endpoint("/x")
+                .unwrap();
+            assert_eq!(
+                endpoint.host().map(|h| h.to_str().unwrap()),
+                Some(expected),
+                "{base}"
+            );
+            let whole = Endpoint::parse("webhook.url", &format!("{base}/hook?a=1")).unwrap();
+            assert_eq!(
+                whole.host().map(|h| h.to_str().unwrap()),
+                Some(expected),
+                "{base}"
+            );
+        }
+    }
+
     #[test]
     fn a_base_url_that_cannot_take_paths_is_a_configuration_error_naming_its_key() {
         for refused in [
